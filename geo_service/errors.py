@@ -1,0 +1,48 @@
+"""One exception tree for the whole service.
+
+Every error a user can cause is a :class:`GeoServiceError` whose message says what was wrong
+and what was expected. The CLI prints the message without a traceback; the API maps each class
+to one HTTP status in one place (``geo_service.api.errors``).
+"""
+
+from __future__ import annotations
+
+
+class GeoServiceError(Exception):
+    """Base class of the errors geo-service reports to its users."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InputError(GeoServiceError):
+    """An input file or layer cannot be used: names file, columns or rows, and what was expected."""
+
+
+class ParameterError(GeoServiceError):
+    """A parameter (CLI flag, setting, query parameter) has an invalid value."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(f"parameter '{parameter}': {message}")
+        self.parameter = parameter
+
+
+class NotFoundError(GeoServiceError):
+    """A layer, zone, commune or feature does not exist."""
+
+
+class StoreError(GeoServiceError):
+    """The layer store cannot be read or written."""
+
+
+class AuthError(GeoServiceError):
+    """A write request without a valid API key."""
+
+
+def format_rows(rows: list[int] | tuple[int, ...], limit: int = 5) -> str:
+    """Describe 1-based row numbers briefly: ``rows 3, 7, 9 and 12 more``."""
+    shown = ", ".join(str(r) for r in rows[:limit])
+    more = len(rows) - limit
+    noun = "row" if len(rows) == 1 else "rows"
+    return f"{noun} {shown}" + (f" and {more} more" if more > 0 else "")
