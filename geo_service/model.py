@@ -1,0 +1,181 @@
+"""Canonical layers: their names, columns, coordinate systems and the ARCEP speed classes.
+
+Every source is turned into one of these layers (DESIGN.md, "Canonical layers"); the
+validation of a layer against its schema lives in :mod:`geo_service.validation`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from affine import Affine
+from pydantic import BaseModel, ConfigDict, Field
+
+#: All measurement happens in Lambert-93.
+CANONICAL_CRS: Final = "EPSG:2154"
+#: GeoJSON and maps are in longitude/latitude order (WGS84).
+OUTPUT_CRS: Final = "OGC:CRS84"
+#: Lon/lat box of Lambert-93's area of use (metropolitan France and Corsica), with a margin.
+FRANCE_LONLAT_BOUNDS: Final = (-9.9, 41.0, 10.4, 51.6)
+
+#: ARCEP download speed classes, worst to best, with their lower bound in Mbit/s.
+SPEED_CLASSES: Final[tuple[str, ...]] = ("INEL", "HD05", "HD3", "BHD8", "THD30", "THD100", "THD1G")
+CLASS_MIN_MBPS: Final[dict[str, float]] = {
+    "INEL": 0.0,
+    "HD05": 0.5,
+    "HD3": 3.0,
+    "BHD8": 8.0,
+    "THD30": 30.0,
+    "THD100": 100.0,
+    "THD1G": 1000.0,
+}
+#: ARCEP technology codes (``code_techno``).
+TECHNOLOGIES: Final[tuple[str, ...]] = ("FO", "COAX", "CU", "THDR", "HDR", "4GF", "SAT")
+BHD8: Final = SPEED_CLASSES.index("BHD8")
+THD30: Final = SPEED_CLASSES.index("THD30")
+THD100: Final = SPEED_CLASSES.index("THD100")
+THD1G: Final = SPEED_CLASSES.index("THD1G")
+
+
+class LayerKind(StrEnum):
+    """The kinds of canonical layer."""
+
+    ZONES = "zones"
+    PREMISES = "premises"
+    LAND = "land"
+    COMMUNES = "communes"
+    COVERAGE = "coverage"
+
+
+class ZoneStatus(StrEnum):
+    """Broadband status of an activity zone."""
+
+    SERVED = "served"
+    UNDERSERVED = "underserved"
+    UNSERVED = "unserved"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class LayerSchema:
+    """Columns and geometries of a canonical vector layer."""
+
+    kind: LayerKind
+    id_column: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    geometry_types: frozenset[str]
+    extra_geometry_types: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Required then optional columns, in canonical order."""
+        return self.required + self.optional
+
+
+POLYGONAL: Final = frozenset({"Polygon", "MultiPolygon"})
+
+SCHEMAS: Final[dict[LayerKind, LayerSchema]] = {
+    LayerKind.ZONES: LayerSchema(
+        LayerKind.ZONES,
+        "zone_id",
+        ("zone_id", "name"),
+        ("commune_insee", "epci_siren", "kind", "vocation", "state"),
+        POLYGONAL,
+    ),
+    LayerKind.PREMISES: LayerSchema(
+        LayerKind.PREMISES,
+        "premises_id",
+        ("premises_id", "locaux", "down_class"),
+        ("best_techno", "ftth", "commune_insee"),
+        frozenset({"Point"}),
+    ),
+    LayerKind.LAND: LayerSchema(
+        LayerKind.LAND,
+        "plot_id",
+        ("plot_id", "available"),
+        ("status", "source", "area_ha"),
+        POLYGONAL,
+        extra_geometry_types=frozenset({"Point"}),
+    ),
+    LayerKind.COMMUNES: LayerSchema(
+        LayerKind.COMMUNES,
+        "commune_insee",
+        ("commune_insee", "name"),
+        ("epci_siren", "epci_name", "population"),
+        POLYGONAL,
+    ),
+}
+
+
+class LayerMeta(BaseModel):
+    """Provenance of a stored layer: where it comes from, its licence and the date of its data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    kind: str
+    title: str
+    source: str
+    licence: str = "non précisée"
+    attribution: str = ""
+    data_date: date | None = None
+    imported_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    feature_count: int = 0
+    synthetic: bool = False
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CoverageRaster:
+    """A coverage raster: maximum download speed in Mbit/s per pixel, NaN where unknown.
+
+    ``data`` is a 2-D float32 array whose first row is the northern edge; ``transform`` maps
+    pixel (col, row) to coordinates in ``crs``.
+    """
+
+    data: npt.NDArray[np.float32]
+    transform: Affine
+    crs: str = CANONICAL_CRS
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, columns)."""
+        return (int(self.data.shape[0]), int(self.data.shape[1]))
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(xmin, ymin, xmax, ymax) in ``crs``."""
+        rows, cols = self.shape
+        x0, y0 = self.transform @ (0, 0)
+        x1, y1 = self.transform @ (cols, rows)
+        return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+
+    @property
+    def pixel_area(self) -> float:
+        """Area of one pixel in squared CRS units."""
+        return abs(self.transform.a * self.transform.e - self.transform.b * self.transform.d)
+
+
+def class_rank(values: npt.ArrayLike) -> npt.NDArray[np.int8]:
+    """Rank of each ARCEP class in :data:`SPEED_CLASSES` (0 = INEL ... 6 = THD1G), -1 if unknown."""
+    if not isinstance(values, pd.Series | pd.Index):
+        values = np.asarray(values, dtype=object)
+    codes = pd.Categorical(values, categories=SPEED_CLASSES).codes
+    return np.asarray(codes, dtype=np.int8)
+
+
+def speed_to_class(mbps: npt.ArrayLike) -> npt.NDArray[np.object_]:
+    """The ARCEP class of each download speed in Mbit/s (None for NaN)."""
+    speeds = np.asarray(mbps, dtype=float)
+    bounds = np.array([CLASS_MIN_MBPS[c] for c in SPEED_CLASSES])
+    idx = np.searchsorted(bounds, np.nan_to_num(speeds, nan=-1.0), side="right") - 1
+    names = np.array((*SPEED_CLASSES, None), dtype=object)
+    idx = np.where(np.isnan(speeds) | (idx < 0), len(SPEED_CLASSES), idx)
+    return np.asarray(names[idx], dtype=object)

@@ -1,0 +1,100 @@
+"""Coverage rasters: a one-band GeoTIFF of download speeds, in any CRS, read into Lambert-93."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from rasterio.errors import RasterioError
+from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
+
+from geo_service.errors import InputError
+from geo_service.model import CANONICAL_CRS, FRANCE_LONLAT_BOUNDS, CoverageRaster
+
+
+def read_coverage_raster(path: Path) -> CoverageRaster:
+    """Read a coverage GeoTIFF (max download speed in Mbit/s, nodata = unknown) into Lambert-93.
+
+    Pixels are reprojected with nearest-neighbour resampling when the file is in another CRS.
+
+    Raises
+    ------
+    InputError
+        When the file is not a raster, has several bands, declares no CRS, lies outside France
+        or holds negative speeds.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    try:
+        with rasterio.open(path) as src:
+            _check_dataset(path, src)
+            data = src.read(1, masked=True).astype(np.float32).filled(np.nan)
+            raster = CoverageRaster(data=data, transform=src.transform, crs=src.crs.to_string())
+    except RasterioError as exc:
+        raise InputError(
+            f"{path}: cannot be read as a raster ({exc}); expected a one-band GeoTIFF"
+        ) from exc
+    _check_values(path, raster)
+    return to_lambert93(raster)
+
+
+def to_lambert93(raster: CoverageRaster) -> CoverageRaster:
+    """The same raster in Lambert-93 (nearest-neighbour), or ``raster`` itself if already there."""
+    src_crs = rasterio.crs.CRS.from_user_input(raster.crs)
+    dst_crs = rasterio.crs.CRS.from_user_input(CANONICAL_CRS)
+    if src_crs == dst_crs:
+        return raster
+    rows, cols = raster.shape
+    left, bottom, right, top = raster.bounds
+    transform, width, height = calculate_default_transform(
+        src_crs, dst_crs, cols, rows, left, bottom, right, top
+    )
+    out = np.full((height, width), np.nan, dtype=np.float32)
+    reproject(
+        raster.data,
+        out,
+        src_transform=raster.transform,
+        src_crs=src_crs,
+        src_nodata=np.nan,
+        dst_transform=transform,
+        dst_crs=dst_crs,
+        dst_nodata=np.nan,
+        resampling=Resampling.nearest,
+    )
+    return CoverageRaster(data=out, transform=transform, crs=CANONICAL_CRS)
+
+
+def _check_dataset(path: Path, src: rasterio.io.DatasetReader) -> None:
+    if src.count != 1:
+        raise InputError(
+            f"{path}: has {src.count} bands; expected one band of download speeds in Mbit/s"
+        )
+    if src.crs is None:
+        raise InputError(
+            f"{path}: no coordinate reference system is declared; expected a GeoTIFF with "
+            "its CRS (e.g. EPSG:2154)"
+        )
+    if not np.issubdtype(np.dtype(src.dtypes[0]), np.number):
+        raise InputError(f"{path}: pixel type {src.dtypes[0]}; expected numbers (Mbit/s)")
+    lon0, lat0, lon1, lat1 = transform_bounds(src.crs, "EPSG:4326", *src.bounds)
+    xmin, ymin, xmax, ymax = FRANCE_LONLAT_BOUNDS
+    if lon1 < xmin or lon0 > xmax or lat1 < ymin or lat0 > ymax:
+        raise InputError(
+            f"{path}: covers lon {lon0:.3f}..{lon1:.3f}, lat {lat0:.3f}..{lat1:.3f}, outside "
+            f"metropolitan France; expected a raster over France in its declared CRS "
+            f"{src.crs.to_string()}"
+        )
+
+
+def _check_values(path: Path, raster: CoverageRaster) -> None:
+    valid = np.isfinite(raster.data)
+    if not valid.any():
+        raise InputError(f"{path}: every pixel is nodata; expected download speeds in Mbit/s")
+    negative = int((raster.data[valid] < 0).sum())
+    if negative:
+        raise InputError(
+            f"{path}: {negative} pixel(s) hold negative values; expected download speeds in "
+            "Mbit/s (>= 0) and a nodata value for unknown pixels"
+        )

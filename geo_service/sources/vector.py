@@ -1,0 +1,199 @@
+"""Generic vector files (GeoPackage, GeoJSON, Shapefile, FlatGeobuf, GeoParquet, CSV) to layers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Final
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from geo_service.errors import InputError, format_rows
+from geo_service.model import SCHEMAS, LayerKind
+from geo_service.sources.csvfile import read_csv_table
+from geo_service.validation import LayerReport, validate_layer
+
+VECTOR_SUFFIXES: Final = (
+    ".gpkg",
+    ".geojson",
+    ".json",
+    ".shp",
+    ".zip",
+    ".fgb",
+    ".parquet",
+    ".geoparquet",
+    ".csv",
+    ".txt",
+    ".tsv",
+)
+_CSV_SUFFIXES: Final = (".csv", ".txt", ".tsv")
+_PARQUET_SUFFIXES: Final = (".parquet", ".geoparquet")
+_WKT_COLUMNS: Final = ("geometry", "geom", "wkt", "the_geom", "geometrie", "wkt_geom")
+_LONLAT_COLUMNS: Final = (
+    ("lon", "lat"),
+    ("longitude", "latitude"),
+    ("lng", "lat"),
+    ("long", "lat"),
+)
+_XY_COLUMNS: Final = (("x", "y"), ("easting", "northing"))
+_EWKT: Final = re.compile(r"^\s*SRID=(\d+);(.*)$", re.IGNORECASE | re.DOTALL)
+
+
+def read_layer_file(
+    kind: LayerKind | str, path: Path, *, layer: str | None = None, crs: str | None = None
+) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """Read a vector file holding a layer in the canonical columns and validate it.
+
+    See :func:`read_vector` for the formats and :func:`geo_service.validation.validate_layer`
+    for what is checked.
+    """
+    frame = read_vector(path, layer=layer, crs=crs)
+    return validate_layer(kind, frame, str(path))
+
+
+def read_vector(
+    path: Path, *, layer: str | None = None, crs: str | None = None
+) -> gpd.GeoDataFrame:
+    """Read any supported vector file into a GeoDataFrame in the CRS it declares.
+
+    Parameters
+    ----------
+    path
+        GeoPackage, GeoJSON, Shapefile (or zipped), FlatGeobuf, GeoParquet, or delimited text
+        with a WKT column (``geometry``, ``wkt``, ``geom``...) or coordinate columns
+        (``lon``/``lat`` in WGS84, or ``x``/``y`` with ``crs``).
+    layer
+        Layer to read in a multi-layer file (GeoPackage).
+    crs
+        CRS of a file that declares none (e.g. ``EPSG:2154``); it overrides a declared one.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    suffix = path.suffix.lower()
+    if suffix not in VECTOR_SUFFIXES:
+        raise InputError(
+            f"{path}: unsupported file extension '{suffix}'; expected one of "
+            f"{', '.join(VECTOR_SUFFIXES)}"
+        )
+    override = _parse_crs(crs) if crs else None
+    if suffix in _CSV_SUFFIXES:
+        frame = _read_csv(path, override)
+    elif suffix in _PARQUET_SUFFIXES:
+        frame = _read_parquet(path)
+    else:
+        frame = _read_ogr(path, layer)
+    if override is not None:
+        frame = frame.set_crs(override, allow_override=True)
+    return frame
+
+
+def _parse_crs(crs: str) -> CRS:
+    try:
+        return CRS.from_user_input(crs)
+    except CRSError as exc:
+        raise InputError(
+            f"--crs '{crs}' is not a coordinate reference system; expected e.g. EPSG:2154"
+        ) from exc
+
+
+def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+    source = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
+    try:
+        layers = pyogrio.list_layers(source)
+        if layer is None and len(layers) > 1:
+            names = ", ".join(str(name) for name in layers[:, 0])
+            raise InputError(f"{path}: holds several layers ({names}); choose one with --layer")
+        frame = pyogrio.read_dataframe(source, layer=layer, use_arrow=True)
+    except InputError:
+        raise
+    except Exception as exc:  # pyogrio raises many GDAL error classes
+        raise InputError(
+            f"{path}: cannot be read as a vector file ({_short(exc)}); expected a valid "
+            "GeoPackage, GeoJSON, Shapefile or FlatGeobuf"
+        ) from exc
+    return _restore_truncated_names(frame)
+
+
+def _restore_truncated_names(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Shapefiles cut column names to 10 characters: ``commune_in`` is ``commune_insee``."""
+    canonical = {c for schema in SCHEMAS.values() for c in schema.columns if len(c) > 10}
+    renames = {c[:10]: c for c in canonical if c[:10] in frame.columns and c not in frame.columns}
+    return frame.rename(columns=renames) if renames else frame
+
+
+def _read_parquet(path: Path) -> gpd.GeoDataFrame:
+    try:
+        return gpd.read_parquet(path)
+    except Exception as exc:  # pyarrow and geopandas raise several error classes
+        raise InputError(
+            f"{path}: cannot be read as GeoParquet ({_short(exc)}); expected a Parquet file "
+            "with GeoParquet 'geo' metadata"
+        ) from exc
+
+
+def _read_csv(path: Path, crs: CRS | None) -> gpd.GeoDataFrame:
+    table = read_csv_table(path)
+    lower = {c.lower(): c for c in table.columns}
+    wkt = next((lower[c] for c in _WKT_COLUMNS if c in lower), None)
+    if wkt is not None:
+        return _from_wkt(table, wkt, path, crs)
+    for x_name, y_name in _LONLAT_COLUMNS:
+        if x_name in lower and y_name in lower:
+            return _from_xy(table, lower[x_name], lower[y_name], path, crs or CRS("OGC:CRS84"))
+    for x_name, y_name in _XY_COLUMNS:
+        if x_name in lower and y_name in lower:
+            return _from_xy(table, lower[x_name], lower[y_name], path, crs)
+    raise InputError(
+        f"{path}: no geometry column; expected a WKT column named one of "
+        f"{', '.join(_WKT_COLUMNS)}, or coordinate columns lon/lat (WGS84) or x/y (with --crs)"
+    )
+
+
+def _from_wkt(table: pd.DataFrame, column: str, path: Path, crs: CRS | None) -> gpd.GeoDataFrame:
+    text = table[column].fillna("").astype(str)
+    srid = text.str.extract(_EWKT)[0].dropna().unique()
+    text = text.str.replace(_EWKT, r"\2", regex=True)
+    geoms = shapely.from_wkt(np.where(text.str.strip() == "", None, text), on_invalid="ignore")
+    bad = pd.isna(geoms) & (text.str.strip() != "").to_numpy()
+    if bad.any():
+        raise InputError(
+            f"{path}: column '{column}': {format_rows([int(i) + 1 for i in np.flatnonzero(bad)])} "
+            "are not WKT geometries; expected e.g. POLYGON ((x y, ...)) or POINT (x y)"
+        )
+    if crs is None and len(srid) == 1:
+        crs = CRS.from_epsg(int(srid[0]))
+    return gpd.GeoDataFrame(table.drop(columns=[column]), geometry=geoms, crs=crs)
+
+
+def _from_xy(table: pd.DataFrame, x: str, y: str, path: Path, crs: CRS | None) -> gpd.GeoDataFrame:
+    xs, ys = (_coordinate(table[c]) for c in (x, y))
+    given = table[x].notna() | table[y].notna()
+    bad = given.to_numpy() & ~(np.isfinite(xs) & np.isfinite(ys))
+    if bad.any():
+        rows = [int(i) + 1 for i in np.flatnonzero(bad)]
+        raise InputError(
+            f"{path}: columns '{x}'/'{y}': {format_rows(rows)} "
+            "are not numbers; expected decimal coordinates (e.g. 5.4474 or 5,4474)"
+        )
+    geoms = np.asarray(shapely.points(xs, ys), dtype=object)
+    geoms[~given.to_numpy()] = None
+    return gpd.GeoDataFrame(table.drop(columns=[x, y]), geometry=geoms, crs=crs)
+
+
+def _coordinate(values: pd.Series) -> npt.NDArray[np.float64]:
+    text = values.astype("string").str.strip().str.replace(",", ".", regex=False)
+    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return np.asarray(numbers, dtype=np.float64)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,454 @@
+"""Validation of vector layers against the canonical schemas of :mod:`geo_service.model`.
+
+:func:`validate_layer` turns a GeoDataFrame read from any source into the canonical layer:
+canonical columns and dtypes, Lambert-93, valid polygons. It refuses what cannot be used
+(no CRS, empty layer, missing columns, duplicate ids, unknown ARCEP classes, coordinates outside
+France, ...) with an :class:`~geo_service.errors.InputError` naming the file, the columns or
+rows and what was expected, and repairs what can be repaired, counting it in the report.
+Row numbers in messages are 1-based positions of features in the source.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+from pyproj import CRS, Transformer
+
+from geo_service.errors import InputError, format_rows
+from geo_service.model import (
+    CANONICAL_CRS,
+    FRANCE_LONLAT_BOUNDS,
+    POLYGONAL,
+    SCHEMAS,
+    SPEED_CLASSES,
+    TECHNOLOGIES,
+    LayerKind,
+    LayerSchema,
+)
+
+_TRUE: Final = frozenset({"true", "t", "1", "yes", "y", "oui", "o", "vrai", "v"})
+_FALSE: Final = frozenset({"false", "f", "0", "no", "n", "non", "faux"})
+_INSEE: Final = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+
+
+@dataclass
+class LayerReport:
+    """What validation did to a layer: rows read and kept, repairs, skipped rows, warnings."""
+
+    source: str
+    kind: LayerKind
+    rows_read: int = 0
+    rows_kept: int = 0
+    repaired: int = 0
+    skipped: dict[str, list[int]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def skip(self, reason: str, rows: list[int]) -> None:
+        """Record rows left out, with the reason."""
+        if rows:
+            self.skipped.setdefault(reason, []).extend(rows)
+            self.warnings.append(f"{self.source}: {format_rows(rows)} skipped: {reason}")
+
+    @property
+    def rows_skipped(self) -> int:
+        """Number of rows left out."""
+        return sum(len(rows) for rows in self.skipped.values())
+
+
+def validate_layer(
+    kind: LayerKind | str, frame: gpd.GeoDataFrame, source: str
+) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """Turn ``frame`` into the canonical ``kind`` layer, in Lambert-93.
+
+    Parameters
+    ----------
+    kind
+        Canonical layer kind (zones, premises, land, communes).
+    frame
+        Features as read from ``source``, in the CRS the source declares.
+    source
+        The file (or other origin) named in messages.
+
+    Returns
+    -------
+    The canonical layer (canonical columns only, optional ones filled with nulls, index reset)
+    and a :class:`LayerReport`.
+
+    Raises
+    ------
+    InputError
+        When the layer cannot be used as it is.
+    """
+    kind = LayerKind(kind)
+    schema = SCHEMAS[kind]
+    report = LayerReport(source=source, kind=kind, rows_read=len(frame))
+    _check_crs(frame, source)
+    _check_not_empty(frame, source, kind)
+    _check_columns(frame, source, schema)
+    frame = frame.reset_index(drop=True)
+    frame.index = pd.RangeIndex(1, len(frame) + 1)  # 1-based row numbers while validating
+    frame = _drop_missing_geometries(frame, report)
+    _check_geometry_types(frame, source, schema)
+    _check_in_france(frame, source)
+    frame = frame.to_crs(CANONICAL_CRS)
+    if schema.geometry_types == POLYGONAL:
+        frame = _repair_polygons(frame, report, kind)
+    columns = _canonical_columns(frame, source, schema)
+    out = gpd.GeoDataFrame(columns, geometry=frame.geometry, crs=CANONICAL_CRS)
+    _check_ids(out, source, schema.id_column)
+    out = out.reset_index(drop=True)
+    report.rows_kept = len(out)
+    return out, report
+
+
+def _check_crs(frame: gpd.GeoDataFrame, source: str) -> None:
+    if frame.crs is None:
+        raise InputError(
+            f"{source}: no coordinate reference system is declared; expected a file that "
+            "declares its CRS (e.g. EPSG:2154 Lambert-93 or EPSG:4326 WGS84), or give it "
+            "with --crs"
+        )
+
+
+def _check_not_empty(frame: gpd.GeoDataFrame, source: str, kind: LayerKind) -> None:
+    if len(frame) == 0:
+        raise InputError(f"{source}: the layer is empty; expected at least one {kind} feature")
+
+
+def _check_columns(frame: gpd.GeoDataFrame, source: str, schema: LayerSchema) -> None:
+    missing = [c for c in schema.required if c not in frame.columns]
+    if missing:
+        found = ", ".join(str(c) for c in frame.columns if c != frame.geometry.name) or "none"
+        raise InputError(
+            f"{source}: missing required column(s) {', '.join(repr(c) for c in missing)} "
+            f"for a {schema.kind} layer; expected {', '.join(schema.required)}; "
+            f"found: {found}"
+        )
+
+
+def _drop_missing_geometries(frame: gpd.GeoDataFrame, report: LayerReport) -> gpd.GeoDataFrame:
+    missing = frame.geometry.isna().to_numpy() | shapely.is_empty(frame.geometry.values)
+    if missing.all():
+        raise InputError(f"{report.source}: no feature has a geometry")
+    report.skip("no geometry", [int(i) for i in frame.index[missing]])
+    return frame.loc[~missing]
+
+
+def _check_geometry_types(frame: gpd.GeoDataFrame, source: str, schema: LayerSchema) -> None:
+    allowed = schema.geometry_types | schema.extra_geometry_types
+    types = frame.geom_type
+    wrong = ~types.isin(list(allowed))
+    if wrong.any():
+        found = ", ".join(sorted(set(types[wrong])))
+        raise InputError(
+            f"{source}: {found} geometries in {format_rows(list(frame.index[wrong]))}; "
+            f"expected {' or '.join(sorted(allowed))} for a {schema.kind} layer"
+        )
+
+
+def _check_in_france(frame: gpd.GeoDataFrame, source: str) -> None:
+    bounds = frame.geometry.bounds.to_numpy()
+    corners = np.vstack([bounds[:, [0, 1]], bounds[:, [2, 3]]])
+    lon, lat = _to_lonlat(corners, CRS.from_user_input(frame.crs))
+    n = len(frame)
+    inside = _in_france(lon, lat)
+    outside = ~(inside[:n] & inside[n:])
+    if not outside.any():
+        return
+    rows = list(frame.index[outside])
+    first = int(np.flatnonzero(outside)[0])
+    hint = _crs_hint(CRS.from_user_input(frame.crs), corners, outside, lon, lat)
+    raise InputError(
+        f"{source}: features outside metropolitan France in {format_rows(rows)} "
+        f"(e.g. row {rows[0]} at lon {lon[first]:.4f}, lat {lat[first]:.4f}); expected "
+        f"coordinates within lon {FRANCE_LONLAT_BOUNDS[0]}..{FRANCE_LONLAT_BOUNDS[2]}, "
+        f"lat {FRANCE_LONLAT_BOUNDS[1]}..{FRANCE_LONLAT_BOUNDS[3]} once read in the declared "
+        f"CRS {frame.crs.to_string()}.{hint}"
+    )
+
+
+def _to_lonlat(
+    xy: npt.NDArray[np.float64], crs: CRS
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    transformer = Transformer.from_crs(crs, "OGC:CRS84", always_xy=True)
+    with np.errstate(all="ignore"):
+        lon, lat = transformer.transform(xy[:, 0], xy[:, 1], errcheck=False)
+    return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+
+
+def _in_france(lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    xmin, ymin, xmax, ymax = FRANCE_LONLAT_BOUNDS
+    with np.errstate(invalid="ignore"):
+        return np.asarray((lon >= xmin) & (lon <= xmax) & (lat >= ymin) & (lat <= ymax))
+
+
+def _crs_hint(
+    crs: CRS,
+    corners: npt.NDArray[np.float64],
+    outside: npt.NDArray[np.bool_],
+    lon: npt.NDArray[np.float64],
+    lat: npt.NDArray[np.float64],
+) -> str:
+    bad = np.concatenate([outside, outside])
+    if crs.is_geographic and _in_france(lat[bad], lon[bad]).all():
+        return " Longitude and latitude look swapped."
+    if crs.is_geographic and (np.abs(corners[bad]) > 360).all():
+        lon2, lat2 = _to_lonlat(corners[bad], CRS.from_user_input(CANONICAL_CRS))
+        if _in_france(lon2, lat2).all():
+            return " The coordinates look like Lambert-93 (EPSG:2154) labelled as degrees."
+    if crs.is_projected and (np.abs(corners[bad]) <= 180).all():
+        return " The coordinates look like degrees (WGS84) labelled as a projected CRS."
+    return ""
+
+
+def _repair_polygons(
+    frame: gpd.GeoDataFrame, report: LayerReport, kind: LayerKind
+) -> gpd.GeoDataFrame:
+    geoms = frame.geometry.values
+    invalid = ~shapely.is_valid(geoms)
+    if not invalid.any():
+        return frame
+    repaired = np.array(geoms, dtype=object)
+    repaired[invalid] = [_polygonal_part(g) for g in shapely.make_valid(geoms[invalid])]
+    empty = np.array([g is None or g.is_empty for g in repaired])
+    frame = frame.copy()
+    frame.geometry = gpd.GeoSeries(repaired, index=frame.index, crs=frame.crs)
+    fixed = int(invalid.sum() - empty.sum())
+    report.repaired += fixed
+    if fixed:
+        rows = list(frame.index[invalid & ~empty])
+        report.warnings.append(
+            f"{report.source}: {fixed} invalid {kind} polygon(s) repaired "
+            f"({format_rows(rows)}); check their outlines"
+        )
+    report.skip("polygon with no area once repaired", [int(i) for i in frame.index[empty]])
+    return frame.loc[~empty]
+
+
+def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry | None:
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type in POLYGONAL]
+    if not parts:
+        return None
+    merged = shapely.union_all(parts)
+    if merged.geom_type == "Polygon" or merged.geom_type == "MultiPolygon":
+        return merged
+    return None
+
+
+def _canonical_columns(frame: gpd.GeoDataFrame, source: str, schema: LayerSchema) -> dict[str, Any]:
+    converters = _CONVERTERS[schema.kind]
+    out: dict[str, Any] = {}
+    for name in schema.columns:
+        values = frame[name] if name in frame.columns else pd.Series(None, index=frame.index)
+        convert = converters.get(name, _text)
+        out[name] = convert(values, source, name, name in schema.required)
+    if schema.kind is LayerKind.LAND:
+        _check_point_plots_have_area(frame, out, source)
+    return out
+
+
+def _check_point_plots_have_area(
+    frame: gpd.GeoDataFrame, columns: dict[str, Any], source: str
+) -> None:
+    points = (frame.geom_type == "Point").to_numpy()
+    no_area = points & pd.isna(columns["area_ha"]).to_numpy()
+    if no_area.any():
+        raise InputError(
+            f"{source}: column 'area_ha': point plots without a surface in "
+            f"{format_rows(list(frame.index[no_area]))}; expected area_ha (hectares) for plots "
+            "given as points"
+        )
+
+
+def _check_ids(frame: gpd.GeoDataFrame, source: str, column: str) -> None:
+    ids = frame[column]
+    dup = ids.duplicated(keep=False).to_numpy()
+    if dup.any():
+        groups = frame.index[dup].to_series().groupby(ids[dup].to_numpy(), sort=False)
+        examples = "; ".join(
+            f"'{value}' ({format_rows([int(r) for r in rows])})" for value, rows in list(groups)[:3]
+        )
+        raise InputError(
+            f"{source}: column '{column}' has {int(ids[dup].nunique())} duplicated value(s): "
+            f"{examples}; expected one feature per {column}"
+        )
+
+
+def _fail_rows(source: str, column: str, rows: pd.Index, what: str, expected: str) -> InputError:
+    return InputError(
+        f"{source}: column '{column}': {what} in {format_rows([int(r) for r in rows])}; "
+        f"expected {expected}"
+    )
+
+
+def _present(values: pd.Series) -> pd.Series:
+    text = values.astype("string").str.strip()
+    return values.notna() & (text != "") & text.notna()
+
+
+def _text(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
+    out = pd.Series(
+        np.where(_present(values), values.astype("string").str.strip(), None),
+        index=values.index,
+        dtype=object,
+    )
+    out = out.map(_integral_text)
+    if required:
+        missing = out.isna()
+        if missing.any():
+            raise _fail_rows(source, column, values.index[missing], "empty values", "a value")
+    return out
+
+
+def _integral_text(value: object) -> object:
+    """'12.0' (an id read as a float) becomes '12'; other values are kept."""
+    if isinstance(value, str) and value.endswith(".0") and value[:-2].lstrip("-").isdigit():
+        return value[:-2]
+    return value
+
+
+def _insee(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
+    text = _text(values, source, column, required)
+    padded = text.map(lambda v: v.zfill(5) if isinstance(v, str) and v.isdigit() else v)
+    padded = padded.map(lambda v: v.upper() if isinstance(v, str) else v)
+    bad = padded.notna() & ~padded.map(lambda v: isinstance(v, str) and bool(_INSEE.match(v)))
+    if bad.any():
+        example = padded[bad].iloc[0]
+        raise _fail_rows(
+            source,
+            column,
+            values.index[bad],
+            f"values that are not INSEE codes (e.g. '{example}')",
+            "5 characters such as 13055, 01004 or 2A004",
+        )
+    return padded
+
+
+def _speed_class(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
+    text = _text(values, source, column, required).map(
+        lambda v: v.upper() if isinstance(v, str) else v
+    )
+    bad = text.notna() & ~text.isin(SPEED_CLASSES)
+    if bad.any():
+        found = ", ".join(repr(v) for v in pd.unique(text[bad])[:5])
+        raise _fail_rows(
+            source,
+            column,
+            values.index[bad],
+            f"values {found} that are not ARCEP classes",
+            f"one of {', '.join(SPEED_CLASSES)}",
+        )
+    return text
+
+
+def _techno(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
+    text = _text(values, source, column, required).map(
+        lambda v: v.upper() if isinstance(v, str) else v
+    )
+    bad = text.notna() & ~text.isin(TECHNOLOGIES)
+    if bad.any():
+        found = ", ".join(repr(v) for v in pd.unique(text[bad])[:5])
+        raise _fail_rows(
+            source,
+            column,
+            values.index[bad],
+            f"values {found} that are not ARCEP technologies",
+            f"one of {', '.join(TECHNOLOGIES)}",
+        )
+    return text
+
+
+def _number(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype(float)
+    text = values.astype("string").str.strip().str.replace(",", ".", regex=False)
+    text = text.str.replace(r"[\s\u00a0\u202f]", "", regex=True)
+    return pd.to_numeric(text, errors="coerce").astype(float)
+
+
+def _locaux(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
+    numbers = _number(values)
+    bad = ~np.isfinite(numbers) | (numbers < 1) | (numbers != np.floor(numbers))
+    if bad.any():
+        raise _fail_rows(
+            source,
+            column,
+            values.index[bad],
+            "values that are not whole numbers of premises",
+            "an integer >= 1 (number of locaux in the building)",
+        )
+    return numbers.astype(np.int64)
+
+
+def _area(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
+    numbers = _number(values)
+    given = _present(values)
+    bad = given & (~np.isfinite(numbers) | (numbers < 0))
+    if bad.any():
+        raise _fail_rows(
+            source,
+            column,
+            values.index[bad],
+            "values that are not surfaces",
+            "a number of hectares >= 0",
+        )
+    return numbers.where(given)
+
+
+def _population(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
+    numbers = _number(values)
+    given = _present(values)
+    bad = given & (~np.isfinite(numbers) | (numbers < 0))
+    if bad.any():
+        raise _fail_rows(
+            source, column, values.index[bad], "values that are not counts", "an integer >= 0"
+        )
+    return numbers.where(given).round().astype("Int64")
+
+
+def _boolean(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
+    if pd.api.types.is_bool_dtype(values):
+        parsed = values.astype("boolean")
+    else:
+        text = values.astype("string").str.strip().str.lower()
+        parsed = pd.Series(pd.NA, index=values.index, dtype="boolean")
+        parsed[text.isin(_TRUE).fillna(False).to_numpy(dtype=bool)] = True
+        parsed[text.isin(_FALSE).fillna(False).to_numpy(dtype=bool)] = False
+        bad = _present(values) & parsed.isna()
+        if bad.any():
+            raise _fail_rows(
+                source,
+                column,
+                values.index[bad],
+                "values that are not booleans",
+                "true/false, 1/0 or oui/non",
+            )
+    if required:
+        missing = parsed.isna()
+        if missing.any():
+            raise _fail_rows(source, column, values.index[missing], "empty values", "true or false")
+        return parsed.astype(bool)
+    return parsed
+
+
+_Converter = Callable[[pd.Series, str, str, bool], pd.Series]
+_CONVERTERS: Final[dict[LayerKind, dict[str, _Converter]]] = {
+    LayerKind.ZONES: {"commune_insee": _insee},
+    LayerKind.PREMISES: {
+        "locaux": _locaux,
+        "down_class": _speed_class,
+        "best_techno": _techno,
+        "ftth": _boolean,
+        "commune_insee": _insee,
+    },
+    LayerKind.LAND: {"available": _boolean, "area_ha": _area},
+    LayerKind.COMMUNES: {"commune_insee": _insee, "population": _population},
+}

@@ -1,0 +1,106 @@
+"""Shared fixtures: tiny hand-built layers in Lambert-93 near Marseille, and optional resources.
+
+Tests that need Chromium, PostGIS or ``../shared/realdata`` skip when the resource is absent,
+unless ``GEO_SERVICE_REQUIRE_ALL=1`` (set by ``.ci/run``), which turns those skips into failures.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from affine import Affine
+
+from geo_service.model import CoverageRaster
+
+X0, Y0 = 890_000.0, 6_250_000.0
+ROOT = Path(__file__).resolve().parent.parent
+REALDATA = ROOT.parent / "shared" / "realdata"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip the calling test unless ``condition``; fail instead under GEO_SERVICE_REQUIRE_ALL=1."""
+    if condition:
+        return
+    if os.environ.get("GEO_SERVICE_REQUIRE_ALL") == "1":
+        pytest.fail(f"required resource missing (GEO_SERVICE_REQUIRE_ALL=1): {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def realdata() -> Path:
+    """The folder of real open-data files, ../shared/realdata."""
+    require(REALDATA.is_dir(), f"real data folder {REALDATA} is absent")
+    return REALDATA
+
+
+def box(x: float, y: float, w: float, h: float) -> shapely.Polygon:
+    """A rectangle whose lower-left corner is (X0 + x, Y0 + y)."""
+    return shapely.box(X0 + x, Y0 + y, X0 + x + w, Y0 + y + h)
+
+
+def point(x: float, y: float) -> shapely.Point:
+    """The point (X0 + x, Y0 + y)."""
+    return shapely.Point(X0 + x, Y0 + y)
+
+
+@pytest.fixture
+def zones() -> gpd.GeoDataFrame:
+    """Three 1-ha zones side by side, and a two-part zone D."""
+    return gpd.GeoDataFrame(
+        {
+            "zone_id": ["A", "B", "C", "D"],
+            "name": ["Zone A", "Zone B", "Zone C", "Zone D"],
+            "commune_insee": ["13001", "13001", "13002", "13002"],
+        },
+        geometry=[
+            box(0, 0, 100, 100),
+            box(200, 0, 100, 100),
+            box(400, 0, 100, 100),
+            shapely.MultiPolygon([box(0, 300, 100, 100), box(200, 300, 100, 100)]),
+        ],
+        crs="EPSG:2154",
+    )
+
+
+@pytest.fixture
+def premises() -> gpd.GeoDataFrame:
+    """Premises in zones A, B and D (C has none), and one outside every zone."""
+    return gpd.GeoDataFrame(
+        {
+            "premises_id": ["p1", "p2", "p3", "p4", "p5", "p6"],
+            "locaux": [3, 1, 2, 5, 1, 7],
+            "down_class": ["THD1G", "HD3", "BHD8", "THD30", "INEL", "THD1G"],
+            "ftth": [True, False, None, False, False, True],
+        },
+        geometry=[
+            point(10, 10),
+            point(20, 20),
+            point(210, 10),
+            point(50, 350),
+            point(250, 350),
+            point(700, 700),
+        ],
+        crs="EPSG:2154",
+    )
+
+
+@pytest.fixture
+def coverage() -> CoverageRaster:
+    """50 m pixels over y in [0, 100]: 100 Mbit/s, except x in [200, 250) unknown, x >= 400 at 5."""
+    data = np.full((2, 10), 100.0, dtype=np.float32)
+    data[:, 4] = np.nan
+    data[:, 8:] = 5.0
+    return CoverageRaster(data=data, transform=Affine(50, 0, X0, 0, -50, Y0 + 100))
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty data directory, set as GEO_SERVICE_DATA_DIR."""
+    path = tmp_path / "data"
+    monkeypatch.setenv("GEO_SERVICE_DATA_DIR", str(path))
+    return path
