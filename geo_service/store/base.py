@@ -1,0 +1,75 @@
+"""The store interface: where canonical layers, the coverage raster and results live."""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from typing import Final
+
+import geopandas as gpd
+
+from geo_service.errors import ParameterError
+from geo_service.model import CoverageRaster, LayerMeta
+
+_LAYER_NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+def check_layer_name(name: str) -> str:
+    """``name`` if it is a valid layer name (lower-case letters, digits, underscores)."""
+    if not _LAYER_NAME.match(name):
+        raise ParameterError(
+            "layer",
+            f"'{name}' is not a valid layer name; expected lower-case letters, digits and "
+            "underscores, starting with a letter (at most 63 characters)",
+        )
+    return name
+
+
+class Store(ABC):
+    """Layers by name, replaced atomically: readers see the old or the new data, never a mix."""
+
+    @abstractmethod
+    def write_layer(self, name: str, frame: gpd.GeoDataFrame, meta: LayerMeta) -> None:
+        """Replace (or create) the vector layer ``name`` with ``frame``, atomically."""
+
+    @abstractmethod
+    def read_layer(
+        self,
+        name: str,
+        *,
+        bbox: tuple[float, float, float, float] | None = None,
+        columns: list[str] | None = None,
+    ) -> gpd.GeoDataFrame:
+        """The vector layer ``name``; ``bbox`` in the layer's CRS limits the features read."""
+
+    @abstractmethod
+    def write_raster(self, name: str, raster: CoverageRaster, meta: LayerMeta) -> None:
+        """Replace (or create) the raster ``name``, atomically."""
+
+    @abstractmethod
+    def read_raster(self, name: str) -> CoverageRaster:
+        """The raster ``name``."""
+
+    @abstractmethod
+    def layer_meta(self, name: str) -> LayerMeta:
+        """Provenance of layer ``name``; raises NotFoundError if absent."""
+
+    @abstractmethod
+    def list_layers(self) -> list[LayerMeta]:
+        """Provenance of every stored layer, by name."""
+
+    @abstractmethod
+    def delete_layer(self, name: str) -> None:
+        """Remove layer ``name``; raises NotFoundError if absent."""
+
+    @abstractmethod
+    def version(self, name: str) -> str | None:
+        """A token that changes whenever layer ``name`` is replaced (None if absent)."""
+
+    def has_layer(self, name: str) -> bool:
+        """Whether layer ``name`` is stored."""
+        return self.version(name) is not None
+
+    def describe(self) -> str:
+        """Where the store lives, for messages."""
+        return type(self).__name__

@@ -1,0 +1,201 @@
+"""The embedded store: one GeoPackage (or GeoTIFF) per layer under ``<data_dir>/store``.
+
+A layer is replaced by writing a complete new file beside the old one and renaming it over
+the old one (``os.replace``, atomic on POSIX): readers see the old or the new file, never a
+mix, and an import that fails or is killed half-way leaves the previous file untouched (its
+temporary file is removed by the next write). Writers take an exclusive lock on
+``<data_dir>/store/.lock``. Provenance is stored inside each file (GeoPackage layer metadata,
+GeoTIFF tag), so that a file and its description are replaced together.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Final
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import rasterio
+
+from geo_service.errors import NotFoundError, StoreError
+from geo_service.model import CoverageRaster, LayerMeta
+from geo_service.store.base import Store, check_layer_name
+
+_META_KEY: Final = "GEO_SERVICE_META"
+_VECTOR: Final = ".gpkg"
+_RASTER: Final = ".tif"
+_TMP_MARK: Final = ".tmp-"
+_Writer = Callable[[Path], None]
+
+
+class GeoPackageStore(Store):
+    """Layers as GeoPackage and GeoTIFF files in ``<data_dir>/store`` (each opens in QGIS)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.root = Path(data_dir) / "store"
+
+    def describe(self) -> str:
+        return f"GeoPackage store in {self.root}"
+
+    # -- writing -------------------------------------------------------------------------
+    def write_layer(self, name: str, frame: gpd.GeoDataFrame, meta: LayerMeta) -> None:
+        check_layer_name(name)
+        meta = meta.model_copy(update={"name": name, "feature_count": len(frame)})
+
+        def write(tmp: Path) -> None:
+            pyogrio.write_dataframe(
+                frame,
+                tmp,
+                layer=name,
+                driver="GPKG",
+                layer_metadata={_META_KEY: meta.model_dump_json()},
+                use_arrow=False,
+            )
+
+        self._replace(name, _VECTOR, write)
+
+    def write_raster(self, name: str, raster: CoverageRaster, meta: LayerMeta) -> None:
+        check_layer_name(name)
+        rows, cols = raster.shape
+        meta = meta.model_copy(update={"name": name, "feature_count": rows * cols})
+
+        def write(tmp: Path) -> None:
+            profile = {
+                "driver": "GTiff",
+                "width": cols,
+                "height": rows,
+                "count": 1,
+                "dtype": "float32",
+                "crs": raster.crs,
+                "transform": raster.transform,
+                "nodata": np.nan,
+                "compress": "deflate",
+                "tiled": True,
+                "blockxsize": 256,
+                "blockysize": 256,
+            }
+            with rasterio.open(tmp, "w", **profile) as dst:
+                dst.write(raster.data.astype(np.float32), 1)
+                dst.update_tags(**{_META_KEY: meta.model_dump_json()})
+
+        self._replace(name, _RASTER, write)
+
+    def delete_layer(self, name: str) -> None:
+        path = self._existing(name)
+        with self._lock():
+            path.unlink()
+
+    def _replace(self, name: str, suffix: str, write: _Writer) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self._lock():
+            self._remove_stale_temporaries()
+            tmp = self.root / f".{name}{_TMP_MARK}{uuid.uuid4().hex}{suffix}"
+            try:
+                write(tmp)
+                _fsync(tmp)
+                other = self.root / f"{name}{_RASTER if suffix == _VECTOR else _VECTOR}"
+                tmp.replace(self.root / f"{name}{suffix}")
+                other.unlink(missing_ok=True)
+                _fsync(self.root)
+            except OSError as exc:
+                raise StoreError(f"cannot write layer '{name}' in {self.root}: {exc}") from exc
+            finally:
+                tmp.unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _remove_stale_temporaries(self) -> None:
+        for path in self.root.glob(f".*{_TMP_MARK}*"):
+            path.unlink(missing_ok=True)
+
+    # -- reading -------------------------------------------------------------------------
+    def read_layer(
+        self,
+        name: str,
+        *,
+        bbox: tuple[float, float, float, float] | None = None,
+        columns: list[str] | None = None,
+    ) -> gpd.GeoDataFrame:
+        path = self._existing(name, _VECTOR)
+        try:
+            frame = pyogrio.read_dataframe(path, bbox=bbox, columns=columns, use_arrow=True)
+        except Exception as exc:  # GDAL error classes
+            raise StoreError(f"cannot read layer '{name}' from {path}: {exc}") from exc
+        return frame
+
+    def read_raster(self, name: str) -> CoverageRaster:
+        path = self._existing(name, _RASTER)
+        try:
+            with rasterio.open(path) as src:
+                data = src.read(1, masked=True).astype(np.float32).filled(np.nan)
+                return CoverageRaster(data=data, transform=src.transform, crs=src.crs.to_string())
+        except rasterio.errors.RasterioError as exc:
+            raise StoreError(f"cannot read raster '{name}' from {path}: {exc}") from exc
+
+    def layer_meta(self, name: str) -> LayerMeta:
+        path = self._existing(name)
+        try:
+            if path.suffix == _VECTOR:
+                text = (pyogrio.read_info(path).get("layer_metadata") or {}).get(_META_KEY)
+            else:
+                with rasterio.open(path) as src:
+                    text = src.tags().get(_META_KEY)
+        except Exception as exc:  # GDAL error classes
+            raise StoreError(f"cannot read the description of layer '{name}': {exc}") from exc
+        if not text:
+            raise StoreError(f"layer '{name}' in {path} has no geo-service description")
+        return LayerMeta.model_validate_json(text)
+
+    def list_layers(self) -> list[LayerMeta]:
+        if not self.root.is_dir():
+            return []
+        names = sorted(
+            p.stem
+            for p in self.root.iterdir()
+            if p.suffix in (_VECTOR, _RASTER) and not p.name.startswith(".")
+        )
+        return [self.layer_meta(name) for name in names]
+
+    def version(self, name: str) -> str | None:
+        for suffix in (_VECTOR, _RASTER):
+            try:
+                st = (self.root / f"{name}{suffix}").stat()
+            except FileNotFoundError:
+                continue
+            return f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"
+        return None
+
+    def path(self, name: str) -> Path:
+        """The file holding layer ``name`` (for QGIS users and exports)."""
+        return self._existing(name)
+
+    def _existing(self, name: str, suffix: str | None = None) -> Path:
+        check_layer_name(name)
+        suffixes = (suffix,) if suffix else (_VECTOR, _RASTER)
+        for candidate in suffixes:
+            path = self.root / f"{name}{candidate}"
+            if path.is_file():
+                return path
+        raise NotFoundError(f"layer '{name}' is not in the {self.describe()}")
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
