@@ -1,0 +1,145 @@
+"""The analysis: pure functions, GeoDataFrames in and GeoDataFrames out.
+
+:func:`analyze` measures every zone (premises coverage, raster coverage, available land),
+flags and ranks it, and sums the results per commune and per EPCI. It imports nothing from
+the store, the web layer or the CLI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from geo_service.analysis.aggregate import commune_summary, epci_summary, h3_coverage
+from geo_service.analysis.coverage import premises_coverage
+from geo_service.analysis.land import SQUARE_METRES_PER_HECTARE, available_land
+from geo_service.analysis.overlay import in_lambert93
+from geo_service.analysis.priority import priority_scores
+from geo_service.analysis.raster import raster_coverage
+from geo_service.analysis.reasons import REASONS_SEPARATOR, split_reasons, zone_reasons
+from geo_service.analysis.result import ZONE_RESULT_COLUMNS, AnalysisResult, RunInfo
+from geo_service.analysis.status import classify, effective_shares
+from geo_service.model import CoverageRaster, LayerMeta
+from geo_service.settings import AnalysisParams
+
+Progress = Callable[[str], None]
+
+__all__ = [
+    "REASONS_SEPARATOR",
+    "ZONE_RESULT_COLUMNS",
+    "AnalysisResult",
+    "RunInfo",
+    "analyze",
+    "analyze_zones",
+    "h3_coverage",
+    "split_reasons",
+]
+
+
+def analyze_zones(
+    zones: gpd.GeoDataFrame,
+    premises: gpd.GeoDataFrame,
+    *,
+    land: gpd.GeoDataFrame | None = None,
+    raster: CoverageRaster | None = None,
+    params: AnalysisParams | None = None,
+    progress: Progress | None = None,
+) -> gpd.GeoDataFrame:
+    """Measure, flag and rank every zone.
+
+    Parameters
+    ----------
+    zones, premises, land
+        Canonical layers (see :mod:`geo_service.validation`), in any CRS (measured in
+        Lambert-93).
+    raster
+        Coverage raster in Lambert-93, if any.
+    params
+        Thresholds and weights (defaults of DESIGN.md when None).
+    progress
+        Called with the name of each step.
+
+    Returns
+    -------
+    The zones with the columns of :data:`ZONE_RESULT_COLUMNS`, in Lambert-93, in input order.
+    """
+    params = params or AnalysisParams()
+    step = progress or (lambda _: None)
+    zones = in_lambert93(zones).reset_index(drop=True)
+    step("premises")
+    metrics = premises_coverage(zones, in_lambert93(premises))
+    step("raster")
+    metrics = metrics.join(raster_coverage(zones, raster))
+    step("land")
+    metrics = metrics.join(available_land(zones, None if land is None else in_lambert93(land)))
+    metrics["area_ha"] = shapely.area(np.asarray(zones.geometry.values)) / SQUARE_METRES_PER_HECTARE
+    metrics["zone_id"] = zones["zone_id"]
+    step("status")
+    shares = effective_shares(metrics, params)
+    status = classify(shares, params)
+    priority = priority_scores(metrics, shares, status, params)
+    reasons = zone_reasons(metrics, shares, status, priority, params, has_raster=raster is not None)
+    out = zones.drop(columns=[c for c in zones.columns if c in metrics.columns and c != "zone_id"])
+    out = out.join(metrics.drop(columns="zone_id"))
+    out["status"] = status
+    out["status_basis"] = shares["basis"]
+    out["priority"] = priority["priority"]
+    out["rank"] = priority["rank"]
+    out["reasons"] = reasons
+    for column in ZONE_RESULT_COLUMNS:
+        if column not in out.columns:
+            out[column] = None
+    return gpd.GeoDataFrame(out[[*ZONE_RESULT_COLUMNS, "geometry"]], geometry="geometry")
+
+
+def analyze(
+    zones: gpd.GeoDataFrame,
+    premises: gpd.GeoDataFrame,
+    *,
+    land: gpd.GeoDataFrame | None = None,
+    raster: CoverageRaster | None = None,
+    communes: gpd.GeoDataFrame | None = None,
+    params: AnalysisParams | None = None,
+    inputs: Mapping[str, LayerMeta] | None = None,
+    progress: Progress | None = None,
+) -> AnalysisResult:
+    """Zone results (:func:`analyze_zones`) with their commune and EPCI sums and run information.
+
+    Zones without ``commune_insee`` get the commune containing their representative point;
+    ``epci_siren`` comes from the commune when the zone has none. ``inputs`` describes the
+    input layers (source, date) and is recorded in the result's :class:`RunInfo`.
+    """
+    params = params or AnalysisParams()
+    communes = None if communes is None else in_lambert93(communes)
+    zones = _with_communes(in_lambert93(zones), communes)
+    results = analyze_zones(
+        zones, premises, land=land, raster=raster, params=params, progress=progress
+    )
+    (progress or (lambda _: None))("aggregates")
+    return AnalysisResult(
+        zones=results,
+        communes=commune_summary(results, communes),
+        epcis=epci_summary(results, communes),
+        run=RunInfo(params=params, inputs=dict(inputs or {})),
+    )
+
+
+def _with_communes(zones: gpd.GeoDataFrame, communes: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    zones = zones.copy()
+    for column in ("commune_insee", "epci_siren"):
+        if column not in zones.columns:
+            zones[column] = None
+    if communes is None or len(communes) == 0:
+        return zones
+    points = gpd.GeoDataFrame(geometry=zones.representative_point(), crs=zones.crs)
+    joined = gpd.sjoin(points, communes[["commune_insee", "geometry"]], predicate="within")
+    joined = joined[~joined.index.duplicated()]
+    located = joined["commune_insee"].reindex(zones.index)
+    zones["commune_insee"] = zones["commune_insee"].where(zones["commune_insee"].notna(), located)
+    epci = communes.set_index("commune_insee")["epci_siren"]
+    from_commune = zones["commune_insee"].map(epci)
+    zones["epci_siren"] = zones["epci_siren"].where(zones["epci_siren"].notna(), from_commune)
+    return zones

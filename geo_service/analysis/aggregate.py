@@ -1,0 +1,123 @@
+"""Zone results summed per commune and per EPCI, and premises coverage on an H3 grid."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import geopandas as gpd
+import h3
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+
+from geo_service.analysis.coverage import SHARE_THRESHOLDS
+from geo_service.model import CANONICAL_CRS, OUTPUT_CRS, THD30, ZoneStatus, class_rank
+
+_SHARES: Final = (*SHARE_THRESHOLDS, "share_ftth")
+_SUMS: Final = ("area_ha", "premises", "locaux", "available_land_ha", "available_plots")
+
+
+def commune_summary(
+    zone_results: pd.DataFrame, communes: gpd.GeoDataFrame | None
+) -> gpd.GeoDataFrame:
+    """One row per commune: its zones by status, summed figures and locaux-weighted shares.
+
+    Every commune of ``communes`` appears (with zero zones if it has none); without a
+    communes layer, the communes named by the zones' ``commune_insee`` appear, without geometry.
+    """
+    summary = _summarise(zone_results, "commune_insee")
+    if communes is None:
+        frame = summary.rename_axis("commune_insee").reset_index()
+        frame.insert(1, "name", None)
+        return gpd.GeoDataFrame(frame, geometry=[None] * len(frame), crs=CANONICAL_CRS)
+    base = communes.reindex(
+        columns=["commune_insee", "name", "epci_siren", "population", "geometry"]
+    )
+    merged = base.merge(summary, left_on="commune_insee", right_index=True, how="left")
+    return _fill_empty(gpd.GeoDataFrame(merged, geometry="geometry", crs=CANONICAL_CRS))
+
+
+def epci_summary(zone_results: pd.DataFrame, communes: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """One row per EPCI (intercommunality) with the same figures as :func:`commune_summary`."""
+    summary = _summarise(zone_results, "epci_siren")
+    if communes is None or communes["epci_siren"].isna().all():
+        frame = summary.rename_axis("epci_siren").reset_index()
+        frame.insert(1, "name", None)
+        return gpd.GeoDataFrame(frame, geometry=[None] * len(frame), crs=CANONICAL_CRS)
+    communes = communes if "epci_name" in communes.columns else communes.assign(epci_name=None)
+    grouped = communes.dropna(subset=["epci_siren"]).dissolve(
+        by="epci_siren",
+        aggfunc={"epci_name": "first", "commune_insee": "count", "population": "sum"},
+    )
+    grouped = grouped.rename(columns={"epci_name": "name", "commune_insee": "communes"})
+    merged = grouped.merge(summary, left_index=True, right_index=True, how="left")
+    merged = merged.rename_axis("epci_siren").reset_index()
+    return _fill_empty(gpd.GeoDataFrame(merged, geometry="geometry", crs=CANONICAL_CRS))
+
+
+def _summarise(zone_results: pd.DataFrame, key: str) -> pd.DataFrame:
+    frame = pd.DataFrame(zone_results.drop(columns="geometry", errors="ignore"))
+    frame = frame.dropna(subset=[key])
+    groups = frame.groupby(key, sort=True)
+    out = pd.DataFrame({"zones": groups.size()})
+    for status in ZoneStatus:
+        out[f"zones_{status.value}"] = groups["status"].agg(
+            lambda s, v=status.value: int((s == v).sum())
+        )
+    for column in _SUMS:
+        out[column] = groups[column].sum()
+    weight = frame["locaux"].astype(float)
+    for column in _SHARES:
+        known = frame[column].notna() & (weight > 0)
+        part = (frame[column].fillna(0.0) * weight).where(known, 0.0).groupby(frame[key]).sum()
+        whole = weight.where(known, 0.0).groupby(frame[key]).sum()
+        out[column] = (part / whole.where(whole > 0)).reindex(out.index)
+    out["priority_max"] = groups["priority"].max()
+    return out
+
+
+def _fill_empty(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    counts = [
+        "zones",
+        *(f"zones_{s.value}" for s in ZoneStatus),
+        "premises",
+        "locaux",
+        "available_plots",
+    ]
+    for column in counts:
+        frame[column] = frame[column].fillna(0).astype(np.int64)
+    for column in ("area_ha", "available_land_ha"):
+        frame[column] = frame[column].fillna(0.0)
+    return frame
+
+
+def h3_coverage(premises: gpd.GeoDataFrame, resolution: int) -> gpd.GeoDataFrame:
+    """Locaux and the share of locaux at ≥ 30 Mbit/s on an H3 hexagon grid (WGS84 cells).
+
+    Returns
+    -------
+    One row per non-empty cell: ``h3_cell``, ``premises``, ``locaux``, ``share_thd30``, with
+    the hexagon as geometry in CRS84.
+    """
+    columns = ["h3_cell", "premises", "locaux", "share_thd30"]
+    if len(premises) == 0:
+        return gpd.GeoDataFrame(columns=columns, geometry=[], crs=OUTPUT_CRS)
+    to_lonlat = Transformer.from_crs(premises.crs, OUTPUT_CRS, always_xy=True)
+    lon, lat = to_lonlat.transform(
+        shapely.get_x(premises.geometry.values), shapely.get_y(premises.geometry.values)
+    )
+    cells = [h3.latlng_to_cell(y, x, resolution) for x, y in zip(lon, lat, strict=True)]
+    locaux = premises["locaux"].to_numpy(dtype=float)
+    good = class_rank(premises["down_class"]) >= THD30
+    table = pd.DataFrame({"h3_cell": cells, "locaux": locaux, "good": locaux * good})
+    grouped = table.groupby("h3_cell", sort=True).agg(
+        premises=("locaux", "size"), locaux=("locaux", "sum"), good=("good", "sum")
+    )
+    grouped["share_thd30"] = grouped["good"] / grouped["locaux"]
+    grouped["locaux"] = grouped["locaux"].astype(np.int64)
+    hexagons = [
+        shapely.Polygon([(lng, lt) for lt, lng in h3.cell_to_boundary(c)]) for c in grouped.index
+    ]
+    frame = grouped.drop(columns="good").reset_index()
+    return gpd.GeoDataFrame(frame, geometry=hexagons, crs=OUTPUT_CRS)

@@ -1,0 +1,57 @@
+"""Priority (0-100) of non-served zones: where broadband would unlock the most land and business."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from geo_service.model import ZoneStatus
+from geo_service.settings import AnalysisParams
+
+FLAGGED = (ZoneStatus.UNDERSERVED.value, ZoneStatus.UNSERVED.value)
+
+
+def priority_scores(
+    metrics: pd.DataFrame, shares: pd.DataFrame, status: pd.Series, params: AnalysisParams
+) -> pd.DataFrame:
+    """Priority of each zone and its three component scores.
+
+    ``priority = 100 * (w_gap * gap + w_land * land + w_locaux * locaux) / (w_gap + w_land +
+    w_locaux)`` where, each in [0, 1]:
+
+    - ``gap = 1 - thd30`` (the share without very-high-speed broadband, from the premises or,
+      failing them, the raster);
+    - ``land = L / (L + params.priority_land_half_ha)`` with ``L`` the available hectares;
+    - ``locaux = N / (N + params.priority_locaux_half)`` with ``N`` the locaux of the zone.
+
+    Served zones get 0, unknown zones NaN. ``rank`` orders flagged zones by decreasing
+    priority (1 = first), ties broken by ``zone_id``.
+    """
+    gap = 1.0 - shares["thd30"].to_numpy(dtype=float)
+    land_ha = metrics["available_land_ha"].to_numpy(dtype=float)
+    locaux = metrics["locaux"].to_numpy(dtype=float)
+    land = land_ha / (land_ha + params.priority_land_half_ha)
+    business = locaux / (locaux + params.priority_locaux_half)
+    weights = (
+        params.priority_weight_gap,
+        params.priority_weight_land,
+        params.priority_weight_locaux,
+    )
+    score = 100.0 * (weights[0] * gap + weights[1] * land + weights[2] * business) / sum(weights)
+    flagged = status.isin(FLAGGED).to_numpy()
+    served = (status == ZoneStatus.SERVED.value).to_numpy()
+    priority = np.where(flagged, np.round(score, 1), np.where(served, 0.0, np.nan))
+    out = pd.DataFrame(
+        {"priority": priority, "gap_score": gap, "land_score": land, "locaux_score": business},
+        index=metrics.index,
+    )
+    out["rank"] = _rank(out["priority"].where(flagged), metrics["zone_id"])
+    return out
+
+
+def _rank(priority: pd.Series, zone_id: pd.Series) -> pd.Series:
+    order = pd.DataFrame({"p": priority, "id": zone_id.astype(str)}).dropna(subset=["p"])
+    order = order.sort_values(["p", "id"], ascending=[False, True])
+    rank = pd.Series(pd.NA, index=priority.index, dtype="Int64")
+    rank[order.index] = np.arange(1, len(order) + 1)
+    return rank

@@ -1,0 +1,66 @@
+"""Status of each zone (served, underserved, unserved, unknown) from its coverage shares."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import numpy as np
+import pandas as pd
+
+from geo_service.model import ZoneStatus
+from geo_service.settings import AnalysisParams
+
+
+class StatusBasis(StrEnum):
+    """What decided a zone's status."""
+
+    PREMISES = "premises"
+    RASTER = "raster"
+    NONE = "none"
+
+
+def effective_shares(metrics: pd.DataFrame, params: AnalysisParams) -> pd.DataFrame:
+    """The BHD8 and THD30 shares that decide each zone's status, and where they come from.
+
+    The premises decide when the zone has locaux; otherwise the raster decides when at least
+    ``params.min_raster_valid_share`` of the zone has known pixels; otherwise nothing does.
+
+    Returns
+    -------
+    Columns ``basis`` (:class:`StatusBasis`), ``bhd8`` and ``thd30`` (NaN when basis is none).
+    """
+    has_premises = metrics["locaux"].to_numpy() > 0
+    raster_ok = (
+        ~has_premises
+        & (metrics["raster_valid_share"].fillna(0.0).to_numpy() >= params.min_raster_valid_share)
+        & metrics["raster_share_thd30"].notna().to_numpy()
+    )
+    basis = np.where(
+        has_premises,
+        StatusBasis.PREMISES.value,
+        np.where(raster_ok, StatusBasis.RASTER.value, StatusBasis.NONE.value),
+    )
+    out = pd.DataFrame({"basis": basis}, index=metrics.index)
+    for name in ("bhd8", "thd30"):
+        out[name] = np.where(
+            has_premises,
+            metrics[f"share_{name}"].to_numpy(dtype=float),
+            np.where(raster_ok, metrics[f"raster_share_{name}"].to_numpy(dtype=float), np.nan),
+        )
+    return out
+
+
+def classify(shares: pd.DataFrame, params: AnalysisParams) -> pd.Series:
+    """Status of each zone from :func:`effective_shares`.
+
+    Served when ``thd30 >= params.served_thd30_share``; else unserved when
+    ``bhd8 < params.unserved_bhd8_share``; else underserved; unknown without a basis.
+    """
+    thd30 = shares["thd30"].to_numpy(dtype=float)
+    bhd8 = shares["bhd8"].to_numpy(dtype=float)
+    status = np.select(
+        [np.isnan(thd30), thd30 >= params.served_thd30_share, bhd8 < params.unserved_bhd8_share],
+        [ZoneStatus.UNKNOWN.value, ZoneStatus.SERVED.value, ZoneStatus.UNSERVED.value],
+        default=ZoneStatus.UNDERSERVED.value,
+    )
+    return pd.Series(status, index=shares.index, name="status", dtype=object)

@@ -1,0 +1,58 @@
+"""French formatting of figures for maps, reasons and opinions (decimal comma, thin spaces)."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Final
+
+NNBSP: Final = "\u202f"  # narrow no-break space: thousands separator and before %
+_MONTHS: Final = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+def fr_number(value: float | int | None, decimals: int = 0) -> str:
+    """``12345.6`` → ``12 345,6`` (thin no-break spaces); ``—`` for missing values."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", NNBSP).replace(".", ",")
+
+
+def fr_percent(share: float | None, decimals: int = 0) -> str:
+    """A share in [0, 1] as a French percentage: ``0.62`` → ``62 %``."""
+    if share is None or math.isnan(share):
+        return "—"
+    return f"{fr_number(100 * share, decimals)}{NNBSP}%"
+
+
+def fr_hectares(area_ha: float | None) -> str:
+    """Hectares with one decimal, two under one hectare: ``12,4 ha``, ``0,25 ha``."""
+    decimals = 2 if area_ha is not None and abs(area_ha) < 1 else 1
+    return f"{fr_number(area_ha, decimals)}{NNBSP}ha"
+
+
+def fr_date(value: date | None) -> str:
+    """``date(2026, 1, 1)`` → ``1er janvier 2026``."""
+    if value is None:
+        return "date inconnue"
+    day = "1er" if value.day == 1 else str(value.day)
+    return f"{day} {_MONTHS[value.month - 1]} {value.year}"
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """``3 parcelles``, ``1 parcelle`` (French: 0 and 1 take the singular)."""
+    word = singular if abs(count) < 2 else (plural_form or singular + "s")
+    return f"{fr_number(count)} {word}"
