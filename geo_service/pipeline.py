@@ -1,0 +1,282 @@
+"""What the CLI, the API and the notebooks do: load layers, analyse, store and read results.
+
+Data flows one way: sources -> store -> analysis -> results. Each function here is a thin
+composition of those pieces, so every interface runs the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import geopandas as gpd
+
+from geo_service.analysis import AnalysisResult, RunInfo, analyze
+from geo_service.catalog import descriptor
+from geo_service.errors import NotFoundError, StoreError
+from geo_service.model import CoverageRaster, LayerKind, LayerMeta
+from geo_service.settings import AnalysisParams
+from geo_service.sources import read_coverage_raster, read_layer_file
+from geo_service.store import Store
+from geo_service.validation import LayerReport, validate_layer
+
+ZONES: Final = "zones"
+PREMISES: Final = "premises"
+LAND: Final = "land"
+COMMUNES: Final = "communes"
+COVERAGE: Final = "coverage"
+ZONE_RESULTS: Final = "zone_results"
+COMMUNE_RESULTS: Final = "commune_results"
+EPCI_RESULTS: Final = "epci_results"
+INPUT_LAYERS: Final = (ZONES, PREMISES, LAND, COMMUNES, COVERAGE)
+RESULT_LAYERS: Final = (ZONE_RESULTS, COMMUNE_RESULTS, EPCI_RESULTS)
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The canonical layers an analysis reads, and their provenance."""
+
+    zones: gpd.GeoDataFrame
+    premises: gpd.GeoDataFrame
+    land: gpd.GeoDataFrame | None
+    communes: gpd.GeoDataFrame | None
+    raster: CoverageRaster | None
+    metas: dict[str, LayerMeta]
+
+
+def layer_meta(
+    name: str,
+    *,
+    source: str,
+    licence: str | None = None,
+    attribution: str | None = None,
+    data_date: date | None = None,
+    synthetic: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> LayerMeta:
+    """Provenance of layer ``name``, with the title, licence and attribution of its descriptor."""
+    about = descriptor(name)
+    return LayerMeta(
+        name=name,
+        kind=about.kind,
+        title=about.title,
+        source=source,
+        licence=licence or about.licence,
+        attribution=attribution if attribution is not None else about.attribution,
+        data_date=data_date,
+        synthetic=synthetic,
+        extra=extra or {},
+    )
+
+
+def build_demo_store(
+    store: Store, *, scale: str = "demo", seed: int = 2154, progress: Progress | None = None
+) -> None:
+    """Build the synthetic demo territory and store its layers (replacing the input layers)."""
+    from geo_service.demo import DEMO_SOURCE, build_demo
+
+    territory = build_demo(scale, seed=seed, progress=progress)
+    extra = {"scale": territory.scale.name, "seed": seed}
+
+    def meta(name: str) -> LayerMeta:
+        return layer_meta(
+            name,
+            source=DEMO_SOURCE,
+            licence="Données synthétiques, libres de réutilisation",
+            attribution="geo-service — données fictives",
+            data_date=territory.data_date,
+            synthetic=True,
+            extra=extra,
+        )
+
+    for name in RESULT_LAYERS:
+        if store.has_layer(name):
+            store.delete_layer(name)
+    for name, frame in (
+        (COMMUNES, territory.communes),
+        (ZONES, territory.zones),
+        (LAND, territory.land),
+        (PREMISES, territory.premises),
+    ):
+        if progress:
+            progress(f"store {name}")
+        canonical, _ = validate_layer(name, frame, f"demo {name}")
+        store.write_layer(name, canonical, meta(name))
+    store.write_raster(COVERAGE, territory.coverage, meta(COVERAGE))
+
+
+def import_file(
+    store: Store,
+    kind: LayerKind | str,
+    path: Path,
+    *,
+    layer: str | None = None,
+    crs: str | None = None,
+    source: str | None = None,
+    licence: str | None = None,
+    attribution: str | None = None,
+    data_date: date | None = None,
+) -> LayerReport:
+    """Read, validate and store a file as the canonical layer ``kind`` (atomic replacement).
+
+    Raises InputError (and leaves the store as it was) when the file cannot be used.
+    """
+    kind = LayerKind(kind)
+    path = Path(path)
+    origin = source or path.name
+    when = data_date or _file_date(path)
+    if kind is LayerKind.COVERAGE:
+        raster = read_coverage_raster(path)
+        report = LayerReport(source=str(path), kind=kind, rows_read=1, rows_kept=1)
+        store.write_raster(
+            COVERAGE,
+            raster,
+            layer_meta(
+                COVERAGE, source=origin, licence=licence, attribution=attribution, data_date=when
+            ),
+        )
+        return report
+    frame, report = read_layer_file(kind, path, layer=layer, crs=crs)
+    meta = layer_meta(
+        kind.value, source=origin, licence=licence, attribution=attribution, data_date=when
+    )
+    store.write_layer(kind.value, frame, meta)
+    return report
+
+
+def load_inputs(store: Store) -> Inputs:
+    """The input layers of ``store``; zones and premises are required."""
+    missing = [name for name in (ZONES, PREMISES) if not store.has_layer(name)]
+    if missing:
+        raise NotFoundError(
+            f"the {store.describe()} has no {' and no '.join(missing)} layer; run "
+            "'geo-service demo' or 'geo-service import' first"
+        )
+    metas = {name: store.layer_meta(name) for name in INPUT_LAYERS if store.has_layer(name)}
+    return Inputs(
+        zones=store.read_layer(ZONES),
+        premises=store.read_layer(PREMISES),
+        land=store.read_layer(LAND) if LAND in metas else None,
+        communes=store.read_layer(COMMUNES) if COMMUNES in metas else None,
+        raster=store.read_raster(COVERAGE) if COVERAGE in metas else None,
+        metas=metas,
+    )
+
+
+def analyze_inputs(
+    inputs: Inputs, params: AnalysisParams, progress: Progress | None = None
+) -> AnalysisResult:
+    """Run the analysis on loaded inputs."""
+    return analyze(
+        inputs.zones,
+        inputs.premises,
+        land=inputs.land,
+        raster=inputs.raster,
+        communes=inputs.communes,
+        params=params,
+        inputs=inputs.metas,
+        progress=progress,
+    )
+
+
+def analyze_store(
+    store: Store, params: AnalysisParams, progress: Progress | None = None
+) -> AnalysisResult:
+    """Analyse the store's layers and store the results (zone, commune and EPCI layers)."""
+    result = analyze_inputs(load_inputs(store), params, progress)
+    save_results(store, result)
+    return result
+
+
+def save_results(store: Store, result: AnalysisResult) -> None:
+    """Store the three result layers, each carrying the run information."""
+    run = result.run.model_dump(mode="json")
+    synthetic = result.run.synthetic
+    for name, frame in (
+        (ZONE_RESULTS, result.zones),
+        (COMMUNE_RESULTS, result.communes),
+        (EPCI_RESULTS, result.epcis),
+    ):
+        meta = layer_meta(
+            name,
+            source="geo-service analyze",
+            synthetic=synthetic,
+            data_date=result.run.analyzed_at.date(),
+            extra={"run": run},
+        )
+        store.write_layer(name, frame, meta)
+
+
+def load_results(store: Store) -> AnalysisResult:
+    """The stored results; raises NotFoundError when the store was never analysed."""
+    if not store.has_layer(ZONE_RESULTS):
+        raise NotFoundError(
+            f"the {store.describe()} holds no analysis results; run 'geo-service analyze'"
+        )
+    meta = store.layer_meta(ZONE_RESULTS)
+    try:
+        run = RunInfo.model_validate(meta.extra["run"])
+    except (KeyError, ValueError) as exc:
+        raise StoreError(f"layer '{ZONE_RESULTS}' lacks its run information: {exc}") from exc
+    return AnalysisResult(
+        zones=store.read_layer(ZONE_RESULTS),
+        communes=store.read_layer(COMMUNE_RESULTS),
+        epcis=store.read_layer(EPCI_RESULTS),
+        run=run,
+    )
+
+
+def read_input_files(
+    *,
+    zones: Path,
+    premises: Path,
+    land: Path | None = None,
+    raster: Path | None = None,
+    communes: Path | None = None,
+    crs: str | None = None,
+) -> tuple[Inputs, list[LayerReport]]:
+    """Read and validate input files directly, without storing them."""
+    frames: dict[str, gpd.GeoDataFrame] = {}
+    reports: list[LayerReport] = []
+    metas: dict[str, LayerMeta] = {}
+    for kind, path in (
+        (LayerKind.ZONES, zones),
+        (LayerKind.PREMISES, premises),
+        (LayerKind.LAND, land),
+        (LayerKind.COMMUNES, communes),
+    ):
+        if path is None:
+            continue
+        frame, report = read_layer_file(kind, Path(path), crs=crs)
+        frames[kind.value], metas[kind.value] = (
+            frame,
+            layer_meta(kind.value, source=Path(path).name, data_date=_file_date(Path(path))),
+        )
+        metas[kind.value].feature_count = len(frame)
+        reports.append(report)
+    coverage = read_coverage_raster(Path(raster)) if raster is not None else None
+    if raster is not None:
+        metas[COVERAGE] = layer_meta(
+            COVERAGE, source=Path(raster).name, data_date=_file_date(Path(raster))
+        )
+    inputs = Inputs(
+        zones=frames[ZONES],
+        premises=frames[PREMISES],
+        land=frames.get(LAND),
+        communes=frames.get(COMMUNES),
+        raster=coverage,
+        metas=metas,
+    )
+    return inputs, reports
+
+
+def _file_date(path: Path) -> date | None:
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).date()
+    except OSError:
+        return None

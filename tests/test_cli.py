@@ -1,0 +1,239 @@
+"""The geo-service command line: analyse files or the store, exports, errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from geo_service.cli import app
+from geo_service.export import read_exported_metadata
+
+runner = CliRunner(env={"COLUMNS": "200"})
+RESULT_COLUMNS = [
+    "zone_id",
+    "name",
+    "area_ha",
+    "premises",
+    "locaux",
+    "share_bhd8",
+    "share_thd30",
+    "share_thd100",
+    "share_thd1g",
+    "share_ftth",
+    "raster_share_thd30",
+    "raster_valid_share",
+    "available_land_ha",
+    "available_plots",
+    "status",
+    "priority",
+    "reasons",
+]
+
+
+@pytest.fixture
+def files(tmp_path: Path, zones, premises, coverage) -> dict[str, Path]:
+    import rasterio
+
+    paths = {
+        "zones": tmp_path / "zones.geojson",
+        "premises": tmp_path / "premises.gpkg",
+        "raster": tmp_path / "coverage.tif",
+    }
+    zones.to_crs(4326).to_file(paths["zones"], driver="GeoJSON")
+    premises.assign(ftth=premises["ftth"].astype("boolean")).to_file(paths["premises"])
+    with rasterio.open(
+        paths["raster"],
+        "w",
+        driver="GTiff",
+        width=10,
+        height=2,
+        count=1,
+        dtype="float32",
+        crs="EPSG:2154",
+        transform=coverage.transform,
+        nodata=float("nan"),
+    ) as dst:
+        dst.write(coverage.data, 1)
+    return paths
+
+
+def invoke(*args: str) -> object:
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_analyze_files_to_csv_gives_one_row_per_zone(tmp_path: Path, files) -> None:
+    out = tmp_path / "results.csv"
+    result = invoke(
+        "analyze",
+        "--zones",
+        str(files["zones"]),
+        "--premises",
+        str(files["premises"]),
+        "--raster",
+        str(files["raster"]),
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out, dtype={"zone_id": str})
+    assert list(table["zone_id"]) == ["A", "B", "C", "D"]
+    assert all(column in table.columns for column in RESULT_COLUMNS)
+    assert table.set_index("zone_id")["status"].to_dict() == {
+        "A": "underserved",
+        "B": "underserved",
+        "C": "unserved",
+        "D": "underserved",
+    }
+    meta = read_exported_metadata(out)
+    assert meta["params"]["served_thd30_share"] == 0.95
+    assert set(meta["inputs"]) == {"zones", "premises", "coverage"}
+    assert meta["inputs"]["zones"]["source"] == "zones.geojson"
+    assert meta["inputs"]["zones"]["data_date"] is not None
+    assert "Flagged zones by priority" in result.output
+
+
+def test_thresholds_from_the_command_line(tmp_path: Path, files) -> None:
+    out = tmp_path / "results.csv"
+    result = invoke(
+        "analyze",
+        "--zones",
+        str(files["zones"]),
+        "--premises",
+        str(files["premises"]),
+        "--served-thd30-share",
+        "0.7",
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out).set_index("zone_id")
+    assert table.loc["A", "status"] == "served"
+    assert table.loc["D", "status"] == "served"
+    assert read_exported_metadata(out)["params"]["served_thd30_share"] == 0.7
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".parquet"])
+def test_exports_by_extension(tmp_path: Path, files, suffix: str) -> None:
+    out = tmp_path / f"results{suffix}"
+    result = invoke(
+        "analyze",
+        "--zones",
+        str(files["zones"]),
+        "--premises",
+        str(files["premises"]),
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    frame = gpd.read_parquet(out) if suffix == ".parquet" else gpd.read_file(out, layer=0)
+    assert len(frame) == 4
+    assert set(RESULT_COLUMNS) <= set(frame.columns)
+    expected_crs = "OGC:CRS84" if suffix == ".geojson" else "EPSG:2154"
+    assert frame.crs.equals(expected_crs) or frame.crs.to_epsg() in (4326, 2154)
+    assert read_exported_metadata(out)["params"]["unserved_bhd8_share"] == 0.5
+    if suffix == ".geojson":
+        data = json.loads(out.read_text())
+        ring = data["features"][0]["geometry"]["coordinates"][0]
+        assert all(len(str(c).split(".")[-1]) <= 6 for xy in ring for c in xy)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--zones", "{premises}", "--premises", "{premises}"],
+            "missing required column(s) 'zone_id', 'name'",
+        ),
+        (["--zones", "{zones}", "--premises", "{missing}"], "file not found"),
+        (["--zones", "{zones}"], "analysing files needs both --zones and --premises"),
+        (
+            ["--zones", "{zones}", "--premises", "{premises}", "--out", "{dir}/r.xlsx"],
+            "unsupported extension; expected one of .gpkg, .geojson, .csv, .parquet",
+        ),
+        (
+            ["--zones", "{zones}", "--premises", "{premises}", "--raster", "{zones}"],
+            "cannot be read as a raster",
+        ),
+    ],
+    ids=["wrong-layer", "missing-file", "no-premises", "bad-out", "bad-raster"],
+)
+def test_bad_input_exits_with_a_one_paragraph_error(tmp_path, files, args, message) -> None:
+    values = {
+        **{k: str(v) for k, v in files.items()},
+        "missing": str(tmp_path / "nope.gpkg"),
+        "dir": str(tmp_path),
+    }
+    result = runner.invoke(app, ["analyze", *(a.format(**values) for a in args)])
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+
+
+def test_threshold_out_of_range_is_refused() -> None:
+    result = runner.invoke(app, ["analyze", "--served-thd30-share", "1.5"])
+    assert result.exit_code == 2
+    assert "--served-thd30-share" in result.output
+
+
+def test_analyze_on_an_empty_store_builds_the_demo_and_lists_flagged_zones(data_dir: Path) -> None:
+    result = invoke("analyze", "--top", "5")
+    assert result.exit_code == 0, result.output
+    assert "building the synthetic demo territory" in result.output
+    assert "Synthetic data" in result.output
+    assert "Flagged zones by priority (top 5 of" in result.output
+    assert "des locaux sans très haut débit" in " ".join(result.output.split()) or (
+        "statut estimé" in result.output
+    )
+    layers = invoke("layers")
+    for name in ("zones", "premises", "land", "communes", "coverage", "zone_results"):
+        assert name in layers.output
+
+
+def test_import_then_analyze_the_store(data_dir: Path, files) -> None:
+    assert invoke("import", "zones", str(files["zones"]), "--date", "2025-06-30").exit_code == 0
+    assert invoke("import", "premises", str(files["premises"])).exit_code == 0
+    assert invoke("import", "coverage", str(files["raster"])).exit_code == 0
+    result = invoke("analyze", "--out", str(data_dir.parent / "out.geojson"))
+    assert result.exit_code == 0, result.output
+    meta = read_exported_metadata(data_dir.parent / "out.geojson")
+    assert meta["inputs"]["zones"]["data_date"] == "2025-06-30"
+    assert meta["synthetic"] is False
+
+
+def test_refused_import_leaves_the_store_unchanged(data_dir: Path, files, tmp_path) -> None:
+    assert invoke("import", "zones", str(files["zones"])).exit_code == 0
+    before = (data_dir / "store" / "zones.gpkg").read_bytes()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("zone_id,name,lon,lat\nz,Z,-70,45\n")
+    result = runner.invoke(app, ["import", "zones", str(bad)])
+    assert result.exit_code == 2
+    assert "Point geometries" in result.output or "outside metropolitan France" in result.output
+    assert (data_dir / "store" / "zones.gpkg").read_bytes() == before
+
+
+def test_console_script_prints_no_traceback(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "geo_service",
+            "analyze",
+            "--zones",
+            str(tmp_path / "z.gpkg"),
+            "--premises",
+            str(tmp_path / "p.gpkg"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert "z.gpkg: file not found" in completed.stderr
+    assert "Traceback" not in completed.stderr + completed.stdout
