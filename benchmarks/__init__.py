@@ -1,0 +1,1 @@
+"""Benchmarks of geo-service: run ``python -m benchmarks --help``."""
