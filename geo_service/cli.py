@@ -22,8 +22,9 @@ from geo_service.analysis import AnalysisResult, split_reasons
 from geo_service.errors import GeoServiceError, ParameterError
 from geo_service.export import export_results
 from geo_service.formatting import fr_hectares, fr_number, fr_percent
-from geo_service.model import LayerKind, ZoneStatus
+from geo_service.model import ZoneStatus
 from geo_service.settings import Settings
+from geo_service.sources.formats import ImportOptions, all_formats
 from geo_service.store import Store, open_store
 from geo_service.validation import LayerReport
 
@@ -132,11 +133,29 @@ def demo(
 @app.command("import")
 @_reports_errors
 def import_(
-    kind: Annotated[LayerKind, typer.Argument(help="Canonical layer the file holds.")],
-    file: Annotated[Path, typer.Argument(help="Vector file (or GeoTIFF for coverage).")],
-    layer: Annotated[str | None, typer.Option(help="Layer to read in a multi-layer file.")] = None,
+    layer: Annotated[
+        str, typer.Argument(help="Layer to replace: zones, premises, land, communes, coverage, ...")
+    ],
+    files: Annotated[list[Path], typer.Argument(help="File(s) of that layer.")],
+    format_name: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help="Format name (see 'geo-service formats') [default: detected]."
+        ),
+    ] = None,
+    layer_name: Annotated[
+        str | None, typer.Option("--layer", help="Layer to read in a multi-layer file.")
+    ] = None,
     crs: Annotated[str | None, typer.Option(help="CRS of a file that declares none.")] = None,
-    source: Annotated[str | None, typer.Option(help="Source to cite [default: file name].")] = None,
+    id_field: Annotated[str | None, typer.Option(help="Column holding the ids.")] = None,
+    name_field: Annotated[str | None, typer.Option(help="Column holding the names.")] = None,
+    include_satellite: Annotated[
+        bool, typer.Option(help="Count satellite offers in a building's best class.")
+    ] = False,
+    wired_only: Annotated[bool, typer.Option(help="Count wired technologies only.")] = False,
+    source: Annotated[
+        str | None, typer.Option(help="Source to cite [default: file names].")
+    ] = None,
     licence: Annotated[str | None, typer.Option(help="Licence of the data.")] = None,
     data_date: Annotated[
         str | None,
@@ -144,20 +163,41 @@ def import_(
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Import a file in the canonical columns as a layer of the store (atomic replacement)."""
+    """Import files as a layer of the store (atomic replacement); the format is detected."""
     store = open_store(_settings(data_dir))
-    report = pipeline.import_file(
-        store,
-        kind,
-        file,
-        layer=layer,
+    options = ImportOptions(
+        layer=layer_name,
         crs=crs,
+        id_field=id_field,
+        name_field=name_field,
+        include_satellite=include_satellite,
+        wired_only=wired_only,
+    )
+    fmt, report = pipeline.import_files(
+        store,
+        layer,
+        files,
+        format_name=format_name,
+        options=options,
         source=source,
         licence=licence,
         data_date=_parse_date(data_date),
     )
+    console.print(f"Format: {fmt.name} ({fmt.description}).", highlight=False)
     _print_report(report)
-    console.print(f"Layer '{kind.value}' replaced in the {store.describe()}.")
+    console.print(f"Layer '{layer}' replaced in the {store.describe()}.")
+
+
+@app.command()
+@_reports_errors
+def formats() -> None:
+    """List the import formats, by layer."""
+    table = Table(title="Import formats")
+    for column in ("layer", "format", "files", "description"):
+        table.add_column(column, overflow="fold")
+    for fmt in sorted(all_formats(), key=lambda f: (f.layer, f.name.startswith("generic"), f.name)):
+        table.add_row(fmt.layer, fmt.name, fmt.files, fmt.description)
+    console.print(table)
 
 
 @app.command()

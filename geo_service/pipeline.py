@@ -6,7 +6,7 @@ composition of those pieces, so every interface runs the same code.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -20,6 +20,7 @@ from geo_service.errors import NotFoundError, StoreError
 from geo_service.model import CoverageRaster, LayerKind, LayerMeta
 from geo_service.settings import AnalysisParams
 from geo_service.sources import read_coverage_raster, read_layer_file
+from geo_service.sources.formats import ImportFormat, ImportOptions, choose_format
 from geo_service.store import Store
 from geo_service.validation import LayerReport, validate_layer
 
@@ -110,43 +111,40 @@ def build_demo_store(
     store.write_raster(COVERAGE, territory.coverage, meta(COVERAGE))
 
 
-def import_file(
+def import_files(
     store: Store,
-    kind: LayerKind | str,
-    path: Path,
+    layer: LayerKind | str,
+    paths: Sequence[Path],
     *,
-    layer: str | None = None,
-    crs: str | None = None,
+    format_name: str | None = None,
+    options: ImportOptions | None = None,
     source: str | None = None,
     licence: str | None = None,
     attribution: str | None = None,
     data_date: date | None = None,
-) -> LayerReport:
-    """Read, validate and store a file as the canonical layer ``kind`` (atomic replacement).
+) -> tuple[ImportFormat, LayerReport]:
+    """Read files in a producer's format, validate them and store them as ``layer``, atomically.
 
-    Raises InputError (and leaves the store as it was) when the file cannot be used.
+    The format is ``format_name`` or the one detected (see :mod:`geo_service.sources.formats`).
+    Raises InputError (and leaves the store as it was) when the files cannot be used.
     """
-    kind = LayerKind(kind)
-    path = Path(path)
-    origin = source or path.name
-    when = data_date or _file_date(path)
-    if kind is LayerKind.COVERAGE:
-        raster = read_coverage_raster(path)
-        report = LayerReport(source=str(path), kind=kind, rows_read=1, rows_kept=1)
-        store.write_raster(
-            COVERAGE,
-            raster,
-            layer_meta(
-                COVERAGE, source=origin, licence=licence, attribution=attribution, data_date=when
-            ),
-        )
-        return report
-    frame, report = read_layer_file(kind, path, layer=layer, crs=crs)
+    layer = str(layer)
+    paths = [Path(p) for p in paths]
+    fmt = choose_format(layer, paths, format_name)
+    frame, report = fmt.read(paths, options or ImportOptions())
     meta = layer_meta(
-        kind.value, source=origin, licence=licence, attribution=attribution, data_date=when
+        layer,
+        source=source or ", ".join(p.name for p in paths),
+        licence=licence,
+        attribution=attribution,
+        data_date=data_date or max((d for p in paths if (d := _file_date(p))), default=None),
+        extra={"format": fmt.name},
     )
-    store.write_layer(kind.value, frame, meta)
-    return report
+    if isinstance(frame, CoverageRaster):
+        store.write_raster(layer, frame, meta)
+    else:
+        store.write_layer(layer, frame, meta)
+    return fmt, report
 
 
 def load_inputs(store: Store) -> Inputs:

@@ -1,0 +1,5 @@
+"""Routes: assets."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Routes: domain."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

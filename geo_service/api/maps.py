@@ -1,0 +1,5 @@
+"""Routes: maps."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Routes: ogc."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

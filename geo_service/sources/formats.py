@@ -1,0 +1,241 @@
+"""Import formats: how each producer's files become a canonical layer, and how to recognise them.
+
+Each format is an :class:`ImportFormat` registered in :data:`REGISTRY` by its module (one module
+per producer: ``arcep.py``, ``cnig.py``, ...). ``geo-service import KIND FILE...`` picks the
+format named by ``--format``, or the first registered format of that kind whose ``detect``
+accepts the files (looking only at names, extensions and column headers), or the generic
+reader of canonical columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+import geopandas as gpd
+import pyogrio
+
+from geo_service.errors import InputError, ParameterError
+from geo_service.model import CoverageRaster, LayerKind
+from geo_service.sources.csvfile import detect_dialect, read_csv_table
+from geo_service.sources.raster import read_coverage_raster
+from geo_service.sources.vector import VECTOR_SUFFIXES, read_vector
+from geo_service.validation import LayerReport, validate_layer
+
+RASTER_SUFFIXES: Final = (".tif", ".tiff", ".geotiff")
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """Options of an import that formats may use."""
+
+    layer: str | None = None
+    crs: str | None = None
+    id_field: str | None = None
+    name_field: str | None = None
+    include_satellite: bool = False
+    wired_only: bool = False
+
+
+@dataclass(frozen=True)
+class Sniff:
+    """What is known of a file without reading it whole: name, extension, lower-case columns."""
+
+    path: Path
+    suffix: str
+    columns: tuple[str, ...] = ()
+    layers: tuple[str, ...] = ()
+
+    def has(self, *columns: str) -> bool:
+        """Whether every one of ``columns`` (case-insensitive) is present."""
+        return all(c.lower() in self.columns for c in columns)
+
+
+Reader = Callable[[Sequence[Path], ImportOptions], tuple[gpd.GeoDataFrame, LayerReport]]
+RasterReader = Callable[[Sequence[Path], ImportOptions], tuple[CoverageRaster, LayerReport]]
+
+
+@dataclass(frozen=True)
+class ImportFormat:
+    """One producer's file format and how to read it into the layer ``layer``.
+
+    ``read`` returns the layer in its canonical columns (the pipeline validates canonical kinds
+    again with :func:`~geo_service.validation.validate_layer`) and a report of rows read, kept,
+    repaired and skipped.
+    """
+
+    name: str
+    layer: str
+    description: str
+    read: Reader | RasterReader
+    detect: Callable[[Sequence[Sniff]], bool] = field(default=lambda sniffs: False)
+    files: str = "FILE"
+    raster: bool = False
+
+
+REGISTRY: dict[str, ImportFormat] = {}
+
+
+def register(fmt: ImportFormat) -> ImportFormat:
+    """Add ``fmt`` to :data:`REGISTRY` (later registrations of the same name replace it)."""
+    REGISTRY[fmt.name] = fmt
+    return fmt
+
+
+def all_formats() -> list[ImportFormat]:
+    """Every registered format."""
+    _load_format_modules()
+    return list(REGISTRY.values())
+
+
+def formats_for(layer: str) -> list[ImportFormat]:
+    """Registered formats that produce ``layer``, specific ones first and generic last."""
+    _load_format_modules()
+    matching = [f for f in REGISTRY.values() if f.layer == layer]
+    return sorted(matching, key=lambda f: f.name.startswith("generic"))
+
+
+def choose_format(layer: str, paths: Sequence[Path], name: str | None = None) -> ImportFormat:
+    """The format named ``name``, or the one detected for ``paths`` among those of ``layer``."""
+    _load_format_modules()
+    layers = sorted({f.layer for f in REGISTRY.values()})
+    if layer not in layers:
+        raise ParameterError(
+            "LAYER", f"unknown layer '{layer}'; expected one of {', '.join(layers)}"
+        )
+    if name is not None:
+        fmt = REGISTRY.get(name)
+        if fmt is None or fmt.layer != layer:
+            known = ", ".join(f.name for f in formats_for(layer)) or "none"
+            raise ParameterError(
+                "--format", f"'{name}' is not a format of layer '{layer}'; expected one of {known}"
+            )
+        return fmt
+    sniffs = [sniff(Path(p)) for p in paths]
+    candidates = formats_for(layer)
+    for fmt in candidates:
+        if fmt.detect(sniffs):
+            return fmt
+    known = ", ".join(f.name for f in candidates) or "none"
+    raise InputError(
+        f"{', '.join(str(p) for p in paths)}: not recognised as a '{layer}' file; expected "
+        f"one of the formats {known} (name one with --format)"
+    )
+
+
+def sniff(path: Path) -> Sniff:
+    """Look at ``path``'s extension and column headers (not its rows)."""
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    name = path.name.lower()
+    suffix = ".csv" if name.endswith((".csv.gz", ".csv")) else path.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv") and not name.endswith(".gz"):
+        try:
+            header = read_csv_table_header(path)
+        except InputError:
+            header = ()
+        return Sniff(path, suffix, header)
+    if suffix in VECTOR_SUFFIXES and suffix not in (".parquet", ".geoparquet"):
+        try:
+            source = f"/vsizip/{path}" if suffix == ".zip" else str(path)
+            layers = tuple(str(n) for n in pyogrio.list_layers(source)[:, 0])
+            info = pyogrio.read_info(source, layer=layers[0] if layers else None)
+            columns = tuple(str(c).lower() for c in info["fields"])
+        except Exception:  # an unreadable file is simply not recognised
+            return Sniff(path, suffix)
+        return Sniff(path, suffix, columns, layers)
+    return Sniff(path, suffix)
+
+
+def read_csv_table_header(path: Path) -> tuple[str, ...]:
+    """Lower-case column names of a delimited text file (its first non-empty line)."""
+    dialect = detect_dialect(path)
+    table = read_csv_table(path, dialect=dialect).head(0)
+    return tuple(str(c).lower() for c in table.columns)
+
+
+def _generic_vector(layer: LayerKind) -> ImportFormat:
+    def read(paths: Sequence[Path], options: ImportOptions) -> tuple[gpd.GeoDataFrame, LayerReport]:
+        (path,) = _one(paths, layer.value)
+        frame = read_vector(path, layer=options.layer, crs=options.crs)
+        frame = _rename_fields(frame, layer, options, path)
+        return validate_layer(layer, frame, str(path))
+
+    def detect(sniffs: Sequence[Sniff]) -> bool:
+        return len(sniffs) == 1 and sniffs[0].suffix in VECTOR_SUFFIXES
+
+    return ImportFormat(
+        name=f"generic-{layer.value}",
+        layer=layer.value,
+        description=f"Any vector file with the canonical {layer.value} columns "
+        "(see README); --id-field/--name-field map other column names",
+        read=read,
+        detect=detect,
+    )
+
+
+def _rename_fields(
+    frame: gpd.GeoDataFrame, layer: LayerKind, options: ImportOptions, path: Path
+) -> gpd.GeoDataFrame:
+    from geo_service.model import SCHEMAS
+
+    schema = SCHEMAS[layer]
+    renames: dict[str, str] = {}
+    for option, target, flag in (
+        (options.id_field, schema.id_column, "--id-field"),
+        (options.name_field, "name", "--name-field"),
+    ):
+        if option is None:
+            continue
+        if option not in frame.columns:
+            found = ", ".join(str(c) for c in frame.columns if c != frame.geometry.name)
+            raise InputError(f"{path}: {flag} '{option}' is not a column; found: {found}")
+        renames[option] = target
+    if not renames:
+        return frame
+    return frame.drop(columns=[c for c in renames.values() if c in frame.columns]).rename(
+        columns=renames
+    )
+
+
+def _read_geotiff(
+    paths: Sequence[Path], options: ImportOptions
+) -> tuple[CoverageRaster, LayerReport]:
+    (path,) = _one(paths, "coverage")
+    raster = read_coverage_raster(path)
+    rows, cols = raster.shape
+    report = LayerReport(source=str(path), kind=LayerKind.COVERAGE, rows_read=rows * cols)
+    report.rows_kept = rows * cols
+    return raster, report
+
+
+def _one(paths: Sequence[Path], layer: str) -> tuple[Path]:
+    if len(paths) != 1:
+        raise ParameterError("FILE", f"a {layer} import takes one file; got {len(paths)}")
+    return (Path(paths[0]),)
+
+
+for _kind in (LayerKind.ZONES, LayerKind.PREMISES, LayerKind.LAND, LayerKind.COMMUNES):
+    register(_generic_vector(_kind))
+register(
+    ImportFormat(
+        name="geotiff",
+        layer="coverage",
+        description="A one-band GeoTIFF of maximum download speed in Mbit/s (any CRS)",
+        read=_read_geotiff,
+        detect=lambda sniffs: len(sniffs) == 1 and sniffs[0].suffix in RASTER_SUFFIXES,
+        raster=True,
+    )
+)
+
+#: Modules that register producer-specific formats when imported.
+FORMAT_MODULES: Final[tuple[str, ...]] = ()
+
+
+def _load_format_modules() -> None:
+    import importlib
+
+    for module in FORMAT_MODULES:
+        importlib.import_module(module)
