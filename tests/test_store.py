@@ -1,4 +1,8 @@
-"""The GeoPackage store: round trips, provenance, and atomic replacement of layers."""
+"""The layer stores (GeoPackage and PostGIS): round trips, provenance, atomic replacement.
+
+Tests taking the ``store`` fixture run on both backends; the PostGIS ones need
+GEO_SERVICE_TEST_DATABASE_URL (see ``.ci/postgis.sh``) and skip without it, except in CI.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,32 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from datetime import date
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
+import psycopg
 import pyogrio
 import pytest
+import shapely
+from typer.testing import CliRunner
 
-from geo_service.errors import NotFoundError, ParameterError
+from geo_service import pipeline
+from geo_service.cli import app
+from geo_service.errors import NotFoundError, ParameterError, StoreError
 from geo_service.model import LayerMeta
-from geo_service.store import GeoPackageStore
+from geo_service.settings import AnalysisParams, Settings
+from geo_service.store import GeoPackageStore, Store, open_store
+from geo_service.store import _pg_rows as pg_rows
+from geo_service.store._pg_schema import MIGRATIONS
+from geo_service.store.postgis import PostGISStore
 from geo_service.validation import validate_layer
+from tests.conftest import X0, Y0, box, point
 
 
 def meta(name: str, source: str = "test") -> LayerMeta:
@@ -27,136 +44,607 @@ def meta(name: str, source: str = "test") -> LayerMeta:
     )
 
 
-def test_layer_round_trip_with_provenance(tmp_path: Path, zones) -> None:
-    store = GeoPackageStore(tmp_path)
+def _tables(store: PostGISStore) -> list[str]:
+    with psycopg.connect(store._url) as conn:
+        found = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY 1", (store.schema,)
+        ).fetchall()
+    return [name for (name,) in found]
+
+
+# -- both backends -----------------------------------------------------------------------
+def test_layer_round_trip_with_provenance(store: Store, zones) -> None:
     store.write_layer("zones", zones, meta("zones", "inventaire.gpkg"))
     back = store.read_layer("zones")
+    assert isinstance(back, gpd.GeoDataFrame)
+    assert list(back.columns) == [*zones.columns.drop("geometry"), "geometry"]
     assert list(back["zone_id"]) == ["A", "B", "C", "D"]
     assert back.crs.equals("EPSG:2154")
+    assert back.geometry.geom_equals(zones.geometry).all()
     stored = store.layer_meta("zones")
-    assert (stored.source, stored.data_date, stored.feature_count) == (
+    assert (stored.name, stored.source, stored.data_date, stored.feature_count) == (
+        "zones",
         "inventaire.gpkg",
         date(2026, 1, 1),
         4,
     )
     assert [m.name for m in store.list_layers()] == ["zones"]
-    assert (tmp_path / "store" / "zones.gpkg").is_file(), "one GeoPackage per layer, for QGIS"
 
 
-def test_bbox_limits_the_features_read(tmp_path: Path, zones) -> None:
-    store = GeoPackageStore(tmp_path)
+def test_single_and_multi_polygons_are_stored_as_multi_polygons(store: Store, zones) -> None:
     store.write_layer("zones", zones, meta("zones"))
-    xmin, ymin = zones.total_bounds[:2]
-    assert list(store.read_layer("zones", bbox=(xmin, ymin, xmin + 50, ymin + 50))["zone_id"]) == [
-        "A"
+    assert set(store.read_layer("zones").geom_type) == {"MultiPolygon"}
+    store.write_layer("one", zones.head(3), meta("one"))
+    assert set(store.read_layer("one").geom_type) == {"Polygon"}
+
+
+def test_bbox_keeps_the_features_that_intersect_it(store: Store, zones) -> None:
+    store.write_layer("zones", zones, meta("zones"))
+    assert list(store.read_layer("zones", bbox=(X0, Y0, X0 + 50, Y0 + 50))["zone_id"]) == ["A"]
+    # inside the envelope of the two parts of D, but in neither part
+    gap = (X0 + 120, Y0 + 320, X0 + 170, Y0 + 370)
+    assert store.read_layer("zones", bbox=gap).empty
+    assert list(
+        store.read_layer("zones", bbox=(X0 + 250, Y0 + 50, X0 + 450, Y0 + 350)).zone_id
+    ) == [
+        "B",
+        "C",
+        "D",
     ]
 
 
-def test_raster_round_trip(tmp_path: Path, coverage) -> None:
-    store = GeoPackageStore(tmp_path)
+def test_columns_selects_attributes_in_the_layer_order(store: Store, zones) -> None:
+    store.write_layer("zones", zones, meta("zones"))
+    back = store.read_layer("zones", columns=["name", "zone_id", "no_such_column"])
+    assert list(back.columns) == ["zone_id", "name", "geometry"]
+    assert list(store.read_layer("zones", columns=[]).columns) == ["geometry"]
+
+
+def test_raster_round_trip(store: Store, coverage) -> None:
     store.write_raster("coverage", coverage, meta("coverage"))
     back = store.read_raster("coverage")
     assert np.array_equal(back.data, coverage.data, equal_nan=True)
     assert back.transform == coverage.transform
+    assert back.crs == "EPSG:2154"
     assert store.layer_meta("coverage").feature_count == 20
+    with pytest.raises(NotFoundError):
+        store.read_layer("coverage")
 
 
-def test_replacing_changes_the_version(tmp_path: Path, zones) -> None:
-    store = GeoPackageStore(tmp_path)
+def test_a_raster_and_a_vector_layer_of_one_name_replace_each_other(
+    store: Store, zones, coverage
+) -> None:
+    store.write_layer("coverage", zones, meta("coverage", "v1"))
+    store.write_raster("coverage", coverage, meta("coverage", "v2"))
+    assert store.read_raster("coverage").shape == (2, 10)
+    with pytest.raises(NotFoundError):
+        store.read_layer("coverage")
+    store.write_layer("coverage", zones, meta("coverage", "v3"))
+    assert len(store.read_layer("coverage")) == 4
+    with pytest.raises(NotFoundError):
+        store.read_raster("coverage")
+    assert [(m.name, m.source) for m in store.list_layers()] == [("coverage", "v3")]
+
+
+def test_replacing_changes_the_version(store: Store, zones) -> None:
     assert store.version("zones") is None
     store.write_layer("zones", zones, meta("zones"))
     first = store.version("zones")
+    assert first is not None
+    assert store.version("zones") == first
     store.write_layer("zones", zones.head(2), meta("zones"))
     assert store.version("zones") != first
     assert len(store.read_layer("zones")) == 2
+    assert store.layer_meta("zones").feature_count == 2
 
 
 def test_failed_write_leaves_the_previous_layer_intact(
-    tmp_path: Path, zones, monkeypatch: pytest.MonkeyPatch
+    store: Store, zones, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = GeoPackageStore(tmp_path)
     store.write_layer("zones", zones, meta("zones", "v1"))
-    real_write = pyogrio.write_dataframe
+    version = store.version("zones")
+    if isinstance(store, GeoPackageStore):
+        real_write = pyogrio.write_dataframe
 
-    def half_write(frame, path, **kwargs):
-        real_write(frame.head(1), path, **kwargs)
-        raise OSError("disk full")
+        def half_write(frame, path, **kwargs):
+            real_write(frame.head(1), path, **kwargs)
+            raise OSError("disk full")
 
-    monkeypatch.setattr(pyogrio, "write_dataframe", half_write)
+        monkeypatch.setattr(pyogrio, "write_dataframe", half_write)
+    else:
+        real_copy = pg_rows.copy_rows
+
+        def half_copy(conn, table, frame, geometries, layout):
+            real_copy(conn, table, frame.head(1), geometries.head(1), layout)
+            raise OSError("disk full")
+
+        monkeypatch.setattr(pg_rows, "copy_rows", half_copy)
     with pytest.raises(Exception, match="disk full"):
         store.write_layer("zones", zones.head(2), meta("zones", "v2"))
     assert len(store.read_layer("zones")) == 4
     assert store.layer_meta("zones").source == "v1"
-    assert [p.name for p in (tmp_path / "store").iterdir() if p.suffix == ".gpkg"] == ["zones.gpkg"]
+    assert store.version("zones") == version
+    if isinstance(store, GeoPackageStore):
+        assert [p.name for p in store.root.iterdir() if p.suffix == ".gpkg"] == ["zones.gpkg"]
+    else:
+        assert isinstance(store, PostGISStore)
+        assert _tables(store) == ["layer_catalog", "rasters", "schema_version", "zones"]
 
 
 _KILLED_WRITER = """
-import sys, numpy as np, geopandas as gpd
-from geo_service.store import GeoPackageStore
-from geo_service.validation import validate_layer
+import os, sys, numpy as np, geopandas as gpd
 from geo_service.model import LayerMeta
-n = 3_000_000
+n = 1_000_000
 rng = np.random.default_rng(0)
 frame = gpd.GeoDataFrame({"zone_id": np.arange(n).astype(str), "name": "x"},
     geometry=gpd.points_from_xy(890000 + rng.random(n), 6250000 + rng.random(n)), crs=2154)
+if sys.argv[1] == "gpkg":
+    from geo_service.store import GeoPackageStore
+    store = GeoPackageStore(sys.argv[2])
+else:
+    from geo_service.store.postgis import PostGISStore
+    store = PostGISStore(os.environ["KILLED_WRITER_DATABASE_URL"], sys.argv[2])
 print("writing", flush=True)
-GeoPackageStore(sys.argv[1]).write_layer(
-    "zones", frame, LayerMeta(name="zones", kind="zones", title="t", source="v2"))
+store.write_layer("zones", frame, LayerMeta(name="zones", kind="zones", title="t", source="v2"))
 print("done", flush=True)
 """
 
 
-def test_import_killed_half_way_leaves_the_previous_layer(tmp_path: Path, zones) -> None:
-    store = GeoPackageStore(tmp_path)
+def _writing(store: Store) -> bool:
+    """Whether another process is half-way through writing layer 'zones' in ``store``."""
+    if isinstance(store, GeoPackageStore):
+        return any(p.name.startswith(".zones.tmp-") for p in store.root.iterdir())
+    assert isinstance(store, PostGISStore)
+    with psycopg.connect(store._url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+            "AND query LIKE 'COPY %%' AND query LIKE %s",
+            (f'%"{store.schema}"%',),
+        ).fetchone()
+    return bool(row and row[0])
+
+
+def test_import_killed_half_way_leaves_the_previous_layer(store: Store, zones) -> None:
     store.write_layer("zones", zones, meta("zones", "v1"))
+    version = store.version("zones")
+    if isinstance(store, GeoPackageStore):
+        args, env = ["gpkg", str(store.root.parent)], dict(os.environ)
+    else:
+        assert isinstance(store, PostGISStore)
+        args = ["postgis", store.schema]
+        env = {**os.environ, "KILLED_WRITER_DATABASE_URL": store._url}
     writer = subprocess.Popen(
-        [sys.executable, "-c", _KILLED_WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", _KILLED_WRITER, *args], stdout=subprocess.PIPE, text=True, env=env
     )
-    assert writer.stdout is not None
-    assert writer.stdout.readline().strip() == "writing"
-    deadline = time.monotonic() + 60
-    while not any(p.name.startswith(".zones.tmp-") for p in (tmp_path / "store").iterdir()):
-        assert time.monotonic() < deadline, "the writer never started writing"
+    try:
+        assert writer.stdout is not None
+        assert writer.stdout.readline().strip() == "writing"
+        deadline = time.monotonic() + 60
+        while not _writing(store):
+            assert time.monotonic() < deadline, "the writer never started writing"
+            assert writer.poll() is None, "the writer ended before it could be killed"
+            time.sleep(0.05)
+        time.sleep(0.3)
         assert writer.poll() is None, "the writer ended before it could be killed"
-        time.sleep(0.05)
-    time.sleep(0.3)
-    os.kill(writer.pid, signal.SIGKILL)
-    writer.wait()
+    finally:
+        os.kill(writer.pid, signal.SIGKILL)
+        writer.wait()
     assert writer.returncode == -signal.SIGKILL
     assert len(store.read_layer("zones")) == 4
     assert store.layer_meta("zones").source == "v1"
+    assert store.version("zones") == version
     store.write_layer("land", zones, meta("land"))  # the next write clears the leftovers
-    assert not [p for p in (tmp_path / "store").iterdir() if ".tmp-" in p.name]
+    store.write_layer("zones", zones.head(1), meta("zones", "v3"))  # and is not blocked
+    assert store.layer_meta("zones").source == "v3"
+    if isinstance(store, GeoPackageStore):
+        assert not [p for p in store.root.iterdir() if ".tmp-" in p.name]
+    else:
+        assert isinstance(store, PostGISStore)
+        assert _tables(store) == ["land", "layer_catalog", "rasters", "schema_version", "zones"]
+
+
+def test_readers_see_the_old_or_the_new_layer_never_a_mix(store: Store) -> None:
+    sizes = {0: 3000, 1: 1200}
+
+    def generation(i: int) -> gpd.GeoDataFrame:
+        n = sizes[i % 2]
+        return gpd.GeoDataFrame(
+            {"gen": np.full(n, i), "premises_id": [f"p{k}" for k in range(n)]},
+            geometry=gpd.points_from_xy(X0 + np.arange(n), np.full(n, Y0)),
+            crs="EPSG:2154",
+        )
+
+    store.write_layer("premises", generation(0), meta("premises"))
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def replace() -> None:
+        try:
+            for i in range(1, 13):
+                store.write_layer("premises", generation(i), meta("premises"))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            done.set()
+
+    writer = threading.Thread(target=replace)
+    writer.start()
+    reads, seen = 0, set()
+    while not done.is_set() or reads < 3:
+        frame = store.read_layer("premises")
+        gens = frame["gen"].unique()
+        assert len(gens) == 1, f"a read mixed generations {gens}"
+        assert len(frame) == sizes[int(gens[0]) % 2]
+        assert frame["premises_id"].iloc[-1] == f"p{len(frame) - 1}"
+        seen.add(int(gens[0]))
+        reads += 1
+    writer.join()
+    assert not errors
+    assert store.read_layer("premises")["gen"].iloc[0] == 12
+    assert len(seen) >= 2, "the reader should have seen several generations"
 
 
 @pytest.mark.parametrize("name", ["../evil", "Zones", "", "a" * 64, "zones;drop", "1zones"])
-def test_layer_names_are_checked(tmp_path: Path, zones, name: str) -> None:
+def test_layer_names_are_checked(store: Store, zones, name: str) -> None:
     with pytest.raises(ParameterError, match="is not a valid layer name"):
-        GeoPackageStore(tmp_path).write_layer(name, zones, meta("x"))
+        store.write_layer(name, zones, meta("x"))
+    with pytest.raises(ParameterError, match="is not a valid layer name"):
+        store.read_layer(name)
+    assert store.version(name) is None
 
 
-def test_missing_layers_are_not_found(tmp_path: Path) -> None:
-    store = GeoPackageStore(tmp_path)
-    with pytest.raises(NotFoundError, match="layer 'zones' is not in the GeoPackage store"):
+def test_missing_layers_are_not_found(store: Store) -> None:
+    with pytest.raises(NotFoundError, match=r"layer 'zones' is not in the .*store"):
         store.read_layer("zones")
+    with pytest.raises(NotFoundError):
+        store.read_raster("coverage")
+    with pytest.raises(NotFoundError):
+        store.layer_meta("zones")
     with pytest.raises(NotFoundError):
         store.delete_layer("zones")
     assert store.list_layers() == []
-
-
-def test_delete_layer(tmp_path: Path, zones) -> None:
-    store = GeoPackageStore(tmp_path)
-    store.write_layer("zones", zones, meta("zones"))
-    store.delete_layer("zones")
     assert not store.has_layer("zones")
 
 
-def test_stored_premises_keep_their_types(tmp_path: Path, premises) -> None:
-    store = GeoPackageStore(tmp_path)
+def test_delete_layer(store: Store, zones, coverage) -> None:
+    store.write_layer("zones", zones, meta("zones"))
+    store.write_raster("coverage", coverage, meta("coverage"))
+    store.delete_layer("zones")
+    store.delete_layer("coverage")
+    assert not store.has_layer("zones")
+    assert not store.has_layer("coverage")
+    assert store.list_layers() == []
+
+
+def test_stored_premises_keep_their_types(store: Store, premises) -> None:
     premises, _ = validate_layer("premises", premises, "premises.gpkg")
     store.write_layer("premises", premises, meta("premises"))
     back = store.read_layer("premises")
+    assert isinstance(back, gpd.GeoDataFrame)
     assert back["locaux"].tolist() == premises["locaux"].tolist()
     assert back["ftth"].tolist()[:2] == [True, False]
     assert back["ftth"].isna().tolist() == [False, False, True, False, False, False]
-    assert isinstance(back, gpd.GeoDataFrame)
+    assert back.geometry.geom_equals_exact(premises.geometry.reset_index(drop=True), 0).all()
+
+
+def test_result_columns_keep_their_nulls(store: Store) -> None:
+    results = gpd.GeoDataFrame(
+        {
+            "commune_insee": ["13001", "13002", "13003"],
+            "name": ["Aix", "", None],
+            "rank": pd.array([2, None, 1], dtype="Int64"),
+            "share_thd30": [0.25, np.nan, 1.0],
+            "ftth": pd.array([True, None, False], dtype="boolean"),
+            "zones": [3, 0, 1],
+        },
+        geometry=[box(0, 0, 10, 10), None, box(20, 0, 10, 10)],
+        crs="EPSG:2154",
+    )
+    store.write_layer("commune_results", results, meta("commune_results"))
+    back = store.read_layer("commune_results")
+    assert back["name"].tolist()[:2] == ["Aix", ""]
+    assert pd.isna(back["name"].iloc[2])
+    assert back["rank"].isna().tolist() == [False, True, False]
+    assert back["rank"].dropna().astype(int).tolist() == [2, 1]
+    assert back["share_thd30"].isna().tolist() == [False, True, False]
+    assert back["ftth"].isna().tolist() == [False, True, False]
+    assert back["zones"].tolist() == [3, 0, 1]
+    assert back.geometry.isna().tolist() == [False, True, False]
+    assert back.geometry.iloc[2].equals(box(20, 0, 10, 10))
+
+
+@pytest.mark.parametrize("as_geodataframe", [False, True])
+def test_a_table_without_geometry_is_read_back_as_a_dataframe(
+    store: Store, as_geodataframe: bool
+) -> None:
+    table = pd.DataFrame(
+        {"commune_insee": ["13001", "13002"], "establishments": [12, 40], "share": [0.5, 0.25]}
+    )
+    frame = gpd.GeoDataFrame(table) if as_geodataframe else table
+    store.write_layer("establishments", frame, meta("establishments"))
+    back = store.read_layer("establishments")
+    assert type(back) is pd.DataFrame
+    pd.testing.assert_frame_equal(back, table, check_dtype=False)
+    assert back["establishments"].dtype == np.int64
+    assert len(store.read_layer("establishments", bbox=(0, 0, 1, 1))) == 2  # bbox is ignored
+    assert list(store.read_layer("establishments", columns=["share"]).columns) == ["share"]
+    assert store.layer_meta("establishments").feature_count == 2
+
+
+def test_empty_layers_round_trip(store: Store, zones) -> None:
+    store.write_layer("zones", zones.iloc[:0], meta("zones"))
+    back = store.read_layer("zones")
+    assert len(back) == 0
+    assert "zone_id" in back.columns
+    assert store.layer_meta("zones").feature_count == 0
+
+
+# -- PostGIS specifics -------------------------------------------------------------------
+@pytest.fixture
+def postgis(database_url: str, postgis_schema: str) -> Iterator[PostGISStore]:
+    store = PostGISStore(database_url, postgis_schema)
+    yield store
+    store.close()
+
+
+def test_postgis_gives_back_the_dtypes_written(postgis: PostGISStore) -> None:
+    n = 4
+    frame = gpd.GeoDataFrame(
+        {
+            "int64": np.array([1, -2, 2**62, 0], dtype=np.int64),
+            "int32": np.array([1, 2, 3, 4], dtype=np.int32),
+            "uint8": np.array([0, 1, 2, 255], dtype=np.uint8),
+            "nullable_int": pd.array([1, None, 3, None], dtype="Int64"),
+            "flag": [True, False, True, False],
+            "nullable_flag": pd.array([True, None, False, None], dtype="boolean"),
+            "ratio": [0.1, np.nan, 1 / 3, np.inf],
+            "ratio32": np.array([0.1, 0.2, np.nan, 4.5], dtype=np.float32),
+            "text": pd.Series(['a,"b"', "", None, "ligne 1\nligne 2 é"], dtype="str"),
+            "objects": pd.Series(["x", None, "", "\\N"], dtype=object),
+            "strings": pd.array(["x", None, "NULL", "y"], dtype="string"),
+            "category": pd.Categorical(["FO", "CU", None, "FO"]),
+            "day": [date(2026, 1, 31), None, date(1999, 12, 1), date(2024, 2, 29)],
+            "moment": pd.to_datetime(
+                ["2026-01-01 10:00:00.123456", None, "2020-02-29", "2000-01-01"], format="ISO8601"
+            ),
+            "moment_utc": pd.to_datetime(
+                [datetime(2026, 1, 1, 9, tzinfo=UTC), None, datetime(2025, 6, 1, tzinfo=UTC), None]
+            ).tz_convert("Europe/Paris"),
+        },
+        geometry=[point(0, 0), None, point(1.5, 2.25), shapely.Point()],
+        crs="EPSG:2154",
+    )
+    assert len(frame) == n
+    postgis.write_layer("everything", frame, meta("everything"))
+    back = postgis.read_layer("everything")
+    assert dict(back.dtypes.astype(str)) == dict(frame.dtypes.astype(str))
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(back.drop(columns="geometry")),
+        pd.DataFrame(frame.drop(columns="geometry")),
+        check_exact=True,
+    )
+    assert back["objects"].tolist() == ["x", None, "", "\\N"]
+    assert back.geometry.iloc[0].equals(point(0, 0))
+    assert back.geometry.iloc[1] is None
+    assert back.geometry.iloc[2].equals(point(1.5, 2.25))
+    assert back.geometry.iloc[3].is_empty
+
+
+def test_postgis_keeps_floats_exactly(postgis: PostGISStore) -> None:
+    rng = np.random.default_rng(7)
+    values = np.concatenate([rng.random(500) * 10.0 ** rng.integers(-300, 300, 500), [5e-324]])
+    x, y = X0 + rng.random(len(values)) * 1e4, Y0 + rng.random(len(values)) * 1e4
+    frame = gpd.GeoDataFrame({"value": values}, geometry=gpd.points_from_xy(x, y), crs="EPSG:2154")
+    polygons = gpd.GeoDataFrame(
+        {"value": values}, geometry=gpd.points_from_xy(x, y).buffer(3), crs="EPSG:2154"
+    )
+    postgis.write_layer("points", frame, meta("points"))
+    postgis.write_layer("polygons", polygons, meta("polygons"))
+    points_back, polygons_back = postgis.read_layer("points"), postgis.read_layer("polygons")
+    assert np.array_equal(points_back["value"].to_numpy(), values)
+    assert points_back.geometry.geom_equals_exact(frame.geometry, 0).all()
+    assert polygons_back.geometry.geom_equals_exact(polygons.geometry, 0).all()
+
+
+def test_a_fresh_schema_is_migrated_and_reopening_is_a_no_op(
+    database_url: str, postgis_schema: str
+) -> None:
+    def versions() -> list[tuple[int, datetime, int]]:
+        with psycopg.connect(database_url) as conn:
+            return conn.execute(  # type: ignore[return-value]
+                f'SELECT version, applied_at, xmin::text::bigint FROM "{postgis_schema}"'
+                ".schema_version ORDER BY version"
+            ).fetchall()
+
+    PostGISStore(database_url, postgis_schema).close()
+    first = versions()
+    assert [v for v, _, _ in first] == [number for number, _, _ in MIGRATIONS]
+    store = PostGISStore(database_url, postgis_schema)
+    try:
+        assert versions() == first, "re-opening an up-to-date schema must write nothing"
+        assert _tables(store) == ["layer_catalog", "rasters", "schema_version"]
+    finally:
+        store.close()
+
+
+def test_a_schema_from_a_newer_geo_service_is_refused(
+    database_url: str, postgis_schema: str
+) -> None:
+    PostGISStore(database_url, postgis_schema).close()
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            f'INSERT INTO "{postgis_schema}".schema_version (version, description) '
+            "VALUES (999, 'from the future')"
+        )
+    with pytest.raises(StoreError, match="version 999, newer than this geo-service"):
+        PostGISStore(database_url, postgis_schema)
+
+
+def test_postgis_tables_open_in_qgis(postgis: PostGISStore, premises) -> None:
+    store = postgis
+    premises, _ = validate_layer("premises", premises, "premises.gpkg")
+    store.write_layer("premises", premises, meta("premises"))
+    with psycopg.connect(store._url) as conn:
+        columns = conn.execute(
+            "SELECT type, srid, coord_dimension FROM geometry_columns "
+            "WHERE f_table_schema = %s AND f_table_name = 'premises'",
+            (store.schema,),
+        ).fetchall()
+        indexes = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = 'premises'",
+            (store.schema,),
+        ).fetchall()
+        kinds = conn.execute(
+            f'SELECT kind FROM "{store.schema}".layer_catalog WHERE name = %s', ("premises",)
+        ).fetchall()
+    assert columns == [("POINT", 2154, 2)]
+    assert any("USING gist (geom)" in d for (d,) in indexes)
+    assert any("(fid)" in d and "UNIQUE" in d for (d,) in indexes)
+    assert kinds == [("vector",)]
+
+
+def test_postgis_refuses_its_own_table_names(postgis: PostGISStore, zones) -> None:
+    store = postgis
+    for name in ("layer_catalog", "rasters", "schema_version"):
+        with pytest.raises(ParameterError, match="reserved by the PostGIS store"):
+            store.write_layer(name, zones, meta(name))
+    with pytest.raises(StoreError, match="column 'fid' is reserved"):
+        store.write_layer("zones", zones.assign(fid=1), meta("zones"))
+
+
+def test_a_view_on_a_layer_blocks_its_replacement_with_a_clear_message(
+    postgis: PostGISStore, zones
+) -> None:
+    postgis.write_layer("zones", zones, meta("zones", "v1"))
+    with psycopg.connect(postgis._url) as conn:
+        conn.execute(
+            f'CREATE VIEW "{postgis.schema}".zones_a AS SELECT * FROM "{postgis.schema}".zones'
+        )
+    with pytest.raises(
+        StoreError, match=r"cannot write layer 'zones'.*view \S+zones_a depends.*drop them first"
+    ):
+        postgis.write_layer("zones", zones.head(1), meta("zones", "v2"))
+    assert postgis.layer_meta("zones").source == "v1"
+    assert len(postgis.read_layer("zones")) == 4
+
+
+def test_the_pool_shares_its_connections_and_replaces_broken_ones(
+    database_url: str, postgis_schema: str, zones
+) -> None:
+    store = PostGISStore(database_url, postgis_schema, pool_size=2)
+    again = PostGISStore(database_url, postgis_schema, pool_size=2)
+    assert again._pool is store._pool, "stores of one database share their pool"
+    again.close()
+    try:
+        store.write_layer("zones", zones, meta("zones"))
+        counts: list[int] = []
+        lock = threading.Lock()
+
+        def read() -> None:
+            for _ in range(5):
+                n = len(store.read_layer("zones"))
+                with lock:
+                    counts.append(n)
+
+        threads = [threading.Thread(target=read) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert counts == [4] * 30
+        assert 1 <= store._pool.get_stats()["pool_size"] <= 2
+        with store._pool.connection() as first, store._pool.connection() as second:
+            pids = {first.info.backend_pid, second.info.backend_pid}
+        with psycopg.connect(database_url) as conn:
+            for pid in pids:
+                conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        assert len(store.read_layer("zones")) == 4
+    finally:
+        store.close()
+    assert store._pool.closed
+
+
+def test_connection_failures_name_the_database_but_not_the_password() -> None:
+    url = "postgresql://someone:s3cr3t-word@127.0.0.1:1/chamber"
+    with pytest.raises(StoreError) as caught:
+        PostGISStore(url)
+    message = str(caught.value)
+    assert "database 'chamber' on 127.0.0.1:1 as 'someone'" in message
+    assert "s3cr3t-word" not in message
+
+
+def test_open_store_chooses_the_backend_from_the_settings(
+    tmp_path: Path, database_url: str, postgis_schema: str
+) -> None:
+    assert isinstance(open_store(Settings(data_dir=tmp_path)), GeoPackageStore)
+    with pytest.raises(ParameterError, match="database_url"):
+        open_store(Settings(data_dir=tmp_path, database_url="mysql://x@y/z"))
+    params = psycopg.conninfo.conninfo_to_dict(database_url)
+    password = str(params.get("password") or "")
+    if password in (params.get("user"), params.get("dbname")):
+        password = ""  # the test database's password is also its name: nothing to check
+    for url in (database_url, database_url.replace("postgresql://", "postgres://", 1)):
+        store = open_store(
+            Settings(data_dir=tmp_path, database_url=url, database_schema=postgis_schema)
+        )
+        try:
+            assert isinstance(store, PostGISStore)
+            assert f"schema '{postgis_schema}'" in store.describe()
+            assert not password or password not in store.describe()
+        finally:
+            store.close()
+
+
+def test_the_cli_uses_postgis_when_configured(
+    postgis: PostGISStore, zones, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    postgis.write_layer("zones", zones, meta("zones", "inventaire-zae.gpkg"))
+    monkeypatch.setenv("GEO_SERVICE_DATABASE_URL", postgis._url)
+    monkeypatch.setenv("GEO_SERVICE_DATABASE_SCHEMA", postgis.schema)
+    result = CliRunner().invoke(app, ["layers"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "PostGIS store" in result.output
+    assert "inventaire-zae.gpkg" in result.output
+
+
+@pytest.fixture(scope="module")
+def demo_results_gpkg(tmp_path_factory: pytest.TempPathFactory) -> GeoPackageStore:
+    store = GeoPackageStore(tmp_path_factory.mktemp("demo-gpkg"))
+    pipeline.build_demo_store(store)
+    pipeline.analyze_store(store, AnalysisParams())
+    return store
+
+
+def test_the_demo_analyses_the_same_on_both_backends(
+    database_url: str, postgis_schema: str, demo_results_gpkg: GeoPackageStore
+) -> None:
+    store = PostGISStore(database_url, postgis_schema)
+    try:
+        pipeline.build_demo_store(store)
+        pipeline.analyze_store(store, AnalysisParams())
+        for name in (*pipeline.INPUT_LAYERS, *pipeline.RESULT_LAYERS):
+            if name == pipeline.COVERAGE or not demo_results_gpkg.has_layer(name):
+                continue
+            ours, theirs = store.read_layer(name), demo_results_gpkg.read_layer(name)
+            assert list(ours.columns) == list(theirs.columns), name
+            pd.testing.assert_frame_equal(
+                pd.DataFrame(ours.drop(columns="geometry")).astype(object).where(ours.notna()),
+                pd.DataFrame(theirs.drop(columns="geometry")).astype(object).where(theirs.notna()),
+                check_dtype=False,
+                obj=name,
+            )
+            assert ours.geometry.geom_equals_exact(theirs.geometry, 1e-9).all(), name
+        raster = store.read_raster(pipeline.COVERAGE)
+        assert np.array_equal(
+            raster.data, demo_results_gpkg.read_raster(pipeline.COVERAGE).data, equal_nan=True
+        )
+    finally:
+        store.close()
+
+
+# -- GeoPackage specifics ----------------------------------------------------------------
+def test_geopackage_store_writes_one_file_per_layer_for_qgis(tmp_path: Path, zones) -> None:
+    store = GeoPackageStore(tmp_path)
+    store.write_layer("zones", zones, meta("zones"))
+    assert (tmp_path / "store" / "zones.gpkg").is_file()
+    assert store.path("zones") == tmp_path / "store" / "zones.gpkg"

@@ -40,7 +40,13 @@ class Store(ABC):
         bbox: tuple[float, float, float, float] | None = None,
         columns: list[str] | None = None,
     ) -> gpd.GeoDataFrame:
-        """The vector layer ``name``; ``bbox`` in the layer's CRS limits the features read."""
+        """The vector layer ``name``; ``bbox`` in the layer's CRS limits the features read.
+
+        ``bbox`` keeps the features that intersect it; ``columns`` keeps those attributes (in
+        the layer's order; unknown names are ignored) and the geometry. A layer written from a
+        frame without an active geometry column is a plain table: it is read back as a
+        :class:`pandas.DataFrame`, and ``bbox`` is ignored.
+        """
 
     @abstractmethod
     def write_raster(self, name: str, raster: CoverageRaster, meta: LayerMeta) -> None:
@@ -73,3 +79,6 @@ class Store(ABC):
     def describe(self) -> str:
         """Where the store lives, for messages."""
         return type(self).__name__
+
+    def close(self) -> None:  # noqa: B027 (optional hook: most stores hold nothing open)
+        """Release what the store holds open (database connections); nothing by default."""

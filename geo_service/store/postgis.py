@@ -1,0 +1,447 @@
+"""The shared-server store: layers as PostGIS tables, for a chamber with many users.
+
+Layout, in one schema (``geo_service`` by default):
+
+- one table per vector layer, named after the layer: a ``fid bigint`` primary key (the row
+  order), one typed column per attribute and, when the layer has geometries, a
+  ``geom geometry(<type>, <srid>)`` column with a GiST index. QGIS opens these tables directly;
+- ``layer_catalog``: one row per layer (``kind`` vector, raster or table; ``meta``, the
+  provenance as :class:`~geo_service.model.LayerMeta` JSON; ``version``, a UUID changed by every
+  replacement; ``columns`` and ``geometry``, what :meth:`PostGISStore.read_layer` needs to give
+  back the pandas dtypes, geometry type and CRS that were written);
+- ``rasters``: each raster as the bytes of a GeoTIFF (export it with
+  ``SELECT tiff FROM geo_service.rasters WHERE name = 'coverage'``);
+- ``schema_version``: the numbered migrations applied (see :mod:`geo_service.store._pg_schema`).
+  Opening a store applies the missing ones; opening an up-to-date schema writes nothing.
+
+A layer is replaced in one transaction: its rows are bulk-loaded (``COPY``) into a new table,
+which is indexed, then the old table is dropped, the new one renamed and the catalog updated,
+and the transaction commits. Readers lock the layer's table before reading its catalog row, so
+they see the old layer or the new one, never a mix; an import that fails or is killed half-way
+rolls back and leaves the previous layer untouched. Writers of one layer queue on an advisory
+lock. SQL is composed with :mod:`psycopg.sql` identifiers only, and layer names are checked by
+:func:`~geo_service.store.base.check_layer_name`.
+
+Reading gives back the dtypes written: numpy integers, nullable Int64, bool and nullable
+boolean, floats (NaN is stored as NULL), strings (``str``, ``string``, ``object``),
+``category``, dates (``datetime.date`` objects) and timestamps (to the microsecond, time zones
+kept). A frame without an active geometry column is stored as a plain table (kind ``table``)
+and read back as a :class:`pandas.DataFrame`; ``bbox`` is then ignored, as in the GeoPackage
+store, and so are unknown names in ``columns``. Polygons mixed with MultiPolygons are stored as
+MultiPolygons (likewise for points and lines), as the GeoPackage store does.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+import geopandas as gpd
+import numpy as np
+import psycopg
+import rasterio
+import rasterio.io
+from psycopg import sql
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from geo_service.errors import NotFoundError, ParameterError, StoreError
+from geo_service.model import CoverageRaster, LayerMeta
+from geo_service.store import _pg_rows as rows
+from geo_service.store._pg_schema import (
+    CATALOG,
+    RASTERS,
+    VERSIONS,
+    Connection,
+    configure,
+    connect,
+    describe_database,
+    ensure_postgis,
+    migrate,
+    reason,
+)
+from geo_service.store.base import Store, check_layer_name
+
+#: Layer names that would clash with the store's own tables.
+RESERVED_NAMES: Final = frozenset({CATALOG, RASTERS, VERSIONS})
+APPLICATION_NAME: Final = "geo-service"
+
+
+class PostGISStore(Store):
+    """Layers as tables of a PostGIS database, in schema ``schema`` (see the module's docstring).
+
+    Parameters
+    ----------
+    database_url
+        ``postgresql://user:password@host:port/dbname`` (any libpq connection URI).
+    schema
+        Schema holding the layer tables and the catalog; created and migrated on opening.
+    pool_size
+        Most connections kept open at once (the API serves its requests from this pool).
+    """
+
+    def __init__(
+        self, database_url: str, schema: str = "geo_service", *, pool_size: int = 8
+    ) -> None:
+        self.schema = check_layer_name(schema)
+        self._url = database_url
+        self._where = describe_database(database_url)
+        self._schema = sql.Identifier(schema)
+        with connect(database_url, {"application_name": APPLICATION_NAME}) as conn:
+            ensure_postgis(conn, self._where)
+            migrate(conn, schema)
+        self._pool_key = (database_url, max(1, pool_size))
+        self._pool = _shared_pools.take(self._pool_key)
+        self._closed = False
+
+    def describe(self) -> str:
+        return f"PostGIS store (schema '{self.schema}' of {self._where})"
+
+    def close(self) -> None:
+        """Give back this store's share of the connection pool (closed when no store uses it)."""
+        if not self._closed:
+            self._closed = True
+            _shared_pools.give_back(self._pool_key)
+
+    # -- writing -------------------------------------------------------------------------
+    def write_layer(self, name: str, frame: gpd.GeoDataFrame, meta: LayerMeta) -> None:
+        self._check_name(name)
+        meta = meta.model_copy(update={"name": name, "feature_count": len(frame)})
+        geometries = rows.active_geometry(frame)
+        layout = rows.layout_of(frame, geometries, name)
+        if geometries is not None and layout.geometry is not None:
+            geometries = rows.promoted(geometries, layout.geometry)
+        version = uuid.uuid4().hex
+        new = self._table(f"_new_{version[:24]}")
+        with self._transaction(f"cannot write layer '{name}'") as conn:
+            self._lock_layer(conn, name)
+            conn.execute(
+                sql.SQL("CREATE TABLE {} ({})").format(new, rows.column_definitions(layout))
+            )
+            rows.copy_rows(conn, new, frame, geometries, layout)
+            _create_indexes(conn, new, f"{name[:40]}_{version[:8]}", layout)
+            conn.execute(sql.SQL("ANALYZE {}").format(new))
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._table(name)))
+            conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(new, sql.Identifier(name)))
+            self._record(conn, name, layout.kind, meta, version, layout)
+
+    def write_raster(self, name: str, raster: CoverageRaster, meta: LayerMeta) -> None:
+        self._check_name(name)
+        height, width = raster.shape
+        meta = meta.model_copy(update={"name": name, "feature_count": height * width})
+        tiff = _geotiff_bytes(raster)
+        with self._transaction(f"cannot write raster '{name}'") as conn:
+            self._lock_layer(conn, name)
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._table(name)))
+            self._record(conn, name, "raster", meta, uuid.uuid4().hex, rows.Layout((), None))
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {} (name, tiff) VALUES (%s, %s) "
+                    "ON CONFLICT (name) DO UPDATE SET tiff = EXCLUDED.tiff"
+                ).format(self._table(RASTERS)),
+                (name, tiff),
+            )
+
+    def delete_layer(self, name: str) -> None:
+        check_layer_name(name)
+        with self._transaction(f"cannot delete layer '{name}'") as conn:
+            self._lock_layer(conn, name)
+            found = conn.execute(
+                sql.SQL("SELECT 1 FROM {} WHERE name = %s").format(self._table(CATALOG)), (name,)
+            ).fetchone()
+            if found is None:
+                raise self._not_found(name)
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._table(name)))
+            conn.execute(
+                sql.SQL("DELETE FROM {} WHERE name = %s").format(self._table(CATALOG)), (name,)
+            )
+
+    def _record(
+        self,
+        conn: Connection,
+        name: str,
+        kind: str,
+        meta: LayerMeta,
+        version: str,
+        layout: rows.Layout,
+    ) -> None:
+        """Insert or update the catalog row of layer ``name``."""
+        conn.execute(
+            sql.SQL(
+                "INSERT INTO {} (name, kind, meta, version, columns, geometry, updated_at) "
+                "VALUES (%s, %s, %s::jsonb, %s::uuid, %s::jsonb, %s::jsonb, now()) "
+                "ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind, meta = EXCLUDED.meta, "
+                "version = EXCLUDED.version, columns = EXCLUDED.columns, "
+                "geometry = EXCLUDED.geometry, updated_at = EXCLUDED.updated_at"
+            ).format(self._table(CATALOG)),
+            (
+                name,
+                kind,
+                meta.model_dump_json(),
+                version,
+                layout.columns_json(),
+                layout.geometry_json(),
+            ),
+        )
+        if kind != "raster":
+            conn.execute(
+                sql.SQL("DELETE FROM {} WHERE name = %s").format(self._table(RASTERS)), (name,)
+            )
+
+    # -- reading -------------------------------------------------------------------------
+    def read_layer(
+        self,
+        name: str,
+        *,
+        bbox: tuple[float, float, float, float] | None = None,
+        columns: list[str] | None = None,
+    ) -> gpd.GeoDataFrame:
+        check_layer_name(name)
+        box = _checked_bbox(bbox)
+        with self._transaction(f"cannot read layer '{name}'") as conn:
+            layout = self._locked_layout(conn, name).only(columns)
+            data = rows.copy_out(conn, self._table(name), layout, box)
+        return rows.frame_of(data, layout)
+
+    def read_raster(self, name: str) -> CoverageRaster:
+        check_layer_name(name)
+        with self._transaction(f"cannot read raster '{name}'") as conn:
+            row = conn.execute(
+                sql.SQL("SELECT tiff FROM {} WHERE name = %s").format(self._table(RASTERS)),
+                (name,),
+            ).fetchone()
+        if row is None:
+            raise self._not_found(name)
+        try:
+            with rasterio.io.MemoryFile(bytes(row[0])) as mem, mem.open() as src:
+                data = src.read(1, masked=True).astype(np.float32).filled(np.nan)
+                return CoverageRaster(data=data, transform=src.transform, crs=src.crs.to_string())
+        except rasterio.errors.RasterioError as exc:
+            raise StoreError(
+                f"cannot read raster '{name}' in the {self.describe()}: {exc}"
+            ) from exc
+
+    def layer_meta(self, name: str) -> LayerMeta:
+        check_layer_name(name)
+        with self._transaction(f"cannot read the description of layer '{name}'") as conn:
+            row = conn.execute(
+                sql.SQL("SELECT meta::text FROM {} WHERE name = %s").format(self._table(CATALOG)),
+                (name,),
+            ).fetchone()
+        if row is None:
+            raise self._not_found(name)
+        return LayerMeta.model_validate_json(row[0])
+
+    def list_layers(self) -> list[LayerMeta]:
+        with self._transaction("cannot list the layers") as conn:
+            found = conn.execute(
+                sql.SQL("SELECT meta::text FROM {} ORDER BY name").format(self._table(CATALOG))
+            ).fetchall()
+        return [LayerMeta.model_validate_json(text) for (text,) in found]
+
+    def version(self, name: str) -> str | None:
+        try:
+            check_layer_name(name)
+        except ParameterError:
+            return None
+        with self._transaction(f"cannot read the version of layer '{name}'") as conn:
+            row = conn.execute(
+                sql.SQL("SELECT version::text FROM {} WHERE name = %s").format(
+                    self._table(CATALOG)
+                ),
+                (name,),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def _locked_layout(self, conn: Connection, name: str) -> rows.Layout:
+        """The layout of vector layer ``name``, whose table stays locked until the transaction ends.
+
+        The table is locked before its catalog row is read again: a replacement committed in
+        between is then seen whole (new table and new catalog row), and none can start.
+        """
+        if self._catalog_row(conn, name) is None:
+            raise self._not_found(name)
+        try:
+            conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE").format(self._table(name)))
+        except psycopg.errors.UndefinedTable:
+            raise self._not_found(name) from None
+        row = self._catalog_row(conn, name)
+        if row is None:
+            raise self._not_found(name)
+        return rows.Layout.from_catalog(row[0], row[1])
+
+    def _catalog_row(self, conn: Connection, name: str) -> tuple[Any, ...] | None:
+        """(columns, geometry) of vector layer or table ``name``, None if absent or a raster."""
+        return conn.execute(
+            sql.SQL("SELECT columns, geometry FROM {} WHERE name = %s AND kind <> 'raster'").format(
+                self._table(CATALOG)
+            ),
+            (name,),
+        ).fetchone()
+
+    # -- helpers -------------------------------------------------------------------------
+    def _table(self, name: str) -> sql.Composed:
+        return sql.SQL("{}.{}").format(self._schema, sql.Identifier(name))
+
+    def _check_name(self, name: str) -> None:
+        check_layer_name(name)
+        if name in RESERVED_NAMES:
+            raise ParameterError(
+                "layer",
+                f"'{name}' is reserved by the PostGIS store (its own table); choose another name",
+            )
+
+    def _lock_layer(self, conn: Connection, name: str) -> None:
+        """Queue behind any other writer of layer ``name`` (until the transaction ends)."""
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            (f"geo-service layer {self.schema}.{name}",),
+        )
+
+    def _not_found(self, name: str) -> NotFoundError:
+        return NotFoundError(f"layer '{name}' is not in the {self.describe()}")
+
+    @contextlib.contextmanager
+    def _transaction(self, action: str) -> Iterator[Connection]:
+        """A pooled connection inside one transaction; database errors become StoreError."""
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                yield conn
+        except psycopg.errors.DependentObjectsStillExist as exc:
+            detail = " ".join(str(exc.diag.message_detail or "").split())
+            raise StoreError(
+                f"{action} in the {self.describe()}: other database objects depend on its table "
+                f"({detail}); drop them first (geo-service never drops them)"
+            ) from exc
+        except PoolTimeout as exc:
+            raise StoreError(f"{action}: cannot connect to the PostGIS {self._where}") from exc
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"{action} in the {self.describe()}: {reason(exc, self._url)}"
+            ) from exc
+
+
+@dataclass
+class _SharedPool:
+    pool: ConnectionPool[Connection]
+    users: int
+
+
+class _SharedPools:
+    """One connection pool per database URL and size, shared by the stores of a process.
+
+    Stores opened and never closed (each CLI command opens one) then cost no extra
+    connections; a pool is closed when its last store is, or at exit. Pools are never left to
+    the garbage collector, which could run their clean-up in one of their own threads.
+    """
+
+    def __init__(self) -> None:
+        self._pools: dict[tuple[str, int], _SharedPool] = {}
+        self._lock = threading.Lock()
+        atexit.register(self.close_all)
+
+    def take(self, key: tuple[str, int]) -> ConnectionPool[Connection]:
+        with self._lock:
+            shared = self._pools.get(key)
+            if shared is None or shared.pool.closed:
+                url, size = key
+                pool: ConnectionPool[Connection] = ConnectionPool(
+                    url,
+                    kwargs={"application_name": APPLICATION_NAME, "connect_timeout": 10},
+                    min_size=1,
+                    max_size=size,
+                    open=True,
+                    configure=configure,
+                    check=ConnectionPool.check_connection,
+                    timeout=10.0,
+                    name=APPLICATION_NAME,
+                )
+                shared = self._pools[key] = _SharedPool(pool, 0)
+            shared.users += 1
+            return shared.pool
+
+    def give_back(self, key: tuple[str, int]) -> None:
+        with self._lock:
+            shared = self._pools.get(key)
+            if shared is None:
+                return
+            shared.users -= 1
+            if shared.users > 0:
+                return
+            del self._pools[key]
+        shared.pool.close()
+
+    def close_all(self) -> None:
+        with self._lock:
+            pools = [shared.pool for shared in self._pools.values()]
+            self._pools.clear()
+        for pool in pools:
+            pool.close()
+
+
+_shared_pools = _SharedPools()
+
+
+def drop_schema(database_url: str, schema: str) -> None:
+    """Remove ``schema`` and everything geo-service stored in it (tests and administrators)."""
+    check_layer_name(schema)
+    with connect(database_url) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def _create_indexes(
+    conn: Connection, table: sql.Composable, stem: str, layout: rows.Layout
+) -> None:
+    """Primary key on ``fid`` and, for a vector layer, a GiST index on ``geom``."""
+    conn.execute("SET LOCAL maintenance_work_mem = '256MB'")  # bulk index builds
+    conn.execute(
+        sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY ({})").format(
+            table, sql.Identifier(f"{stem}_pkey"), sql.Identifier(rows.FID)
+        )
+    )
+    if layout.geometry is not None:
+        conn.execute(
+            sql.SQL("CREATE INDEX {} ON {} USING gist ({})").format(
+                sql.Identifier(f"{stem}_geom"), table, sql.Identifier(rows.GEOM)
+            )
+        )
+
+
+def _geotiff_bytes(raster: CoverageRaster) -> bytes:
+    height, width = raster.shape
+    profile = {
+        "driver": "GTiff",
+        "width": width,
+        "height": height,
+        "count": 1,
+        "dtype": "float32",
+        "crs": raster.crs,
+        "transform": raster.transform,
+        "nodata": np.nan,
+        "compress": "deflate",
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+    }
+    with rasterio.io.MemoryFile() as mem:
+        with mem.open(**profile) as dst:
+            dst.write(raster.data.astype(np.float32), 1)
+        return bytes(mem.read())
+
+
+def _checked_bbox(
+    bbox: tuple[float, float, float, float] | None,
+) -> tuple[float, float, float, float] | None:
+    if bbox is None:
+        return None
+    try:
+        values = tuple(float(v) for v in bbox)
+    except (TypeError, ValueError):
+        values = ()
+    if len(values) != 4 or not all(np.isfinite(values)):
+        raise ParameterError("bbox", f"expected four finite numbers, got {bbox!r}")
+    return (values[0], values[1], values[2], values[3])
