@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from typing import Any
 
-from geo_service.api import assets, domain, maps, ogc
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+
+from geo_service.api import assets, domain, maps, ogc, opinions
+from geo_service.api.collections import COLLECTIONS
+from geo_service.api.errors import install_error_handlers
+from geo_service.api.features import feature_index
+from geo_service.api.point import what_is_here
 from geo_service.settings import Settings
 from geo_service.workspace import Workspace
+
+DESCRIPTION = (
+    "Broadband coverage of activity zones and business land (CCI Aix-Marseille-Provence): "
+    "OGC API - Features (zones, communes, EPCIs, land, premises), zone endpoints, interactive "
+    "maps and planning opinions. Invalid or unknown query parameters give 400, unknown ids 404, "
+    'both with a JSON body `{"code": ..., "description": ...}`.'
+)
 
 
 def create_app(settings: Settings | None = None, *, prepare: bool = True) -> FastAPI:
@@ -23,16 +38,47 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fas
     workspace = Workspace(settings)
     if prepare:
         workspace.ensure_ready()
-    app = FastAPI(
-        title="geo-service",
-        description=(
-            "Broadband coverage of activity zones and business land (CCI Aix-Marseille-Provence): "
-            "OGC API - Features, zone endpoints, interactive maps and planning opinions."
-        ),
-        version="0.1.0",
-    )
+    app = FastAPI(title="geo-service", description=DESCRIPTION, version="0.1.0")
     app.state.settings = settings
     app.state.workspace = workspace
-    for module in (ogc, domain, maps, assets):
+    install_error_handlers(app)
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET"])
+    for module in (ogc, domain, maps, assets, opinions):
         app.include_router(module.router)
+    app.include_router(ogc.fallback_router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def warm_up(app: FastAPI) -> None:
+    """Load every served layer and build its indexes now, rather than on the first requests."""
+    workspace: Workspace = app.state.workspace
+    for spec in COLLECTIONS.values():
+        if workspace.store.has_layer(spec.layer):
+            feature_index(workspace, spec)
+    what_is_here(workspace, "", 5.4, 43.3, 1.0)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, without FastAPI's 422 responses (invalid requests give 400)."""
+    if app.openapi_schema is None:
+        document = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        for path in document.get("paths", {}).values():
+            for operation in path.values():
+                responses = operation.get("responses", {})
+                responses.pop("422", None)
+                for status, response in responses.items():
+                    if status.startswith(("4", "5")) and "content" in response:
+                        # Errors are JSON whatever the route's own media type.
+                        schemas = [c.get("schema") for c in response["content"].values()]
+                        response["content"] = {"application/json": {"schema": schemas[0]}}
+        schemas = document.get("components", {}).get("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        app.openapi_schema = document
+    return app.openapi_schema

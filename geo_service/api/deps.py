@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
 
+from fastapi import Depends, Request
+
+from geo_service import pipeline
 from geo_service.settings import Settings
 from geo_service.workspace import Workspace
 
@@ -18,3 +21,24 @@ def get_settings(request: Request) -> Settings:
     """The app's settings."""
     settings: Settings = request.app.state.settings
     return settings
+
+
+async def _workspace(request: Request) -> Workspace:
+    # Async so that FastAPI resolves it on the event loop, not in a worker thread.
+    return get_workspace(request)
+
+
+async def _settings(request: Request) -> Settings:
+    return get_settings(request)
+
+
+WorkspaceDep = Annotated[Workspace, Depends(_workspace)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+
+
+def is_synthetic(workspace: Workspace) -> bool:
+    """Whether the data served is (or includes) the synthetic demo territory."""
+    for name in (pipeline.ZONE_RESULTS, pipeline.ZONES):
+        if workspace.store.has_layer(name):
+            return workspace.meta(name).synthetic
+    return False

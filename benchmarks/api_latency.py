@@ -1,0 +1,256 @@
+"""Latency of the JSON API: ``python -m benchmarks.api_latency [--scale demo|departement]``.
+
+Builds and analyses the demo territory at the given scale in a temporary directory, starts
+``geo-service serve`` on 127.0.0.1 (a free port), and measures p50/p99 latency of
+``/collections/zones/items?limit=100`` and of ``/here?lon=..&lat=..`` at concurrency 1 and 32
+(closed loop: each of N client threads sends its next request when the previous one is
+answered; bounded in requests and in time). Baselines measured in the same run:
+
+- ``/healthz`` over the same server and load: the floor of HTTP + framework overhead;
+- a straightforward uncached implementation, in-process and without HTTP: read the zone
+  results from the store, reproject, serialise 100 features (``GeoDataFrame.to_json``); and
+  for the point query, read the layers and overlay the point with ``sjoin``/``sjoin_nearest``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.client import HTTPConnection
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import geopandas as gpd
+import httpx
+import numpy as np
+import shapely
+
+from geo_service import pipeline
+from geo_service.model import OUTPUT_CRS
+from geo_service.settings import AnalysisParams
+from geo_service.store import GeoPackageStore
+
+ZONES_ITEMS = "/collections/zones/items?limit=100"
+STARTUP_SECONDS = 600
+SCENARIO_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Latencies of one scenario, in milliseconds, and the throughput."""
+
+    p50: float
+    p99: float
+    requests: int
+    per_second: float
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) of ``values``."""
+    return float(np.percentile(np.asarray(values), q))
+
+
+def load(base: str, paths: list[str], concurrency: int, requests: int, warmup: int = 0) -> Figures:
+    """Send ``requests`` GETs over ``concurrency`` keep-alive connections; latencies in ms.
+
+    Each client thread (stdlib ``http.client``, light enough not to dominate the figures)
+    cycles through ``paths``; its first ``warmup`` requests are not measured. The run stops
+    after :data:`SCENARIO_SECONDS` whatever the count.
+    """
+    address = urlsplit(base)
+    latencies: list[float] = []
+    spans: list[tuple[float, float]] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    per_client = max(1, requests // concurrency)
+    deadline = time.monotonic() + SCENARIO_SECONDS
+
+    def client(number: int) -> None:
+        connection = HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=30)
+        try:
+            for i in range(warmup + per_client):
+                if time.monotonic() > deadline:
+                    return
+                path = paths[(number * per_client + i) % len(paths)]
+                start = time.perf_counter()
+                connection.request("GET", path)
+                response = connection.getresponse()
+                response.read()
+                end = time.perf_counter()
+                with lock:
+                    if response.status != 200:
+                        errors.append(f"{path}: {response.status}")
+                    if i >= warmup:
+                        latencies.append((end - start) * 1000)
+                        spans.append((start, end))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise RuntimeError(f"{len(errors)} failed requests, e.g. {errors[0]}")
+    wall = max(end for _, end in spans) - min(start for start, _ in spans)
+    return Figures(
+        p50=percentile(latencies, 50),
+        p99=percentile(latencies, 99),
+        requests=len(latencies),
+        per_second=len(latencies) / wall,
+    )
+
+
+def timed(work: Callable[[], object], repeat: int) -> Figures:
+    """p50/p99 of ``work()`` run ``repeat`` times in-process."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        work()
+        times.append((time.perf_counter() - start) * 1000)
+    return Figures(percentile(times, 50), percentile(times, 99), repeat, 1000 / np.mean(times))
+
+
+def naive_zone_items(store: GeoPackageStore) -> str:
+    """The zones page the straightforward way: read, reproject, serialise."""
+    zones = store.read_layer(pipeline.ZONE_RESULTS).to_crs(OUTPUT_CRS)
+    text: str = zones.head(100).to_json()
+    return text
+
+
+def naive_here(store: GeoPackageStore, lon: float, lat: float) -> dict[str, object]:
+    """The point query the straightforward way: read the layers, ``sjoin`` the point."""
+    point = gpd.GeoDataFrame(geometry=[shapely.Point(lon, lat)], crs=OUTPUT_CRS).to_crs("EPSG:2154")
+    zones = gpd.sjoin(point, store.read_layer(pipeline.ZONE_RESULTS), predicate="within")
+    communes = gpd.sjoin(point, store.read_layer(pipeline.COMMUNES), predicate="within")
+    x, y = point.geometry.iloc[0].x, point.geometry.iloc[0].y
+    nearby = store.read_layer(pipeline.PREMISES, bbox=(x - 500, y - 500, x + 500, y + 500))
+    nearest = gpd.sjoin_nearest(point, nearby, max_distance=500) if len(nearby) else None
+    return {"zones": len(zones), "communes": len(communes), "nearest": nearest is not None}
+
+
+def here_paths(store: GeoPackageStore, count: int, seed: int = 7) -> list[str]:
+    """Point queries: half inside zones, half anywhere in the territory (deterministic)."""
+    zones = store.read_layer(pipeline.ZONE_RESULTS).to_crs(OUTPUT_CRS)
+    rng = np.random.default_rng(seed)
+    inside = zones.geometry.representative_point().sample(
+        n=min(count // 2, len(zones)), random_state=seed
+    )
+    min_lon, min_lat, max_lon, max_lat = zones.total_bounds
+    points = [(p.x, p.y) for p in inside]
+    while len(points) < count:
+        points.append((rng.uniform(min_lon, max_lon), rng.uniform(min_lat, max_lat)))
+    return [f"/here?lon={lon:.6f}&lat={lat:.6f}" for lon, lat in points]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def start_server(data_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``geo-service serve`` on a free port; returns the process and its URL once it answers."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "GEO_SERVICE_DATABASE_URL"}
+    command = [sys.executable, "-m", "geo_service", "serve", "--port", str(port)]
+    command += ["--data-dir", str(data_dir)]
+    with log.open("w") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server stopped:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            time.sleep(0.5)
+    process.terminate()
+    raise RuntimeError(f"the server did not answer within {STARTUP_SECONDS} s")
+
+
+def _rss_gib(pid: int) -> float:
+    """Resident memory of process ``pid`` in GiB (Linux), NaN when unknown."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 2**20
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _row(label: str, figures: Figures) -> str:
+    return (
+        f"{label:<40} p50 {figures.p50:8.2f} ms  p99 {figures.p99:8.2f} ms"
+        f"  {figures.per_second:7.0f} req/s  n={figures.requests}"
+    )
+
+
+def main() -> None:
+    """Build the data, start the server, measure and print the figures."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.api_latency", description=__doc__)
+    parser.add_argument("--scale", default="departement", choices=["demo", "departement"])
+    parser.add_argument("--requests", type=int, default=640, help="requests per scenario")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        store = GeoPackageStore(data_dir)
+        start = time.perf_counter()
+        pipeline.build_demo_store(store, scale=args.scale)
+        pipeline.analyze_store(store, AnalysisParams())
+        print(
+            f"data: '{args.scale}' demo built and analysed in {time.perf_counter() - start:.1f} s"
+        )
+        points = here_paths(store, 200)
+        start = time.perf_counter()
+        process, url = start_server(data_dir, data_dir / "serve.log")
+        print(f"server: up (layers loaded, indexes built) in {time.perf_counter() - start:.1f} s")
+        print(f"server memory (RSS): {_rss_gib(process.pid):.2f} GiB")
+        scenarios = [
+            ("/healthz (baseline: HTTP floor)", ["/healthz"]),
+            (ZONES_ITEMS, [ZONES_ITEMS]),
+            ("/here?lon=..&lat=..", points),
+        ]
+        served: dict[tuple[str, int], Figures] = {}
+        print(f"requests per scenario: {args.requests} (closed loop, keep-alive clients)")
+        try:
+            for concurrency in (1, 32):
+                print(f"\nconcurrency {concurrency}")
+                for label, paths in scenarios:
+                    figures = load(url, paths, concurrency, args.requests, warmup=3)
+                    served[(label, concurrency)] = figures
+                    print(_row(label, figures))
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+        print("\nstraightforward uncached implementation, in-process (no HTTP), concurrency 1")
+        lon, lat = (float(part.split("=")[1]) for part in points[0].split("?")[1].split("&"))
+        naive = {
+            ZONES_ITEMS: timed(lambda: naive_zone_items(store), 10),
+            "/here?lon=..&lat..": timed(lambda: naive_here(store, lon, lat), 10),
+        }
+        for label, figures in naive.items():
+            print(_row(label, figures))
+        print("\nspeed-up of the served p50 (concurrency 1) over the straightforward p50")
+        for (label, figures), served_label in zip(
+            naive.items(), (ZONES_ITEMS, "/here?lon=..&lat=.."), strict=True
+        ):
+            ratio = figures.p50 / served[(served_label, 1)].p50
+            print(f"{label:<40} {ratio:8.1f} x")
+
+
+if __name__ == "__main__":
+    main()
