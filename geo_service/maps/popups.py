@@ -1,0 +1,184 @@
+"""French popups, tooltips and search keys of the zones; every data string is HTML-escaped."""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+from urllib.parse import quote
+
+from geo_service.analysis import split_reasons
+from geo_service.formatting import fr_hectares, fr_number, fr_percent, plural
+from geo_service.maps.style import BASIS_LABELS, STATUS_COLOURS, STATUS_LABELS
+
+Row = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where the app's pages live: ``base`` is prepended to every path (``""``: same site)."""
+
+    base: str = ""
+
+    def _path(self, path: str) -> str:
+        return f"{self.base.rstrip('/')}{path}"
+
+    def zone_item(self, zone_id: str) -> str:
+        """The zone's OGC API Features item."""
+        return self._path(f"/collections/zones/items/{quote(zone_id, safe='')}")
+
+    def zone_opinion(self, zone_id: str) -> str:
+        """The zone's planning opinion."""
+        return self._path(f"/zones/{quote(zone_id, safe='')}/opinion")
+
+    def zone_map(self, zone_id: str) -> str:
+        """The zone's map."""
+        return self._path(f"/maps/zones/{quote(zone_id, safe='')}")
+
+    def territory_map(self) -> str:
+        """The territory map."""
+        return self._path("/maps/territory")
+
+
+def text(value: str) -> str:
+    """``value`` escaped for an HTML text node (``&``, ``<``, ``>``)."""
+    return escape(value, quote=False)
+
+
+def search_key(*parts: object) -> str:
+    """Lower-case, accent-free, HTML-escaped text, as the map's search box compares it."""
+    joined = " ".join(str(p) for p in parts if p is not None and p == p)
+    decomposed = unicodedata.normalize("NFD", joined)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower().strip()
+    return escape(plain)
+
+
+def zone_tooltip(row: Row, commune_name: str | None) -> str:
+    """Short HTML tooltip: name, commune, status and share of locaux at ≥ 30 Mbit/s."""
+    status = str(row["status"])
+    where = f" · {text(commune_name)}" if commune_name else ""
+    return (
+        f"<strong>{text(str(row['name']))}</strong>{where}<br>"
+        f"{text(STATUS_LABELS.get(status, status))} · {text(_thd30_phrase(row))}"
+    )
+
+
+def zone_popup(row: Row, commune_name: str | None, links: Links | None) -> str:
+    """The zone's key figures, reasons and links, as escaped French HTML.
+
+    Each figure cell carries ``data-field="<result column>"`` so the value can be checked
+    against the analysis.
+    """
+    status = str(row["status"])
+    zone_id = str(row["zone_id"])
+    subtitle = [zone_id]
+    if commune_name or _present(row.get("commune_insee")):
+        insee = row.get("commune_insee")
+        code = f" ({insee})" if _present(insee) else ""
+        subtitle.append(f"{commune_name or ''}{code}".strip())
+    if _present(row.get("kind")):
+        subtitle.append(str(row["kind"]))
+    parts = [
+        '<div class="gs-popup">',
+        f"<h3>{text(str(row['name']))}</h3>",
+        f'<p class="gs-sub">{" · ".join(text(s) for s in subtitle)}</p>',
+        f'<p><span class="gs-badge" style="background:{STATUS_COLOURS.get(status, "#999999")}">'
+        f"{text(STATUS_LABELS.get(status, status))}</span> "
+        f'<span class="gs-basis">{text(BASIS_LABELS.get(str(row.get("status_basis")), ""))}'
+        "</span></p>",
+    ]
+    if _present(row.get("rank")):
+        parts.append(
+            f'<p class="gs-priority">Priorité <span data-field="priority">'
+            f"{text(fr_number(row['priority'], 1))}</span>/100 · rang "
+            f'<span data-field="rank">{int(row["rank"])}</span></p>'
+        )
+    parts.append(_figures_table(row))
+    reasons = split_reasons(row.get("reasons"))
+    if reasons:
+        parts.append('<ul class="gs-reasons">')
+        parts.extend(f"<li>{text(reason)}</li>" for reason in reasons)
+        parts.append("</ul>")
+    if links is not None:
+        parts.append(
+            '<p class="gs-links">'
+            f'<a href="{escape(links.zone_opinion(zone_id))}" target="_blank" rel="noopener">'
+            "Avis de la CCI</a>"
+            f'<a href="{escape(links.zone_map(zone_id))}" target="_blank" rel="noopener">'
+            "Carte de la zone</a>"
+            f'<a href="{escape(links.zone_item(zone_id))}" target="_blank" rel="noopener">'
+            "Données (API)</a></p>"
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _figures_table(row: Row) -> str:
+    locaux = _int(row.get("locaux"))
+    lines: list[tuple[str, str, str]] = [
+        ("area_ha", "Surface", fr_hectares(_float(row.get("area_ha")))),
+        ("premises", "Immeubles recensés", fr_number(_int(row.get("premises")))),
+        ("locaux", "Locaux", fr_number(locaux)),
+        ("share_bhd8", "Locaux à ≥ 8 Mbit/s", fr_percent(_float(row.get("share_bhd8")))),
+        ("share_thd30", "Locaux à ≥ 30 Mbit/s", fr_percent(_float(row.get("share_thd30")))),
+        ("share_thd100", "Locaux à ≥ 100 Mbit/s", fr_percent(_float(row.get("share_thd100")))),
+        ("share_thd1g", "Locaux à ≥ 1 Gbit/s", fr_percent(_float(row.get("share_thd1g")))),
+        (
+            "share_ftth",
+            "Fibre optique (FttH) disponible",
+            fr_percent(_float(row.get("share_ftth"))),
+        ),
+    ]
+    valid = _float(row.get("raster_valid_share"))
+    if valid is not None:
+        lines.append(
+            (
+                "raster_share_thd30",
+                f"Surface à ≥ 30 Mbit/s (raster, connue sur {fr_percent(valid)})",
+                fr_percent(_float(row.get("raster_share_thd30"))),
+            )
+        )
+    land = _float(row.get("available_land_ha")) or 0.0
+    plots = _int(row.get("available_plots"))
+    lines.append(
+        (
+            "available_land_ha",
+            f"Foncier disponible ({plural(plots, 'parcelle')})",
+            fr_hectares(land),
+        )
+    )
+    cells = "".join(
+        f'<tr><th>{text(label)}</th><td data-field="{field}">{text(value)}</td></tr>'
+        for field, label, value in lines
+    )
+    return f'<table class="gs-figures">{cells}</table>'
+
+
+def _thd30_phrase(row: Row) -> str:
+    if _int(row.get("locaux")) > 0:
+        return f"{fr_percent(_float(row.get('share_thd30')))} des locaux à ≥ 30 Mbit/s"
+    raster = _float(row.get("raster_share_thd30"))
+    if raster is not None:
+        return f"{fr_percent(raster)} de la surface à ≥ 30 Mbit/s (raster)"
+    return "aucun local recensé"
+
+
+def _present(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, float) and math.isnan(value):
+        return False
+    return str(value) not in ("", "<NA>", "nan", "None")
+
+
+def _float(value: Any) -> float | None:
+    if not _present(value):
+        return None
+    return float(value)
+
+
+def _int(value: Any) -> int:
+    return int(value) if _present(value) else 0

@@ -1,0 +1,555 @@
+/*
+ * geo-service maps: layers, legend, search, fullscreen and panels on top of Leaflet.
+ *
+ * Every string that comes from the data arrives already HTML-escaped by the server (popups,
+ * tooltips, labels), or is inserted with textContent; this file never builds HTML from raw data.
+ */
+(function (window) {
+  "use strict";
+
+  var L = window.L;
+  var document = window.document;
+  var GS = {};
+
+  function create(tag, className, parent, text) {
+    var node = L.DomUtil.create(tag, className || "", parent);
+    if (text !== undefined && text !== null) {
+      node.textContent = text;
+    }
+    return node;
+  }
+
+  function pane(map, name, zIndex) {
+    if (!map.getPane(name)) {
+      map.createPane(name).style.zIndex = String(zIndex);
+    }
+    return name;
+  }
+
+  /* One canvas renderer per map for the dense layers (hexagons, plots), below the zones. */
+  function denseRenderer(map) {
+    if (!map._gsCanvas) {
+      map._gsCanvas = L.canvas({ pane: pane(map, "gs-dense", 380), tolerance: 2 });
+    }
+    return map._gsCanvas;
+  }
+
+  function quiet(node) {
+    L.DomEvent.disableClickPropagation(node);
+    L.DomEvent.disableScrollPropagation(node);
+  }
+
+  GS.number = function (value, decimals) {
+    var d = decimals || 0;
+    return Number(value).toLocaleString("fr-FR", {
+      minimumFractionDigits: d,
+      maximumFractionDigits: d
+    });
+  };
+
+  GS.percent = function (share) {
+    return GS.number(100 * share, 0) + "\u202f%";
+  };
+
+  GS.hectares = function (value) {
+    return GS.number(value, Math.abs(value) < 1 ? 2 : 1) + "\u202fha";
+  };
+
+  GS.escape = function (text) {
+    return String(text)
+      .replace(/&/g, "&amp;")
+      .replace(/</g, "&lt;")
+      .replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;")
+      .replace(/'/g, "&#x27;");
+  };
+
+  /* Lower-case, without accents, HTML-escaped: the server writes its search keys the same way. */
+  GS.normalize = function (text) {
+    return GS.escape(
+      String(text)
+        .normalize("NFD")
+        .replace(/[\u0300-\u036f]/g, "")
+        .toLowerCase()
+        .trim()
+    );
+  };
+
+  function rampColour(value, breaks, colours) {
+    var colour = colours[0];
+    for (var i = 0; i < breaks.length; i++) {
+      if (value >= breaks[i]) {
+        colour = colours[i];
+      }
+    }
+    return colour;
+  }
+
+  /* Activity zones: one SVG path per zone, styled by status, with tooltip and popup. */
+  GS.zones = function (map, data, cfg) {
+    var byId = {};
+    var layer = L.geoJSON(data, {
+      pane: pane(map, "gs-zones", 450),
+      className: "gs-zone",
+      style: function (feature) {
+        return cfg.styles[feature.properties.s] || cfg.styles.unknown;
+      },
+      onEachFeature: function (feature, path) {
+        var p = feature.properties;
+        byId[p.id] = path;
+        path.bindTooltip(p.t, { sticky: true, className: "gs-tooltip" });
+        if (p.p) {
+          path.bindPopup(p.p, {
+            maxWidth: 380,
+            minWidth: 260,
+            className: "gs-zone-popup",
+            autoPanPaddingTopLeft: [30, 90],
+            autoPanPaddingBottomRight: [30, 30]
+          });
+        }
+        path.on("mouseover", function () {
+          var base = cfg.styles[p.s] || cfg.styles.unknown;
+          path.setStyle({ weight: base.weight + 2, fillOpacity: Math.min(1, base.fillOpacity + 0.15) });
+        });
+        path.on("mouseout", function () {
+          if (!path.isPopupOpen()) {
+            layer.resetStyle(path);
+          }
+        });
+        path.on("popupclose", function () {
+          layer.resetStyle(path);
+        });
+      }
+    });
+    layer.gsById = byId;
+    return layer;
+  };
+
+  /*
+   * Unpack a packed layer (see geo_service.maps.geojson.packed_layer): per feature, polygons
+   * of rings of integer steps from the previous vertex. Calls make(index, latlngs, isPoint).
+   */
+  function unpack(data, make) {
+    var scale = data.scale;
+    var x = 0;
+    var y = 0;
+    var layers = [];
+    for (var f = 0; f < data.g.length; f++) {
+      var polygons = [];
+      var points = 0;
+      for (var p = 0; p < data.g[f].length; p++) {
+        var rings = [];
+        for (var r = 0; r < data.g[f][p].length; r++) {
+          var flat = data.g[f][p][r];
+          var ring = [];
+          for (var i = 0; i < flat.length; i += 2) {
+            x += flat[i];
+            y += flat[i + 1];
+            ring.push([y / scale, x / scale]);
+          }
+          points += ring.length;
+          rings.push(ring);
+        }
+        polygons.push(rings);
+      }
+      if (points === 1) {
+        layers.push(make(f, polygons[0][0][0], true));
+      } else if (points > 0) {
+        layers.push(make(f, polygons, false));
+      }
+    }
+    return L.featureGroup(layers);
+  }
+
+  /* Coverage hexagons (H3): share of locaux at >= 30 Mbit/s, on the canvas. */
+  GS.hexes = function (map, data, cfg) {
+    var renderer = denseRenderer(map);
+    var v = data.p.v;
+    var n = data.p.n;
+    var b = data.p.b;
+    return unpack(data, function (f, latlngs) {
+      var hexagon = L.polygon(latlngs, {
+        renderer: renderer,
+        className: "gs-hexagon",
+        fillColor: rampColour(v[f], cfg.breaks, cfg.colours),
+        fillOpacity: cfg.opacity,
+        color: "#ffffff",
+        weight: 0.6,
+        opacity: 0.9
+      });
+      hexagon.bindTooltip(function () {
+        return (
+          GS.percent(v[f]) + " des " + GS.number(n[f]) + " locaux à ≥\u202f30\u202fMbit/s (" +
+          GS.number(b[f]) + (b[f] > 1 ? " immeubles)" : " immeuble)")
+        );
+      }, { sticky: true, className: "gs-tooltip" });
+      return hexagon;
+    });
+  };
+
+  /* Land plots: available ones filled, the others (zone map) outlined; point plots as dots. */
+  GS.land = function (map, data, cfg) {
+    var renderer = denseRenderer(map);
+    var d = data.p.d;
+    var a = data.p.a;
+    var k = data.p.k;
+    return unpack(data, function (f, latlngs, isPoint) {
+      var options = L.extend({ renderer: renderer }, d[f] ? cfg.available : cfg.unavailable);
+      var plot = isPoint
+        ? L.circleMarker(latlngs, L.extend({ radius: 4, fill: true }, options))
+        : L.polygon(latlngs, options);
+      plot.bindTooltip(function () {
+        var text = d[f] ? "Parcelle disponible" : "Parcelle non disponible";
+        text += " · " + GS.hectares(a[f]);
+        if (cfg.sources[k[f]]) {
+          text += " · " + cfg.sources[k[f]]; /* escaped by the server */
+        }
+        return text;
+      }, { sticky: true, className: "gs-tooltip" });
+      return plot;
+    });
+  };
+
+  /* Commune boundaries (not interactive); the filtered commune is drawn thicker. */
+  GS.communes = function (map, data, cfg) {
+    return L.geoJSON(data, {
+      pane: pane(map, "gs-communes", 420),
+      className: "gs-commune",
+      interactive: false,
+      style: function (feature) {
+        return feature.properties.h ? cfg.highlight : cfg.style;
+      }
+    });
+  };
+
+  /* The coverage raster as one image (already in Web Mercator, classified, transparent nodata). */
+  GS.raster = function (map, data, cfg) {
+    return L.imageOverlay(data.url, data.bounds, {
+      pane: pane(map, "gs-raster", 300),
+      opacity: cfg.opacity,
+      className: "gs-raster",
+      alt: cfg.alt,
+      interactive: false
+    });
+  };
+
+  /* Premises coloured by ARCEP class, clustered (cluster colour: share of locaux >= THD30). */
+  GS.premises = function (map, data, cfg) {
+    var icons = cfg.classes.map(function (cls) {
+      return L.divIcon({
+        className: "gs-premise",
+        html: '<span style="background:' + cls.colour + '"></span>',
+        iconSize: [12, 12],
+        iconAnchor: [6, 6]
+      });
+    });
+    var group = L.markerClusterGroup({
+      maxClusterRadius: 36,
+      disableClusteringAtZoom: 17,
+      showCoverageOnHover: false,
+      chunkedLoading: true,
+      iconCreateFunction: function (cluster) {
+        var markers = cluster.getAllChildMarkers();
+        var total = 0;
+        var good = 0;
+        for (var i = 0; i < markers.length; i++) {
+          total += markers[i].options.gsLocaux;
+          if (markers[i].options.gsClass >= cfg.thd30) {
+            good += markers[i].options.gsLocaux;
+          }
+        }
+        var share = total > 0 ? good / total : 0;
+        var colour = rampColour(share, cfg.breaks, cfg.colours);
+        var dark = share < cfg.breaks[Math.min(2, cfg.breaks.length - 1)];
+        return L.divIcon({
+          className: "gs-cluster",
+          html:
+            '<span style="background:' + colour + ";color:" + (dark ? "#ffffff" : "#1a1a1a") +
+            '">' + GS.number(cluster.getChildCount()) + "</span>",
+          iconSize: [36, 36]
+        });
+      }
+    });
+    var markers = [];
+    for (var i = 0; i < data.lat.length; i++) {
+      var cls = cfg.classes[data.c[i]];
+      var marker = L.marker([data.lat[i], data.lon[i]], {
+        icon: icons[data.c[i]],
+        keyboard: false,
+        gsClass: cls.rank,
+        gsLocaux: data.n[i]
+      });
+      marker.bindTooltip(cls.code + " · " + GS.number(data.n[i]) + (data.n[i] > 1 ? " locaux" : " local"), {
+        className: "gs-tooltip"
+      });
+      markers.push(marker);
+    }
+    group.addLayers(markers);
+    return group;
+  };
+
+  /* Legend: one section per layer, hidden while its layer is off. */
+  GS.legend = function (map, cfg, refs) {
+    var control = L.control({ position: cfg.position || "bottomright" });
+    control.onAdd = function () {
+      var box = create("div", "gs-legend gs-box");
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", cfg.title);
+      quiet(box);
+      var toggle = create("button", "gs-legend-toggle", box, cfg.title);
+      toggle.type = "button";
+      toggle.setAttribute("aria-expanded", cfg.collapsed ? "false" : "true");
+      var body = create("div", "gs-legend-body", box);
+      if (cfg.collapsed) {
+        L.DomUtil.addClass(box, "gs-collapsed");
+      }
+      cfg.sections.forEach(function (section) {
+        var node = create("section", "gs-legend-section", body);
+        create("h4", "", node, section.title);
+        section.entries.forEach(function (entry) {
+          var row = create("div", "gs-legend-row", node);
+          var swatch = create("span", "gs-swatch" + (entry.round ? " gs-round" : ""), row);
+          swatch.style.backgroundColor = entry.fill;
+          swatch.style.opacity = String(entry.opacity);
+          swatch.style.border =
+            (entry.thick ? "3px " : "1px ") + (entry.dashed ? "dashed " : "solid ") + entry.stroke;
+          create("span", "gs-legend-label", row, entry.label);
+        });
+        if (section.note) {
+          create("p", "gs-legend-note", node, section.note);
+        }
+        var layer = section.layer ? refs[section.layer] : null;
+        if (layer) {
+          var sync = function () {
+            node.style.display = map.hasLayer(layer) ? "" : "none";
+          };
+          map.on("overlayadd overlayremove", sync);
+          sync();
+        }
+      });
+      L.DomEvent.on(toggle, "click", function () {
+        var collapsed = L.DomUtil.hasClass(box, "gs-collapsed");
+        (collapsed ? L.DomUtil.removeClass : L.DomUtil.addClass)(box, "gs-collapsed");
+        toggle.setAttribute("aria-expanded", collapsed ? "true" : "false");
+      });
+      return box;
+    };
+    control.addTo(map);
+    return control;
+  };
+
+  function focusZone(map, zones, path) {
+    if (!map.hasLayer(zones)) {
+      map.addLayer(zones);
+    }
+    map.fitBounds(path.getBounds(), { maxZoom: 15, padding: [40, 40] });
+    path.openPopup();
+  }
+
+  /* Search a zone by name, id or commune; opens its popup. */
+  GS.search = function (map, cfg, refs) {
+    var zones = refs.zones;
+    var index = [];
+    zones.eachLayer(function (path) {
+      var p = path.feature.properties;
+      index.push({ path: path, key: p.q, label: p.t });
+    });
+    var control = L.control({ position: "topleft" });
+    control.onAdd = function () {
+      var box = create("div", "gs-search gs-box");
+      quiet(box);
+      var input = create("input", "gs-search-input", box);
+      input.type = "search";
+      input.placeholder = cfg.placeholder;
+      input.setAttribute("aria-label", cfg.placeholder);
+      input.autocomplete = "off";
+      var list = create("ul", "gs-search-results", box);
+      list.setAttribute("role", "listbox");
+      var matches = [];
+      function choose(entry) {
+        list.innerHTML = "";
+        input.value = "";
+        input.blur();
+        focusZone(map, zones, entry.path);
+      }
+      function update() {
+        var query = GS.normalize(input.value);
+        list.innerHTML = "";
+        matches = [];
+        if (query.length < 2) {
+          return;
+        }
+        for (var i = 0; i < index.length && matches.length < 8; i++) {
+          if (index[i].key.indexOf(query) >= 0) {
+            matches.push(index[i]);
+          }
+        }
+        if (!matches.length) {
+          create("li", "gs-search-empty", list, cfg.empty);
+          return;
+        }
+        matches.forEach(function (entry) {
+          var item = create("li", "", list);
+          var button = create("button", "gs-search-result", item);
+          button.type = "button";
+          button.innerHTML = entry.label; /* escaped by the server */
+          L.DomEvent.on(button, "click", function () {
+            choose(entry);
+          });
+        });
+      }
+      L.DomEvent.on(input, "input", update);
+      L.DomEvent.on(input, "keydown", function (event) {
+        if (event.key === "Enter" && matches.length) {
+          L.DomEvent.preventDefault(event);
+          choose(matches[0]);
+        } else if (event.key === "Escape") {
+          input.value = "";
+          update();
+        }
+      });
+      return box;
+    };
+    control.addTo(map);
+    var wanted = /^#zone=(.+)$/.exec(window.location.hash || "");
+    if (wanted) {
+      var path = zones.gsById[decodeURIComponent(wanted[1])];
+      if (path) {
+        focusZone(map, zones, path);
+      }
+    }
+    return control;
+  };
+
+  var FULLSCREEN_ICON =
+    '<svg viewBox="0 0 16 16" width="16" height="16" aria-hidden="true">' +
+    '<path d="M1 6V1h5M10 1h5v5M15 10v5h-5M6 15H1v-5" fill="none" stroke="currentColor" ' +
+    'stroke-width="2"/></svg>';
+
+  /* Fullscreen button: the Fullscreen API, or the whole window when it is not allowed. */
+  GS.fullscreen = function (map, cfg) {
+    var container = map.getContainer();
+    var control = L.control({ position: "topleft" });
+    function refresh() {
+      window.setTimeout(function () {
+        map.invalidateSize();
+      }, 50);
+    }
+    function toggle() {
+      if (document.fullscreenElement) {
+        document.exitFullscreen();
+      } else if (L.DomUtil.hasClass(container, "gs-pseudo-fullscreen")) {
+        L.DomUtil.removeClass(container, "gs-pseudo-fullscreen");
+        refresh();
+      } else if (document.fullscreenEnabled && container.requestFullscreen) {
+        container.requestFullscreen().catch(function () {
+          L.DomUtil.addClass(container, "gs-pseudo-fullscreen");
+          refresh();
+        });
+      } else {
+        L.DomUtil.addClass(container, "gs-pseudo-fullscreen");
+        refresh();
+      }
+    }
+    control.onAdd = function () {
+      var bar = create("div", "leaflet-bar gs-fullscreen");
+      var button = create("a", "gs-fullscreen-button", bar);
+      button.innerHTML = FULLSCREEN_ICON;
+      button.href = "#";
+      button.title = cfg.title;
+      button.setAttribute("role", "button");
+      button.setAttribute("aria-label", cfg.title);
+      L.DomEvent.on(button, "click", function (event) {
+        L.DomEvent.preventDefault(event);
+        toggle();
+      });
+      return bar;
+    };
+    document.addEventListener("fullscreenchange", refresh);
+    control.addTo(map);
+    return control;
+  };
+
+  /* Sources and dates (collapsible), the attribution line, and the demo-data notice. */
+  GS.sources = function (map, cfg) {
+    if (map.attributionControl) {
+      map.attributionControl.setPrefix("Leaflet");
+      cfg.attributions.forEach(function (text) {
+        map.attributionControl.addAttribution(text); /* escaped by the server */
+      });
+    }
+    if (cfg.notice) {
+      var notice = create("div", "gs-notice", map.getContainer(), cfg.notice);
+      notice.setAttribute("role", "note");
+    }
+    if (cfg.empty) {
+      create("div", "gs-empty", map.getContainer(), cfg.empty);
+    }
+    var control = L.control({ position: "bottomleft" });
+    control.onAdd = function () {
+      var box = create("details", "gs-sources gs-box");
+      quiet(box);
+      create("summary", "", box, cfg.title);
+      var list = create("ul", "", box);
+      cfg.items.forEach(function (item) {
+        create("li", "", list).innerHTML = item; /* escaped by the server */
+      });
+      return box;
+    };
+    control.addTo(map);
+    L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
+    return control;
+  };
+
+  /* A collapsible panel with server-built (escaped) HTML, e.g. the zone's figures. */
+  GS.panel = function (map, cfg) {
+    var control = L.control({ position: cfg.position || "topleft" });
+    control.onAdd = function () {
+      var box = create("div", "gs-panel gs-box");
+      quiet(box);
+      var toggle = create("button", "gs-legend-toggle", box, cfg.title);
+      toggle.type = "button";
+      toggle.setAttribute("aria-expanded", "true");
+      var body = create("div", "gs-panel-body", box);
+      body.innerHTML = cfg.html; /* escaped by the server */
+      L.DomEvent.on(toggle, "click", function () {
+        var collapsed = L.DomUtil.hasClass(box, "gs-collapsed");
+        (collapsed ? L.DomUtil.removeClass : L.DomUtil.addClass)(box, "gs-collapsed");
+        toggle.setAttribute("aria-expanded", collapsed ? "true" : "false");
+      });
+      return box;
+    };
+    control.addTo(map);
+    return control;
+  };
+
+  /* The page around the map: the iframe snippet of the current view and its copy button. */
+  GS.page = function (cfg) {
+    var field = document.getElementById("gs-embed-code");
+    if (!field) {
+      return;
+    }
+    var params = new window.URLSearchParams(window.location.search);
+    params.set("embed", "1");
+    var url = window.location.origin + window.location.pathname + "?" + params.toString();
+    field.value =
+      '<iframe src="' + GS.escape(url) + '" title="' + cfg.title /* escaped by the server */ +
+      '" width="100%" height="600" style="border:0" loading="lazy" allowfullscreen></iframe>';
+    var button = document.getElementById("gs-embed-copy");
+    if (button) {
+      button.addEventListener("click", function () {
+        field.select();
+        var done = function () {
+          button.textContent = cfg.copied;
+        };
+        if (window.navigator.clipboard && window.isSecureContext) {
+          window.navigator.clipboard.writeText(field.value).then(done, function () {});
+        } else if (document.execCommand && document.execCommand("copy")) {
+          done();
+        }
+      });
+    }
+  };
+
+  window.GeoServiceMap = GS;
+})(window);

@@ -1,0 +1,157 @@
+"""Colours, classes and French labels shared by every map and legend.
+
+Zone statuses use the Okabe–Ito palette (distinguishable with every common colour-vision
+deficiency), and flagged zones also get a thick outline (dashed when unserved) so the status
+never rests on colour alone. Coverage (raster speed, share of locaux at ≥ 30 Mbit/s) uses one
+sequential ColorBrewer ramp, dark = poor, light = good (gaps stand out); premises use the
+colour-blind-safe diverging ColorBrewer RdYlBu ramp from INEL (red) to THD1G (blue).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from geo_service.formatting import fr_percent
+from geo_service.model import SPEED_CLASSES, ZoneStatus
+from geo_service.settings import AnalysisParams
+
+#: Fill colour of each zone status (Okabe–Ito).
+STATUS_COLOURS: Final[dict[str, str]] = {
+    ZoneStatus.SERVED: "#009E73",
+    ZoneStatus.UNDERSERVED: "#E69F00",
+    ZoneStatus.UNSERVED: "#D55E00",
+    ZoneStatus.UNKNOWN: "#999999",
+}
+#: French name of each zone status.
+STATUS_LABELS: Final[dict[str, str]] = {
+    ZoneStatus.SERVED: "Bien desservie",
+    ZoneStatus.UNDERSERVED: "Mal desservie",
+    ZoneStatus.UNSERVED: "Non desservie",
+    ZoneStatus.UNKNOWN: "Statut inconnu",
+}
+#: Statuses in legend order, flagged first.
+STATUS_ORDER: Final = (
+    ZoneStatus.UNSERVED,
+    ZoneStatus.UNDERSERVED,
+    ZoneStatus.SERVED,
+    ZoneStatus.UNKNOWN,
+)
+#: What ``status_basis`` means, in French.
+BASIS_LABELS: Final[dict[str, str]] = {
+    "premises": "d'après les locaux recensés",
+    "raster": "d'après le raster de couverture (aucun local recensé)",
+    "none": "aucune donnée exploitable",
+}
+
+OUTLINE: Final = "#1a1a1a"
+LAND_FILL: Final = "#CC79A7"
+LAND_STROKE: Final = "#7a3a5f"
+UNAVAILABLE_LAND: Final = "#8c8c8c"
+COMMUNE_STROKE: Final = "#4d4d4d"
+
+#: Ramp of the coverage layers, from the poorest class to the best (ColorBrewer Blues,
+#: reversed): gaps are dark and stand out, well-covered areas fade into the background.
+COVERAGE_RAMP: Final = ("#08519c", "#3182bd", "#6baed6", "#bdd7e7", "#eff3ff")
+
+#: Colour of each ARCEP class (ColorBrewer RdYlBu, 7 classes).
+CLASS_COLOURS: Final[dict[str, str]] = dict(
+    zip(
+        SPEED_CLASSES,
+        ("#d73027", "#fc8d59", "#fee090", "#ffffbf", "#e0f3f8", "#91bfdb", "#4575b4"),
+        strict=True,
+    )
+)
+#: French legend label of each ARCEP class.
+CLASS_LABELS: Final[dict[str, str]] = {
+    "INEL": "INEL — moins de 0,5 Mbit/s",
+    "HD05": "HD05 — 0,5 à 3 Mbit/s",
+    "HD3": "HD3 — 3 à 8 Mbit/s",
+    "BHD8": "BHD8 — 8 à 30 Mbit/s (bon haut débit)",
+    "THD30": "THD30 — 30 à 100 Mbit/s (très haut débit)",
+    "THD100": "THD100 — 100 Mbit/s à 1 Gbit/s",
+    "THD1G": "THD1G — 1 Gbit/s et plus",
+}
+UNKNOWN_CLASS_COLOUR: Final = "#bdbdbd"
+
+#: Lower bounds (Mbit/s) of the raster classes, one per colour of :data:`COVERAGE_RAMP`.
+RASTER_BREAKS: Final = (0.0, 8.0, 30.0, 100.0, 1000.0)
+RASTER_LABELS: Final = (
+    "moins de 8 Mbit/s",
+    "8 à 30 Mbit/s",
+    "30 à 100 Mbit/s",
+    "100 Mbit/s à 1 Gbit/s",
+    "1 Gbit/s et plus",
+)
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    """One line of a legend: a swatch (fill, stroke, dash) and a French label."""
+
+    label: str
+    fill: str
+    stroke: str = OUTLINE
+    dashed: bool = False
+    thick: bool = False
+    opacity: float = 0.75
+
+
+def share_breaks(params: AnalysisParams) -> tuple[float, ...]:
+    """Lower bounds of the five classes of the THD30 share (the last is the *served* threshold)."""
+    served = params.served_thd30_share
+    candidates = (0.0, 0.3, 0.6, 0.8)
+    return (*(b for b in candidates if b < served), served)[-5:]
+
+
+def share_entries(params: AnalysisParams) -> list[LegendEntry]:
+    """Legend of the hexagons: share of locaux at ≥ 30 Mbit/s by class."""
+    breaks = share_breaks(params)
+    ramp = COVERAGE_RAMP[-len(breaks) :]
+    entries = []
+    for i, low in enumerate(breaks):
+        if i + 1 < len(breaks):
+            label = f"{fr_percent(low)} à {fr_percent(breaks[i + 1])}"
+        else:
+            label = f"{fr_percent(low)} et plus"
+        entries.append(LegendEntry(label, ramp[i], stroke="#9e9e9e", opacity=0.8))
+    return entries
+
+
+def raster_entries() -> list[LegendEntry]:
+    """Legend of the coverage raster."""
+    return [
+        LegendEntry(label, colour, stroke="#9e9e9e", opacity=0.8)
+        for label, colour in zip(RASTER_LABELS, COVERAGE_RAMP, strict=True)
+    ]
+
+
+def status_entries(params: AnalysisParams) -> list[LegendEntry]:
+    """Legend of the zone statuses, with the thresholds of the run."""
+    served = fr_percent(params.served_thd30_share)
+    unserved = fr_percent(params.unserved_bhd8_share)
+    details = {
+        ZoneStatus.UNSERVED: f"moins de {unserved} des locaux à ≥ 8 Mbit/s",
+        ZoneStatus.UNDERSERVED: f"moins de {served} des locaux à ≥ 30 Mbit/s",
+        ZoneStatus.SERVED: f"au moins {served} des locaux à ≥ 30 Mbit/s",
+        ZoneStatus.UNKNOWN: "ni locaux ni raster exploitable",
+    }
+    return [
+        LegendEntry(
+            f"{STATUS_LABELS[status]} — {details[status]}",
+            STATUS_COLOURS[status],
+            stroke=OUTLINE if status in FLAGGED else "#555555",
+            dashed=status == ZoneStatus.UNSERVED,
+            thick=status in FLAGGED,
+        )
+        for status in STATUS_ORDER
+    ]
+
+
+def class_entries(classes: list[str] | None = None) -> list[LegendEntry]:
+    """Legend of the premises' ARCEP classes (all classes, or those given, best last)."""
+    shown = [c for c in SPEED_CLASSES if classes is None or c in classes]
+    return [LegendEntry(CLASS_LABELS[c], CLASS_COLOURS[c], stroke="#333333") for c in shown]
+
+
+FLAGGED: Final = frozenset({ZoneStatus.UNDERSERVED, ZoneStatus.UNSERVED})

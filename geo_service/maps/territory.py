@@ -1,0 +1,384 @@
+"""The territory map: zones by status, available land, coverage, communes; filters by URL.
+
+Building is split in two: :func:`prepare_territory`'s pieces (simplified geometries in WGS84,
+the land and hexagon layers as GeoJSON text, the raster image) depend only on the stored
+layers and are worth caching; :func:`territory_map` assembles them for one view (filters)
+in a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from html import escape
+from typing import Any, Final
+
+import folium
+import geopandas as gpd
+import numpy as np
+
+from geo_service.analysis import AnalysisResult
+from geo_service.errors import ParameterError
+from geo_service.formatting import fr_number, plural
+from geo_service.maps import style
+from geo_service.maps.elements import ScriptControl, ScriptLayer
+from geo_service.maps.geojson import (
+    bounds_latlon,
+    clean,
+    feature_collection,
+    map_geometries,
+    script_json,
+)
+from geo_service.maps.layers import (
+    DataLayer,
+    commune_names,
+    hexagon_layer,
+    land_layer,
+    land_style,
+    legend_entries,
+    sources_config,
+    zone_styles,
+)
+from geo_service.maps.page import PageOptions, embed_snippet, header_bar, new_map, render_page
+from geo_service.maps.popups import search_key, zone_popup, zone_tooltip
+from geo_service.maps.raster import RasterImage, raster_image
+from geo_service.model import ZoneStatus
+
+#: Simplification tolerances (metres, Lambert-93) of the territory view.
+ZONE_TOLERANCE_M: Final = 5.0
+COMMUNE_TOLERANCE_M: Final = 20.0
+_INSEE: Final = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+
+
+@dataclass(frozen=True)
+class TerritoryView:
+    """Filters of the territory map: statuses to show (all when empty) and one commune."""
+
+    statuses: tuple[str, ...] = ()
+    commune: str | None = None
+
+    def key(self) -> str:
+        """A stable text for cache keys."""
+        return f"status={','.join(self.statuses)};commune={self.commune or ''}"
+
+
+@dataclass(frozen=True)
+class TerritoryData:
+    """The analysis and the prepared (cacheable) pieces of the territory map."""
+
+    result: AnalysisResult
+    zone_geometries: np.ndarray[Any, np.dtype[np.object_]]
+    commune_geometries: np.ndarray[Any, np.dtype[np.object_]]
+    land: DataLayer | None
+    hexagons: DataLayer | None
+    raster: RasterImage | None
+
+
+def parse_statuses(value: str | None) -> tuple[str, ...]:
+    """Statuses of a ``status`` parameter (comma-separated); ParameterError if unknown."""
+    if value is None or not value.strip():
+        return ()
+    known = [s.value for s in ZoneStatus]
+    statuses = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    wrong = [s for s in statuses if s not in known]
+    if wrong:
+        raise ParameterError(
+            "status",
+            f"unknown status {', '.join(repr(w) for w in wrong)}; expected one or more of "
+            f"{', '.join(known)}, separated by commas",
+        )
+    return statuses
+
+
+def parse_commune(value: str | None, communes: Mapping[str, Any]) -> str | None:
+    """The INSEE code of a ``commune`` parameter; ParameterError if malformed or absent."""
+    if value is None or not value.strip():
+        return None
+    code = value.strip().upper()
+    if not _INSEE.match(code):
+        raise ParameterError(
+            "commune", f"'{value}' is not an INSEE commune code; expected 5 characters, e.g. 13001"
+        )
+    if code not in communes:
+        raise ParameterError("commune", f"no commune {code} in the analysed territory")
+    return code
+
+
+def prepare_territory(
+    result: AnalysisResult,
+    *,
+    land: gpd.GeoDataFrame | None,
+    premises: gpd.GeoDataFrame | None,
+    raster_layer: Any | None,
+    h3_resolution: int,
+) -> TerritoryData:
+    """All pieces of the territory map, computed (no caching; see ``maps.service``)."""
+    return TerritoryData(
+        result=result,
+        zone_geometries=map_geometries(result.zones, tolerance=ZONE_TOLERANCE_M),
+        commune_geometries=commune_geometries(result),
+        land=None if land is None else land_layer(land),
+        hexagons=None if premises is None else hexagon_layer(premises, h3_resolution),
+        raster=None if raster_layer is None else raster_image(raster_layer),
+    )
+
+
+def commune_geometries(result: AnalysisResult) -> np.ndarray[Any, np.dtype[np.object_]]:
+    """Simplified WGS84 commune boundaries (empty when the result has none)."""
+    communes = result.communes
+    communes = communes[communes.geometry.notna()]
+    if len(communes) == 0:
+        return np.empty(0, dtype=object)
+    return map_geometries(communes, tolerance=COMMUNE_TOLERANCE_M)
+
+
+def territory_map(data: TerritoryData, view: TerritoryView, options: PageOptions) -> folium.Map:
+    """The folium map of the territory for one view.
+
+    Layers (in the layer control): zones by status (flagged zones outlined), available
+    land, coverage hexagons, coverage raster, communes; plus legend, search, fullscreen,
+    scale bar, sources and dates, and the demo-data notice when the data are synthetic.
+    """
+    result = data.result
+    params = result.run.params
+    names = commune_names(result)
+    zones = result.zones
+    mask = np.ones(len(zones), dtype=bool)
+    if view.statuses:
+        mask &= zones["status"].isin(view.statuses).to_numpy()
+    if view.commune:
+        mask &= (zones["commune_insee"].astype("string") == view.commune).fillna(False).to_numpy()
+    shown = zones[mask]
+    geometries = data.zone_geometries[mask]
+
+    fmap = new_map(options)
+    communes_layer = _communes_layer(data, view)
+    refs: dict[str, Any] = {}
+    if data.raster is not None:
+        refs["raster"] = ScriptLayer(
+            "raster",
+            script_json(data.raster.as_json()),
+            {"opacity": 0.7, "alt": "Raster de couverture (débit maximal)"},
+            name="Couverture : raster du débit maximal",
+            show=False,
+        ).add_to(fmap)
+    if data.hexagons is not None:
+        breaks = style.share_breaks(params)
+        refs["hexagons"] = ScriptLayer(
+            "hexes",
+            data.hexagons.json,
+            {
+                "breaks": list(breaks),
+                "colours": list(style.COVERAGE_RAMP[-len(breaks) :]),
+                "opacity": 0.45,
+            },
+            name="Couverture : locaux à ≥ 30 Mbit/s (hexagones H3)",
+        ).add_to(fmap)
+    if data.land is not None:
+        refs["land"] = ScriptLayer(
+            "land",
+            data.land.json,
+            {
+                "available": land_style(available=True),
+                "unavailable": land_style(available=False),
+                "sources": list(data.land.labels),
+            },
+            name="Foncier économique disponible",
+        ).add_to(fmap)
+    if communes_layer is not None:
+        refs["communes"] = communes_layer.add_to(fmap)
+    refs["zones"] = ScriptLayer(
+        "zones",
+        _zone_features(shown, geometries, names, options),
+        {"styles": zone_styles()},
+        name="Zones d'activités par statut",
+    ).add_to(fmap)
+
+    folium.LayerControl(position="topright", collapsed=options.embed).add_to(fmap)
+    _add_controls(fmap, data, refs, options, view, len(shown))
+    bounds = bounds_latlon(geometries) or _commune_bounds(data, view) or _all_bounds(data)
+    if bounds is not None:
+        fmap.fit_bounds(bounds, padding=(20, 20), max_zoom=15)
+    return fmap
+
+
+def territory_html(data: TerritoryData, view: TerritoryView, options: PageOptions) -> str:
+    """The complete HTML page of the territory map for one view."""
+    fmap = territory_map(data, view, options)
+    names = commune_names(data.result)
+    title = territory_title(view, names)
+    header = None
+    if not options.embed:
+        header = header_bar(title, _subtitle(data), _filter_form(view, names, options))
+    return render_page(fmap, title=title, header=header, options=options)
+
+
+def territory_title(view: TerritoryView, names: Mapping[str, str]) -> str:
+    """Plain-text title of a view, e.g. ``Zones non desservies — Commune (13001)``."""
+    if view.statuses:
+        labels = ", ".join(style.STATUS_LABELS[s].lower() for s in view.statuses)
+        title = f"Zones d'activités : {labels}"
+    else:
+        title = "Zones d'activités et très haut débit"
+    if view.commune:
+        title += f" — {names.get(view.commune, view.commune)} ({view.commune})"
+    return title
+
+
+def _add_controls(
+    fmap: folium.Map,
+    data: TerritoryData,
+    refs: dict[str, Any],
+    options: PageOptions,
+    view: TerritoryView,
+    shown: int,
+) -> None:
+    params = data.result.run.params
+    sections: list[dict[str, Any]] = [
+        {
+            "title": "Statut des zones d'activités",
+            "layer": "zones",
+            "entries": legend_entries(style.status_entries(params)),
+            "note": "Contour épais : zone signalée (mal ou non desservie), à traiter en priorité.",
+        }
+    ]
+    if data.land is not None:
+        sections.append(
+            {
+                "title": "Foncier",
+                "layer": "land",
+                "entries": legend_entries(
+                    [
+                        style.LegendEntry(
+                            "Parcelle disponible", style.LAND_FILL, stroke=style.LAND_STROKE
+                        )
+                    ]
+                ),
+            }
+        )
+    if data.hexagons is not None:
+        sections.append(
+            {
+                "title": "Locaux à ≥ 30 Mbit/s (hexagones H3)",
+                "layer": "hexagons",
+                "entries": legend_entries(style.share_entries(params)),
+                "note": "Part des locaux de chaque hexagone H3 (résolution "
+                f"{data.hexagons.resolution}) ; plus foncé : moins bien couvert.",
+            }
+        )
+    if data.raster is not None:
+        sections.append(
+            {
+                "title": "Débit maximal (raster de couverture)",
+                "layer": "raster",
+                "entries": legend_entries(style.raster_entries()),
+                "note": "Plus foncé : débit plus faible ; transparent : débit inconnu.",
+            }
+        )
+    ScriptControl(
+        "legend", {"title": "Légende", "sections": sections, "collapsed": False}, refs
+    ).add_to(fmap)
+    ScriptControl(
+        "search",
+        {"placeholder": "Rechercher une zone…", "empty": "Aucune zone trouvée"},
+        {"zones": refs["zones"]},
+    ).add_to(fmap)
+    ScriptControl("fullscreen", {"title": "Plein écran"}).add_to(fmap)
+    ScriptControl(
+        "sources",
+        sources_config(
+            data.result.run, empty=None if shown else "Aucune zone ne correspond aux filtres."
+        ),
+    ).add_to(fmap)
+
+
+def _zone_features(
+    zones: gpd.GeoDataFrame,
+    geometries: np.ndarray[Any, np.dtype[np.object_]],
+    names: Mapping[str, str],
+    options: PageOptions,
+) -> str:
+    props = []
+    for row in zones.drop(columns="geometry").to_dict("records"):
+        code = clean(row.get("commune_insee"))
+        commune = names.get(str(code)) if code is not None else None
+        props.append(
+            {
+                "id": str(row["zone_id"]),
+                "s": str(row["status"]),
+                "t": zone_tooltip(row, commune),
+                "p": zone_popup(row, commune, options.links),
+                "q": search_key(row["name"], row["zone_id"], commune, code),
+            }
+        )
+    return feature_collection(geometries, props)
+
+
+def _communes_layer(data: TerritoryData, view: TerritoryView) -> ScriptLayer | None:
+    communes = data.result.communes
+    communes = communes[communes.geometry.notna()]
+    if len(communes) == 0:
+        return None
+    props = [{"c": str(code), "h": str(code) == view.commune} for code in communes["commune_insee"]]
+    return ScriptLayer(
+        "communes",
+        feature_collection(data.commune_geometries, props),
+        {
+            "style": {
+                "color": style.COMMUNE_STROKE,
+                "weight": 1,
+                "fill": False,
+                "dashArray": "4 3",
+            },
+            "highlight": {"color": "#000000", "weight": 3, "fill": False},
+        },
+        name="Limites communales",
+    )
+
+
+def _commune_bounds(data: TerritoryData, view: TerritoryView) -> list[list[float]] | None:
+    if not view.commune:
+        return None
+    communes = data.result.communes
+    communes = communes[communes.geometry.notna()]
+    mask = (communes["commune_insee"].astype("string") == view.commune).fillna(False).to_numpy()
+    return bounds_latlon(data.commune_geometries[mask])
+
+
+def _all_bounds(data: TerritoryData) -> list[list[float]] | None:
+    return bounds_latlon(data.zone_geometries) or bounds_latlon(data.commune_geometries)
+
+
+def _subtitle(data: TerritoryData) -> str:
+    zones = data.result.zones
+    flagged = int(zones["status"].isin([s.value for s in style.FLAGGED]).sum())
+    text = (
+        f"{plural(len(zones), 'zone')}, dont {fr_number(flagged)} signalée"
+        f"{'s' if flagged > 1 else ''}"
+    )
+    if data.result.run.synthetic:
+        text += " · données fictives"
+    return text
+
+
+def _filter_form(view: TerritoryView, names: Mapping[str, str], options: PageOptions) -> str:
+    if not options.server:
+        return ""
+    selected = view.statuses[0] if len(view.statuses) == 1 else ""
+    status_options = ['<option value="">Tous les statuts</option>'] + [
+        f'<option value="{s.value}"{" selected" if s.value == selected else ""}>'
+        f"{escape(style.STATUS_LABELS[s])}</option>"
+        for s in style.STATUS_ORDER
+    ]
+    commune_options = ['<option value="">Toutes les communes</option>'] + [
+        f'<option value="{escape(code)}"{" selected" if code == view.commune else ""}>'
+        f"{escape(name)} ({escape(code)})</option>"
+        for code, name in sorted(names.items(), key=lambda item: search_key(item[1]))
+    ]
+    return (
+        '<form method="get" role="search" aria-label="Filtres">'
+        f'<select name="status" aria-label="Statut">{"".join(status_options)}</select>'
+        f'<select name="commune" aria-label="Commune">{"".join(commune_options)}</select>'
+        '<button type="submit">Filtrer</button></form>' + embed_snippet()
+    )

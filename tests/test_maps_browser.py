@@ -1,0 +1,279 @@
+"""The maps in a real browser: headless Debian Chromium, network limited to loopback.
+
+The app serves an analysed demo store (one of its zones renamed ``<img src=x onerror=alert(1)>``)
+with uvicorn on 127.0.0.1; Chromium resolves no other host and sends everything else to a dead
+proxy, and its performance log must show no request leaving 127.0.0.1 (or, for the
+self-contained file, leaving ``file:``/``data:``). Screenshots go to the test's tmp dir (and to
+``GEO_SERVICE_SCREENSHOT_DIR`` when set).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from geo_service import pipeline
+from geo_service.api import create_app
+from geo_service.maps.service import export_map
+from geo_service.settings import Settings
+from geo_service.store import GeoPackageStore
+from geo_service.workspace import Workspace
+from tests.conftest import require
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+EVIL = "<img src=x onerror=alert(1)>"
+EVIL_ZONE = "DEMO-Z005"
+
+POPUP_TEXT = (
+    "document.querySelector('.leaflet-popup-content') && "
+    "document.querySelector('.leaflet-popup-content').textContent"
+)
+MAP_NAME = "Object.keys(window).find(function (k) { return k.indexOf('map_') === 0; })"
+
+
+def _browser_available() -> None:
+    require(
+        Path(CHROMIUM).is_file() and Path(CHROMEDRIVER).is_file(),
+        "Debian chromium and chromium-driver are not installed (apt-get install chromium "
+        "chromium-driver)",
+    )
+    try:
+        import selenium  # noqa: F401
+    except ImportError:  # pragma: no cover - selenium is in the test extra
+        require(False, "selenium is not installed")
+
+
+@pytest.fixture(scope="module")
+def data_dir(analysed_demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the analysed demo store whose zone DEMO-Z005 has a hostile name."""
+    path = tmp_path_factory.mktemp("browser") / "data"
+    shutil.copytree(analysed_demo_dir, path)
+    store = GeoPackageStore(path)
+    zones = store.read_layer(pipeline.ZONE_RESULTS)
+    zones.loc[zones["zone_id"] == EVIL_ZONE, "name"] = EVIL
+    store.write_layer(pipeline.ZONE_RESULTS, zones, store.layer_meta(pipeline.ZONE_RESULTS))
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(data_dir: Path) -> Iterator[str]:
+    """The app on a free loopback port, in a thread; yields its base URL."""
+    _browser_available()
+    app = create_app(Settings(database_url=None, data_dir=data_dir), prepare=False)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    runner = uvicorn.Server(config)
+    thread = threading.Thread(target=runner.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not runner.started:
+        if time.monotonic() > deadline:  # pragma: no cover - a broken server
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    runner.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    """Headless Chromium driven by Debian's chromedriver, with no network beyond loopback."""
+    _browser_available()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-default-apps",
+        "--no-first-run",
+        "--window-size=1400,900",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+        "--proxy-server=http://127.0.0.1:9",
+        "--proxy-bypass-list=127.0.0.1",
+        "--allow-file-access-from-files",
+    ):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    os.environ.setdefault("SE_AVOID_STATS", "true")
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    driver.get("about:blank")
+    driver.get_log("performance")  # forget the start page's internal requests
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait_for(driver: Any, script: str, timeout: float = 30.0, *, fail: bool = True) -> Any:
+    """Poll ``return <script>`` until it is truthy (fail, or return it, after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = driver.execute_script(f"return {script};")
+        if value or time.monotonic() > deadline:
+            if not value and fail:
+                pytest.fail(f"timed out waiting for {script}")
+            return value
+        time.sleep(0.1)
+
+
+def requested_urls(driver: Any) -> list[str]:
+    """Every URL the page asked for, from the performance (DevTools) log.
+
+    Chromium's own ``chrome://`` pages are left out: they never reach the network.
+    """
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message.get("method") == "Network.requestWillBeSent":
+            url = message["params"]["request"]["url"]
+            if not url.startswith("chrome://"):
+                urls.append(url)
+    return urls
+
+
+def console_errors(driver: Any) -> list[dict[str, Any]]:
+    """SEVERE entries of the browser console."""
+    return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def screenshot(driver: Any, tmp_path: Path, name: str) -> Path:
+    """Save a screenshot in ``tmp_path`` (and GEO_SERVICE_SCREENSHOT_DIR); print its path."""
+    path = tmp_path / name
+    driver.save_screenshot(str(path))
+    extra = os.environ.get("GEO_SERVICE_SCREENSHOT_DIR")
+    if extra:
+        Path(extra).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, Path(extra) / name)
+    print(f"screenshot: {path}")
+    return path
+
+
+def check_territory(driver: Any, zones: int, tmp_path: Path, name: str) -> None:
+    """Leaflet, every zone drawn, legend visible, popups on search and on a real click.
+
+    Screenshots ``<name>.png`` as the map opens and ``<name>-popup.png`` after the click.
+    """
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    wait_for(driver, "window.L && window.GeoServiceMap && document.querySelector('path.gs-zone')")
+    assert driver.execute_script("return typeof window.L.map") == "function"
+    assert driver.execute_script("return document.querySelectorAll('path.gs-zone').length") == zones
+    legend = driver.find_element(By.CSS_SELECTOR, ".gs-legend")
+    assert legend.is_displayed()
+    assert "Statut des zones d'activités" in legend.text
+    time.sleep(0.5)
+    screenshot(driver, tmp_path, f"{name}.png")
+    # search the hostile name: the result and the popup show it as text, never as an image
+    search = driver.find_element(By.CSS_SELECTOR, ".gs-search-input")
+    search.send_keys("<img")
+    result = wait_for(driver, "document.querySelector('.gs-search-result')")
+    assert EVIL in result.text
+    result.click()
+    text = wait_for(driver, POPUP_TEXT)
+    assert EVIL in text
+    assert (
+        driver.execute_script("return document.querySelectorAll('.leaflet-popup img').length") == 0
+    )
+    driver.execute_script(f"window[{MAP_NAME}].closePopup();")
+    # a real click on a zone opens its popup
+    zone_id = driver.execute_script(
+        f"""
+        var map = window[{MAP_NAME}], chosen = null;
+        map.eachLayer(function (layer) {{
+          if (!chosen && layer.feature && layer.feature.properties.p &&
+              layer.feature.geometry.type === 'Polygon' &&
+              layer.feature.geometry.coordinates[0].length === 5) {{ chosen = layer; }}
+        }});
+        map.fitBounds(chosen.getBounds(), {{animate: false, padding: [200, 200]}});
+        window.__chosen = chosen;
+        return chosen.feature.properties.id;
+        """
+    )
+    for _ in range(3):  # a busy machine may still be settling the view: click again
+        time.sleep(0.5)
+        path = driver.execute_script("return window.__chosen.getElement();")
+        ActionChains(driver).move_to_element(path).click().perform()
+        if wait_for(driver, "window.__chosen.isPopupOpen()", timeout=5, fail=False):
+            break
+    text = wait_for(driver, POPUP_TEXT)
+    assert zone_id in text
+    assert "Locaux à ≥ 30 Mbit/s" in text
+    assert driver.execute_script("return window.__chosen.isPopupOpen();")
+    time.sleep(0.5)
+    screenshot(driver, tmp_path, f"{name}-popup.png")
+
+
+def test_served_territory_map(browser: Any, server: str, data_dir: Path, tmp_path: Path) -> None:
+    zones = len(Workspace(Settings(database_url=None, data_dir=data_dir)).results().zones)
+    browser.get(f"{server}/maps/territory")
+    check_territory(browser, zones, tmp_path, "territory")
+    assert console_errors(browser) == []
+    urls = requested_urls(browser)
+    assert any(u.endswith("/assets/leaflet/leaflet.js") for u in urls)
+    outside = [u for u in urls if not u.startswith((f"{server}/", "data:", "about:"))]
+    assert outside == []
+
+
+def test_served_zone_map(browser: Any, server: str, tmp_path: Path) -> None:
+    browser.get(f"{server}/maps/zones/DEMO-Z002")
+    wait_for(browser, "window.L && document.querySelector('path.gs-zone')")
+    wait_for(browser, "document.querySelector('.gs-premise, .gs-cluster')")
+    assert browser.execute_script("return document.querySelectorAll('path.gs-zone').length") >= 1
+    assert (
+        browser.execute_script(
+            "return document.querySelector('.gs-panel').textContent.indexOf('Locaux à ≥ 30 Mbit/s')"
+        )
+        >= 0
+    )
+    assert browser.execute_script("return document.querySelector('.gs-legend').offsetHeight") > 0
+    assert browser.execute_script("return document.querySelector('img.gs-raster') !== null")
+    time.sleep(0.5)
+    screenshot(browser, tmp_path, "zone.png")
+    assert console_errors(browser) == []
+    outside = [
+        u for u in requested_urls(browser) if not u.startswith((f"{server}/", "data:", "about:"))
+    ]
+    assert outside == []
+
+
+def test_embedded_map_fills_its_frame(browser: Any, server: str) -> None:
+    browser.get(f"{server}/maps/territory?embed=1&status=unserved")
+    wait_for(browser, "window.L && document.querySelector('path.gs-zone')")
+    assert browser.execute_script("return document.querySelector('.gs-header')") is None
+    height = browser.execute_script("return document.querySelector('.folium-map').offsetHeight")
+    assert height == browser.execute_script("return window.innerHeight")
+    assert console_errors(browser) == []
+
+
+def test_self_contained_file(browser: Any, data_dir: Path, tmp_path: Path) -> None:
+    workspace = Workspace(Settings(database_url=None, data_dir=data_dir))
+    written = export_map(workspace, tmp_path / "carte.html", self_contained=True)
+    browser.get(written.path.as_uri())
+    check_territory(browser, len(workspace.results().zones), tmp_path, "territory-file")
+    assert console_errors(browser) == []
+    urls = requested_urls(browser)
+    assert urls[0].startswith("file://")
+    assert [u for u in urls if not u.startswith(("file://", "data:", "about:"))] == []
