@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -94,3 +96,62 @@ def _count_outside_quotes(line: str, separator: str) -> int:
 
 def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+#: Bytes read from the start of a file to find its header line.
+_HEAD_BYTES: Final = 1 << 16
+_GZIP_MAGIC: Final = b"\x1f\x8b"
+
+
+def is_gzip(path: Path) -> bool:
+    """Whether ``path`` is gzip-compressed (by its first bytes, whatever its name)."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(2) == _GZIP_MAGIC
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from exc
+
+
+def read_csv_header(path: Path) -> tuple[CsvDialect, tuple[str, ...]]:
+    """The dialect and the column names of a delimited text file, gzipped or not.
+
+    Only the first 64 KiB are read, so this is cheap on files of any size. The header is the
+    first non-empty line; names are stripped of spaces and quotes, and empty names become
+    ``unnamed: N`` as pandas names them.
+    """
+    head = _read_head(path)
+    encoding = next(e for e in _ENCODINGS if _decodes_prefix(head, e))
+    lines = head.decode(encoding, errors="replace").splitlines()
+    header = next((line for line in lines if line.strip()), "")
+    if not header:
+        raise InputError(f"{path}: the file is empty; expected a header line and rows")
+    counts = {sep: _count_outside_quotes(header, sep) for sep in _SEPARATORS}
+    separator = max(_SEPARATORS, key=lambda s: counts[s])
+    if counts[separator] == 0:
+        separator = ","
+    fields = next(csv.reader(io.StringIO(header), delimiter=separator))
+    names = tuple(
+        name if name else f"unnamed: {i}"
+        for i, name in enumerate(f.strip().strip('"').strip() for f in fields)
+    )
+    return CsvDialect(encoding=encoding, separator=separator), names
+
+
+def _read_head(path: Path) -> bytes:
+    try:
+        if is_gzip(path):
+            with gzip.open(path, "rb") as handle:
+                return handle.read(_HEAD_BYTES)
+        with path.open("rb") as handle:
+            return handle.read(_HEAD_BYTES)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"{path}: cannot be read ({exc}); expected a text or .gz file") from exc
+
+
+def _decodes_prefix(raw: bytes, encoding: str) -> bool:
+    """Whether ``raw`` decodes, ignoring a multi-byte character cut at its end."""
+    try:
+        raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(raw) - 3 and exc.reason == "unexpected end of data"
+    return True

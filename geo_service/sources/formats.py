@@ -19,7 +19,7 @@ import pyogrio
 
 from geo_service.errors import InputError, ParameterError
 from geo_service.model import CoverageRaster, LayerKind
-from geo_service.sources.csvfile import detect_dialect, read_csv_table
+from geo_service.sources.csvfile import read_csv_header
 from geo_service.sources.raster import read_coverage_raster
 from geo_service.sources.vector import VECTOR_SUFFIXES, read_vector
 from geo_service.validation import LayerReport, validate_layer
@@ -131,7 +131,7 @@ def sniff(path: Path) -> Sniff:
         raise InputError(f"{path}: file not found")
     name = path.name.lower()
     suffix = ".csv" if name.endswith((".csv.gz", ".csv")) else path.suffix.lower()
-    if suffix in (".csv", ".txt", ".tsv") and not name.endswith(".gz"):
+    if suffix in (".csv", ".txt", ".tsv"):
         try:
             header = read_csv_table_header(path)
         except InputError:
@@ -150,10 +150,10 @@ def sniff(path: Path) -> Sniff:
 
 
 def read_csv_table_header(path: Path) -> tuple[str, ...]:
-    """Lower-case column names of a delimited text file (its first non-empty line)."""
-    dialect = detect_dialect(path)
-    table = read_csv_table(path, dialect=dialect).head(0)
-    return tuple(str(c).lower() for c in table.columns)
+    """Lower-case column names of a delimited text file, gzipped or not (its first non-empty
+    line; only the start of the file is read)."""
+    _, names = read_csv_header(path)
+    return tuple(name.lower() for name in names)
 
 
 def _generic_vector(layer: LayerKind) -> ImportFormat:
@@ -231,7 +231,16 @@ register(
 )
 
 #: Modules that register producer-specific formats when imported.
-FORMAT_MODULES: Final[tuple[str, ...]] = ()
+FORMAT_MODULES: Final[tuple[str, ...]] = (
+    "geo_service.sources.arcep",
+    "geo_service.sources.mobile",
+    "geo_service.sources.cnig",
+    "geo_service.sources.ign",
+    "geo_service.sources.cartofriches",
+    "geo_service.sources.ademe",
+    "geo_service.sources.arcep_communes",
+    "geo_service.sources.anyvector",
+)
 
 
 def _load_format_modules() -> None:
