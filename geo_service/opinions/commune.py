@@ -1,0 +1,341 @@
+"""The opinion on one commune: its activity zones and their broadband coverage."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+from urllib.parse import quote
+
+import pandas as pd
+
+from geo_service.analysis import AnalysisResult
+from geo_service.errors import NotFoundError
+from geo_service.formatting import fr_date, fr_number, plural
+from geo_service.model import ZoneStatus
+from geo_service.opinions import common as c
+from geo_service.opinions.model import (
+    ContextItem,
+    KeyFigure,
+    Opinion,
+    OpinionKind,
+    Recommendation,
+    ZoneLine,
+)
+from geo_service.opinions.wording import (
+    BHD8_TEXT,
+    GE,
+    MBPS,
+    THD30_TEXT,
+    hectares_text,
+    level_label,
+    levels_text,
+    locaux_count,
+    method_text,
+    of_place,
+    priority_text,
+    quoted,
+    share_text,
+    zones_count,
+)
+
+#: Column of the key figure "available land in flagged zones" (a sum over zone results).
+FLAGGED_LAND: Final = "zones[flagged].available_land_ha"
+#: Column of the key figure "locaux in flagged zones" (a sum over zone results).
+FLAGGED_LOCAUX: Final = "zones[flagged].locaux"
+
+
+def commune_opinion(
+    result: AnalysisResult, insee: str, options: c.OpinionOptions | None = None
+) -> Opinion:
+    """The opinion on commune ``insee``: its zones, their coverage, land and priorities.
+
+    Parameters
+    ----------
+    result
+        Analysis results.
+    insee
+        INSEE code of the commune.
+    options
+        Base URL of the links, level cut-offs, date of the opinion.
+
+    Raises
+    ------
+    NotFoundError
+        When the results hold no commune with this code.
+    """
+    options = options or c.OpinionOptions()
+    communes = result.communes
+    match = communes[communes["commune_insee"].astype(str) == str(insee)]
+    if len(match) == 0:
+        raise NotFoundError(f"no commune with INSEE code '{insee}' in the analysis results")
+    row: dict[str, Any] = match.drop(columns="geometry").iloc[0].to_dict()
+    names = c.commune_names(result)
+    zones = result.zones[result.zones["commune_insee"].astype(str) == str(insee)]
+    records = zones.drop(columns="geometry").to_dict("records")
+    lines = sorted(
+        (c.zone_line(z, options, names) for z in records),
+        key=lambda z: (z.rank is None, z.rank or 0, z.name),
+    )
+    flagged_lines = [z for z in lines if z.rank is not None]
+    flagged = zones[zones["rank"].notna()]
+    sums = {
+        FLAGGED_LAND: float(flagged["available_land_ha"].sum()),
+        FLAGGED_LOCAUX: int(flagged["locaux"].sum()),
+    }
+    total_flagged = len(result.flagged())
+    label = c.commune_text(str(insee), names)
+    code = quote(str(insee), safe="")
+    return Opinion(
+        kind=OpinionKind.COMMUNE,
+        subject_id=str(insee),
+        subject=names.get(str(insee), f"commune {insee}"),
+        title=f"Commune {of_place(names[str(insee)])}"
+        if str(insee) in names
+        else f"Commune {insee}",
+        subtitle=f"{label} — zones d'activités et très haut débit",
+        date=options.today,
+        analyzed_at=result.run.analyzed_at,
+        synthetic=result.run.synthetic,
+        context=_context(row, result, len(zones)),
+        key_figures=_key_figures(row, sums, bool(flagged_lines)),
+        findings=_findings(row, sums, flagged_lines, total_flagged),
+        assessment=_assessment(row, sums, lines),
+        recommendation=_recommendation(flagged_lines, result, options, total_flagged),
+        recommendations=_recommendations(lines, sums),
+        limits=_limits(zones, lines, result),
+        sources=c.sources(result.run),
+        params=result.run.params,
+        levels=options.levels,
+        zones=lines,
+        links=c.links(
+            options,
+            f"/maps/territory?commune={code}",
+            f"/collections/communes/items/{code}",
+            f"/communes/{code}/opinion",
+        ),
+    )
+
+
+def _context(row: Mapping[str, Any], result: AnalysisResult, zones: int) -> list[ContextItem]:
+    items = [ContextItem(label="Code INSEE", value=str(row["commune_insee"]))]
+    epci = c.text(row, "epci_siren")
+    if epci is not None:
+        name = c.epci_names(result).get(epci)
+        items.append(
+            ContextItem(label="Intercommunalité", value=f"{name} ({epci})" if name else epci)
+        )
+    if (population := c.integer(row, "population")) is not None:
+        items.append(ContextItem(label="Population", value=f"{fr_number(population)} habitants"))
+    items.append(ContextItem(label="Zones d'activités", value=fr_number(zones)))
+    items.append(ContextItem(label="Données", value=c.data_dates(result.run)))
+    items.append(ContextItem(label="Analyse du", value=fr_date(result.run.analyzed_at.date())))
+    return items
+
+
+def _key_figures(
+    row: Mapping[str, Any], sums: Mapping[str, float | int], has_flagged: bool
+) -> list[KeyFigure]:
+    figures = [
+        c.count_figure("Zones d'activités", row, "zones", "zones"),
+        c.count_figure("Zones bien desservies", row, "zones_served", "zones"),
+        c.count_figure("Zones mal desservies", row, "zones_underserved", "zones"),
+        c.count_figure("Zones non desservies", row, "zones_unserved", "zones"),
+        c.count_figure("Zones indéterminées", row, "zones_unknown", "zones"),
+        c.hectares_figure("Surface des zones", row, "area_ha"),
+        c.count_figure("Bâtiments recensés", row, "premises"),
+        c.count_figure("Locaux recensés", row, "locaux", "locaux"),
+    ]
+    for column, label in (
+        ("share_bhd8", f"Locaux en bon haut débit ({GE}8{MBPS})"),
+        ("share_thd30", f"Locaux en très haut débit ({GE}30{MBPS})"),
+        ("share_ftth", "Locaux raccordables à la fibre (FttH)"),
+    ):
+        if c.value(row, column) is not None:
+            figures.append(c.share_figure(label, row, column))
+    figures += [
+        c.hectares_figure("Foncier disponible", row, "available_land_ha"),
+        c.count_figure("Parcelles disponibles", row, "available_plots", "parcelles"),
+        c.hectares_figure("Foncier disponible en zones signalées", sums, FLAGGED_LAND),
+        c.count_figure("Locaux en zones signalées", sums, FLAGGED_LOCAUX, "locaux"),
+    ]
+    if has_flagged:
+        figures.append(c.priority_figure("Priorité la plus haute", row, "priority_max"))
+    return figures
+
+
+def _counts(row: Mapping[str, Any]) -> dict[str, int]:
+    return {s.value: c.integer(row, f"zones_{s.value}") or 0 for s in ZoneStatus}
+
+
+def _findings(
+    row: Mapping[str, Any],
+    sums: Mapping[str, float | int],
+    flagged: list[ZoneLine],
+    total_flagged: int,
+) -> list[str]:
+    zones = c.integer(row, "zones") or 0
+    if zones == 0:
+        return ["Aucune zone d'activités n'est recensée sur la commune dans les données analysées."]
+    out = [
+        f"La commune compte {zones_count(zones)} ({hectares_text(c.value(row, 'area_ha'))}) : "
+        f"{c.status_breakdown(_counts(row))}."
+    ]
+    locaux = c.integer(row, "locaux") or 0
+    if locaux > 0:
+        out.append(
+            f"Ces zones réunissent {locaux_count(locaux)} dans "
+            f"{plural(c.integer(row, 'premises') or 0, 'bâtiment')} ; "
+            f"{share_text(c.value(row, 'share_thd30'))} de ces locaux ont accès au {THD30_TEXT} "
+            f"et {share_text(c.value(row, 'share_bhd8'))} au {BHD8_TEXT}."
+        )
+    if (ftth := c.value(row, "share_ftth")) is not None:
+        out.append(
+            f"La fibre optique jusqu'au local (FttH) est disponible pour {share_text(ftth)} des "
+            "locaux des zones dont l'éligibilité est connue."
+        )
+    plots = c.integer(row, "available_plots") or 0
+    if plots > 0:
+        land = (
+            f"{hectares_text(c.value(row, 'available_land_ha'))} de foncier économique disponible"
+        )
+        flagged_land = float(sums[FLAGGED_LAND])
+        tail = f", dont {hectares_text(flagged_land)} dans des zones signalées" if flagged else ""
+        out.append(
+            f"{land} de foncier économique disponible dans ces zones "
+            f"({plural(plots, 'parcelle')}){tail}."
+        )
+    else:
+        out.append("Aucun foncier économique disponible n'est recensé dans ces zones.")
+    if flagged:
+        lines = " ; ".join(
+            f"{quoted(line.name)} ({line.status_label}, priorité {priority_text(line.priority)}, "
+            f"rang {fr_number(line.rank)})"
+            for line in flagged
+        )
+        out.append(
+            f"{'Zone signalée' if len(flagged) == 1 else 'Zones signalées'}, avec leur rang parmi "
+            f"les {fr_number(total_flagged)} zones signalées du territoire analysé : {lines}."
+        )
+    return out
+
+
+def _assessment(
+    row: Mapping[str, Any], sums: Mapping[str, float | int], lines: list[ZoneLine]
+) -> list[str]:
+    zones = len(lines)
+    if zones == 0:
+        return [
+            "Sans zone d'activités recensée, la commune n'appelle pas d'appréciation sur la "
+            "desserte numérique de ses zones d'activités."
+        ]
+    flagged = [z for z in lines if z.rank is not None]
+    unknown = [z for z in lines if z.status == ZoneStatus.UNKNOWN.value]
+    out: list[str] = []
+    if not flagged:
+        out.append(
+            "Aucune zone d'activités de la commune n'est signalée : la couverture numérique n'y "
+            "constitue pas un frein à l'accueil ou au développement d'entreprises."
+        )
+    else:
+        share = (
+            f"Les {zones_count(zones)}"
+            if len(flagged) == zones and zones > 1
+            else f"{fr_number(len(flagged))} des {zones_count(zones)}"
+        )
+        out.append(
+            f"{share} de la commune "
+            f"{'est' if len(flagged) == 1 else 'sont'} mal desservie"
+            f"{'' if len(flagged) == 1 else 's'} ou non desservie"
+            f"{'' if len(flagged) == 1 else 's'}. "
+            f"{'Elle réunit' if len(flagged) == 1 else 'Elles réunissent'} "
+            f"{locaux_count(int(sums[FLAGGED_LOCAUX]))} et "
+            f"{hectares_text(float(sums[FLAGGED_LAND]))} de foncier disponible, dont "
+            "l'attractivité dépend de l'amélioration de la desserte."
+        )
+    if unknown:
+        out.append(
+            f"La desserte de {zones_count(len(unknown))} ne peut être qualifiée faute de données "
+            f"({c.zone_names(unknown)})."
+        )
+    return out
+
+
+def _recommendation(
+    flagged: list[ZoneLine],
+    result: AnalysisResult,
+    options: c.OpinionOptions,
+    total_flagged: int,
+) -> Recommendation:
+    params = result.run.params
+    if not flagged:
+        return Recommendation(
+            label="Pas d'action prioritaire",
+            flagged_zones=total_flagged,
+            rationale="Aucune zone de la commune n'est signalée.",
+            method=method_text(params),
+        )
+    first = min(flagged, key=lambda z: z.rank or 0)
+    return Recommendation(
+        level=first.level,
+        label=level_label(first.level),
+        priority=first.priority,
+        rank=first.rank,
+        flagged_zones=total_flagged,
+        zones_by_level={level: len(group) for level, group in c.level_groups(flagged).items()},
+        rationale=(
+            f"Niveau de la zone la plus prioritaire de la commune, {quoted(first.name)} : "
+            f"priorité {priority_text(first.priority)}, rang {fr_number(first.rank)} sur "
+            f"{fr_number(total_flagged)} zones signalées du territoire analysé. "
+            f"{levels_text(options.levels)}"
+        ),
+        method=method_text(params),
+    )
+
+
+def _recommendations(lines: list[ZoneLine], sums: Mapping[str, float | int]) -> list[str]:
+    groups = c.level_groups(lines)
+    unknown = [z for z in lines if z.status == ZoneStatus.UNKNOWN.value]
+    out = [f"{c.LEVEL_ACTIONS[level]} {c.zone_names(group)}." for level, group in groups.items()]
+    if groups and float(sums[FLAGGED_LAND]) > 0:
+        out.append(
+            "Intégrer le raccordement en fibre optique aux conditions d'aménagement et de "
+            f"commercialisation des {hectares_text(float(sums[FLAGGED_LAND]))} de foncier "
+            "disponible dans les zones signalées."
+        )
+    if unknown:
+        out.append(
+            f"Compléter les données (recensement des locaux, carte de couverture) de "
+            f"{c.zone_names(unknown)}."
+        )
+    if groups:
+        out.append(c.NEUTRALITY)
+    if not out:
+        out.append(
+            "Aucune action prioritaire n'est requise sur la desserte des zones d'activités de la "
+            "commune ; veiller à la généralisation de la fibre optique."
+        )
+    return out
+
+
+def _limits(zones: pd.DataFrame, lines: list[ZoneLine], result: AnalysisResult) -> list[str]:
+    specific = [
+        "Les parts de couverture de la commune sont pondérées par les locaux de ses seules zones "
+        "d'activités : elles ne décrivent pas la couverture de l'ensemble de la commune."
+    ]
+    raster = [z for z in lines if z.status_basis == "raster"]
+    if raster:
+        specific.append(
+            f"Couverture estimée d'après la carte raster faute de locaux recensés pour "
+            f"{c.zone_names(raster)}."
+        )
+    by_commune = [z for z in lines if z.status_basis == "commune"]
+    if by_commune:
+        specific.append(
+            f"Statistiques communales seulement pour {c.zone_names(by_commune)} : leurs parts de "
+            "couverture sont celles de la commune."
+        )
+    names = zones["name"].fillna(zones["zone_id"]).astype(str).tolist()
+    pairs = [(names[i], names[j]) for i, j in c.overlapping_pairs(zones)]
+    if (overlap := c.overlap_limit(pairs)) is not None:
+        specific.append(overlap)
+    return c.limits(result, specific)

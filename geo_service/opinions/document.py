@@ -1,0 +1,152 @@
+"""Opinions as files: what the CLI, the API and the notebooks call.
+
+:func:`opinion_document` builds the opinion on a subject from a workspace's results and
+renders it in one format, with the static map for HTML and PDF.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import date
+from enum import StrEnum
+
+from geo_service import pipeline
+from geo_service.analysis import AnalysisResult
+from geo_service.errors import ParameterError
+from geo_service.opinions.common import OpinionOptions
+from geo_service.opinions.commune import commune_opinion
+from geo_service.opinions.htmldoc import render_html
+from geo_service.opinions.markdown import render_markdown
+from geo_service.opinions.model import Opinion, OpinionKind
+from geo_service.opinions.pdf import render_pdf
+from geo_service.opinions.staticmap import MapLayers, opinion_map
+from geo_service.opinions.territory import territory_synthesis
+from geo_service.opinions.zone import zone_opinion
+from geo_service.workspace import Workspace
+
+
+class OpinionFormat(StrEnum):
+    """The renderings of an opinion."""
+
+    JSON = "json"
+    HTML = "html"
+    PDF = "pdf"
+    MD = "md"
+
+    @property
+    def media_type(self) -> str:
+        """HTTP media type of the rendering."""
+        return {
+            OpinionFormat.JSON: "application/json",
+            OpinionFormat.HTML: "text/html; charset=utf-8",
+            OpinionFormat.PDF: "application/pdf",
+            OpinionFormat.MD: "text/markdown; charset=utf-8",
+        }[self]
+
+    @classmethod
+    def parse(cls, value: str, parameter: str = "f") -> OpinionFormat:
+        """The format called ``value``; ParameterError naming ``parameter`` otherwise."""
+        try:
+            return cls(value.lower())
+        except ValueError:
+            choices = ", ".join(f.value for f in cls)
+            raise ParameterError(
+                parameter, f"unknown opinion format '{value}'; expected one of {choices}"
+            ) from None
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What an opinion is about: a zone, a commune (INSEE code) or the territory."""
+
+    kind: OpinionKind
+    id: str | None = None
+
+    @property
+    def stem(self) -> str:
+        """File name stem: ``avis-zone-DEMO-Z009``, ``avis-commune-13905``, ``avis-territoire``."""
+        if self.kind == OpinionKind.TERRITORY or self.id is None:
+            return "avis-territoire"
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "-", self.id).strip("-.") or "sans-nom"
+        return f"avis-{self.kind.value}-{safe}"
+
+
+@dataclass(frozen=True)
+class Document:
+    """A rendered opinion: its bytes, media type and file name."""
+
+    content: bytes
+    media_type: str
+    filename: str
+
+
+def build_opinion(result: AnalysisResult, subject: Subject, options: OpinionOptions) -> Opinion:
+    """The opinion on ``subject`` (NotFoundError for an unknown zone or commune)."""
+    if subject.kind == OpinionKind.ZONE:
+        return zone_opinion(result, str(subject.id), options)
+    if subject.kind == OpinionKind.COMMUNE:
+        return commune_opinion(result, str(subject.id), options)
+    return territory_synthesis(result, options)
+
+
+def render(opinion: Opinion, fmt: OpinionFormat, layers: MapLayers | None = None) -> bytes:
+    """``opinion`` rendered in ``fmt``; HTML and PDF carry the static map when ``layers``."""
+    if fmt == OpinionFormat.JSON:
+        return opinion.model_dump_json(indent=2).encode("utf-8")
+    if fmt == OpinionFormat.MD:
+        return render_markdown(opinion).encode("utf-8")
+    picture = opinion_map(opinion, layers) if layers is not None else None
+    html = render_html(opinion, picture)
+    if fmt == OpinionFormat.HTML:
+        return html.encode("utf-8")
+    return render_pdf(html)
+
+
+def map_layers(workspace: Workspace, result: AnalysisResult) -> MapLayers:
+    """The layers the static maps draw, from the workspace (land, premises and the coverage
+    raster when stored)."""
+    store = workspace.store
+    land = workspace.layer(pipeline.LAND) if store.has_layer(pipeline.LAND) else None
+    premises = workspace.layer(pipeline.PREMISES) if store.has_layer(pipeline.PREMISES) else None
+    return MapLayers(result=result, land=land, premises=premises, raster=workspace.raster())
+
+
+def opinion_document(
+    workspace: Workspace,
+    subject: Subject,
+    fmt: OpinionFormat,
+    *,
+    on: date | None = None,
+    result: AnalysisResult | None = None,
+    base_url: str | None = None,
+) -> Document:
+    """The opinion on ``subject`` from the workspace's results, rendered in ``fmt``.
+
+    Parameters
+    ----------
+    workspace
+        Store and cached layers (its settings give the public URL and the level cut-offs).
+    subject
+        Zone, commune or territory.
+    fmt
+        Rendering.
+    on
+        Date of the opinion (today when None).
+    result
+        Analysis results to use instead of the workspace's (e.g. already loaded).
+    base_url
+        Base URL of the links (default: the ``public_url`` setting).
+    """
+    result = result or workspace.results()
+    options = OpinionOptions.from_settings(workspace.settings, on)
+    if base_url is not None:
+        options = replace(options, base_url=base_url)
+    opinion = build_opinion(result, subject, options)
+    needs_map = fmt in (OpinionFormat.HTML, OpinionFormat.PDF)
+    layers = map_layers(workspace, result) if needs_map else None
+    return Document(
+        content=render(opinion, fmt, layers),
+        media_type=fmt.media_type,
+        filename=f"{subject.stem}.{fmt.value}",
+    )

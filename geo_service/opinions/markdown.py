@@ -1,0 +1,115 @@
+"""An opinion as Markdown, to paste into a report (CommonMark with pipe tables)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Final
+
+from geo_service.formatting import fr_date, fr_number
+from geo_service.opinions.model import Opinion, OpinionKind
+from geo_service.opinions.wording import hectares_text, priority_text, share_text
+
+_SPECIAL: Final = re.compile(r"([\\`*_\[\]<>|~])")
+_LEADING: Final = re.compile(r"^([#+=-])")
+
+
+def md_escape(text: str) -> str:
+    """``text`` on one line, with the characters that Markdown would interpret escaped."""
+    return _LEADING.sub(r"\\\1", _SPECIAL.sub(r"\\\1", " ".join(text.split())))
+
+
+def render_markdown(opinion: Opinion) -> str:
+    """The opinion as a Markdown document."""
+    lines = [f"# {md_escape(opinion.title)}", "", f"*{md_escape(opinion.subtitle)}*", ""]
+    if opinion.synthetic:
+        lines += [
+            "> **Données synthétiques** — territoire de démonstration : les lieux, les noms et "
+            "les chiffres de ce document sont fictifs.",
+            "",
+        ]
+    rec = opinion.recommendation
+    context = [(item.label, item.value) for item in opinion.context]
+    context.append(("Date de l'avis", fr_date(opinion.date)))
+    if opinion.status_label is not None:
+        context.append(("Statut", f"zone {opinion.status_label}"))
+    context.append(("Recommandation", rec.label))
+    lines += _table(("", ""), context)
+    lines += ["", "## Chiffres clés", ""]
+    lines += _table(("Indicateur", "Valeur"), [(f.label, f.text) for f in opinion.key_figures])
+    if opinion.kind != OpinionKind.ZONE and opinion.zones:
+        title = (
+            "Zones signalées par ordre de priorité"
+            if opinion.kind == OpinionKind.TERRITORY
+            else "Zones d'activités de la commune"
+        )
+        lines += ["", f"## {title}", ""]
+        lines += _table(
+            ("Rang", "Zone", "Commune", "Statut", "≥ 30 Mbit/s", "Locaux", "Foncier", "Priorité"),
+            [
+                (
+                    fr_number(z.rank) if z.rank is not None else "—",
+                    f"{z.name} ({z.zone_id})",
+                    z.commune_name or z.commune_insee or "—",
+                    z.status_label,
+                    share_text(z.share_thd30),
+                    fr_number(z.locaux),
+                    hectares_text(z.available_land_ha),
+                    priority_text(z.priority) if z.rank is not None else "—",
+                )
+                for z in opinion.zones
+            ],
+        )
+    lines += ["", "## 1. Constats", "", *_bullets(opinion.findings)]
+    lines += ["", "## 2. Appréciation", ""]
+    for paragraph in opinion.assessment:
+        lines += [md_escape(paragraph), ""]
+    lines += ["## 3. Recommandation", "", f"**{md_escape(rec.label)}.** {md_escape(rec.rationale)}"]
+    lines += ["", *_bullets(opinion.recommendations), "", f"*Méthode.* {md_escape(rec.method)}"]
+    lines += ["", "## 4. Limites des données", "", *_bullets(opinion.limits)]
+    lines += ["", "## 5. Sources", ""]
+    lines += _table(
+        ("Couche", "Source", "Licence", "Date des données"),
+        [
+            (
+                s.title + (" (synthétique)" if s.synthetic else ""),
+                s.source,
+                s.licence,
+                fr_date(s.data_date),
+            )
+            for s in opinion.sources
+        ],
+    )
+    links = opinion.links
+    lines += [
+        "",
+        "## Carte interactive et données",
+        "",
+        f"- Carte interactive : <{links.map_url}>",
+        f"- Données (API) : <{links.api_url}>",
+        "",
+        "Pour intégrer la carte à une page web :",
+        "",
+        "```html",
+        links.iframe,
+        "```",
+        "",
+        f"*Projet d'avis établi par geo-service le {fr_date(opinion.date)} à partir de l'analyse "
+        f"du {fr_date(opinion.analyzed_at.date())}. Document de travail à relire avant toute "
+        "publication.*",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _bullets(items: Iterable[str]) -> list[str]:
+    return [f"- {md_escape(item)}" for item in items]
+
+
+def _table(header: tuple[str, ...], rows: Iterable[tuple[str, ...]]) -> list[str]:
+    out = [
+        "| " + " | ".join(md_escape(h) for h in header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
+    out += ["| " + " | ".join(md_escape(cell) for cell in row) + " |" for row in rows]
+    return out

@@ -1,0 +1,490 @@
+"""Static map images of an opinion's subject (PNG, matplotlib, no browser and no internet).
+
+The maps use the colours of the interactive maps (:mod:`geo_service.maps.style`): zones by
+status, available land, premises by ARCEP class, commune boundaries. Without a basemap, the
+commune boundaries and names give the context.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PatchCollection
+from matplotlib.colors import to_rgba
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, PathPatch
+from matplotlib.path import Path as MplPath
+
+from geo_service.analysis import AnalysisResult
+from geo_service.maps.style import (
+    COMMUNE_STROKE,
+    COVERAGE_RAMP,
+    LAND_FILL,
+    LAND_STROKE,
+    OUTLINE,
+    RASTER_BREAKS,
+    RASTER_LABELS,
+    STATUS_COLOURS,
+)
+from geo_service.model import CANONICAL_CRS, THD30, CoverageRaster, ZoneStatus, class_rank
+from geo_service.opinions.model import Opinion, OpinionKind
+from geo_service.opinions.wording import STATUS_LABELS
+
+#: Figure size (inches, rendered at _DPI) of each map: wide for a zone, taller for areas.
+_ZONE_SIZE: Final = (7.2, 3.5)
+_AREA_SIZE: Final = (7.2, 4.3)
+_DPI: Final = 150
+_AXES: Final = (0.01, 0.16, 0.98, 0.83)  # left, bottom, width, height (figure fraction)
+_BACKGROUND: Final = "#f7f7f4"
+_LABEL_SIZE: Final = 6.5  # points
+_RASTER_ALPHA: Final = 0.35
+_PREMISES_COLOURS: Final = {"good": "#0072B2", "fair": "#E69F00", "poor": "#D55E00"}
+_BHD8_RANK: Final = 3
+_STATUS_ORDER: Final = (
+    ZoneStatus.UNSERVED.value,
+    ZoneStatus.UNDERSERVED.value,
+    ZoneStatus.SERVED.value,
+    ZoneStatus.UNKNOWN.value,
+)
+
+
+@dataclass(frozen=True)
+class MapLayers:
+    """What a static map draws: the analysis results, and optionally land, premises and the
+    coverage raster (Lambert-93)."""
+
+    result: AnalysisResult
+    land: gpd.GeoDataFrame | None = None
+    premises: gpd.GeoDataFrame | None = None
+    raster: CoverageRaster | None = None
+
+
+def opinion_map(opinion: Opinion, layers: MapLayers) -> bytes:
+    """The PNG map of an opinion's subject (zone, commune or territory)."""
+    if opinion.kind == OpinionKind.ZONE and opinion.subject_id is not None:
+        return zone_map(layers, opinion.subject_id)
+    if opinion.kind == OpinionKind.COMMUNE and opinion.subject_id is not None:
+        return commune_map(layers, opinion.subject_id)
+    return territory_map(layers)
+
+
+def zone_map(layers: MapLayers, zone_id: str) -> bytes:
+    """A zone, its neighbours, the available land and the premises by speed, as PNG."""
+    zones = layers.result.zones
+    target = zones[zones["zone_id"].astype(str) == str(zone_id)]
+    geom = shapely.union_all(np.asarray(target.geometry.values))
+    extent = _padded(geom.bounds, 0.25, 400.0, _ZONE_SIZE)
+    fig, ax = _figure(extent, _ZONE_SIZE)
+    raster_handles = _raster(ax, layers.raster, extent)
+    _communes(ax, layers.result, extent, labels=False)
+    others = zones[zones["zone_id"].astype(str) != str(zone_id)]
+    _zones(ax, others.cx[extent[0] : extent[2], extent[1] : extent[3]], alpha=0.25, width=0.6)
+    _land(ax, layers.land, extent)
+    _zones(ax, target, alpha=0.18, width=2.2)
+    _premises(ax, layers.premises, extent)
+    status = str(target["status"].iloc[0]) if len(target) else ZoneStatus.UNKNOWN.value
+    handles: list[Patch | Line2D] = [_status_handle(status, "Zone étudiée", width=2.2)]
+    handles += [*_land_handles(layers.land), *_premises_handles(layers.premises)]
+    handles += raster_handles
+    if len(others.cx[extent[0] : extent[2], extent[1] : extent[3]]):
+        handles.append(
+            _status_handle(
+                ZoneStatus.UNKNOWN.value,
+                "Autres zones, teinte de leur statut",
+                width=0.6,
+                grey=True,
+            )
+        )
+    _finish(fig, ax, extent, handles)
+    return _png(fig)
+
+
+def commune_map(layers: MapLayers, insee: str) -> bytes:
+    """A commune's boundary and zones (by status, with their rank), as PNG."""
+    result = layers.result
+    communes = result.communes
+    own = communes[communes["commune_insee"].astype(str) == str(insee)]
+    zones = result.zones[result.zones["commune_insee"].astype(str) == str(insee)]
+    shapes = [g for g in [*own.geometry, *zones.geometry] if g is not None and not g.is_empty]
+    if not shapes:
+        return territory_map(layers)
+    extent = _padded(shapely.union_all(shapes).bounds, 0.08, 500.0, _AREA_SIZE)
+    fig, ax = _figure(extent, _AREA_SIZE)
+    _communes(ax, result, extent, labels=True, highlight=str(insee))
+    _land(ax, layers.land, extent)
+    _zones(ax, zones, alpha=0.7, width=1.2)
+    _markers(ax, zones, extent)
+    handles: list[Patch | Line2D] = [*_status_handles(zones["status"]), *_land_handles(layers.land)]
+    _finish(fig, ax, extent, handles)
+    return _png(fig)
+
+
+def territory_map(layers: MapLayers) -> bytes:
+    """Every zone as a marker coloured by status, flagged ones numbered by rank, as PNG."""
+    result = layers.result
+    shapes = [g for g in result.communes.geometry if g is not None and not g.is_empty]
+    shapes = shapes or list(result.zones.geometry)
+    extent = _padded(shapely.union_all(shapes).bounds, 0.03, 500.0, _AREA_SIZE)
+    fig, ax = _figure(extent, _AREA_SIZE)
+    _communes(ax, result, extent, labels=True)
+    _zones(ax, result.zones, alpha=0.8, width=0.8)
+    _markers(ax, result.zones, extent)
+    handles: list[Patch | Line2D] = [*_status_handles(result.zones["status"])]
+    handles.append(
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            markerfacecolor="white",
+            markeredgecolor=OUTLINE,
+            markersize=9,
+            label="n : rang de priorité",
+        )
+    )
+    _finish(fig, ax, extent, handles)
+    return _png(fig)
+
+
+def _figure(
+    extent: tuple[float, float, float, float], size: tuple[float, float]
+) -> tuple[Figure, Axes]:
+    fig = Figure(figsize=size, dpi=_DPI, facecolor="white")
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes(_AXES)
+    ax.set_facecolor(_BACKGROUND)
+    ax.set_xlim(extent[0], extent[2])
+    ax.set_ylim(extent[1], extent[3])
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_color("#999999")
+        spine.set_linewidth(0.6)
+    return fig, ax
+
+
+def _fitted(
+    extent: tuple[float, float, float, float], size: tuple[float, float]
+) -> tuple[float, float, float, float]:
+    """``extent`` widened in one direction to the shape of the axes (same scale on x and y)."""
+    x0, y0, x1, y1 = extent
+    ratio = (size[0] * _AXES[2]) / (size[1] * _AXES[3])
+    width, height = x1 - x0, y1 - y0
+    if width / height < ratio:
+        grow = (height * ratio - width) / 2
+        return (x0 - grow, y0, x1 + grow, y1)
+    grow = (width / ratio - height) / 2
+    return (x0, y0 - grow, x1, y1 + grow)
+
+
+def _padded(
+    bounds: Sequence[float], ratio: float, minimum: float, size: tuple[float, float]
+) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = bounds
+    pad = max((x1 - x0) * ratio, (y1 - y0) * ratio, minimum / 2)
+    return _fitted((x0 - pad, y0 - pad, x1 + pad, y1 + pad), size)
+
+
+def _paths(geoms: Iterable[shapely.Geometry | None]) -> list[MplPath]:
+    out = []
+    for geom in geoms:
+        if geom is None or shapely.is_empty(geom):
+            continue
+        parts = getattr(geom, "geoms", [geom])
+        rings = [
+            ring
+            for part in parts
+            if isinstance(part, shapely.Polygon)
+            for ring in (part.exterior, *part.interiors)
+        ]
+        if rings:
+            out.append(
+                MplPath.make_compound_path(
+                    *(MplPath(np.asarray(r.coords)[:, :2], closed=True) for r in rings)
+                )
+            )
+    return out
+
+
+def _polygons(ax: Axes, geoms: Iterable[shapely.Geometry | None], **style: Any) -> None:
+    paths = _paths(geoms)
+    if paths:
+        ax.add_collection(PatchCollection([PathPatch(p) for p in paths], **style))
+
+
+def _communes(
+    ax: Axes,
+    result: AnalysisResult,
+    extent: tuple[float, float, float, float],
+    *,
+    labels: bool,
+    highlight: str | None = None,
+) -> None:
+    communes = result.communes
+    communes = communes[communes.geometry.notna()]
+    if len(communes) == 0:
+        return
+    shown = communes.cx[extent[0] : extent[2], extent[1] : extent[3]]
+    _polygons(ax, shown.geometry, facecolor="none", edgecolor=COMMUNE_STROKE, linewidth=0.5)
+    if highlight is not None:
+        own = shown[shown["commune_insee"].astype(str) == highlight]
+        _polygons(ax, own.geometry, facecolor="#ffffff", edgecolor=OUTLINE, linewidth=1.6)
+    if not labels:
+        return
+    _commune_labels(ax, shown, extent)
+
+
+def _commune_labels(
+    ax: Axes, communes: gpd.GeoDataFrame, extent: tuple[float, float, float, float]
+) -> None:
+    """Names of the communes, largest first, skipping those that would overlap or be cut."""
+    box = shapely.box(*extent)
+    metres_per_point = (extent[2] - extent[0]) / (ax.bbox.width / _DPI * 72)
+    placed: list[shapely.Polygon] = []
+    visible = [
+        (name, geom.intersection(box))
+        for name, geom in zip(communes["name"], communes.geometry, strict=True)
+    ]
+    for name, part in sorted(visible, key=lambda item: -item[1].area):
+        if not isinstance(name, str) or part.is_empty or part.area < box.area * 0.01:
+            continue
+        point = part.representative_point()
+        half_w = len(name) * _LABEL_SIZE * 0.3 * metres_per_point
+        half_h = _LABEL_SIZE * 0.6 * metres_per_point
+        label = shapely.box(point.x - half_w, point.y - half_h, point.x + half_w, point.y + half_h)
+        if not box.contains(label) or any(label.intersects(other) for other in placed):
+            continue
+        placed.append(label)
+        ax.text(
+            point.x,
+            point.y,
+            name,
+            ha="center",
+            va="center",
+            fontsize=_LABEL_SIZE,
+            color="#555555",
+            style="italic",
+        )
+
+
+def _zones(ax: Axes, zones: gpd.GeoDataFrame, *, alpha: float, width: float) -> None:
+    for status in _STATUS_ORDER[::-1]:
+        part = zones[zones["status"] == status]
+        colour = STATUS_COLOURS[ZoneStatus(status)]
+        _polygons(ax, part.geometry, facecolor=colour, edgecolor="none", alpha=alpha)
+        _polygons(
+            ax,
+            part.geometry,
+            facecolor="none",
+            edgecolor=OUTLINE if width > 1 else colour,
+            linewidth=width,
+            linestyle="--" if status == ZoneStatus.UNSERVED.value and width > 1 else "-",
+        )
+
+
+def _raster(
+    ax: Axes, raster: CoverageRaster | None, extent: tuple[float, float, float, float]
+) -> list[Patch]:
+    """The coverage raster under the map, in the classes of the interactive maps; the legend
+    entries of the classes shown."""
+    if raster is None or raster.crs != CANONICAL_CRS or raster.transform.b or raster.transform.d:
+        return []
+    t = raster.transform
+    rows, cols = raster.shape
+    col0 = max(0, int(np.floor((extent[0] - t.c) / t.a)))
+    col1 = min(cols, int(np.ceil((extent[2] - t.c) / t.a)))
+    row0 = max(0, int(np.floor((extent[3] - t.f) / t.e)))
+    row1 = min(rows, int(np.ceil((extent[1] - t.f) / t.e)))
+    if col1 <= col0 or row1 <= row0:
+        return []
+    window = raster.data[row0:row1, col0:col1].astype(float)
+    known = ~np.isnan(window)
+    classes = np.digitize(np.nan_to_num(window, nan=-1.0), RASTER_BREAKS[1:])
+    colours = np.array([to_rgba(c, _RASTER_ALPHA) for c in COVERAGE_RAMP])
+    image = colours[classes]
+    image[~known] = (0.0, 0.0, 0.0, 0.0)
+    ax.imshow(
+        image,
+        extent=(t.c + col0 * t.a, t.c + col1 * t.a, t.f + row1 * t.e, t.f + row0 * t.e),
+        origin="upper",
+        interpolation="nearest",
+        zorder=0,
+    )
+    ax.set_xlim(extent[0], extent[2])
+    ax.set_ylim(extent[1], extent[3])
+    shown = sorted(set(classes[known].tolist()))
+    return [
+        Patch(facecolor=COVERAGE_RAMP[i], alpha=_RASTER_ALPHA, label=f"Carte : {RASTER_LABELS[i]}")
+        for i in shown
+    ]
+
+
+def _land(ax: Axes, land: gpd.GeoDataFrame | None, extent: tuple[float, ...]) -> None:
+    if land is None or len(land) == 0:
+        return
+    shown = land[land["available"].astype(bool)].cx[extent[0] : extent[2], extent[1] : extent[3]]
+    polygons = shown[shown.geom_type.isin(("Polygon", "MultiPolygon"))]
+    _polygons(
+        ax,
+        polygons.geometry,
+        facecolor=LAND_FILL,
+        edgecolor=LAND_STROKE,
+        linewidth=0.4,
+        alpha=0.55,
+        hatch="////",
+    )
+
+
+def _premises(ax: Axes, premises: gpd.GeoDataFrame | None, extent: tuple[float, ...]) -> None:
+    if premises is None or len(premises) == 0:
+        return
+    shown = premises.cx[extent[0] : extent[2], extent[1] : extent[3]]
+    if len(shown) == 0:
+        return
+    ranks = class_rank(shown["down_class"])
+    xs, ys = shapely.get_x(shown.geometry.values), shapely.get_y(shown.geometry.values)
+    for key, mask in (
+        ("poor", (ranks >= 0) & (ranks < _BHD8_RANK)),
+        ("fair", (ranks >= _BHD8_RANK) & (ranks < THD30)),
+        ("good", ranks >= THD30),
+    ):
+        ax.scatter(
+            xs[mask], ys[mask], s=3, c=_PREMISES_COLOURS[key], linewidths=0, alpha=0.85, zorder=3
+        )
+
+
+def _markers(ax: Axes, zones: gpd.GeoDataFrame, extent: tuple[float, ...]) -> None:
+    points = zones.geometry.representative_point()
+    span = max(extent[2] - extent[0], extent[3] - extent[1])
+    for status in _STATUS_ORDER[::-1]:
+        mask = (zones["status"] == status).to_numpy()
+        ax.scatter(
+            shapely.get_x(points.values[mask]),
+            shapely.get_y(points.values[mask]),
+            s=22,
+            c=STATUS_COLOURS[ZoneStatus(status)],
+            edgecolors=OUTLINE,
+            linewidths=0.5,
+            zorder=4,
+        )
+    flagged = zones["rank"].notna().to_numpy()
+    offset = span * 0.012
+    for point, rank in zip(points.values[flagged], zones["rank"][flagged], strict=True):
+        ax.annotate(
+            str(round(float(rank))),
+            (point.x, point.y),
+            xytext=(point.x + offset, point.y + offset),
+            fontsize=6,
+            fontweight="bold",
+            color=OUTLINE,
+            zorder=5,
+            bbox={"boxstyle": "circle,pad=0.15", "fc": "white", "ec": OUTLINE, "lw": 0.4},
+        )
+
+
+def _status_handle(status: str, label: str, *, width: float, grey: bool = False) -> Patch:
+    colour = STATUS_COLOURS[ZoneStatus(status)]
+    return Patch(
+        facecolor=colour if not grey else "#dddddd",
+        edgecolor=OUTLINE if width > 1 else "#777777",
+        linewidth=width * 0.6,
+        linestyle="--" if status == ZoneStatus.UNSERVED.value and width > 1 else "-",
+        label=f"{label} ({STATUS_LABELS[status]})" if not grey else label,
+        alpha=0.6,
+    )
+
+
+def _status_handles(statuses: Iterable[object]) -> list[Patch]:
+    present = {str(s) for s in statuses}
+    return [
+        Patch(
+            facecolor=STATUS_COLOURS[ZoneStatus(s)],
+            edgecolor=OUTLINE,
+            linewidth=0.5,
+            label=f"Zone {STATUS_LABELS[s]}",
+        )
+        for s in _STATUS_ORDER
+        if s in present
+    ]
+
+
+def _land_handles(land: gpd.GeoDataFrame | None) -> list[Patch]:
+    if land is None:
+        return []
+    return [
+        Patch(
+            facecolor=LAND_FILL,
+            edgecolor=LAND_STROKE,
+            hatch="////",
+            alpha=0.55,
+            label="Foncier disponible",
+        )
+    ]
+
+
+def _premises_handles(premises: gpd.GeoDataFrame | None) -> list[Line2D]:
+    if premises is None:
+        return []
+    labels = {
+        "good": "Bâtiment à ≥ 30 Mbit/s",
+        "fair": "Bâtiment de 8 à 30 Mbit/s",
+        "poor": "Bâtiment à moins de 8 Mbit/s",
+    }
+    return [
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            markersize=4,
+            markerfacecolor=_PREMISES_COLOURS[key],
+            markeredgewidth=0,
+            label=label,
+        )
+        for key, label in labels.items()
+    ]
+
+
+def _finish(
+    fig: Figure, ax: Axes, extent: tuple[float, ...], handles: Sequence[Patch | Line2D]
+) -> None:
+    _scale_bar(ax, extent)
+    ax.text(0.985, 0.97, "N ↑", transform=ax.transAxes, ha="right", va="top", fontsize=8)
+    if handles:
+        fig.legend(
+            handles=list(handles),
+            loc="lower center",
+            ncol=min(3, len(handles)),
+            fontsize=6.5,
+            frameon=False,
+            bbox_to_anchor=(0.5, 0.0),
+        )
+
+
+def _scale_bar(ax: Axes, extent: tuple[float, ...]) -> None:
+    width = extent[2] - extent[0]
+    length = next(
+        (n for n in (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000) if n >= width / 6),
+        100000,
+    )
+    x0 = extent[0] + width * 0.03
+    y0 = extent[1] + (extent[3] - extent[1]) * 0.04
+    ax.plot([x0, x0 + length], [y0, y0], color=OUTLINE, linewidth=2.5, solid_capstyle="butt")
+    label = f"{length // 1000} km" if length >= 1000 else f"{length} m"
+    ax.text(x0 + length / 2, y0, label, ha="center", va="bottom", fontsize=7)
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=_DPI, facecolor="white")
+    return buffer.getvalue()

@@ -1,0 +1,135 @@
+"""French wording shared by the opinion builders: labels, shares, thresholds, the formula."""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+from geo_service.formatting import NNBSP, fr_hectares, fr_number, fr_percent, plural
+from geo_service.model import ZoneStatus
+from geo_service.opinions.model import PriorityLevels
+from geo_service.settings import AnalysisParams
+
+#: French label of each zone status, as a feminine adjective of « zone » (the maps' words).
+STATUS_LABELS: Final[dict[str, str]] = {
+    ZoneStatus.SERVED.value: "bien desservie",
+    ZoneStatus.UNDERSERVED.value: "mal desservie",
+    ZoneStatus.UNSERVED.value: "non desservie",
+    ZoneStatus.UNKNOWN.value: "indéterminée",
+}
+_STATUS_PLURALS: Final[dict[str, str]] = {
+    ZoneStatus.SERVED.value: "bien desservies",
+    ZoneStatus.UNDERSERVED.value: "mal desservies",
+    ZoneStatus.UNSERVED.value: "non desservies",
+    ZoneStatus.UNKNOWN.value: "indéterminées",
+}
+MBPS: Final = f"{NNBSP}Mbit/s"
+GE: Final = f"≥{NNBSP}"
+THD30_TEXT: Final = f"très haut débit ({GE}30{MBPS})"
+BHD8_TEXT: Final = f"bon haut débit ({GE}8{MBPS})"
+
+
+def status_label(status: str | None) -> str:
+    """French label of a zone status (``indéterminée`` for an unknown value)."""
+    return STATUS_LABELS.get(str(status), STATUS_LABELS[ZoneStatus.UNKNOWN.value])
+
+
+def status_count(count: int, status: str) -> str:
+    """``3 non desservies``, ``1 desservie``."""
+    label = status_label(status) if abs(count) < 2 else _STATUS_PLURALS[status]
+    return f"{fr_number(count)} {label}"
+
+
+def quoted(name: str) -> str:
+    """A name between French quotes: « name »."""
+    return f"«{NNBSP}{name}{NNBSP}»"
+
+
+def share_text(share: float | None) -> str:
+    """A share as a percentage, with one decimal where rounding would read 0 % or 100 % wrongly
+    (``99,6 %`` rather than ``100 %``)."""
+    if share is None or math.isnan(share):
+        return "—"
+    if 0.0005 <= share < 0.005 or 0.995 <= share < 0.9995:
+        return fr_percent(share, 1)
+    return fr_percent(share)
+
+
+def of_place(name: str) -> str:
+    """``de Fonvelle``, ``d'Aubesque``, ``du Rove``, ``des Pennes-Mirabeau`` (French elision)."""
+    if name.startswith("Le "):
+        return f"du {name[3:]}"
+    if name.startswith("Les "):
+        return f"des {name[4:]}"
+    if name[:1].lower() in "aeiouyhâàéèêîïôûœ":
+        return f"d'{name}"
+    return f"de {name}"
+
+
+def hectares_text(area_ha: float | None) -> str:
+    """Hectares as :func:`fr_hectares` writes them, but ``0 ha`` for nothing at all."""
+    if area_ha == 0:
+        return f"0{NNBSP}ha"
+    return fr_hectares(area_ha)
+
+
+def priority_text(priority: float | None) -> str:
+    """``86/100``."""
+    return f"{fr_number(priority)}/100"
+
+
+def zones_count(count: int) -> str:
+    """``1 zone d'activités``, ``12 zones d'activités``."""
+    return plural(count, "zone d'activités", "zones d'activités")
+
+
+def locaux_count(count: int) -> str:
+    """``1 local``, ``3 066 locaux``."""
+    return plural(count, "local", "locaux")
+
+
+def thresholds_text(params: AnalysisParams) -> str:
+    """The status rules with their thresholds, in one sentence."""
+    return (
+        f"Une zone est dite bien desservie lorsqu'au moins "
+        f"{fr_percent(params.served_thd30_share)} de ses locaux ont accès au {THD30_TEXT}, "
+        f"non desservie lorsque moins de {fr_percent(params.unserved_bhd8_share)} ont accès au "
+        f"{BHD8_TEXT}, mal desservie entre les deux ; sans local recensé, la carte de "
+        f"couverture décide si elle renseigne au moins "
+        f"{fr_percent(params.min_raster_valid_share)} de la surface de la zone."
+    )
+
+
+def formula_text(params: AnalysisParams) -> str:
+    """The priority formula with its normalised weights and half-saturation constants."""
+    total = params.priority_weight_gap + params.priority_weight_land + params.priority_weight_locaux
+    return (
+        "La priorité (0 à 100) pondère l'écart de couverture en très haut débit "
+        f"({fr_percent(params.priority_weight_gap / total)}), le foncier disponible "
+        f"({fr_percent(params.priority_weight_land / total)}, la moitié du score étant atteinte "
+        f"à {hectares_text(params.priority_land_half_ha)}) et le nombre de locaux "
+        f"({fr_percent(params.priority_weight_locaux / total)}, la moitié du score à "
+        f"{locaux_count(round(params.priority_locaux_half))})."
+    )
+
+
+def method_text(params: AnalysisParams) -> str:
+    """The status thresholds and the priority formula: how every figure of an opinion is read."""
+    return f"{thresholds_text(params)} {formula_text(params)}"
+
+
+def levels_text(levels: PriorityLevels) -> str:
+    """The cut-offs of the recommendation levels, in one sentence."""
+    return (
+        f"Niveaux retenus : priorité 1 à partir de {priority_text(levels.level1)}, priorité 2 "
+        f"à partir de {priority_text(levels.level2)}, priorité 3 en deçà."
+    )
+
+
+def level_label(level: int | None, status: str | None = None) -> str:
+    """``Priorité 1``; for a zone without level, what its status means for action."""
+    if level is not None:
+        return f"Priorité {level}"
+    if status == ZoneStatus.SERVED.value:
+        return "Pas d'action prioritaire"
+    return "Données à compléter"

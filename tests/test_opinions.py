@@ -1,0 +1,674 @@
+"""Planning opinions: figures equal the analysis, neutral wording, renderings, API and CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from datetime import date
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pypdf
+import pytest
+import shapely
+from conftest import X0, Y0
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from geo_service import pipeline
+from geo_service.analysis import AnalysisResult, analyze
+from geo_service.cli import app as cli_app
+from geo_service.errors import NotFoundError, ParameterError
+from geo_service.formatting import NNBSP, fr_number
+from geo_service.model import ZoneStatus
+from geo_service.opinions import (
+    Opinion,
+    OpinionOptions,
+    PriorityLevels,
+    commune_opinion,
+    territory_synthesis,
+    zone_opinion,
+)
+from geo_service.opinions.document import OpinionFormat, Subject, opinion_document
+from geo_service.opinions.htmldoc import render_html
+from geo_service.opinions.markdown import md_escape, render_markdown
+from geo_service.opinions.model import OpinionKind
+from geo_service.opinions.staticmap import MapLayers, opinion_map
+from geo_service.opinions.wording import of_place, share_text
+from geo_service.settings import Settings
+from geo_service.store import open_store
+from geo_service.validation import validate_layer
+from geo_service.workspace import Workspace
+
+ON = date(2026, 3, 2)
+OPTIONS = OpinionOptions(base_url="https://avis.example/geo/", on=ON)
+EVIL = "<img src=x onerror=alert(1)>"
+#: Names of French broadband operators and network builders: an opinion names none of them.
+OPERATORS = (
+    "Orange",
+    "SFR",
+    "Bouygues",
+    "Free",
+    "Iliad",
+    "Altice",
+    "XpFibre",
+    "Axione",
+    "Covage",
+    "Altitude Infra",
+    "TDF",
+    "Kosc",
+    "Netalis",
+    "Sipartech",
+    "Nordnet",
+)
+_NUMBER = re.compile(r"\d+(?:\u202f\d{3})*(?:,\d+)?")
+_SHARES = ("share_bhd8", "share_thd30", "share_thd100", "share_thd1g", "share_ftth")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """The demo territory, analysed, in a store shared by the module."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("opinions") / "data")
+    store = open_store(settings)
+    pipeline.build_demo_store(store, seed=settings.demo_seed)
+    pipeline.analyze_store(store, settings.analysis_params())
+    return Workspace(settings, store)
+
+
+@pytest.fixture(scope="module")
+def result(demo: Workspace) -> AnalysisResult:
+    return demo.results()
+
+
+# --- figures --------------------------------------------------------------------------------
+
+
+def _raw(value: Any) -> float | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    return float(value)
+
+
+def test_zone_key_figures_equal_the_analysis(result: AnalysisResult) -> None:
+    flagged = len(result.flagged())
+    for row in result.zones.drop(columns="geometry").to_dict("records"):
+        opinion = zone_opinion(result, row["zone_id"], OPTIONS)
+        assert opinion.key_figures, row["zone_id"]
+        for figure in opinion.key_figures:
+            expected = _raw(row[figure.column])
+            assert figure.value == pytest.approx(expected), (row["zone_id"], figure.column)
+        assert opinion.figure("locaux").text == fr_number(row["locaux"])
+        assert opinion.status == row["status"]
+        if row["locaux"] > 0:
+            assert opinion.figure("share_thd30").text == share_text(row["share_thd30"])
+        if _raw(row["rank"]) is not None:
+            assert opinion.figure("rank").text == f"{int(row['rank'])} sur {flagged}"
+            assert opinion.recommendation.priority == pytest.approx(row["priority"])
+            assert opinion.recommendation.rank == int(row["rank"])
+
+
+def test_commune_key_figures_equal_the_analysis(result: AnalysisResult) -> None:
+    for row in result.communes.drop(columns="geometry").to_dict("records"):
+        opinion = commune_opinion(result, row["commune_insee"], OPTIONS)
+        zones = result.zones[result.zones["commune_insee"] == row["commune_insee"]]
+        flagged = zones[zones["rank"].notna()]
+        for figure in opinion.key_figures:
+            if figure.column == "zones[flagged].available_land_ha":
+                expected = float(flagged["available_land_ha"].sum())
+            elif figure.column == "zones[flagged].locaux":
+                expected = float(flagged["locaux"].sum())
+            else:
+                expected = _raw(row[figure.column])
+            assert figure.value == pytest.approx(expected), (row["commune_insee"], figure.column)
+        assert [z.zone_id for z in opinion.zones if z.rank is not None] == list(
+            flagged.sort_values("rank")["zone_id"]
+        )
+        assert len(opinion.zones) == len(zones) == row["zones"]
+
+
+def test_territory_figures_equal_the_analysis(result: AnalysisResult) -> None:
+    zones = result.zones
+    flagged = result.flagged()
+    opinion = territory_synthesis(result, OPTIONS)
+    weight = zones["locaux"].astype(float)
+    known = zones["share_thd30"].notna() & (weight > 0)
+    expected = {
+        "zones": len(zones),
+        "zones[flagged].zones": len(flagged),
+        "area_ha": zones["area_ha"].sum(),
+        "locaux": zones["locaux"].sum(),
+        "available_land_ha": zones["available_land_ha"].sum(),
+        "zones[flagged].locaux": flagged["locaux"].sum(),
+        "zones[flagged].available_land_ha": flagged["available_land_ha"].sum(),
+        "share_thd30": (zones["share_thd30"][known] * weight[known]).sum() / weight[known].sum(),
+        **{f"zones_{s.value}": int((zones["status"] == s.value).sum()) for s in ZoneStatus},
+    }
+    for column, value in expected.items():
+        assert opinion.figure(column).value == pytest.approx(value), column
+    # The territory's status counts agree with the commune sums of the analysis.
+    for status in ZoneStatus:
+        column = f"zones_{status.value}"
+        assert opinion.figure(column).value == result.communes[column].sum()
+    # Every flagged zone, in rank order, with its level from the priority cut-offs.
+    assert [z.zone_id for z in opinion.zones] == list(flagged["zone_id"])
+    levels = PriorityLevels()
+    for line, priority in zip(opinion.zones, flagged["priority"], strict=True):
+        assert line.level == levels.level(priority)
+    assert opinion.recommendation.zones_by_level == dict(
+        sorted(Counter(z.level for z in opinion.zones).items())
+    )
+
+
+# --- every number in the text comes from the analysis -----------------------------------------
+
+
+def _tokens(values: Iterable[Any]) -> set[str]:
+    """Every French rendering of ``values`` (as counts, hectares, percentages)."""
+    out = {"0"}
+    for value in values:
+        number = _raw(value)
+        if number is None:
+            continue
+        if number.is_integer():
+            out.add(str(int(number)))  # years
+        for scaled in (number, 100 * number):
+            for decimals in (0, 1, 2):
+                out.add(fr_number(scaled, decimals))
+    return out
+
+
+def _common_values(result: AnalysisResult, opinion: Opinion) -> list[Any]:
+    params = result.run.params
+    weights = (
+        params.priority_weight_gap,
+        params.priority_weight_land,
+        params.priority_weight_locaux,
+    )
+    days = [opinion.date, opinion.analyzed_at.date()]
+    days += [s.data_date for s in opinion.sources if s.data_date is not None]
+    return [
+        *params.model_dump().values(),
+        *(w / sum(weights) for w in weights),
+        opinion.levels.level1,
+        opinion.levels.level2,
+        1,
+        2,
+        3,  # recommendation levels
+        8,
+        30,
+        100,
+        1,  # ARCEP class thresholds (Mbit/s, 1 Gbit/s) and the 0-100 scale
+        len(result.flagged()),
+        *(d.day for d in days),
+        *(d.year for d in days),
+    ]
+
+
+def _row_values(rows: pd.DataFrame) -> list[Any]:
+    values: list[Any] = []
+    for row in rows.drop(columns="geometry", errors="ignore").to_dict("records"):
+        for column, value in row.items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                values.append(value)
+                if column in _SHARES or column.startswith("raster_share"):
+                    values.append(None if _raw(value) is None else 1 - float(value))
+    return values
+
+
+def _texts(opinion: Opinion) -> Iterator[str]:
+    yield opinion.title
+    yield opinion.subtitle
+    yield from (item.value for item in opinion.context)
+    yield from (figure.text for figure in opinion.key_figures)
+    yield from opinion.findings
+    yield from opinion.assessment
+    rec = opinion.recommendation
+    yield from (rec.label, rec.rationale, rec.method)
+    yield from opinion.recommendations
+    yield from opinion.limits
+
+
+def _numbers(opinion: Opinion, result: AnalysisResult) -> list[str]:
+    identifiers = [
+        *result.zones["zone_id"].astype(str),
+        *result.communes["commune_insee"].astype(str),
+        *result.epcis["epci_siren"].astype(str),
+    ]
+    found = []
+    for text in _texts(opinion):
+        for identifier in sorted(identifiers, key=len, reverse=True):
+            text = text.replace(identifier, " ")
+        found += _NUMBER.findall(text)
+    return found
+
+
+def test_every_number_in_a_zone_opinion_comes_from_the_analysis(result: AnalysisResult) -> None:
+    for position in range(len(result.zones)):
+        row = result.zones.iloc[[position]]
+        opinion = zone_opinion(result, str(row["zone_id"].iloc[0]), OPTIONS)
+        allowed = _tokens([*_row_values(row), *_common_values(result, opinion)])
+        unexplained = [n for n in _numbers(opinion, result) if n not in allowed]
+        assert not unexplained, (opinion.subject_id, unexplained)
+
+
+def test_every_number_in_a_commune_opinion_comes_from_the_analysis(
+    result: AnalysisResult,
+) -> None:
+    for row in result.communes.drop(columns="geometry").to_dict("records"):
+        insee = row["commune_insee"]
+        zones = result.zones[result.zones["commune_insee"] == insee]
+        flagged = zones[zones["rank"].notna()]
+        opinion = commune_opinion(result, insee, OPTIONS)
+        values = [
+            *_row_values(result.communes[result.communes["commune_insee"] == insee]),
+            *_row_values(zones),
+            flagged["locaux"].sum(),
+            flagged["available_land_ha"].sum(),
+            len(flagged),
+            *_common_values(result, opinion),
+        ]
+        unexplained = [n for n in _numbers(opinion, result) if n not in _tokens(values)]
+        assert not unexplained, (insee, unexplained)
+
+
+def test_every_number_in_the_territory_synthesis_comes_from_the_analysis(
+    result: AnalysisResult,
+) -> None:
+    zones, flagged = result.zones, result.flagged()
+    opinion = territory_synthesis(result, OPTIONS)
+    weight = zones["locaux"].astype(float)
+    shares = []
+    for column in ("share_bhd8", "share_thd30", "share_ftth"):
+        known = zones[column].notna() & (weight > 0)
+        shares.append((zones[column][known] * weight[known]).sum() / weight[known].sum())
+    values = [
+        *_row_values(flagged),
+        *_row_values(result.epcis),
+        len(zones),
+        zones["commune_insee"].nunique(),
+        zones["area_ha"].sum(),
+        zones["locaux"].sum(),
+        zones["available_land_ha"].sum(),
+        flagged["locaux"].sum(),
+        flagged["available_land_ha"].sum(),
+        flagged["locaux"].sum() / zones["locaux"].sum(),
+        flagged["available_land_ha"].sum() / zones["available_land_ha"].sum(),
+        *shares,
+        *zones["status"].value_counts().tolist(),
+        *Counter(flagged["commune_insee"]).values(),
+        *Counter(PriorityLevels().level(p) for p in flagged["priority"]).values(),
+        *((r["zones_underserved"] + r["zones_unserved"]) for _, r in result.epcis.iterrows()),
+        *_common_values(result, opinion),
+    ]
+    unexplained = [n for n in _numbers(opinion, result) if n not in _tokens(values)]
+    assert not unexplained, unexplained
+
+
+# --- wording ---------------------------------------------------------------------------------
+
+
+def _all_text(opinion: Opinion) -> str:
+    return " ".join(
+        [opinion.model_dump_json(), render_markdown(opinion), render_html(opinion, None)]
+    )
+
+
+def test_opinions_name_no_company(result: AnalysisResult) -> None:
+    opinions = [
+        territory_synthesis(result, OPTIONS),
+        commune_opinion(result, str(result.communes["commune_insee"].iloc[0]), OPTIONS),
+        *(zone_opinion(result, z, OPTIONS) for z in result.zones["zone_id"].head(12)),
+    ]
+    for opinion in opinions:
+        text = _all_text(opinion)
+        for name in OPERATORS:
+            assert not re.search(rf"\b{re.escape(name)}\b", text), (opinion.subject, name)
+        assert "ouvertes à l'ensemble des opérateurs" in text or not opinion.recommendation.level
+
+
+def test_opinion_states_its_thresholds_sources_and_synthetic_data(result: AnalysisResult) -> None:
+    zone_id = str(result.flagged()["zone_id"].iloc[0])
+    opinion = zone_opinion(result, zone_id, OPTIONS)
+    rec = opinion.recommendation
+    assert rec.level == 1
+    assert rec.label == "Priorité 1"
+    assert "à partir de 70/100" in rec.rationale
+    assert "à partir de 50/100" in rec.rationale
+    assert f"95{NNBSP}%" in rec.method
+    assert f"50{NNBSP}%" in rec.method
+    assert opinion.synthetic
+    assert opinion.limits[0].startswith("Données synthétiques du territoire de démonstration")
+    assert {s.layer for s in opinion.sources} == set(result.run.inputs)
+    assert all(s.data_date == date(2026, 1, 1) and s.synthetic for s in opinion.sources)
+    assert opinion.links.map_url == f"https://avis.example/geo/maps/zones/{zone_id}"
+    assert opinion.links.embed_url.endswith(f"/maps/zones/{zone_id}?embed=1")
+    assert opinion.links.iframe.startswith(f'<iframe src="{opinion.links.embed_url}"')
+    assert opinion.links.api_url.endswith(f"/collections/zones/items/{zone_id}")
+    assert opinion.date == ON
+
+
+def test_zone_opinion_limits_name_raster_estimates_and_overlaps(result: AnalysisResult) -> None:
+    zones = result.zones
+    raster_zone = zones[zones["status_basis"] == "raster"]["zone_id"].iloc[0]
+    limits = zone_opinion(result, raster_zone, OPTIONS).limits
+    assert any(text.startswith("Couverture estimée d'après la carte raster") for text in limits)
+    unknown = zones[zones["status"] == "unknown"]["zone_id"].iloc[0]
+    opinion = zone_opinion(result, unknown, OPTIONS)
+    assert opinion.recommendation.label == "Données à compléter"
+    assert opinion.recommendation.level is None
+    geoms = list(zones.geometry)
+    pair = next(
+        (i, j)
+        for i in range(len(geoms))
+        for j in range(len(geoms))
+        if i != j and geoms[i].intersection(geoms[j]).area > 1
+    )
+    limits = zone_opinion(result, zones["zone_id"].iloc[pair[0]], OPTIONS).limits
+    overlap = next(text for text in limits if text.startswith("Zones qui se chevauchent"))
+    assert zones["name"].iloc[pair[1]] in overlap
+    assert "deux fois" in overlap
+
+
+def test_zone_opinion_from_commune_statistics(
+    zones: gpd.GeoDataFrame, premises: gpd.GeoDataFrame
+) -> None:
+    statistics = pd.DataFrame(
+        {
+            "commune_insee": ["13002"],
+            "share_thd30": [0.4],
+            "share_bhd8": [0.7],
+            "share_ftth": [0.3],
+            "period": ["2025-12-31"],
+        }
+    )
+    result = analyze(zones, premises, commune_coverage=statistics)
+    opinion = zone_opinion(result, "C", OPTIONS)  # zone C has no premises and no raster
+    assert opinion.status == "underserved"
+    assert opinion.figure("commune_share_thd30").value == pytest.approx(0.4)
+    assert any("statistiques communales de l'ARCEP" in text for text in opinion.findings)
+    assert f"70{NNBSP}% des locaux de sa commune" in opinion.assessment[0]
+    assert f"seulement 40{NNBSP}%" in opinion.assessment[0]
+    assert any(text.startswith("Statistiques communales seulement") for text in opinion.limits)
+    assert "—" not in " ".join([*opinion.findings, *opinion.assessment])
+
+
+def test_unknown_subjects_and_bad_level_settings_are_refused(result: AnalysisResult) -> None:
+    with pytest.raises(NotFoundError, match="NOPE"):
+        zone_opinion(result, "NOPE")
+    with pytest.raises(NotFoundError, match="99999"):
+        commune_opinion(result, "99999")
+    bad = Settings(opinion_level1_priority=40, opinion_level2_priority=60)
+    with pytest.raises(ParameterError, match="LEVEL2"):
+        OpinionOptions.from_settings(bad)
+
+
+def test_wording_helpers() -> None:
+    assert share_text(0.996) == f"99,6{NNBSP}%"
+    assert share_text(1.0) == f"100{NNBSP}%"
+    assert share_text(0.0) == f"0{NNBSP}%"
+    assert share_text(0.003) == f"0,3{NNBSP}%"
+    assert share_text(0.62) == f"62{NNBSP}%"
+    assert share_text(None) == "—"
+    assert of_place("Aubesque") == "d'Aubesque"
+    assert of_place("Fonvelle") == "de Fonvelle"
+    assert of_place("Le Rove") == "du Rove"
+    assert of_place("Les Pennes-Mirabeau") == "des Pennes-Mirabeau"
+    assert md_escape("a | b <i>*x*</i>\n# y") == r"a \| b \<i\>\*x\*\</i\> # y"
+    assert md_escape("- item") == r"\- item"
+
+
+# --- renderings ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def evil_result(
+    zones: gpd.GeoDataFrame, premises: gpd.GeoDataFrame, coverage: Any
+) -> AnalysisResult:
+    """The tiny layers of conftest with names that are HTML and Markdown."""
+    zones = zones.copy()
+    zones["name"] = [EVIL, "Zone <b>B</b>", "Zone & C", "Zone | D"]
+    zones["zone_id"] = ['A"><script>x</script>', "B", "C", "D"]
+    communes = gpd.GeoDataFrame(
+        {
+            "commune_insee": ["13001", "13002"],
+            "name": ["<script>alert(2)</script>", "Deux"],
+            "epci_siren": ["200054807", "200054807"],
+            "epci_name": ["EPCI <i>test</i>", "EPCI <i>test</i>"],
+            "population": [100, 200],
+        },
+        geometry=[
+            shapely.box(X0 - 100, Y0 - 100, X0 + 350, Y0 + 500),
+            shapely.box(X0 + 350, Y0 - 100, X0 + 800, Y0 + 500),
+        ],
+        crs="EPSG:2154",
+    )
+    return analyze(zones, premises, raster=coverage, communes=communes)
+
+
+def test_html_escapes_data_strings(evil_result: AnalysisResult) -> None:
+    layers = MapLayers(evil_result)
+    opinions = [
+        zone_opinion(evil_result, 'A"><script>x</script>', OPTIONS),
+        commune_opinion(evil_result, "13001", OPTIONS),
+        territory_synthesis(evil_result, OPTIONS),
+    ]
+    for opinion in opinions:
+        page = render_html(opinion, opinion_map(opinion, layers))
+        for raw in (EVIL, "<script>", "<b>B</b>", "<i>test</i>", '"><script'):
+            assert raw not in page, (opinion.kind, raw)
+        assert page.count("<script") == 0
+        assert page.startswith("<!DOCTYPE html>")
+        assert "data:image/png;base64," in page
+        assert "http" not in page.replace(OPTIONS.root, "")  # self-contained: no other URL
+    zone_page = render_html(opinions[0], None)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in zone_page
+    assert "%22%3E%3Cscript%3Ex%3C%2Fscript%3E" in opinions[0].links.map_url
+    markdown = render_markdown(opinions[0])
+    assert EVIL not in markdown
+    assert r"\<img src=x onerror=alert(1)\>" in markdown
+
+
+def _pdf_pages(content: bytes) -> list[str]:
+    reader = pypdf.PdfReader(BytesIO(content))
+    return [" ".join(page.extract_text().replace(NNBSP, " ").split()) for page in reader.pages]
+
+
+def test_zone_pdf_pages_hold_the_name_and_figures(demo: Workspace, result: AnalysisResult) -> None:
+    zone_id = str(result.flagged()["zone_id"].iloc[0])
+    document = opinion_document(demo, Subject(OpinionKind.ZONE, zone_id), OpinionFormat.PDF)
+    assert document.content.startswith(b"%PDF-")
+    assert document.filename == f"avis-zone-{zone_id}.pdf"
+    pages = _pdf_pages(document.content)
+    assert 2 <= len(pages) <= 4
+    for number, text in enumerate(pages, start=1):
+        assert text.endswith(f"Page {number} / {len(pages)}")
+        assert "DONNÉES SYNTHÉTIQUES" in text
+    opinion = zone_opinion(result, zone_id)
+    first = pages[0]
+    assert opinion.subject in first
+    assert "Priorité 1" in first
+    assert "Chiffres clés" in first
+    for figure in opinion.key_figures:
+        assert f"{figure.label} {figure.text}".replace(NNBSP, " ") in first, figure.label
+    whole = " ".join(pages)
+    headings = [
+        "1. Constats",
+        "2. Appréciation",
+        "3. Recommandation",
+        "4. Limites des données",
+        "5. Sources",
+        "Carte interactive et données",
+    ]
+    positions = [whole.index(h) for h in headings]
+    assert positions == sorted(positions)
+    assert opinion.findings[1].replace(NNBSP, " ") in whole
+
+
+def test_territory_pdf_has_the_ranked_annex_on_its_own_pages(
+    demo: Workspace, result: AnalysisResult
+) -> None:
+    document = opinion_document(demo, Subject(OpinionKind.TERRITORY), OpinionFormat.PDF)
+    assert document.filename == "avis-territoire.pdf"
+    pages = _pdf_pages(document.content)
+    annex = next(i for i, text in enumerate(pages) if "Annexe — zones signalées" in text)
+    assert pages[annex].startswith("Annexe — zones signalées par ordre de priorité")
+    assert "Synthèse territoriale" in pages[0]
+    assert "5. Sources" in " ".join(pages[:annex])
+    annex_text = " ".join(pages[annex:])
+    for zone_id in result.flagged()["zone_id"]:
+        assert zone_id in annex_text
+
+
+def test_renderings_of_one_opinion(demo: Workspace, result: AnalysisResult) -> None:
+    insee = str(result.flagged()["commune_insee"].iloc[0])
+    subject = Subject(OpinionKind.COMMUNE, insee)
+    as_json = opinion_document(demo, subject, OpinionFormat.JSON, on=ON)
+    opinion = Opinion.model_validate_json(as_json.content)
+    assert opinion == commune_opinion(result, insee, OpinionOptions(on=ON))
+    markdown = opinion_document(demo, subject, OpinionFormat.MD, on=ON).content.decode()
+    assert markdown.startswith(f"# {md_escape(opinion.title)}\n")
+    for heading in ("## Chiffres clés", "## 1. Constats", "## 3. Recommandation", "## 5. Sources"):
+        assert f"\n{heading}\n" in markdown
+    assert "```html\n<iframe" in markdown
+    page = opinion_document(demo, subject, OpinionFormat.HTML, on=ON).content.decode()
+    assert "@page" in page
+    assert "data:image/png;base64," in page
+    assert opinion.links.map_url.endswith(f"/maps/territory?commune={insee}")
+    assert opinion.links.embed_url.endswith(f"/maps/territory?commune={insee}&embed=1")
+
+
+# --- API -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def client(demo: Workspace) -> Iterator[TestClient]:
+    from geo_service.api import create_app
+
+    with TestClient(create_app(demo.settings, prepare=False)) as test_client:
+        yield test_client
+
+
+def test_api_zone_opinion_in_every_format(client: TestClient, result: AnalysisResult) -> None:
+    zone_id = str(result.flagged()["zone_id"].iloc[0])
+    answer = client.get(f"/zones/{zone_id}/opinion")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/json"
+    body = answer.json()
+    assert body["subject_id"] == zone_id
+    assert body["kind"] == "zone"
+    expected = zone_opinion(result, zone_id, OpinionOptions(base_url="http://testserver"))
+    assert body["key_figures"] == json.loads(expected.model_dump_json())["key_figures"]
+    assert body["links"]["map_url"] == f"http://testserver/maps/zones/{zone_id}"
+    pdf = client.get(f"/zones/{zone_id}/opinion", params={"f": "pdf"})
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.headers["content-disposition"] == f'attachment; filename="avis-zone-{zone_id}.pdf"'
+    assert pdf.content.startswith(b"%PDF-")
+    html = client.get(f"/zones/{zone_id}/opinion", params={"f": "html"})
+    assert html.headers["content-type"] == "text/html; charset=utf-8"
+    assert html.text.startswith("<!DOCTYPE html>")
+    md = client.get(f"/zones/{zone_id}/opinion", params={"f": "md"})
+    assert md.headers["content-type"] == "text/markdown; charset=utf-8"
+    assert md.headers["content-disposition"] == f'attachment; filename="avis-zone-{zone_id}.md"'
+
+
+def test_api_commune_and_territory_opinions(client: TestClient, result: AnalysisResult) -> None:
+    insee = str(result.communes["commune_insee"].iloc[0])
+    commune = client.get(f"/communes/{insee}/opinion")
+    assert commune.status_code == 200
+    assert commune.json()["subject_id"] == insee
+    territory = client.get("/territory/opinion", params={"f": "json"})
+    assert territory.status_code == 200
+    assert len(territory.json()["zones"]) == len(result.flagged())
+
+
+def test_api_opinion_errors(client: TestClient) -> None:
+    missing = client.get("/zones/NO-SUCH-ZONE/opinion")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/json"
+    assert "NO-SUCH-ZONE" in missing.json()["description"]
+    assert client.get("/communes/99999/opinion").status_code == 404
+    bad = client.get("/territory/opinion", params={"f": "docx"})
+    assert bad.status_code == 400
+    assert "'f'" in bad.json()["description"]
+    unknown = client.get("/territory/opinion", params={"format": "pdf"})
+    assert unknown.status_code == 400
+    assert "format" in unknown.json()["description"]
+
+
+# --- CLI -------------------------------------------------------------------------------------
+
+
+def test_cli_writes_an_opinion_and_the_flagged_batch(
+    demo: Workspace, result: AnalysisResult, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    data_dir = str(demo.settings.data_dir)
+    zone_id = str(result.flagged()["zone_id"].iloc[0])
+    out = tmp_path / "avis.md"
+    answer = runner.invoke(
+        cli_app, ["opinion", "--zone", zone_id, "--out", str(out), "--data-dir", data_dir]
+    )
+    assert answer.exit_code == 0, answer.output
+    assert out.read_text("utf-8").startswith("# Zone d'activités")
+    batch = tmp_path / "batch"
+    answer = runner.invoke(
+        cli_app,
+        [
+            "opinion",
+            "--all-flagged",
+            "--format",
+            "json",
+            "--out",
+            str(batch),
+            "--data-dir",
+            data_dir,
+        ],
+    )
+    assert answer.exit_code == 0, answer.output
+    written = sorted(p.name for p in batch.iterdir())
+    assert written == sorted(f"avis-zone-{z}.json" for z in result.flagged()["zone_id"])
+    first = Opinion.model_validate_json((batch / f"avis-zone-{zone_id}.json").read_text("utf-8"))
+    assert first.recommendation.rank == 1
+
+
+def test_cli_refuses_bad_options(demo: Workspace, tmp_path: Path) -> None:
+    runner = CliRunner()
+    data_dir = str(demo.settings.data_dir)
+    out = str(tmp_path / "x.pdf")
+    for args, message in (
+        (["--zone", "NOPE"], "NOPE"),
+        (["--zone", "X", "--territory"], "exactly one"),
+        ([], "exactly one"),
+        (["--territory", "--format", "docx"], "--format"),
+    ):
+        answer = runner.invoke(cli_app, ["opinion", *args, "--out", out, "--data-dir", data_dir])
+        assert answer.exit_code == 2, args
+        assert message in answer.output
+        assert "Traceback" not in answer.output
+
+
+def test_cli_analyses_a_store_without_results_first(
+    zones: gpd.GeoDataFrame, premises: gpd.GeoDataFrame, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    store = open_store(settings)
+    for name, frame in ((pipeline.ZONES, zones), (pipeline.PREMISES, premises)):
+        canonical, _ = validate_layer(name, frame, f"test {name}")
+        store.write_layer(name, canonical, pipeline.layer_meta(name, source="test"))
+    out = tmp_path / "territoire.json"
+    answer = CliRunner().invoke(
+        cli_app, ["opinion", "--territory", "--out", str(out), "--data-dir", str(tmp_path / "data")]
+    )
+    assert answer.exit_code == 0, answer.output
+    assert "analysing it first" in answer.output
+    opinion = Opinion.model_validate_json(out.read_text("utf-8"))
+    assert opinion.kind == OpinionKind.TERRITORY
+    assert not opinion.synthetic
+    assert opinion.figure("zones").value == len(zones)
