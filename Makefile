@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
-	$(BIN)/geo-service analyze
+	$(BIN)/geo-service serve
 
 lint: install
 	$(BIN)/ruff check geo_service tests benchmarks

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import gc
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -14,7 +16,14 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from geo_service import pipeline
@@ -27,6 +36,7 @@ from geo_service.settings import Settings
 from geo_service.sources.formats import ImportOptions, all_formats
 from geo_service.store import Store, open_store
 from geo_service.validation import LayerReport
+from geo_service.workspace import Workspace
 
 app = typer.Typer(
     name="geo-service",
@@ -338,7 +348,7 @@ def _print_result(result: AnalysisResult, top: int) -> None:
     shown = min(top, len(flagged))
     console.print(f"\n[bold]Flagged zones by priority (top {shown} of {len(flagged)})[/]")
     for row in flagged.head(top).itertuples():
-        share = row.share_thd30 if row.locaux > 0 else row.raster_share_thd30
+        share = _deciding_thd30_share(row)
         console.print(
             f"[bold]{row.rank:>3}. {row.zone_id}[/] {row.name} — {row.status}, "
             f"priority {fr_number(row.priority, 1)}, ≥ 30 Mbit/s: {fr_percent(share)}, "
@@ -347,6 +357,340 @@ def _print_result(result: AnalysisResult, top: int) -> None:
         )
         for reason in split_reasons(row.reasons):
             console.print(f"       • {reason}", highlight=False)
+
+
+def _deciding_thd30_share(row: Any) -> float:
+    """The ≥ 30 Mbit/s share that decided a zone's status (premises, raster or commune)."""
+    if row.status_basis == "commune":
+        commune = float(getattr(row, "commune_share_thd30", math.nan))
+        return commune if not math.isnan(commune) else float(row.commune_share_ftth)
+    return float(row.share_thd30 if row.locaux > 0 else row.raster_share_thd30)
+
+
+@app.command()
+@_reports_errors
+def serve(
+    host: Annotated[
+        str | None,
+        typer.Option(help="Address to listen on (default: GEO_SERVICE_HOST, else 127.0.0.1)."),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Port (default: GEO_SERVICE_PORT, else 8000)."),
+    ] = None,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Serve the JSON API (OGC API - Features, zone endpoints) and the maps over HTTP.
+
+    On an empty store, builds and analyses the synthetic demo territory first.
+    """
+    import uvicorn
+
+    from geo_service.api import create_app
+    from geo_service.api.app import warm_up
+
+    settings = _settings(data_dir)
+    overrides = {"host": host, "port": port}
+    settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    store = open_store(settings)
+    if not store.has_layer(pipeline.ZONES):
+        console.print("The store is empty: building the synthetic demo territory first.")
+    elif not store.has_layer(pipeline.ZONE_RESULTS):
+        console.print("The store has no results yet: analysing it first.")
+    with _progress("Loading the layers") as step:
+        step("store")
+        web_app = create_app(settings)
+        step("indexes")
+        warm_up(web_app)
+    # The layers now live as long as the server: keep the garbage collector off them, so that
+    # its full passes stay short (they would otherwise walk millions of objects).
+    gc.collect()
+    gc.freeze()
+    shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    url = f"http://{shown_host}:{settings.port}"
+    console.print(
+        f"geo-service serves {store.describe()} at {url}/ (API documentation: {url}/docs)"
+    )
+    uvicorn.run(
+        web_app, host=settings.host, port=settings.port, log_level="info", access_log=access_log
+    )
+
+
+@app.command()
+@_reports_errors
+def opinion(
+    out: Annotated[
+        Path,
+        typer.Option(help="File to write; with --all-flagged, the directory of the files."),
+    ],
+    zone: Annotated[str | None, typer.Option(help="Opinion on this zone (zone_id).")] = None,
+    commune: Annotated[
+        str | None, typer.Option(help="Opinion on this commune (INSEE code).")
+    ] = None,
+    territory: Annotated[
+        bool, typer.Option("--territory", help="Territory synthesis (flagged zones by rank).")
+    ] = False,
+    all_flagged: Annotated[
+        bool, typer.Option("--all-flagged", help="One opinion per flagged zone, into --out.")
+    ] = False,
+    format_name: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help="json, html, pdf or md [default: from --out's extension, else pdf]."
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Write a planning opinion (avis) on a zone, a commune or the territory.
+
+    Analyses the store first when it has no results (building the demo territory if it is
+    empty). With --all-flagged, writes one file per under-served or unserved zone.
+    """
+    from geo_service.opinions.document import OpinionFormat, Subject, opinion_document
+    from geo_service.opinions.model import OpinionKind
+
+    chosen = [zone is not None, commune is not None, territory, all_flagged]
+    if sum(chosen) != 1:
+        raise ParameterError(
+            "--zone/--commune/--territory/--all-flagged", "give exactly one of these options"
+        )
+    suffix = out.suffix.lstrip(".").lower()
+    default = suffix if not all_flagged and suffix in {f.value for f in OpinionFormat} else "pdf"
+    fmt = OpinionFormat.parse(format_name or default, "--format")
+    workspace = Workspace(_settings(data_dir))
+    _ensure_results(workspace)
+    result = workspace.results()
+    if not all_flagged:
+        if zone is not None:
+            subject = Subject(OpinionKind.ZONE, zone)
+        elif commune is not None:
+            subject = Subject(OpinionKind.COMMUNE, commune)
+        else:
+            subject = Subject(OpinionKind.TERRITORY)
+        with _progress("Writing the opinion"):
+            document = opinion_document(workspace, subject, fmt, result=result)
+        _write_file(out, document.content)
+        size = fr_number(len(document.content))
+        console.print(f"Opinion written to {out} ({fmt.value}, {size} bytes).")
+        return
+    flagged = [str(z) for z in result.flagged()["zone_id"]]
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=error_console,
+        disable=not sys.stderr.isatty(),
+    ) as progress:
+        task = progress.add_task("Writing the opinions", total=len(flagged))
+        for zone_id in flagged:
+            progress.update(task, description=f"Writing the opinions: {zone_id}")
+            document = opinion_document(
+                workspace, Subject(OpinionKind.ZONE, zone_id), fmt, result=result
+            )
+            _write_file(out / document.filename, document.content)
+            progress.advance(task)
+    console.print(f"{len(flagged)} opinions on flagged zones written to {out}/ ({fmt.value}).")
+
+
+def _ensure_results(workspace: Workspace) -> None:
+    """Build the demo (empty store) and analyse (no results), as the API does on start."""
+    store = workspace.store
+    if not store.has_layer(pipeline.ZONES):
+        console.print("The store is empty: building the synthetic demo territory first.")
+    elif not store.has_layer(pipeline.ZONE_RESULTS):
+        console.print("The store has no results yet: analysing it first.")
+    with _progress("Preparing the store"):
+        workspace.ensure_ready()
+
+
+def _write_file(path: Path, content: bytes) -> None:
+    """Write ``content`` to ``path`` (creating its directory), or say why it cannot."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    except OSError as exc:
+        raise ParameterError("--out", f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+@app.command()
+@_reports_errors
+def fetch(
+    departement: Annotated[str, typer.Option(help="Département code (13, 2A, 971...).")],
+    epci: Annotated[
+        str | None,
+        typer.Option(
+            help="EPCI SIREN (9 digits): fetch its communes instead of the département's."
+        ),
+    ] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(help="Fetch only this source (repeatable); see --dry-run for their names."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the files and the cache; download nothing.")
+    ] = False,
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Download again the files already cached.")
+    ] = False,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(help="Expected checksums: lines '<sha256>  <file name>' (sha256sum)."),
+    ] = None,
+    include_satellite: Annotated[
+        bool, typer.Option(help="Count satellite offers in a building's best class.")
+    ] = False,
+    wired_only: Annotated[bool, typer.Option(help="Count wired technologies only.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Download a territory's official open data and import it into the store.
+
+    Sources: ARCEP building and commune files, commune polygons, Cartofriches brownfields and
+    Fusac activity zones. Files are cached under the data directory (with a .sha256 beside
+    each), interrupted downloads resume, and a source that fails is reported without stopping
+    the others. Base URLs come from the settings (GEO_SERVICE_ARCEP_BASE_URL, ...).
+    """
+    from rich.progress import DownloadColumn, TransferSpeedColumn
+
+    from geo_service.fetch import Territory, download_dir, fetch_territory, plan, read_manifest
+
+    settings = _settings(data_dir)
+    territory = Territory.parse(departement, epci)
+    expected = read_manifest(manifest) if manifest is not None else None
+    if dry_run:
+        table = Table(title=f"Files to fetch (cache: {download_dir(settings)})")
+        for column in ("source", "layer", "format", "url", "cached"):
+            table.add_column(column, overflow="fold")
+        for source, files in plan(territory, settings, only=only, manifest=expected):
+            for file in files:
+                table.add_row(
+                    source.name,
+                    source.layer,
+                    source.format_name or "detected",
+                    file.url,
+                    "yes" if file.cached else "no",
+                )
+        console.print(table)
+        return
+    store = open_store(settings)
+    options = ImportOptions(include_satellite=include_satellite, wired_only=wired_only)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+        console=error_console,
+        disable=not sys.stderr.isatty(),
+    ) as progress:
+
+        def hook(name: str) -> Callable[[int, int | None], None]:
+            task = progress.add_task(name, total=None)
+            return lambda done, total: progress.update(task, completed=done, total=total)
+
+        outcomes = fetch_territory(
+            store,
+            settings,
+            territory,
+            only=only,
+            manifest=expected,
+            refresh=refresh,
+            options=options,
+            progress=hook,
+            on_import=lambda s: progress.console.print(f"Importing {s.name} as '{s.layer}'..."),
+        )
+    table = Table(title=f"Fetched for département {territory.departement}")
+    for column in ("source", "layer", "files", "result"):
+        table.add_column(column, overflow="fold")
+    for outcome in outcomes:
+        states = [
+            "cached" if f.cached else "resumed" if f.resumed else "downloaded"
+            for f in outcome.files
+        ]
+        kept = outcome.report.rows_kept if outcome.report else 0
+        result = (
+            f"[red]failed:[/] {outcome.error}"
+            if outcome.error
+            else f"{outcome.format_name}: {fr_number(kept)} rows kept"
+        )
+        table.add_row(outcome.source.name, outcome.source.layer, ", ".join(states), result)
+    console.print(table)
+    for outcome in outcomes:
+        if outcome.report is not None:
+            _print_warnings(outcome.report)
+    failed = [o.source.name for o in outcomes if not o.ok]
+    if failed:
+        error_console.print(
+            f"[bold red]Error:[/] {len(failed)} of {len(outcomes)} source(s) failed "
+            f"({', '.join(failed)}); the others were imported.",
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    console.print(f"All {len(outcomes)} source(s) imported into the {store.describe()}.")
+
+
+@app.command("map")
+@_reports_errors
+def map_(
+    out: Annotated[Path, typer.Option(help="HTML file to write.")],
+    zone: Annotated[
+        str | None, typer.Option(help="Map of this zone (zone_id) instead of the territory.")
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            help="Territory map: only the zones of these statuses, comma-separated "
+            "(served, underserved, unserved, unknown)."
+        ),
+    ] = None,
+    commune: Annotated[
+        str | None,
+        typer.Option(help="Territory map: only the zones of this commune (INSEE code)."),
+    ] = None,
+    self_contained: Annotated[
+        bool,
+        typer.Option(
+            "--self-contained",
+            help="Inline every script, style and image: one file that works offline.",
+        ),
+    ] = False,
+    basemap: Annotated[
+        str | None,
+        typer.Option(help="Basemap: none, osm or ign-plan [default: GEO_SERVICE_BASEMAP]."),
+    ] = None,
+    embed: Annotated[
+        bool, typer.Option("--embed", help="The map alone, without header (for an iframe).")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Write the interactive territory map (or a zone's map) as an HTML file.
+
+    Without --self-contained, Leaflet and the map's script are copied to FILE_assets/ beside
+    the file. Analyses the store first when it has no results (building the demo territory if
+    it is empty). Links to zones' data and opinions use GEO_SERVICE_PUBLIC_URL.
+    """
+    from geo_service.maps.service import export_map
+
+    workspace = Workspace(_settings(data_dir))
+    _ensure_results(workspace)
+    with _progress("Drawing the map"):
+        written = export_map(
+            workspace,
+            out,
+            zone_id=zone,
+            status=status,
+            commune=commune,
+            self_contained=self_contained,
+            basemap=basemap,
+            embed=embed,
+        )
+    where = " (self-contained)" if written.assets is None else f", assets in {written.assets}/"
+    console.print(
+        f"Map written to {written.path}{where}: {fr_number(written.size / 1e6, 2)} MB "
+        f"in {fr_number(written.seconds, 1)} s.",
+        highlight=False,
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

@@ -51,6 +51,11 @@ class LayerKind(StrEnum):
     LAND = "land"
     COMMUNES = "communes"
     COVERAGE = "coverage"
+    # Complementary layers (no schema in SCHEMAS: their importers validate them).
+    FTTH_DEPLOYMENT = "ftth_deployment"
+    MOBILE_SITES = "mobile_sites"
+    MOBILE_COVERAGE = "mobile_coverage"
+    COMMUNE_COVERAGE = "commune_coverage"
 
 
 class ZoneStatus(StrEnum):

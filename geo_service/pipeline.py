@@ -17,7 +17,7 @@ import geopandas as gpd
 from geo_service.analysis import AnalysisResult, RunInfo, analyze
 from geo_service.catalog import descriptor
 from geo_service.errors import NotFoundError, StoreError
-from geo_service.model import CoverageRaster, LayerKind, LayerMeta
+from geo_service.model import CANONICAL_CRS, SCHEMAS, CoverageRaster, LayerKind, LayerMeta
 from geo_service.settings import AnalysisParams
 from geo_service.sources import read_coverage_raster, read_layer_file
 from geo_service.sources.formats import ImportFormat, ImportOptions, choose_format
@@ -29,10 +29,13 @@ PREMISES: Final = "premises"
 LAND: Final = "land"
 COMMUNES: Final = "communes"
 COVERAGE: Final = "coverage"
+MOBILE_COVERAGE: Final = "mobile_coverage"
+MOBILE_SITES: Final = "mobile_sites"
+COMMUNE_COVERAGE: Final = "commune_coverage"
 ZONE_RESULTS: Final = "zone_results"
 COMMUNE_RESULTS: Final = "commune_results"
 EPCI_RESULTS: Final = "epci_results"
-INPUT_LAYERS: Final = (ZONES, PREMISES, LAND, COMMUNES, COVERAGE)
+INPUT_LAYERS: Final = (ZONES, PREMISES, LAND, COMMUNES, COVERAGE, MOBILE_COVERAGE, MOBILE_SITES)
 RESULT_LAYERS: Final = (ZONE_RESULTS, COMMUNE_RESULTS, EPCI_RESULTS)
 
 Progress = Callable[[str], None]
@@ -48,6 +51,9 @@ class Inputs:
     communes: gpd.GeoDataFrame | None
     raster: CoverageRaster | None
     metas: dict[str, LayerMeta]
+    mobile_coverage: gpd.GeoDataFrame | None = None
+    mobile_sites: gpd.GeoDataFrame | None = None
+    commune_coverage: gpd.GeoDataFrame | None = None
 
 
 def layer_meta(
@@ -137,7 +143,9 @@ def import_files(
         source=source or ", ".join(p.name for p in paths),
         licence=licence,
         attribution=attribution,
-        data_date=data_date or max((d for p in paths if (d := _file_date(p))), default=None),
+        data_date=data_date
+        or getattr(report, "data_date", None)
+        or max((d for p in paths if (d := _file_date(p))), default=None),
         extra={"format": fmt.name},
     )
     if isinstance(frame, CoverageRaster):
@@ -148,22 +156,38 @@ def import_files(
 
 
 def load_inputs(store: Store) -> Inputs:
-    """The input layers of ``store``; zones and premises are required."""
-    missing = [name for name in (ZONES, PREMISES) if not store.has_layer(name)]
+    """The input layers of ``store``; zones and premises are required.
+
+    Premises may be absent when ARCEP commune statistics (``commune_coverage``) are stored:
+    zones then take their status from their commune's figures.
+    """
+    needed = (ZONES,) if store.has_layer(COMMUNE_COVERAGE) else (ZONES, PREMISES)
+    missing = [name for name in needed if not store.has_layer(name)]
     if missing:
         raise NotFoundError(
             f"the {store.describe()} has no {' and no '.join(missing)} layer; run "
             "'geo-service demo' or 'geo-service import' first"
         )
-    metas = {name: store.layer_meta(name) for name in INPUT_LAYERS if store.has_layer(name)}
+    names = (*INPUT_LAYERS, COMMUNE_COVERAGE)
+    metas = {name: store.layer_meta(name) for name in names if store.has_layer(name)}
     return Inputs(
         zones=store.read_layer(ZONES),
-        premises=store.read_layer(PREMISES),
+        premises=store.read_layer(PREMISES) if PREMISES in metas else _no_premises(),
         land=store.read_layer(LAND) if LAND in metas else None,
         communes=store.read_layer(COMMUNES) if COMMUNES in metas else None,
         raster=store.read_raster(COVERAGE) if COVERAGE in metas else None,
         metas=metas,
+        mobile_coverage=store.read_layer(MOBILE_COVERAGE) if MOBILE_COVERAGE in metas else None,
+        mobile_sites=store.read_layer(MOBILE_SITES) if MOBILE_SITES in metas else None,
+        commune_coverage=(
+            store.read_layer(COMMUNE_COVERAGE) if COMMUNE_COVERAGE in metas else None
+        ),
     )
+
+
+def _no_premises() -> gpd.GeoDataFrame:
+    columns = SCHEMAS[LayerKind.PREMISES].columns
+    return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=CANONICAL_CRS)
 
 
 def analyze_inputs(
@@ -179,6 +203,9 @@ def analyze_inputs(
         params=params,
         inputs=inputs.metas,
         progress=progress,
+        mobile_coverage=inputs.mobile_coverage,
+        mobile_sites=inputs.mobile_sites,
+        commune_coverage=inputs.commune_coverage,
     )
 
 

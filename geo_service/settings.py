@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="postgresql://... to use PostGIS instead of GeoPackage."
     )
+    # PostGIS store: the schema of its tables (several services can share one database).
+    database_schema: str = Field(
+        default="geo_service",
+        pattern=r"^[a-z][a-z0-9_]{0,62}$",
+        description="PostgreSQL schema holding the layer tables of the PostGIS store.",
+    )
     layers_dir: Path | None = Field(
         default=None, description="Directory of layer descriptors (default: the bundled ones)."
     )
@@ -75,6 +81,71 @@ class Settings(BaseSettings):
     priority_locaux_half: float = Field(default=100.0, gt=0.0)
 
     h3_resolution: int = Field(default=8, ge=5, le=10, description="H3 grid of the coverage map.")
+
+    # Maps (territory and zone maps): basemap and who may frame them.
+    basemap: Literal["none", "osm", "ign-plan"] = Field(
+        default="none",
+        description="Basemap of the maps: none (no tiles, works offline), osm (OpenStreetMap) "
+        "or ign-plan (Plan IGN v2 from the Géoplateforme).",
+    )
+    frame_ancestors: str = Field(
+        default="'self'",
+        pattern=r"^[^;,\r\n]+$",
+        description="Sources allowed to embed the maps in an iframe (CSP frame-ancestors, "
+        "space-separated), e.g. \"'self' https://www.example.fr\".",
+    )
+
+    # JSON API (geo-service serve): where the server listens.
+    host: str = Field(default="127.0.0.1", description="Address `geo-service serve` listens on.")
+    port: int = Field(
+        default=8000, ge=1, le=65535, description="Port `geo-service serve` listens on."
+    )
+
+    # Opinions (avis): absolute links, and the priority cut-offs of the recommendation levels.
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Public base URL of the service, for absolute links and iframe snippets.",
+    )
+    opinion_level1_priority: float = Field(
+        default=70.0,
+        ge=0.0,
+        le=100.0,
+        description="Priority (0-100) from which a flagged zone is recommended at level 1.",
+    )
+    opinion_level2_priority: float = Field(
+        default=50.0,
+        ge=0.0,
+        le=100.0,
+        description="Priority (0-100) from which a flagged zone is recommended at level 2.",
+    )
+
+    # Official open data (geo-service fetch): where each producer publishes, and the cache.
+    arcep_base_url: str = Field(
+        default="https://data.arcep.fr",
+        description="ARCEP open data (Ma connexion internet building and commune files).",
+    )
+    geo_api_base_url: str = Field(
+        default="https://geo.api.gouv.fr",
+        description="French geo API (commune polygons of a département or an EPCI).",
+    )
+    cerema_base_url: str = Field(
+        default="https://apidf-preprod.cerema.fr",
+        description="Cerema land-data API (Cartofriches brownfields of a département).",
+    )
+    fusac_url: str = Field(
+        default="https://datafoncier.cerema.fr/fusac/telechargement/fusac_{departement}.gpkg",
+        description="Fusac activity zones (CNIG SITE-ECO GeoPackage) of a département; "
+        "{departement} is replaced by its code.",
+    )
+    download_dir: Path | None = Field(
+        default=None, description="Download cache of fetch (default: <data dir>/downloads)."
+    )
+    fetch_timeout_s: float = Field(
+        default=60.0, gt=0.0, description="Seconds without data before a download is retried."
+    )
+    fetch_retries: int = Field(
+        default=3, ge=0, le=20, description="Further attempts (resumed) after a broken download."
+    )
 
     def analysis_params(self, **overrides: float | None) -> AnalysisParams:
         """The analysis parameters of these settings, with non-None ``overrides`` applied."""

@@ -7,6 +7,8 @@ unless ``GEO_SERVICE_REQUIRE_ALL=1`` (set by ``.ci/run``), which turns those ski
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,6 +18,7 @@ import shapely
 from affine import Affine
 
 from geo_service.model import CoverageRaster
+from geo_service.store import GeoPackageStore, Store
 
 X0, Y0 = 890_000.0, 6_250_000.0
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +39,39 @@ def realdata() -> Path:
     """The folder of real open-data files, ../shared/realdata."""
     require(REALDATA.is_dir(), f"real data folder {REALDATA} is absent")
     return REALDATA
+
+
+@pytest.fixture
+def database_url() -> str:
+    """GEO_SERVICE_TEST_DATABASE_URL, a PostGIS database for the tests (see .ci/postgis.sh)."""
+    url = os.environ.get("GEO_SERVICE_TEST_DATABASE_URL", "")
+    require(bool(url), "GEO_SERVICE_TEST_DATABASE_URL is not set (no PostGIS)")
+    return url
+
+
+@pytest.fixture
+def postgis_schema(database_url: str) -> Iterator[str]:
+    """The name of a fresh schema in the test database, dropped after the test."""
+    from geo_service.store.postgis import drop_schema
+
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    yield schema
+    drop_schema(database_url, schema)
+
+
+@pytest.fixture(params=["gpkg", "postgis"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """An empty store of each backend: GeoPackage in ``tmp_path``, PostGIS in a fresh schema."""
+    if request.param == "gpkg":
+        yield GeoPackageStore(tmp_path)
+        return
+    from geo_service.store.postgis import PostGISStore
+
+    postgis = PostGISStore(
+        request.getfixturevalue("database_url"), request.getfixturevalue("postgis_schema")
+    )
+    yield postgis
+    postgis.close()
 
 
 def box(x: float, y: float, w: float, h: float) -> shapely.Polygon:
@@ -103,4 +139,21 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty data directory, set as GEO_SERVICE_DATA_DIR."""
     path = tmp_path / "data"
     monkeypatch.setenv("GEO_SERVICE_DATA_DIR", str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def analysed_demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory holding the demo territory and its analysis, built once per session.
+
+    Treat it as read-only: tests that change a store build their own.
+    """
+    from geo_service import pipeline
+    from geo_service.settings import AnalysisParams
+    from geo_service.store import GeoPackageStore
+
+    path = tmp_path_factory.mktemp("analysed-demo")
+    store = GeoPackageStore(path)
+    pipeline.build_demo_store(store)
+    pipeline.analyze_store(store, AnalysisParams())
     return path

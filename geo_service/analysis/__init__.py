@@ -11,11 +11,18 @@ from collections.abc import Callable, Mapping
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from geo_service.analysis.aggregate import commune_summary, epci_summary, h3_coverage
+from geo_service.analysis.commune_coverage import (
+    with_arcep_columns,
+    with_commune_basis,
+    zone_commune_coverage,
+)
 from geo_service.analysis.coverage import premises_coverage
 from geo_service.analysis.land import SQUARE_METRES_PER_HECTARE, available_land
+from geo_service.analysis.mobile import mobile_coverage_shares, mobile_site_counts
 from geo_service.analysis.overlay import in_lambert93
 from geo_service.analysis.priority import priority_scores
 from geo_service.analysis.raster import raster_coverage
@@ -47,6 +54,7 @@ def analyze_zones(
     raster: CoverageRaster | None = None,
     params: AnalysisParams | None = None,
     progress: Progress | None = None,
+    commune_coverage: pd.DataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Measure, flag and rank every zone.
 
@@ -61,6 +69,11 @@ def analyze_zones(
         Thresholds and weights (defaults of DESIGN.md when None).
     progress
         Called with the name of each step.
+    commune_coverage
+        ARCEP commune statistics (the ``commune_coverage`` layer), if any: a zone with no
+        premises and no usable raster takes its status from its commune's figures
+        (``status_basis`` "commune"), and the results gain
+        :data:`~geo_service.analysis.commune_coverage.ZONE_COMMUNE_COLUMNS`.
 
     Returns
     -------
@@ -77,11 +90,17 @@ def analyze_zones(
     metrics = metrics.join(available_land(zones, None if land is None else in_lambert93(land)))
     metrics["area_ha"] = shapely.area(np.asarray(zones.geometry.values)) / SQUARE_METRES_PER_HECTARE
     metrics["zone_id"] = zones["zone_id"]
+    commune = None if commune_coverage is None else zone_commune_coverage(zones, commune_coverage)
     step("status")
     shares = effective_shares(metrics, params)
+    if commune is not None:
+        shares = with_commune_basis(shares, commune)
     status = classify(shares, params)
     priority = priority_scores(metrics, shares, status, params)
-    reasons = zone_reasons(metrics, shares, status, priority, params, has_raster=raster is not None)
+    described = metrics if commune is None else metrics.join(commune)
+    reasons = zone_reasons(
+        described, shares, status, priority, params, has_raster=raster is not None
+    )
     out = zones.drop(columns=[c for c in zones.columns if c in metrics.columns and c != "zone_id"])
     out = out.join(metrics.drop(columns="zone_id"))
     out["status"] = status
@@ -92,7 +111,10 @@ def analyze_zones(
     for column in ZONE_RESULT_COLUMNS:
         if column not in out.columns:
             out[column] = None
-    return gpd.GeoDataFrame(out[[*ZONE_RESULT_COLUMNS, "geometry"]], geometry="geometry")
+    columns = [*ZONE_RESULT_COLUMNS, *([] if commune is None else commune.columns)]
+    if commune is not None:
+        out = out.join(commune)
+    return gpd.GeoDataFrame(out[[*columns, "geometry"]], geometry="geometry")
 
 
 def analyze(
@@ -105,26 +127,65 @@ def analyze(
     params: AnalysisParams | None = None,
     inputs: Mapping[str, LayerMeta] | None = None,
     progress: Progress | None = None,
+    mobile_coverage: gpd.GeoDataFrame | None = None,
+    mobile_sites: gpd.GeoDataFrame | None = None,
+    commune_coverage: pd.DataFrame | None = None,
 ) -> AnalysisResult:
     """Zone results (:func:`analyze_zones`) with their commune and EPCI sums and run information.
 
     Zones without ``commune_insee`` get the commune containing their representative point;
     ``epci_siren`` comes from the commune when the zone has none. ``inputs`` describes the
     input layers (source, date) and is recorded in the result's :class:`RunInfo`.
+    ``mobile_coverage`` (operators' coverage maps) and ``mobile_sites`` add the mobile columns
+    of :mod:`geo_service.analysis.mobile` to the zone results. ``commune_coverage`` (ARCEP
+    commune statistics) gives a status to zones nothing else describes (see
+    :func:`analyze_zones`) and adds the communes' own figures to the commune results
+    (:data:`~geo_service.analysis.commune_coverage.COMMUNE_ARCEP_COLUMNS`).
     """
     params = params or AnalysisParams()
     communes = None if communes is None else in_lambert93(communes)
     zones = _with_communes(in_lambert93(zones), communes)
     results = analyze_zones(
-        zones, premises, land=land, raster=raster, params=params, progress=progress
+        zones,
+        premises,
+        land=land,
+        raster=raster,
+        params=params,
+        progress=progress,
+        commune_coverage=commune_coverage,
     )
+    results = _with_mobile(results, mobile_coverage, mobile_sites)
     (progress or (lambda _: None))("aggregates")
     return AnalysisResult(
         zones=results,
-        communes=commune_summary(results, communes),
+        communes=_with_arcep(commune_summary(results, communes), commune_coverage),
         epcis=epci_summary(results, communes),
         run=RunInfo(params=params, inputs=dict(inputs or {})),
     )
+
+
+def _with_mobile(
+    results: gpd.GeoDataFrame,
+    coverage: gpd.GeoDataFrame | None,
+    sites: gpd.GeoDataFrame | None,
+) -> gpd.GeoDataFrame:
+    """``results`` with the mobile columns of the given layers, before the geometry."""
+    parts = []
+    if coverage is not None:
+        parts.append(mobile_coverage_shares(results, coverage))
+    if sites is not None:
+        parts.append(mobile_site_counts(results, sites))
+    if not parts:
+        return results
+    columns = [c for c in results.columns if c != "geometry"]
+    joined = results[columns].join(parts)
+    return gpd.GeoDataFrame(joined, geometry=results.geometry, crs=results.crs)
+
+
+def _with_arcep(
+    summary: gpd.GeoDataFrame, commune_coverage: pd.DataFrame | None
+) -> gpd.GeoDataFrame:
+    return summary if commune_coverage is None else with_arcep_columns(summary, commune_coverage)
 
 
 def _with_communes(zones: gpd.GeoDataFrame, communes: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:

@@ -7,6 +7,7 @@ from typing import Any, Final
 
 import pandas as pd
 
+from geo_service.analysis.commune_coverage import commune_reason
 from geo_service.analysis.status import StatusBasis
 from geo_service.formatting import NNBSP, fr_hectares, fr_number, fr_percent, plural
 from geo_service.model import ZoneStatus
@@ -51,6 +52,8 @@ def _sentences(row: dict[str, Any], params: AnalysisParams, has_raster: bool) ->
             "aucun local recensé : statut estimé d'après la carte de couverture "
             f"({fr_percent(row['thd30'])} de la surface renseignée à ≥{NNBSP}30{NNBSP}Mbit/s)"
         ]
+    elif basis == StatusBasis.COMMUNE:
+        out = [commune_reason(row, has_raster=has_raster)]
     elif has_raster:
         out = [
             "aucun local recensé et carte de couverture insuffisante "

@@ -16,6 +16,7 @@ class StatusBasis(StrEnum):
 
     PREMISES = "premises"
     RASTER = "raster"
+    COMMUNE = "commune"
     NONE = "none"
 
 
