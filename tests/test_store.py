@@ -387,6 +387,27 @@ def postgis(database_url: str, postgis_schema: str) -> Iterator[PostGISStore]:
     store.close()
 
 
+def test_both_backends_give_back_the_dtypes_of_results(store: Store) -> None:
+    frame = gpd.GeoDataFrame(
+        {
+            "rank": pd.array([1, None, 3], dtype="Int64"),
+            "ftth": pd.array([True, None, False], dtype="boolean"),
+            "status": pd.Series(["served", None, "unknown"], dtype=object),
+            "name": pd.Series(["a", "b", None], dtype="str"),
+            "locaux": np.array([1, 2, 3], dtype=np.int64),
+            "share": [0.5, np.nan, 1.0],
+            "available": [True, False, True],
+        },
+        geometry=[point(0, 0), point(1, 1), None],
+        crs="EPSG:2154",
+    )
+    store.write_layer("results", frame, meta("results"))
+    back = store.read_layer("results")
+    assert dict(back.dtypes.astype(str)) == dict(frame.dtypes.astype(str))
+    assert back["status"].tolist() == ["served", None, "unknown"]
+    assert back["rank"].isna().tolist() == [False, True, False]
+
+
 def test_postgis_gives_back_the_dtypes_written(postgis: PostGISStore) -> None:
     n = 4
     frame = gpd.GeoDataFrame(

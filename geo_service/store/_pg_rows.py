@@ -26,6 +26,7 @@ from psycopg import sql
 
 from geo_service.errors import StoreError
 from geo_service.store._pg_schema import Connection
+from geo_service.store.base import restore_dtype
 
 FID: Final = "fid"
 GEOM: Final = "geom"
@@ -400,10 +401,7 @@ def _from_hex_wkb(column: pa.ChunkedArray) -> npt.NDArray[np.object_]:
 
 
 def _restored(values: pd.Series, column: Column) -> pd.Series:
-    dtype = pd.api.types.pandas_dtype(column.dtype)
     if column.sql == "timestamptz":
+        dtype = pd.api.types.pandas_dtype(column.dtype)
         return values.dt.tz_localize("UTC").dt.tz_convert(dtype.tz).astype(dtype)
-    if pd.api.types.is_object_dtype(dtype):
-        values = values.astype(object)
-        return values.where(values.notna(), None)
-    return values.astype(dtype)
+    return restore_dtype(values, column.dtype)

@@ -7,11 +7,38 @@ from abc import ABC, abstractmethod
 from typing import Final
 
 import geopandas as gpd
+import pandas as pd
 
 from geo_service.errors import ParameterError
 from geo_service.model import CoverageRaster, LayerMeta
 
 _LAYER_NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+def column_dtypes(frame: pd.DataFrame) -> dict[str, str]:
+    """The pandas dtype of each attribute column, recorded so a store can restore it on reading."""
+    return {
+        str(name): str(dtype)
+        for name, dtype in frame.dtypes.items()
+        if not isinstance(dtype, gpd.array.GeometryDtype)
+    }
+
+
+def restore_dtype(values: pd.Series, dtype_name: str) -> pd.Series:
+    """``values`` as read back from a store, cast to the dtype they were written with."""
+    dtype = pd.api.types.pandas_dtype(dtype_name)
+    if pd.api.types.is_object_dtype(dtype):
+        values = values.astype(object)
+        return values.where(values.notna(), None)
+    return values.astype(dtype)
+
+
+def restore_dtypes(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
+    """``frame`` with each recorded column restored by :func:`restore_dtype`."""
+    for name, dtype_name in dtypes.items():
+        if name in frame.columns and str(frame[name].dtype) != dtype_name:
+            frame[name] = restore_dtype(frame[name], dtype_name)
+    return frame
 
 
 def check_layer_name(name: str) -> str:

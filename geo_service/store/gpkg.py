@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,9 +26,10 @@ import rasterio
 
 from geo_service.errors import NotFoundError, StoreError
 from geo_service.model import CoverageRaster, LayerMeta
-from geo_service.store.base import Store, check_layer_name
+from geo_service.store.base import Store, check_layer_name, column_dtypes, restore_dtypes
 
 _META_KEY: Final = "GEO_SERVICE_META"
+_DTYPES_KEY: Final = "GEO_SERVICE_DTYPES"
 _VECTOR: Final = ".gpkg"
 _RASTER: Final = ".tif"
 _TMP_MARK: Final = ".tmp-"
@@ -48,14 +50,14 @@ class GeoPackageStore(Store):
         check_layer_name(name)
         meta = meta.model_copy(update={"name": name, "feature_count": len(frame)})
 
+        metadata = {
+            _META_KEY: meta.model_dump_json(),
+            _DTYPES_KEY: json.dumps(column_dtypes(frame)),
+        }
+
         def write(tmp: Path) -> None:
             pyogrio.write_dataframe(
-                frame,
-                tmp,
-                layer=name,
-                driver="GPKG",
-                layer_metadata={_META_KEY: meta.model_dump_json()},
-                use_arrow=False,
+                frame, tmp, layer=name, driver="GPKG", layer_metadata=metadata, use_arrow=True
             )
 
         self._replace(name, _VECTOR, write)
@@ -133,9 +135,11 @@ class GeoPackageStore(Store):
         path = self._existing(name, _VECTOR)
         try:
             frame = pyogrio.read_dataframe(path, bbox=bbox, columns=columns, use_arrow=True)
+            metadata = pyogrio.read_info(path).get("layer_metadata") or {}
         except Exception as exc:  # GDAL error classes
             raise StoreError(f"cannot read layer '{name}' from {path}: {exc}") from exc
-        return frame
+        dtypes: dict[str, str] = json.loads(metadata.get(_DTYPES_KEY) or "{}")
+        return restore_dtypes(frame, dtypes)
 
     def read_raster(self, name: str) -> CoverageRaster:
         path = self._existing(name, _RASTER)
