@@ -163,6 +163,13 @@ def import_(
         bool, typer.Option(help="Count satellite offers in a building's best class.")
     ] = False,
     wired_only: Annotated[bool, typer.Option(help="Count wired technologies only.")] = False,
+    append: Annotated[
+        bool,
+        typer.Option(
+            help="Add the features to the stored layer instead of replacing it "
+            "(e.g. land from several producers); ids must not collide."
+        ),
+    ] = False,
     source: Annotated[
         str | None, typer.Option(help="Source to cite [default: file names].")
     ] = None,
@@ -192,10 +199,12 @@ def import_(
         source=source,
         licence=licence,
         data_date=_parse_date(data_date),
+        append=append,
     )
     console.print(f"Format: {fmt.name} ({fmt.description}).", highlight=False)
     _print_report(report)
-    console.print(f"Layer '{layer}' replaced in the {store.describe()}.")
+    done = "extended" if append else "replaced"
+    console.print(f"Layer '{layer}' {done} in the {store.describe()}.")
 
 
 @app.command()

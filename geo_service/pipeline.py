@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any, Final
 
 import geopandas as gpd
+import pandas as pd
 
 from geo_service.analysis import AnalysisResult, RunInfo, analyze
 from geo_service.catalog import descriptor
-from geo_service.errors import NotFoundError, StoreError
+from geo_service.errors import InputError, NotFoundError, StoreError
 from geo_service.model import CANONICAL_CRS, SCHEMAS, CoverageRaster, LayerKind, LayerMeta
 from geo_service.settings import AnalysisParams
 from geo_service.sources import read_coverage_raster, read_layer_file
@@ -128,10 +129,13 @@ def import_files(
     licence: str | None = None,
     attribution: str | None = None,
     data_date: date | None = None,
+    append: bool = False,
 ) -> tuple[ImportFormat, LayerReport]:
     """Read files in a producer's format, validate them and store them as ``layer``, atomically.
 
     The format is ``format_name`` or the one detected (see :mod:`geo_service.sources.formats`).
+    With ``append``, the features are added to the stored vector layer (e.g. land plots from
+    several producers) instead of replacing it; their ids must not collide with stored ones.
     Raises InputError (and leaves the store as it was) when the files cannot be used.
     """
     layer = str(layer)
@@ -144,15 +148,54 @@ def import_files(
         licence=licence,
         attribution=attribution,
         data_date=data_date
-        or getattr(report, "data_date", None)
+        or report.data_date
         or max((d for p in paths if (d := _file_date(p))), default=None),
         extra={"format": fmt.name},
     )
     if isinstance(frame, CoverageRaster):
         store.write_raster(layer, frame, meta)
-    else:
-        store.write_layer(layer, frame, meta)
+        return fmt, report
+    if append and store.has_layer(layer):
+        frame, meta = _appended(store, layer, frame, meta)
+    store.write_layer(layer, frame, meta)
     return fmt, report
+
+
+def _appended(
+    store: Store, layer: str, frame: gpd.GeoDataFrame, meta: LayerMeta
+) -> tuple[gpd.GeoDataFrame, LayerMeta]:
+    """The stored layer with ``frame``'s features added, and the provenance of both parts."""
+    stored, stored_meta = store.read_layer(layer), store.layer_meta(layer)
+    kinds = {kind.value: kind for kind in SCHEMAS}
+    id_column = SCHEMAS[kinds[layer]].id_column if layer in kinds else None
+    if id_column is not None:
+        clash = sorted(set(stored[id_column]) & set(frame[id_column]))
+        if clash:
+            shown = ", ".join(f"'{value}'" for value in clash[:5])
+            raise InputError(
+                f"{meta.source}: {len(clash)} {id_column} value(s) already in the stored "
+                f"'{layer}' layer ({shown}); expected new ids when appending (or import "
+                "without --append to replace the layer)"
+            )
+    merged = gpd.GeoDataFrame(pd.concat([stored, frame], ignore_index=True), crs=stored.crs)
+    parts = [*stored_meta.extra.get("parts", [_part(stored_meta)]), _part(meta)]
+    dates = [d for d in (stored_meta.data_date, meta.data_date) if d is not None]
+    return merged, meta.model_copy(
+        update={
+            "source": f"{stored_meta.source} ; {meta.source}",
+            "data_date": max(dates, default=None),
+            "extra": {**meta.extra, "parts": parts},
+        }
+    )
+
+
+def _part(meta: LayerMeta) -> dict[str, Any]:
+    return {
+        "source": meta.source,
+        "format": meta.extra.get("format"),
+        "data_date": meta.data_date.isoformat() if meta.data_date else None,
+        "feature_count": meta.feature_count,
+    }
 
 
 def load_inputs(store: Store) -> Inputs:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Final
 
 import geopandas as gpd
@@ -50,6 +51,8 @@ class LayerReport:
     repaired: int = 0
     skipped: dict[str, list[int]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: Date of the data when the files say it (latest update, ARCEP quarter...).
+    data_date: date | None = None
 
     def skip(self, reason: str, rows: list[int]) -> None:
         """Record rows left out, with the reason."""

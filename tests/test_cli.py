@@ -237,3 +237,25 @@ def test_console_script_prints_no_traceback(tmp_path: Path) -> None:
     assert completed.returncode == 2
     assert "z.gpkg: file not found" in completed.stderr
     assert "Traceback" not in completed.stderr + completed.stdout
+
+
+def test_import_append_adds_land_from_another_producer(data_dir: Path, tmp_path: Path) -> None:
+    first, second = tmp_path / "terrains.csv", tmp_path / "friches.csv"
+    first.write_text("plot_id,available,area_ha,lon,lat\nt1,oui,1.5,5.40,43.30\n", "utf-8")
+    second.write_text("plot_id,available,area_ha,lon,lat\nf1,oui,2.0,5.41,43.31\n", "utf-8")
+    assert invoke("import", "land", str(first)).exit_code == 0
+    result = invoke("import", "land", str(second), "--append")
+    assert result.exit_code == 0, result.output
+    assert "Layer 'land' extended" in result.output
+    from geo_service.store import GeoPackageStore
+
+    store = GeoPackageStore(data_dir)
+    assert sorted(store.read_layer("land")["plot_id"]) == ["f1", "t1"]
+    meta = store.layer_meta("land")
+    assert meta.source == "terrains.csv ; friches.csv"
+    assert [part["source"] for part in meta.extra["parts"]] == ["terrains.csv", "friches.csv"]
+    before = (data_dir / "store" / "land.gpkg").read_bytes()
+    again = runner.invoke(app, ["import", "land", str(second), "--append"])
+    assert again.exit_code == 2
+    assert "plot_id value(s) already in the stored 'land' layer ('f1')" in again.output
+    assert (data_dir / "store" / "land.gpkg").read_bytes() == before

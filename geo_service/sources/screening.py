@@ -32,15 +32,9 @@ SQUARE_METRES_PER_HECTARE: Final = 10_000.0
 _NO_GEOMETRY: Final = "no geometry"
 
 
-@dataclass
-class ImportReport(LayerReport):
-    """A :class:`~geo_service.validation.LayerReport` that also knows the date of the data.
-
-    ``data_date`` is read from the files when they say it (latest update of a brownfield,
-    ARCEP quarter); the pipeline records it as the layer's date unless ``--date`` is given.
-    """
-
-    data_date: date | None = None
+#: The report of an import (``data_date`` is read from the files when they say it: latest
+#: update of a brownfield, ARCEP quarter; the pipeline records it unless ``--date`` is given).
+ImportReport = LayerReport
 
 
 OneFileReader = Callable[[Path, ImportOptions], tuple[gpd.GeoDataFrame, "ImportReport"]]
