@@ -13,7 +13,20 @@ Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Weight = Annotated[float, Field(ge=0.0)]
 
 
-class AnalysisParams(BaseModel):
+class AnalysisFields(BaseModel):
+    """The thresholds and weights of the analysis, shared by the settings and the parameters."""
+
+    served_thd30_share: Share = 0.95
+    unserved_bhd8_share: Share = 0.5
+    min_raster_valid_share: Share = 0.5
+    priority_weight_gap: Weight = 0.5
+    priority_weight_land: Weight = 0.3
+    priority_weight_locaux: Weight = 0.2
+    priority_land_half_ha: float = Field(default=5.0, gt=0.0)
+    priority_locaux_half: float = Field(default=100.0, gt=0.0)
+
+
+class AnalysisParams(AnalysisFields):
     """Thresholds and weights of the zone analysis; recorded with every result.
 
     Status rules (DESIGN.md): a zone is *served* when ``share_thd30 >= served_thd30_share``,
@@ -28,15 +41,6 @@ class AnalysisParams(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    served_thd30_share: Share = 0.95
-    unserved_bhd8_share: Share = 0.5
-    min_raster_valid_share: Share = 0.5
-    priority_weight_gap: Weight = 0.5
-    priority_weight_land: Weight = 0.3
-    priority_weight_locaux: Weight = 0.2
-    priority_land_half_ha: float = Field(default=5.0, gt=0.0)
-    priority_locaux_half: float = Field(default=100.0, gt=0.0)
-
     @model_validator(mode="after")
     def _weights_not_all_zero(self) -> AnalysisParams:
         total = self.priority_weight_gap + self.priority_weight_land + self.priority_weight_locaux
@@ -45,7 +49,7 @@ class AnalysisParams(BaseModel):
         return self
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, AnalysisFields):
     """Configuration of geo-service.
 
     Every field can be set by an environment variable ``GEO_SERVICE_<NAME>`` (e.g.
@@ -70,15 +74,6 @@ class Settings(BaseSettings):
         default=None, description="Directory of layer descriptors (default: the bundled ones)."
     )
     demo_seed: int = Field(default=2154, description="Seed of the synthetic demo territory.")
-
-    served_thd30_share: Share = 0.95
-    unserved_bhd8_share: Share = 0.5
-    min_raster_valid_share: Share = 0.5
-    priority_weight_gap: Weight = 0.5
-    priority_weight_land: Weight = 0.3
-    priority_weight_locaux: Weight = 0.2
-    priority_land_half_ha: float = Field(default=5.0, gt=0.0)
-    priority_locaux_half: float = Field(default=100.0, gt=0.0)
 
     h3_resolution: int = Field(default=8, ge=5, le=10, description="H3 grid of the coverage map.")
 
@@ -149,7 +144,7 @@ class Settings(BaseSettings):
 
     def analysis_params(self, **overrides: float | None) -> AnalysisParams:
         """The analysis parameters of these settings, with non-None ``overrides`` applied."""
-        values = {name: getattr(self, name) for name in AnalysisParams.model_fields}
+        values = {name: getattr(self, name) for name in AnalysisFields.model_fields}
         values.update({k: v for k, v in overrides.items() if v is not None})
         return AnalysisParams(**values)
 

@@ -335,38 +335,26 @@ def _insee(values: pd.Series, source: str, column: str, required: bool) -> pd.Se
     return padded
 
 
-def _speed_class(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
-    text = _text(values, source, column, required).map(
-        lambda v: v.upper() if isinstance(v, str) else v
-    )
-    bad = text.notna() & ~text.isin(SPEED_CLASSES)
-    if bad.any():
-        found = ", ".join(repr(v) for v in pd.unique(text[bad])[:5])
-        raise _fail_rows(
-            source,
-            column,
-            values.index[bad],
-            f"values {found} that are not ARCEP classes",
-            f"one of {', '.join(SPEED_CLASSES)}",
-        )
-    return text
+def _one_of(allowed: tuple[str, ...], what: str) -> _Converter:
+    """A converter to upper-case codes among ``allowed`` (``what`` names them in messages)."""
 
-
-def _techno(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
-    text = _text(values, source, column, required).map(
-        lambda v: v.upper() if isinstance(v, str) else v
-    )
-    bad = text.notna() & ~text.isin(TECHNOLOGIES)
-    if bad.any():
-        found = ", ".join(repr(v) for v in pd.unique(text[bad])[:5])
-        raise _fail_rows(
-            source,
-            column,
-            values.index[bad],
-            f"values {found} that are not ARCEP technologies",
-            f"one of {', '.join(TECHNOLOGIES)}",
+    def convert(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
+        text = _text(values, source, column, required).map(
+            lambda v: v.upper() if isinstance(v, str) else v
         )
-    return text
+        bad = text.notna() & ~text.isin(allowed)
+        if bad.any():
+            found = ", ".join(repr(v) for v in pd.unique(text[bad])[:5])
+            raise _fail_rows(
+                source,
+                column,
+                values.index[bad],
+                f"values {found} that are not {what}",
+                f"one of {', '.join(allowed)}",
+            )
+        return text
+
+    return convert
 
 
 def _number(values: pd.Series) -> pd.Series:
@@ -447,8 +435,8 @@ _CONVERTERS: Final[dict[LayerKind, dict[str, _Converter]]] = {
     LayerKind.ZONES: {"commune_insee": _insee},
     LayerKind.PREMISES: {
         "locaux": _locaux,
-        "down_class": _speed_class,
-        "best_techno": _techno,
+        "down_class": _one_of(SPEED_CLASSES, "ARCEP classes"),
+        "best_techno": _one_of(TECHNOLOGIES, "ARCEP technologies"),
         "ftth": _boolean,
         "commune_insee": _insee,
     },

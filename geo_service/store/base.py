@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from typing import Final
+from typing import Any, Final
 
 import geopandas as gpd
 import pandas as pd
@@ -39,6 +39,25 @@ def restore_dtypes(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
         if name in frame.columns and str(frame[name].dtype) != dtype_name:
             frame[name] = restore_dtype(frame[name], dtype_name)
     return frame
+
+
+def geotiff_profile(raster: CoverageRaster) -> dict[str, Any]:
+    """Rasterio profile of the stored coverage GeoTIFF: float32, NaN nodata, tiled, deflate."""
+    rows, cols = raster.shape
+    return {
+        "driver": "GTiff",
+        "width": cols,
+        "height": rows,
+        "count": 1,
+        "dtype": "float32",
+        "crs": raster.crs,
+        "transform": raster.transform,
+        "nodata": float("nan"),
+        "compress": "deflate",
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+    }
 
 
 def check_layer_name(name: str) -> str:

@@ -26,7 +26,13 @@ import rasterio
 
 from geo_service.errors import NotFoundError, StoreError
 from geo_service.model import CoverageRaster, LayerMeta
-from geo_service.store.base import Store, check_layer_name, column_dtypes, restore_dtypes
+from geo_service.store.base import (
+    Store,
+    check_layer_name,
+    column_dtypes,
+    geotiff_profile,
+    restore_dtypes,
+)
 
 _META_KEY: Final = "GEO_SERVICE_META"
 _DTYPES_KEY: Final = "GEO_SERVICE_DTYPES"
@@ -68,20 +74,7 @@ class GeoPackageStore(Store):
         meta = meta.model_copy(update={"name": name, "feature_count": rows * cols})
 
         def write(tmp: Path) -> None:
-            profile = {
-                "driver": "GTiff",
-                "width": cols,
-                "height": rows,
-                "count": 1,
-                "dtype": "float32",
-                "crs": raster.crs,
-                "transform": raster.transform,
-                "nodata": np.nan,
-                "compress": "deflate",
-                "tiled": True,
-                "blockxsize": 256,
-                "blockysize": 256,
-            }
+            profile = geotiff_profile(raster)
             with rasterio.open(tmp, "w", **profile) as dst:
                 dst.write(raster.data.astype(np.float32), 1)
                 dst.update_tags(**{_META_KEY: meta.model_dump_json()})

@@ -64,7 +64,7 @@ from geo_service.store._pg_schema import (
     migrate,
     reason,
 )
-from geo_service.store.base import Store, check_layer_name
+from geo_service.store.base import Store, check_layer_name, geotiff_profile
 
 #: Layer names that would clash with the store's own tables.
 RESERVED_NAMES: Final = frozenset({CATALOG, RASTERS, VERSIONS})
@@ -412,21 +412,7 @@ def _create_indexes(
 
 
 def _geotiff_bytes(raster: CoverageRaster) -> bytes:
-    height, width = raster.shape
-    profile = {
-        "driver": "GTiff",
-        "width": width,
-        "height": height,
-        "count": 1,
-        "dtype": "float32",
-        "crs": raster.crs,
-        "transform": raster.transform,
-        "nodata": np.nan,
-        "compress": "deflate",
-        "tiled": True,
-        "blockxsize": 256,
-        "blockysize": 256,
-    }
+    profile = geotiff_profile(raster)
     with rasterio.io.MemoryFile() as mem:
         with mem.open(**profile) as dst:
             dst.write(raster.data.astype(np.float32), 1)
