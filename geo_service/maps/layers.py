@@ -170,6 +170,16 @@ def land_style(*, available: bool) -> dict[str, Any]:
     return {"fill": False, "color": style.UNAVAILABLE_LAND, "weight": 1, "dashArray": "2 3"}
 
 
+def raster_legend_section(note: str) -> dict[str, Any]:
+    """The legend section of the coverage raster layer."""
+    return {
+        "title": "Débit maximal (raster de couverture)",
+        "layer": "raster",
+        "entries": legend_entries(style.raster_entries()),
+        "note": note,
+    }
+
+
 def legend_entries(
     entries: list[style.LegendEntry], *, round_swatch: bool = False
 ) -> list[dict[str, Any]]:

@@ -37,6 +37,7 @@ from geo_service.maps.layers import (
     land_layer,
     land_style,
     legend_entries,
+    raster_legend_section,
     sources_config,
     zone_styles,
 )
@@ -269,12 +270,7 @@ def _add_controls(
         )
     if data.raster is not None:
         sections.append(
-            {
-                "title": "Débit maximal (raster de couverture)",
-                "layer": "raster",
-                "entries": legend_entries(style.raster_entries()),
-                "note": "Plus foncé : débit plus faible ; transparent : débit inconnu.",
-            }
+            raster_legend_section("Plus foncé : débit plus faible ; transparent : débit inconnu.")
         )
     ScriptControl(
         "legend", {"title": "Légende", "sections": sections, "collapsed": False}, refs

@@ -25,6 +25,7 @@ from geo_service.maps.layers import (
     land_layer,
     land_style,
     legend_entries,
+    raster_legend_section,
     sources_config,
     zone_styles,
 )
@@ -297,14 +298,7 @@ def _add_legend(
             }
         )
     if has_raster:
-        sections.append(
-            {
-                "title": "Débit maximal (raster de couverture)",
-                "layer": "raster",
-                "entries": legend_entries(style.raster_entries()),
-                "note": "Transparent : débit inconnu.",
-            }
-        )
+        sections.append(raster_legend_section("Transparent : débit inconnu."))
     ScriptControl(
         "legend", {"title": "Légende", "sections": sections, "collapsed": False}, refs
     ).add_to(fmap)
