@@ -40,6 +40,8 @@ def fr_percent(share: float | None, decimals: int = 0) -> str:
 
 def fr_hectares(area_ha: float | None) -> str:
     """Hectares with one decimal, two under one hectare: ``12,4 ha``, ``0,25 ha``."""
+    if area_ha == 0:
+        return f"0{NNBSP}ha"
     decimals = 2 if area_ha is not None and abs(area_ha) < 1 else 1
     return f"{fr_number(area_ha, decimals)}{NNBSP}ha"
 
