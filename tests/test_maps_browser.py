@@ -277,3 +277,99 @@ def test_self_contained_file(browser: Any, data_dir: Path, tmp_path: Path) -> No
     urls = requested_urls(browser)
     assert urls[0].startswith("file://")
     assert [u for u in urls if not u.startswith(("file://", "data:", "about:"))] == []
+
+
+def _viewport_click(driver: Any, map_name: str, lat: float, lon: float) -> None:
+    """A real pointer click at ``lat, lon`` of the map (viewport coordinates)."""
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+
+    x, y = driver.execute_script(
+        f"""
+        var map = window[{map_name}], rect = map.getContainer().getBoundingClientRect();
+        var p = map.latLngToContainerPoint([{lat}, {lon}]);
+        return [Math.round(rect.left + p.x), Math.round(rect.top + p.y)];
+        """
+    )
+    action = ActionBuilder(driver)
+    action.pointer_action.move_to_location(x, y)
+    action.pointer_action.click()
+    action.perform()
+
+
+def test_commune_coverage_layer_without_premises(browser: Any, tmp_path: Path, zones: Any) -> None:
+    """Communes filled by their ARCEP share: on, in the legend, clickable, under the plots."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from geo_service.settings import AnalysisParams
+    from geo_service.sources.arcep_communes import COMMUNE_COVERAGE_COLUMNS
+    from geo_service.validation import validate_layer
+    from tests.conftest import box, point
+
+    store = GeoPackageStore(tmp_path / "data")
+    communes = gpd.GeoDataFrame(
+        {
+            "commune_insee": ["13001", "13002"],
+            "name": [EVIL, "Saint-Éloi"],
+            "epci_siren": ["200054807"] * 2,
+            "population": [1000, 2000],
+        },
+        geometry=[box(-50, -50, 400, 250), box(350, -50, 300, 250)],
+        crs="EPSG:2154",
+    )
+    stats = pd.DataFrame(
+        [
+            {"commune_insee": "13001", "share_ftth": 0.42, "period": "T1 2018"},
+            {"commune_insee": "13002", "share_ftth": 0.9, "period": "T1 2018"},
+        ]
+    ).reindex(columns=list(COMMUNE_COVERAGE_COLUMNS))
+    land = gpd.GeoDataFrame(
+        {"plot_id": ["l1"], "available": [True]}, geometry=[box(300, 120, 40, 40)], crs=2154
+    )
+    layers = {
+        "zones": zones[zones["zone_id"] != "D"],
+        "communes": communes,
+        "commune_coverage": gpd.GeoDataFrame(stats, geometry=[None, None], crs=2154),
+        "land": land,
+    }
+    for name, frame in layers.items():
+        if name != "commune_coverage":
+            frame, _ = validate_layer(name, frame, f"test {name}")
+        store.write_layer(name, frame, pipeline.layer_meta(name, source="test"))
+    pipeline.analyze_store(store, AnalysisParams())
+    workspace = Workspace(Settings(database_url=None, data_dir=tmp_path / "data"), store)
+    written = export_map(workspace, tmp_path / "communes.html", self_contained=True)
+    browser.get(written.path.as_uri())
+    wait_for(browser, "window.L && document.querySelector('path.gs-zone')")
+    legend = browser.find_element("css selector", ".gs-legend").text
+    assert "Couverture communale (Arcep) : locaux raccordables à la fibre (FttH)" in legend
+    map_name = browser.execute_script(f"return {MAP_NAME};")
+    name = json.dumps(map_name)
+    # a click in commune 13001 away from the zones and the plot opens the commune's popup
+    free, plot = gpd.GeoSeries([point(150, 170), point(320, 140)], crs=2154).to_crs(4326)
+    browser.execute_script(f"window[{name}].setView([{free.y}, {free.x}], 18, {{animate: false}});")
+    time.sleep(0.5)
+    _viewport_click(browser, name, free.y, free.x)
+    text = wait_for(browser, POPUP_TEXT)
+    assert EVIL in text
+    assert "42" in text
+    assert (
+        browser.execute_script("return document.querySelectorAll('.leaflet-popup img').length") == 0
+    )
+    time.sleep(0.5)
+    screenshot(browser, tmp_path, "commune-coverage-tiny.png")
+    # the plots stay above the communes, even once the layer is switched off and on again
+    browser.execute_script(f"window[{name}].closePopup();")
+    toggle = browser.find_element(
+        "xpath", "//label[contains(., 'Couverture communale (Arcep)')]//input"
+    )
+    toggle.click()
+    toggle.click()
+    browser.execute_script(f"window[{name}].setView([{plot.y}, {plot.x}], 19, {{animate: false}});")
+    time.sleep(0.5)
+    _viewport_click(browser, name, plot.y, plot.x)
+    time.sleep(0.5)
+    assert not browser.execute_script("return document.querySelector('.leaflet-popup-content')")
+    tooltips = "Array.from(document.querySelectorAll('.leaflet-tooltip'), t => t.textContent)"
+    assert "Parcelle disponible" in " ".join(wait_for(browser, tooltips))
+    assert console_errors(browser) == []

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from html import escape
-from typing import Any
+from typing import Any, Final
 from urllib.parse import quote
 
 from geo_service.analysis import split_reasons
-from geo_service.formatting import fr_hectares, fr_number, fr_percent, plural
+from geo_service.formatting import fr_date, fr_hectares, fr_number, fr_percent, plural
 from geo_service.maps.style import BASIS_LABELS, STATUS_COLOURS, STATUS_LABELS
 
 Row = Mapping[str, Any]
+
+#: The shares of the zone's commune (ARCEP statistics) shown when they decided its status
+#: (``status_basis`` ``commune``): result column, French label.
+COMMUNE_SHARES: Final = (
+    ("commune_share_thd30", "Locaux de la commune à ≥ 30 Mbit/s (Arcep)"),
+    ("commune_share_bhd8", "Locaux de la commune à ≥ 8 Mbit/s (Arcep)"),
+    ("commune_share_ftth", "Locaux de la commune raccordables à la fibre (FttH, Arcep)"),
+)
+_ISO_DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,37 @@ def search_key(*parts: object) -> str:
     return escape(plain)
 
 
+def period_label(value: Any) -> str | None:
+    """The period of ARCEP statistics in French, None when unknown.
+
+    ``T1 2018`` stays as it is; an ISO date ``2026-03-31`` becomes ``31 mars 2026``.
+    """
+    if not _present(value) or not str(value).strip():
+        return None
+    period = str(value).strip()
+    if _ISO_DATE.match(period):
+        try:
+            return fr_date(date.fromisoformat(period))
+        except ValueError:
+            pass
+    return period
+
+
+def arcep_period(value: Any) -> str | None:
+    """``période T1 2018``, or ``données du 31 mars 2026`` for a date; None when unknown."""
+    label = period_label(value)
+    if label is None:
+        return None
+    return f"période {label}" if label == str(value).strip() else f"données du {label}"
+
+
+def commune_basis(row: Row) -> str:
+    """``Statut estimé d'après les statistiques communales de l'Arcep (période …)``."""
+    period = arcep_period(row.get("commune_period"))
+    when = f" ({period})" if period else ""
+    return f"Statut estimé d'après les statistiques communales de l'Arcep{when}"
+
+
 def zone_tooltip(row: Row, commune_name: str | None) -> str:
     """Short HTML tooltip: name, commune, status and share of locaux at ≥ 30 Mbit/s."""
     status = str(row["status"])
@@ -87,8 +129,7 @@ def zone_popup(row: Row, commune_name: str | None, links: Links | None) -> str:
         f'<p class="gs-sub">{" · ".join(text(s) for s in subtitle)}</p>',
         f'<p><span class="gs-badge" style="background:{STATUS_COLOURS.get(status, "#999999")}">'
         f"{text(STATUS_LABELS.get(status, status))}</span> "
-        f'<span class="gs-basis">{text(BASIS_LABELS.get(str(row.get("status_basis")), ""))}'
-        "</span></p>",
+        f'<span class="gs-basis">{text(_basis(row))}</span></p>',
     ]
     if _present(row.get("rank")):
         parts.append(
@@ -116,22 +157,21 @@ def zone_popup(row: Row, commune_name: str | None, links: Links | None) -> str:
     return "".join(parts)
 
 
+def _basis(row: Row) -> str:
+    basis = str(row.get("status_basis"))
+    return commune_basis(row) if basis == "commune" else BASIS_LABELS.get(basis, "")
+
+
 def _figures_table(row: Row) -> str:
-    locaux = _int(row.get("locaux"))
-    lines: list[tuple[str, str, str]] = [
-        ("area_ha", "Surface", fr_hectares(_float(row.get("area_ha")))),
-        ("premises", "Immeubles recensés", fr_number(_int(row.get("premises")))),
-        ("locaux", "Locaux", fr_number(locaux)),
-        ("share_bhd8", "Locaux à ≥ 8 Mbit/s", fr_percent(_float(row.get("share_bhd8")))),
-        ("share_thd30", "Locaux à ≥ 30 Mbit/s", fr_percent(_float(row.get("share_thd30")))),
-        ("share_thd100", "Locaux à ≥ 100 Mbit/s", fr_percent(_float(row.get("share_thd100")))),
-        ("share_thd1g", "Locaux à ≥ 1 Gbit/s", fr_percent(_float(row.get("share_thd1g")))),
-        (
-            "share_ftth",
-            "Fibre optique (FttH) disponible",
-            fr_percent(_float(row.get("share_ftth"))),
-        ),
-    ]
+    lines = [("area_ha", "Surface", fr_hectares(_float(row.get("area_ha"))))]
+    if str(row.get("status_basis")) == "commune":
+        lines += [
+            (field, label, fr_percent(_float(row.get(field))))
+            for field, label in COMMUNE_SHARES
+            if _present(row.get(field))
+        ]
+    else:
+        lines += _premises_lines(row)
     valid = _float(row.get("raster_valid_share"))
     if valid is not None:
         lines.append(
@@ -157,13 +197,41 @@ def _figures_table(row: Row) -> str:
     return f'<table class="gs-figures">{cells}</table>'
 
 
+def _premises_lines(row: Row) -> list[tuple[str, str, str]]:
+    """Figures of the premises inside the zone: result column, French label, value."""
+    locaux = _int(row.get("locaux"))
+    return [
+        ("premises", "Immeubles recensés", fr_number(_int(row.get("premises")))),
+        ("locaux", "Locaux", fr_number(locaux)),
+        ("share_bhd8", "Locaux à ≥ 8 Mbit/s", fr_percent(_float(row.get("share_bhd8")))),
+        ("share_thd30", "Locaux à ≥ 30 Mbit/s", fr_percent(_float(row.get("share_thd30")))),
+        ("share_thd100", "Locaux à ≥ 100 Mbit/s", fr_percent(_float(row.get("share_thd100")))),
+        ("share_thd1g", "Locaux à ≥ 1 Gbit/s", fr_percent(_float(row.get("share_thd1g")))),
+        (
+            "share_ftth",
+            "Fibre optique (FttH) disponible",
+            fr_percent(_float(row.get("share_ftth"))),
+        ),
+    ]
+
+
 def _thd30_phrase(row: Row) -> str:
+    if str(row.get("status_basis")) == "commune":
+        return _commune_phrase(row)
     if _int(row.get("locaux")) > 0:
         return f"{fr_percent(_float(row.get('share_thd30')))} des locaux à ≥ 30 Mbit/s"
     raster = _float(row.get("raster_share_thd30"))
     if raster is not None:
         return f"{fr_percent(raster)} de la surface à ≥ 30 Mbit/s (raster)"
     return "aucun local recensé"
+
+
+def _commune_phrase(row: Row) -> str:
+    thd30 = _float(row.get("commune_share_thd30"))
+    if thd30 is not None:
+        return f"{fr_percent(thd30)} des locaux de la commune à ≥ 30 Mbit/s (Arcep)"
+    ftth = fr_percent(_float(row.get("commune_share_ftth")))
+    return f"{ftth} des locaux de la commune raccordables à la fibre (Arcep)"
 
 
 def _present(value: Any) -> bool:

@@ -21,6 +21,7 @@ from urllib.parse import quote
 from geo_service import pipeline
 from geo_service.errors import ParameterError
 from geo_service.maps.assets import ALL_ASSETS, AssetMode, copy_assets
+from geo_service.maps.commune_coverage import commune_coverage_layer
 from geo_service.maps.geojson import map_geometries
 from geo_service.maps.layers import commune_names, hexagon_layer, land_layer
 from geo_service.maps.page import BASEMAP_NAMES, PageOptions
@@ -68,15 +69,20 @@ def territory_data(workspace: Workspace) -> TerritoryData:
             "maps:land", pipeline.LAND, lambda: land_layer(workspace.layer(pipeline.LAND))
         )
     resolution = workspace.settings.h3_resolution
-    hexagons = workspace.cached(
-        f"maps:hexagons:{resolution}",
-        pipeline.PREMISES,
-        lambda: hexagon_layer(workspace.layer(pipeline.PREMISES), resolution),
-    )
+    hexagons = None
+    if store.has_layer(pipeline.PREMISES):
+        hexagons = workspace.cached(
+            f"maps:hexagons:{resolution}",
+            pipeline.PREMISES,
+            lambda: hexagon_layer(workspace.layer(pipeline.PREMISES), resolution),
+        )
     raster = None
     coverage = workspace.raster()
     if coverage is not None:
         raster = workspace.cached("maps:raster", pipeline.COVERAGE, lambda: raster_image(coverage))
+    communes = workspace.cached(
+        "maps:commune-geometries", pipeline.ZONE_RESULTS, lambda: commune_geometries(result)
+    )
     return TerritoryData(
         result=result,
         zone_geometries=workspace.cached(
@@ -84,12 +90,15 @@ def territory_data(workspace: Workspace) -> TerritoryData:
             pipeline.ZONE_RESULTS,
             lambda: map_geometries(result.zones, tolerance=ZONE_TOLERANCE_M),
         ),
-        commune_geometries=workspace.cached(
-            "maps:commune-geometries", pipeline.ZONE_RESULTS, lambda: commune_geometries(result)
-        ),
+        commune_geometries=communes,
         land=land,
         hexagons=hexagons,
         raster=raster,
+        commune_coverage=workspace.cached(
+            "maps:commune-coverage",
+            pipeline.ZONE_RESULTS,
+            lambda: commune_coverage_layer(result, communes),
+        ),
     )
 
 
@@ -111,7 +120,9 @@ def zone_page(workspace: Workspace, zone_id: str, options: PageOptions) -> str:
             workspace.results(),
             zone_id,
             land=workspace.layer(pipeline.LAND) if store.has_layer(pipeline.LAND) else None,
-            premises=workspace.layer(pipeline.PREMISES),
+            premises=(
+                workspace.layer(pipeline.PREMISES) if store.has_layer(pipeline.PREMISES) else None
+            ),
             raster=workspace.raster(),
         )
         return zone_html(data, options)

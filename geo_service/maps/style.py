@@ -2,9 +2,10 @@
 
 Zone statuses use the Okabe–Ito palette (distinguishable with every common colour-vision
 deficiency), and flagged zones also get a thick outline (dashed when unserved) so the status
-never rests on colour alone. Coverage (raster speed, share of locaux at ≥ 30 Mbit/s) uses one
-sequential ColorBrewer ramp, dark = poor, light = good (gaps stand out); premises use the
-colour-blind-safe diverging ColorBrewer RdYlBu ramp from INEL (red) to THD1G (blue).
+never rests on colour alone. Coverage (raster speed, share of locaux at ≥ 30 Mbit/s, the
+communes' ARCEP shares) uses one sequential ColorBrewer ramp, dark = poor, light = good (gaps
+stand out); premises use the colour-blind-safe diverging ColorBrewer RdYlBu ramp from INEL
+(red) to THD1G (blue).
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ CLASS_LABELS: Final[dict[str, str]] = {
     "THD1G": "THD1G — 1 Gbit/s et plus",
 }
 UNKNOWN_CLASS_COLOUR: Final = "#bdbdbd"
+#: Fill of the communes without ARCEP statistics on the commune coverage layer.
+NO_COMMUNE_FIGURES: Final = "#d9d9d9"
 
 #: Lower bounds (Mbit/s) of the raster classes, one per colour of :data:`COVERAGE_RAMP`.
 RASTER_BREAKS: Final = (0.0, 8.0, 30.0, 100.0, 1000.0)
@@ -134,7 +137,7 @@ def status_entries(params: AnalysisParams) -> list[LegendEntry]:
         ZoneStatus.UNSERVED: f"moins de {unserved} des locaux à ≥ 8 Mbit/s",
         ZoneStatus.UNDERSERVED: f"moins de {served} des locaux à ≥ 30 Mbit/s",
         ZoneStatus.SERVED: f"au moins {served} des locaux à ≥ 30 Mbit/s",
-        ZoneStatus.UNKNOWN: "ni locaux ni raster exploitable",
+        ZoneStatus.UNKNOWN: "ni locaux, ni raster, ni statistiques communales exploitables",
     }
     return [
         LegendEntry(

@@ -21,7 +21,8 @@ import numpy as np
 from geo_service.analysis import AnalysisResult
 from geo_service.errors import ParameterError
 from geo_service.formatting import fr_number, plural
-from geo_service.maps import style
+from geo_service.maps import commune_coverage, style
+from geo_service.maps.commune_coverage import CommuneCoverageLayer, commune_coverage_layer
 from geo_service.maps.elements import ScriptControl, ScriptLayer
 from geo_service.maps.geojson import (
     bounds_latlon,
@@ -74,6 +75,12 @@ class TerritoryData:
     land: DataLayer | None
     hexagons: DataLayer | None
     raster: RasterImage | None
+    commune_coverage: CommuneCoverageLayer | None = None
+
+    @property
+    def building_level(self) -> bool:
+        """Whether coverage is known building by building (premises on the hexagon grid)."""
+        return self.hexagons is not None and self.hexagons.count > 0
 
 
 def parse_statuses(value: str | None) -> tuple[str, ...]:
@@ -115,13 +122,19 @@ def prepare_territory(
     h3_resolution: int,
 ) -> TerritoryData:
     """All pieces of the territory map, computed (no caching; see ``maps.service``)."""
+    communes = commune_geometries(result)
     return TerritoryData(
         result=result,
         zone_geometries=map_geometries(result.zones, tolerance=ZONE_TOLERANCE_M),
-        commune_geometries=commune_geometries(result),
+        commune_geometries=communes,
         land=None if land is None else land_layer(land),
-        hexagons=None if premises is None else hexagon_layer(premises, h3_resolution),
+        hexagons=(
+            None
+            if premises is None or len(premises) == 0
+            else hexagon_layer(premises, h3_resolution)
+        ),
         raster=None if raster_layer is None else raster_image(raster_layer),
+        commune_coverage=commune_coverage_layer(result, communes),
     )
 
 
@@ -138,8 +151,10 @@ def territory_map(data: TerritoryData, view: TerritoryView, options: PageOptions
     """The folium map of the territory for one view.
 
     Layers (in the layer control): zones by status (flagged zones outlined), available
-    land, coverage hexagons, coverage raster, communes; plus legend, search, fullscreen,
-    scale bar, sources and dates, and the demo-data notice when the data are synthetic.
+    land, coverage hexagons, coverage raster, communes by their ARCEP statistics (on when
+    the map opens only without building-level coverage), commune boundaries; plus legend,
+    search, fullscreen, scale bar, sources and dates, and the demo-data notice when the
+    data are synthetic.
     """
     result = data.result
     params = result.run.params
@@ -163,6 +178,20 @@ def territory_map(data: TerritoryData, view: TerritoryView, options: PageOptions
             {"opacity": 0.7, "alt": "Raster de couverture (débit maximal)"},
             name="Couverture : raster du débit maximal",
             show=False,
+        ).add_to(fmap)
+    if data.commune_coverage is not None:
+        breaks = style.share_breaks(params)
+        refs["commune_coverage"] = ScriptLayer(
+            "communeCoverage",
+            data.commune_coverage.json,
+            {
+                "breaks": list(breaks),
+                "colours": list(style.COVERAGE_RAMP[-len(breaks) :]),
+                "missing": style.NO_COMMUNE_FIGURES,
+                "opacity": commune_coverage.FILL_OPACITY,
+            },
+            name=commune_coverage.LAYER_NAME,
+            show=not data.building_level,
         ).add_to(fmap)
     if data.hexagons is not None:
         breaks = style.share_breaks(params)
@@ -268,6 +297,8 @@ def _add_controls(
                 f"{data.hexagons.resolution}) ; plus foncé : moins bien couvert.",
             }
         )
+    if data.commune_coverage is not None:
+        sections.append(commune_coverage.legend_section(data.commune_coverage, params))
     if data.raster is not None:
         sections.append(
             raster_legend_section("Plus foncé : débit plus faible ; transparent : débit inconnu.")

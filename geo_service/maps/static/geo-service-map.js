@@ -187,6 +187,47 @@
     });
   };
 
+  /*
+   * Communes filled by their ARCEP share (commune statistics), on the canvas of the dense
+   * layers but always drawn first, so plots and hexagons stay on top when both are on.
+   */
+  GS.communeCoverage = function (map, data, cfg) {
+    var renderer = denseRenderer(map);
+    var v = data.p.v;
+    var t = data.p.t;
+    var p = data.p.p;
+    var group = unpack(data, function (f, latlngs) {
+      var known = v[f] !== null;
+      var base = {
+        renderer: renderer,
+        className: "gs-commune-coverage",
+        fillColor: known ? rampColour(v[f], cfg.breaks, cfg.colours) : cfg.missing,
+        fillOpacity: known ? cfg.opacity : cfg.opacity / 2,
+        color: "#ffffff",
+        weight: 0.8,
+        opacity: 0.9
+      };
+      var commune = L.polygon(latlngs, base);
+      commune.bindTooltip(t[f], { sticky: true, className: "gs-tooltip" }); /* escaped by the server */
+      if (p[f]) {
+        commune.bindPopup(p[f], { maxWidth: 360, minWidth: 240, className: "gs-commune-popup" });
+      }
+      commune.on("mouseover", function () {
+        commune.setStyle({ color: "#1a1a1a", weight: 2 });
+      });
+      commune.on("mouseout", function () {
+        commune.setStyle({ color: base.color, weight: base.weight });
+      });
+      return commune;
+    });
+    group.on("add", function () {
+      group.eachLayer(function (commune) {
+        commune.bringToBack();
+      });
+    });
+    return group;
+  };
+
   /* Land plots: available ones filled, the others (zone map) outlined; point plots as dots. */
   GS.land = function (map, data, cfg) {
     var renderer = denseRenderer(map);
