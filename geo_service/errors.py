@@ -40,6 +40,18 @@ class AuthError(GeoServiceError):
     """A write request without a valid API key."""
 
 
+class ForbiddenError(AuthError):
+    """A write request with a wrong API key, or while writing is disabled."""
+
+
+class PayloadTooLargeError(InputError):
+    """An upload (or the data it expands to) exceeds a configured limit."""
+
+
+class UnsupportedMediaTypeError(InputError):
+    """An upload whose media type or file extension cannot be imported."""
+
+
 def format_rows(rows: list[int] | tuple[int, ...], limit: int = 5) -> str:
     """Describe 1-based row numbers briefly: ``rows 3, 7, 9 and 12 more``."""
     shown = ", ".join(str(r) for r in rows[:limit])

@@ -38,6 +38,10 @@ from geo_service.model import (
 _TRUE: Final = frozenset({"true", "t", "1", "yes", "y", "oui", "o", "vrai", "v"})
 _FALSE: Final = frozenset({"false", "f", "0", "no", "n", "non", "faux"})
 _INSEE: Final = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+#: Most locaux one building may hold (the largest real buildings hold a few thousand).
+MAX_LOCAUX: Final = 100_000
+#: Most vertices one feature may have (a detailed commune outline has tens of thousands).
+MAX_VERTICES: Final = 500_000
 
 
 @dataclass
@@ -100,10 +104,16 @@ def validate_layer(
     frame.index = pd.RangeIndex(1, len(frame) + 1)  # 1-based row numbers while validating
     frame = _drop_missing_geometries(frame, report)
     _check_geometry_types(frame, source, schema)
+    _check_vertices(frame, source)
     _check_in_france(frame, source)
     frame = frame.to_crs(CANONICAL_CRS)
     if schema.geometry_types == POLYGONAL:
         frame = _repair_polygons(frame, report, kind)
+        if len(frame) == 0:
+            raise InputError(
+                f"{source}: no {kind} feature has an area once invalid polygons are repaired; "
+                "expected polygons that enclose a surface"
+            )
     columns = _canonical_columns(frame, source, schema)
     out = gpd.GeoDataFrame(columns, geometry=frame.geometry, crs=CANONICAL_CRS)
     _check_ids(out, source, schema.id_column)
@@ -154,6 +164,17 @@ def _check_geometry_types(frame: gpd.GeoDataFrame, source: str, schema: LayerSch
         raise InputError(
             f"{source}: {found} geometries in {format_rows(list(frame.index[wrong]))}; "
             f"expected {' or '.join(sorted(allowed))} for a {schema.kind} layer"
+        )
+
+
+def _check_vertices(frame: gpd.GeoDataFrame, source: str) -> None:
+    counts = shapely.get_num_coordinates(frame.geometry.values)
+    heavy = counts > MAX_VERTICES
+    if heavy.any():
+        raise InputError(
+            f"{source}: too many vertices in {format_rows(list(frame.index[heavy]))} (up to "
+            f"{int(counts.max()):,}); expected at most {MAX_VERTICES:,} vertices per feature "
+            "(simplify the outlines first)"
         )
 
 
@@ -368,13 +389,14 @@ def _number(values: pd.Series) -> pd.Series:
 def _locaux(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
     numbers = _number(values)
     bad = ~np.isfinite(numbers) | (numbers < 1) | (numbers != np.floor(numbers))
+    bad |= numbers > MAX_LOCAUX
     if bad.any():
         raise _fail_rows(
             source,
             column,
             values.index[bad],
             "values that are not whole numbers of premises",
-            "an integer >= 1 (number of locaux in the building)",
+            f"an integer from 1 to {MAX_LOCAUX:,} (number of locaux in the building)",
         )
     return numbers.astype(np.int64)
 

@@ -3,23 +3,66 @@
 A :class:`Workspace` reads each layer once and keeps it until the store replaces it (checked
 by the layer's version token on every access, a ``stat`` call), so requests are served from
 memory and always see a whole layer, old or new, never a mix.
+
+When the store changes under a running server, the cached values are rebuilt by
+:meth:`Workspace.refresh` in a worker thread, into a staging area swapped in at once when
+everything is rebuilt: meanwhile other requests keep being served from the old values, so
+reads stay fast during an import. A request also reads one *generation* of the cache,
+pinned when it starts (:meth:`Workspace.pinned`): a value derived while it runs (a map's
+pieces) is derived from that generation and tagged with its versions, so a response never
+mixes old and new values (e.g. a zone's properties and the run information of another
+analysis, or the zones of one run with the map geometries of another).
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import threading
-from collections.abc import Callable
-from typing import Any, TypeVar
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final, TypeVar
 
 import geopandas as gpd
 
 from geo_service import pipeline
 from geo_service.analysis import AnalysisResult
+from geo_service.errors import GeoServiceError
 from geo_service.model import CoverageRaster, LayerMeta
 from geo_service.settings import Settings
 from geo_service.store import Store, open_store
 
 T = TypeVar("T")
+
+#: Keys whose loaders only read the store through the workspace: :meth:`Workspace.refresh`
+#: may run them again. Other keys (map pieces) are rebuilt on demand by their callers.
+REFRESHABLE_PREFIXES: Final = ("layer:", "meta:", "results", "raster", "api:")
+#: How long a reader waits for a writer to finish storing the three result layers.
+_RESULTS_WAIT_S: Final = 10.0
+
+
+@dataclass(frozen=True)
+class _Entry:
+    version: str | None
+    value: Any
+    layer: str
+    load: Callable[[], Any]
+
+
+@dataclass(frozen=True)
+class _Pin:
+    """The generation of the cache a request reads, and the layer versions it stands for."""
+
+    workspace: Workspace
+    entries: dict[str, _Entry]
+    versions: dict[str, str | None]
+
+
+_PINNED: ContextVar[_Pin | None] = ContextVar("geo_service_workspace_pin", default=None)
 
 
 class Workspace:
@@ -28,24 +71,159 @@ class Workspace:
     def __init__(self, settings: Settings, store: Store | None = None) -> None:
         self.settings = settings
         self.store = store or open_store(settings)
-        self._cache: dict[str, tuple[str | None, Any]] = {}
+        self._cache: dict[str, _Entry] = {}
         self._lock = threading.RLock()
+        self._refresh_lock = threading.Lock()
+        self._start_lock = threading.Lock()
+        self._local = threading.local()
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pending: concurrent.futures.Future[None] | None = None
 
     def cached(self, key: str, layer: str, load: Callable[[], T]) -> T:
         """``load()``'s value, recomputed only when layer ``layer`` has a new version.
 
         Derived values (e.g. GeoJSON features in WGS84) use their own ``key`` and the
-        ``layer`` they come from.
+        ``layer`` they come from. While a refresh rebuilds the cache in another thread, or
+        when called on the event loop, a stale value is returned as it is (the refresh
+        replaces it), rather than rebuilt here.
         """
-        version = self.store.version(layer)
+        staged: dict[str, _Entry] | None = getattr(self._local, "staged", None)
+        if staged is not None:
+            return self._staged_value(staged, key, layer, load, self.store.version(layer))
+        pin = self._pin()
+        version = self.version(layer)
+        hit = (pin.entries if pin is not None else self._cache).get(key)
+        if hit is not None and hit.version == version and version is not None:
+            return hit.value  # type: ignore[no-any-return]
+        if pin is None and hit is not None and self._serve_stale(key):
+            return hit.value  # type: ignore[no-any-return]
         with self._lock:
             hit = self._cache.get(key)
-            if hit is not None and hit[0] == version and version is not None:
-                return hit[1]  # type: ignore[no-any-return]
+            if hit is not None and hit.version == version and version is not None:
+                return hit.value  # type: ignore[no-any-return]
             value = load()
-            self._cache[key] = (version, value)
+            self._cache = {**self._cache, key: _Entry(version, value, layer, load)}
             return value
 
+    def version(self, layer: str) -> str | None:
+        """The version of ``layer`` the caller reads: the one of the request's pinned
+        generation, else the store's."""
+        pin = self._pin()
+        if pin is None:
+            return self.store.version(layer)
+        if layer not in pin.versions:
+            pin.versions[layer] = self.store.version(layer)
+        return pin.versions[layer]
+
+    @contextmanager
+    def pinned(self) -> Iterator[None]:
+        """Within the block (a request, and the threads it runs in), read the cache's
+        current generation only."""
+        entries = self._cache
+        versions = {e.layer: e.version for k, e in entries.items() if _refreshable(k)}
+        token = _PINNED.set(_Pin(self, entries, versions))
+        try:
+            yield
+        finally:
+            _PINNED.reset(token)
+
+    def _pin(self) -> _Pin | None:
+        pin = _PINNED.get()
+        return pin if pin is not None and pin.workspace is self else None
+
+    def _staged_value(
+        self,
+        staged: dict[str, _Entry],
+        key: str,
+        layer: str,
+        load: Callable[[], T],
+        version: str | None,
+    ) -> T:
+        hit = staged.get(key) or self._cache.get(key)
+        if hit is not None and hit.version == version and version is not None:
+            return hit.value  # type: ignore[no-any-return]
+        value = load()
+        staged[key] = _Entry(version, value, layer, load)
+        return value
+
+    def _serve_stale(self, key: str) -> bool:
+        if self.refreshing():
+            return True
+        if _refreshable(key) and _on_event_loop():
+            self.start_refresh()
+            return True
+        return False
+
+    # -- refreshing ---------------------------------------------------------------------------
+    def stale(self) -> bool:
+        """Whether a refreshable cached value belongs to an older version of its layer."""
+        versions: dict[str, str | None] = {}
+        for key, entry in list(self._cache.items()):
+            if not _refreshable(key):
+                continue
+            if entry.layer not in versions:
+                versions[entry.layer] = self.store.version(entry.layer)
+            if versions[entry.layer] != entry.version:
+                return True
+        return False
+
+    def refreshing(self) -> bool:
+        """Whether a refresh is under way (in a worker thread)."""
+        pending = self._pending
+        return (pending is not None and not pending.done()) or self._refresh_lock.locked()
+
+    def refresh(self) -> None:
+        """Rebuild every stale refreshable value, then swap them all in at once.
+
+        Runs in the calling thread (a worker: never the event loop); other threads keep
+        reading the old values until the swap. Values whose layer is gone are dropped.
+        """
+        with self._refresh_lock:
+            staged: dict[str, _Entry] = {}
+            dropped: list[str] = []
+            self._local.staged = staged
+            try:
+                for key, entry in list(self._cache.items()):
+                    if not _refreshable(key) or key in staged:
+                        continue
+                    if self.store.version(entry.layer) == entry.version:
+                        continue
+                    try:
+                        self.cached(key, entry.layer, entry.load)
+                    except GeoServiceError:
+                        dropped.append(key)
+            finally:
+                self._local.staged = None
+            with self._lock:
+                entries = {**self._cache, **staged}
+                for key in dropped:
+                    entries.pop(key, None)
+                self._cache = entries
+
+    def start_refresh(self) -> concurrent.futures.Future[None]:
+        """Start :meth:`refresh` in the workspace's worker thread (or return the one running)."""
+        with self._start_lock:
+            pending = self._pending
+            if pending is not None and not pending.done():
+                return pending
+            if self._executor is None:
+                self._executor = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=1, thread_name_prefix="geo-service-refresh"
+                )
+            self._pending = self._executor.submit(self.refresh)
+            return self._pending
+
+    async def ensure_fresh(self) -> None:
+        """For a request about to start: rebuild stale values off the event loop.
+
+        The first request after a change waits (without blocking the loop) for the rebuilt
+        values; requests arriving while a refresh runs are served from the old ones.
+        """
+        if self.refreshing() or not self.stale():
+            return
+        await asyncio.wrap_future(self.start_refresh())
+
+    # -- layers -----------------------------------------------------------------------------
     def layer(self, name: str) -> gpd.GeoDataFrame:
         """Vector layer ``name`` (Lambert-93)."""
         return self.cached(f"layer:{name}", name, lambda: self.store.read_layer(name))
@@ -64,9 +242,33 @@ class Workspace:
 
     def results(self) -> AnalysisResult:
         """The stored analysis results (NotFoundError if the store was never analysed)."""
-        return self.cached(
-            "results", pipeline.ZONE_RESULTS, lambda: pipeline.load_results(self.store)
-        )
+        return self.cached("results", pipeline.ZONE_RESULTS, self._consistent_results)
+
+    def _consistent_results(self) -> AnalysisResult:
+        """The results of one analysis run, even while another run is being stored.
+
+        The three result layers are replaced one after the other: a reader that sees them
+        change while it reads, or sees layers of different runs, reads them again.
+        """
+        deadline = time.monotonic() + _RESULTS_WAIT_S
+        while True:
+            before = [self.store.version(name) for name in pipeline.RESULT_LAYERS]
+            result = pipeline.load_results(self.store)
+            after = [self.store.version(name) for name in pipeline.RESULT_LAYERS]
+            if (before == after and self._one_run(result)) or time.monotonic() > deadline:
+                return result
+            time.sleep(0.05)
+
+    def _one_run(self, result: AnalysisResult) -> bool:
+        for name in (pipeline.COMMUNE_RESULTS, pipeline.EPCI_RESULTS):
+            run = self.store.layer_meta(name).extra.get("run") or {}
+            try:
+                stored = datetime.fromisoformat(str(run["analyzed_at"]))
+            except (KeyError, ValueError):
+                continue
+            if stored != result.run.analyzed_at:
+                return False
+        return True
 
     def ensure_ready(self) -> None:
         """Build the demo territory if the store is empty, and analyse it if it has no results."""
@@ -74,3 +276,15 @@ class Workspace:
             pipeline.build_demo_store(self.store, seed=self.settings.demo_seed)
         if not self.store.has_layer(pipeline.ZONE_RESULTS):
             pipeline.analyze_store(self.store, self.settings.analysis_params())
+
+
+def _refreshable(key: str) -> bool:
+    return key.startswith(REFRESHABLE_PREFIXES)
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
-from geo_service.api import assets, domain, maps, ogc, opinions
+from geo_service.api import assets, domain, maps, ogc, opinions, write
+from geo_service.api.auth import KeyChecker
 from geo_service.api.collections import COLLECTIONS
 from geo_service.api.errors import install_error_handlers
 from geo_service.api.features import feature_index
+from geo_service.api.freshness import FreshWorkspaceMiddleware
 from geo_service.api.point import what_is_here
+from geo_service.api.security import ReadOnlyCORSMiddleware, SecurityHeadersMiddleware
 from geo_service.settings import Settings
 from geo_service.workspace import Workspace
 
@@ -41,9 +44,13 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fas
     app = FastAPI(title="geo-service", description=DESCRIPTION, version="0.1.0")
     app.state.settings = settings
     app.state.workspace = workspace
+    app.state.key_checker = KeyChecker(settings.api_key_hash)
+    app.state.write_lock = threading.Lock()
     install_error_handlers(app)
-    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET"])
-    for module in (ogc, domain, maps, assets, opinions):
+    app.add_middleware(FreshWorkspaceMiddleware, workspace=workspace)
+    app.add_middleware(ReadOnlyCORSMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
+    for module in (ogc, domain, maps, assets, opinions, write):
         app.include_router(module.router)
     app.include_router(ogc.fallback_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -19,11 +19,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo_service.errors import (
     AuthError,
+    ForbiddenError,
     GeoServiceError,
     InputError,
     NotFoundError,
     ParameterError,
+    PayloadTooLargeError,
     StoreError,
+    UnsupportedMediaTypeError,
 )
 
 logger = logging.getLogger("geo_service.api")
@@ -34,16 +37,24 @@ ERROR_STATUS: Final[dict[type[GeoServiceError], tuple[int, str]]] = {
     InputError: (400, "InvalidInput"),
     NotFoundError: (404, "NotFound"),
     AuthError: (401, "Unauthorized"),
+    ForbiddenError: (403, "Forbidden"),
+    PayloadTooLargeError: (413, "PayloadTooLarge"),
+    UnsupportedMediaTypeError: (415, "UnsupportedMediaType"),
     StoreError: (503, "StoreUnavailable"),
     GeoServiceError: (400, "BadRequest"),
 }
 _HTTP_CODES: Final = {
     400: "BadRequest",
     401: "Unauthorized",
+    403: "Forbidden",
     404: "NotFound",
     405: "MethodNotAllowed",
     406: "NotAcceptable",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
 }
+#: The challenge of a 401 answer (RFC 6750): the write endpoints take a bearer API key.
+WWW_AUTHENTICATE: Final = 'Bearer realm="geo-service"'
 
 
 class ErrorBody(BaseModel):
@@ -91,7 +102,8 @@ def install_error_handlers(app: FastAPI) -> None:
 async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GeoServiceError)
     status, code = status_of(exc)
-    return error_response(status, code, exc.message)
+    headers = {"WWW-Authenticate": WWW_AUTHENTICATE} if status == 401 else None
+    return error_response(status, code, exc.message, headers=headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

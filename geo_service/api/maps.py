@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from geo_service.api.deps import SettingsDep, WorkspaceDep
 from geo_service.api.errors import ERROR_RESPONSES, NOT_FOUND_RESPONSES
 from geo_service.api.params import reject_unknown_parameters
+from geo_service.api.security import map_policy
 from geo_service.maps.assets import AssetMode
 from geo_service.maps.page import BASEMAPS, PageOptions
 from geo_service.maps.popups import Links
@@ -122,31 +123,13 @@ def _page_options(
 
 
 def _html(page: str, settings: Settings, options: PageOptions) -> HTMLResponse:
-    return HTMLResponse(page, headers=security_headers(settings, options.basemap))
+    return HTMLResponse(page, headers=security_headers(settings, options.basemap, page))
 
 
-def security_headers(settings: Settings, basemap: str) -> dict[str, str]:
-    """Headers of a map page: loads from this server only (and the basemap's tile host), and
-    framing by the sites of ``frame_ancestors``."""
-    images = "'self' data:"
+def security_headers(settings: Settings, basemap: str, page: str = "") -> dict[str, str]:
+    """Headers of a map page: loads from this server only (and the basemap's tile host), the
+    page's own inline scripts allowed by their hashes, and framing by the sites of
+    ``frame_ancestors`` (the other security headers come from the app's middleware)."""
     source = BASEMAPS.get(basemap)
-    if source is not None:
-        images += f" https://{source.host}"
-    policy = "; ".join(
-        [
-            "default-src 'none'",
-            "script-src 'self' 'unsafe-inline'",
-            "style-src 'self' 'unsafe-inline'",
-            f"img-src {images}",
-            "connect-src 'self'",
-            "base-uri 'none'",
-            "form-action 'self'",
-            f"frame-ancestors {settings.frame_ancestors}",
-        ]
-    )
-    return {
-        "Content-Security-Policy": policy,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "same-origin",
-        "Cache-Control": "no-cache",
-    }
+    policy = map_policy(settings.frame_ancestors, source.host if source else None, page)
+    return {"Content-Security-Policy": policy, "Cache-Control": "no-cache"}

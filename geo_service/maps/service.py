@@ -217,7 +217,7 @@ def _pages(workspace: Workspace) -> _PageCache:
 
 
 def _versions(workspace: Workspace) -> tuple[str | None, ...]:
-    return tuple(workspace.store.version(name) for name in _LAYERS_SHOWN)
+    return tuple(workspace.version(name) for name in _LAYERS_SHOWN)
 
 
 def _options_key(options: PageOptions) -> tuple[Any, ...]:

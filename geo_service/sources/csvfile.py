@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 from geo_service.errors import InputError
@@ -26,9 +27,20 @@ class CsvDialect:
     separator: str
 
 
+#: Longest line accepted in a delimited text file (a WKT polygon of 100,000 vertices fits).
+MAX_LINE_BYTES: Final = 16 * 1024 * 1024
+#: Most columns accepted in a delimited text file.
+MAX_COLUMNS: Final = 10_000
+
+
 def detect_dialect(path: Path, *, skip_lines: int = 0) -> CsvDialect:
-    """Detect the encoding (UTF-8, else Windows-1252/Latin-1) and the separator of ``path``."""
+    """Detect the encoding (UTF-8, else Windows-1252/Latin-1) and the separator of ``path``.
+
+    Refuses a file with a line longer than :data:`MAX_LINE_BYTES` or a header of more than
+    :data:`MAX_COLUMNS` columns before anything is parsed.
+    """
     raw = _read_bytes(path)
+    _check_line_lengths(path, raw)
     encoding = next(e for e in _ENCODINGS if _decodes(raw, e))
     lines = raw.decode(encoding).splitlines()[skip_lines : skip_lines + 50]
     header = next((line for line in lines if line.strip()), "")
@@ -38,7 +50,30 @@ def detect_dialect(path: Path, *, skip_lines: int = 0) -> CsvDialect:
     separator = max(_SEPARATORS, key=lambda s: counts[s])
     if counts[separator] == 0:
         separator = ","
+    _check_columns(path, counts[separator] + 1)
     return CsvDialect(encoding=encoding, separator=separator)
+
+
+def _check_line_lengths(path: Path, raw: bytes) -> None:
+    if len(raw) <= MAX_LINE_BYTES:
+        return
+    breaks = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) == ord("\n"))
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks, [len(raw)]])
+    lengths = ends - starts
+    longest = int(np.argmax(lengths))
+    if lengths[longest] > MAX_LINE_BYTES:
+        raise InputError(
+            f"{path}: line {longest + 1} is {int(lengths[longest]):,} bytes long; expected "
+            f"lines of at most {MAX_LINE_BYTES // (1024 * 1024)} MiB (one feature per line)"
+        )
+
+
+def _check_columns(path: Path, columns: int) -> None:
+    if columns > MAX_COLUMNS:
+        raise InputError(
+            f"{path}: the header has {columns:,} columns; expected at most {MAX_COLUMNS:,}"
+        )
 
 
 def read_csv_table(
@@ -120,6 +155,11 @@ def read_csv_header(path: Path) -> tuple[CsvDialect, tuple[str, ...]]:
     ``unnamed: N`` as pandas names them.
     """
     head = _read_head(path)
+    if len(head) >= _HEAD_BYTES and b"\n" not in head.lstrip(b"\r\n"):
+        raise InputError(
+            f"{path}: the header line is longer than {_HEAD_BYTES // 1024} KiB; expected a "
+            f"header of column names (at most {MAX_COLUMNS:,} columns)"
+        )
     encoding = next(e for e in _ENCODINGS if _decodes_prefix(head, e))
     lines = head.decode(encoding, errors="replace").splitlines()
     header = next((line for line in lines if line.strip()), "")
@@ -130,6 +170,7 @@ def read_csv_header(path: Path) -> tuple[CsvDialect, tuple[str, ...]]:
     if counts[separator] == 0:
         separator = ","
     fields = next(csv.reader(io.StringIO(header), delimiter=separator))
+    _check_columns(path, len(fields))
     names = tuple(
         name if name else f"unnamed: {i}"
         for i, name in enumerate(f.strip().strip('"').strip() for f in fields)

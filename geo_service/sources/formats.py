@@ -19,6 +19,7 @@ import pyogrio
 
 from geo_service.errors import InputError, ParameterError
 from geo_service.model import CoverageRaster, LayerKind
+from geo_service.sources.archive import check_zip
 from geo_service.sources.csvfile import read_csv_header
 from geo_service.sources.raster import read_coverage_raster
 from geo_service.sources.vector import VECTOR_SUFFIXES, read_vector
@@ -138,6 +139,8 @@ def sniff(path: Path) -> Sniff:
             header = ()
         return Sniff(path, suffix, header)
     if suffix in VECTOR_SUFFIXES and suffix not in (".parquet", ".geoparquet"):
+        if suffix == ".zip":
+            check_zip(path)
         try:
             source = f"/vsizip/{path}" if suffix == ".zip" else str(path)
             layers = tuple(str(n) for n in pyogrio.list_layers(source)[:, 0])

@@ -89,6 +89,12 @@ def _check_dataset(path: Path, src: rasterio.io.DatasetReader) -> None:
 
 
 def _check_values(path: Path, raster: CoverageRaster) -> None:
+    infinite = int(np.isinf(raster.data).sum())
+    if infinite:
+        raise InputError(
+            f"{path}: {infinite} pixel(s) are infinite; expected download speeds in Mbit/s "
+            "and a nodata value (or NaN) for unknown pixels"
+        )
     valid = np.isfinite(raster.data)
     if not valid.any():
         raise InputError(f"{path}: every pixel is nodata; expected download speeds in Mbit/s")

@@ -17,6 +17,7 @@ from pyproj.exceptions import CRSError
 
 from geo_service.errors import InputError, format_rows
 from geo_service.model import SCHEMAS, LayerKind
+from geo_service.sources.archive import check_zip
 from geo_service.sources.csvfile import read_csv_table
 from geo_service.validation import LayerReport, validate_layer
 
@@ -105,7 +106,10 @@ def _parse_crs(crs: str) -> CRS:
 
 
 def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:
-    source = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
+    zipped = path.suffix.lower() == ".zip"
+    if zipped:
+        check_zip(path)
+    source = f"/vsizip/{path}" if zipped else str(path)
     try:
         layers = pyogrio.list_layers(source)
         if layer is None and len(layers) > 1:
@@ -196,4 +200,7 @@ def _coordinate(values: pd.Series) -> npt.NDArray[np.float64]:
 
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    if not text:
+        return type(exc).__name__
+    # GDAL's advice to prefix a driver name is meaningless to geo-service's users.
+    return text[0].split("; It might help to specify the correct driver")[0]
