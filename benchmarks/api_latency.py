@@ -1,4 +1,4 @@
-"""Latency of the JSON API: ``python -m benchmarks.api_latency [--scale demo|departement]``.
+"""Latency of the JSON API (``python -m benchmarks --only api``, or this module alone).
 
 Builds and analyses the demo territory at the given scale in a temporary directory, starts
 ``geo-service serve`` on 127.0.0.1 (a free port), and measures p50/p99 latency of
@@ -33,14 +33,18 @@ import httpx
 import numpy as np
 import shapely
 
+from benchmarks.common import Context, Figure
 from geo_service import pipeline
 from geo_service.model import OUTPUT_CRS
 from geo_service.settings import AnalysisParams
 from geo_service.store import GeoPackageStore
 
 ZONES_ITEMS = "/collections/zones/items?limit=100"
+HERE = "/here?lon=..&lat=.."
 STARTUP_SECONDS = 600
 SCENARIO_SECONDS = 60.0
+TARGET_P99_MS = 50.0
+NAME = "api"
 
 
 @dataclass(frozen=True)
@@ -197,6 +201,96 @@ def _row(label: str, figures: Figures) -> str:
         f"{label:<40} p50 {figures.p50:8.2f} ms  p99 {figures.p99:8.2f} ms"
         f"  {figures.per_second:7.0f} req/s  n={figures.requests}"
     )
+
+
+def run(context: Context) -> list[Figure]:
+    """Serve the context's territory and measure every scenario ``repeat`` times (medians)."""
+    data_dir = Path(context.data_dir)
+    store = GeoPackageStore(data_dir)
+    points = here_paths(store, 200)
+    start = time.perf_counter()
+    process, url = start_server(data_dir, Path(context.workdir) / "serve.log")
+    print(f"server: up (layers loaded, indexes built) in {time.perf_counter() - start:.1f} s")
+    print(f"server memory (RSS): {_rss_gib(process.pid):.2f} GiB")
+    scenarios = {
+        "/healthz": ["/healthz"],
+        ZONES_ITEMS: [ZONES_ITEMS],
+        HERE: points,
+    }
+    served: dict[tuple[str, int], Figures] = {}
+    print(
+        f"{context.requests} requests per scenario, {context.repeat} runs each "
+        "(closed loop, keep-alive clients); medians of the runs"
+    )
+    try:
+        for concurrency in (1, 32):
+            print(f"concurrency {concurrency}")
+            for label, paths in scenarios.items():
+                runs = [
+                    load(url, paths, concurrency, context.requests, warmup=3)
+                    for _ in range(context.repeat)
+                ]
+                figures = Figures(
+                    p50=float(np.median([r.p50 for r in runs])),
+                    p99=float(np.median([r.p99 for r in runs])),
+                    requests=sum(r.requests for r in runs),
+                    per_second=float(np.median([r.per_second for r in runs])),
+                )
+                served[(label, concurrency)] = figures
+                print(_row(label, figures))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    lon, lat = (float(part.split("=")[1]) for part in points[0].split("?")[1].split("&"))
+    naive_runs = max(3, context.repeat * 3)
+    naive = {
+        ZONES_ITEMS: timed(lambda: naive_zone_items(store), naive_runs),
+        HERE: timed(lambda: naive_here(store, lon, lat), naive_runs),
+    }
+    print("straightforward uncached implementation, in-process (no HTTP), concurrency 1")
+    for label, figures in naive.items():
+        print(_row(label, figures))
+    out = []
+    for label, short in ((ZONES_ITEMS, "zones items"), (HERE, "here")):
+        for concurrency in (1, 32):
+            figures = served[(label, concurrency)]
+            floor = served[("/healthz", concurrency)]
+            target = (
+                context.target(TARGET_P99_MS) if (label, concurrency) == (ZONES_ITEMS, 32) else None
+            )
+            out += [
+                Figure(
+                    NAME,
+                    f"{short} p50, concurrency {concurrency}",
+                    figures.p50,
+                    "ms",
+                    naive[label].p50 if concurrency == 1 else None,
+                    note="baseline: straightforward, in-process" if concurrency == 1 else "",
+                ),
+                Figure(
+                    NAME,
+                    f"{short} p99, concurrency {concurrency}",
+                    figures.p99,
+                    "ms",
+                    naive[label].p99 if concurrency == 1 else floor.p99,
+                    target,
+                    note="baseline: straightforward"
+                    if concurrency == 1
+                    else "baseline: /healthz, the HTTP floor",
+                ),
+            ]
+    out.append(
+        Figure(
+            NAME,
+            "zones items throughput, concurrency 32",
+            served[(ZONES_ITEMS, 32)].per_second,
+            "req/s",
+            served[("/healthz", 32)].per_second,
+            higher_is_better=True,
+            note="baseline: /healthz",
+        )
+    )
+    return out
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Map benchmark: ``python -m benchmarks.maps [--scale demo|departement]``.
+"""Map benchmark (``python -m benchmarks --only maps``, or this module alone).
 
 Builds the demo territory, then measures the territory map page (size of the HTML, cold build
 with every piece computed, warm build from the cached pieces, self-contained export) against
@@ -10,6 +10,7 @@ simplification or rounding).
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import TypeVar
 
 import folium
 
+from benchmarks.common import Context, Figure
 from geo_service import pipeline
 from geo_service.analysis import h3_coverage
 from geo_service.maps.page import PageOptions
@@ -28,6 +30,8 @@ from geo_service.store import GeoPackageStore
 from geo_service.workspace import Workspace
 
 T = TypeVar("T")
+TARGET_MB = 3.0
+NAME = "maps"
 
 
 def baseline_html(workspace: Workspace) -> str:
@@ -51,6 +55,63 @@ def timed(work: Callable[[], T]) -> tuple[T, float]:
     start = time.perf_counter()
     value = work()
     return value, time.perf_counter() - start
+
+
+def _preload(workspace: Workspace) -> None:
+    workspace.results()
+    workspace.layer(pipeline.LAND)
+    workspace.layer(pipeline.PREMISES)
+    workspace.raster()
+
+
+def run(context: Context) -> list[Figure]:
+    """Time the territory map (cold, from cached pieces, cached page) and weigh its HTML."""
+    data_dir = Path(context.data_dir)
+    settings = Settings(database_url=None, data_dir=data_dir)
+    options = PageOptions()
+    colds, renders, cacheds, bases = [], [], [], []
+    page, base, exported_size = "", "", 0
+    for _ in range(context.repeat):
+        # a fresh workspace with its layers read (as by the baseline): every piece computed
+        workspace = Workspace(settings, GeoPackageStore(data_dir))
+        _preload(workspace)
+        page, cold = timed(lambda w=workspace: territory_page(w, TerritoryView(), options))
+        data = territory_data(workspace)
+        _, render = timed(lambda d=data: territory_html(d, TerritoryView(), options))
+        _, cached = timed(lambda w=workspace: territory_page(w, TerritoryView(), options))
+        colds.append(cold)
+        renders.append(render)
+        cacheds.append(cached)
+        exported_size = export_map(
+            workspace, Path(context.workdir) / "carte.html", self_contained=True
+        ).size
+        base, base_time = timed(lambda w=workspace: baseline_html(w))
+        bases.append(base_time)
+    size, base_size = len(page.encode()) / 1e6, len(base.encode()) / 1e6
+    cold, render = statistics.median(colds), statistics.median(renders)
+    cached, base_time = statistics.median(cacheds), statistics.median(bases)
+    print(f"territory page (served)          {size:7.2f} MB")
+    print(f"territory page (self-contained)  {exported_size / 1e6:7.2f} MB")
+    print(f"folium baseline                  {base_size:7.2f} MB")
+    print(f"build: page, every piece computed {cold:6.2f} s")
+    print(f"build: page from cached pieces   {render:7.2f} s")
+    print(f"build: page (cached)             {cached * 1000:7.2f} ms")
+    print(f"folium baseline build            {base_time:7.2f} s")
+    return [
+        Figure(
+            NAME, "territory map HTML (served)", size, "MB", base_size, context.target(TARGET_MB)
+        ),
+        Figure(
+            NAME,
+            "territory map HTML (self-contained)",
+            exported_size / 1e6,
+            "MB",
+            base_size,
+            context.target(TARGET_MB),
+        ),
+        Figure(NAME, "territory map build, every piece computed", cold, "s", base_time),
+        Figure(NAME, "territory map page from cached pieces", render, "s", base_time),
+    ]
 
 
 def main() -> None:

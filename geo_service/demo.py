@@ -13,6 +13,12 @@ premises and the speeds burnt into the raster under it:
   lie entirely in a nodata area of the raster and stay unknown.
 
 Nothing is read from disk or the network; the same seed gives identical layers.
+
+At national scale (:data:`NATIONAL_SCALES`, about 45,000 zones and 45 million premises) the
+territory is too large to hold at once: :func:`national_blocks` draws it block by block, each
+block a département-like territory of its own seed, moved to its place on a grid over France
+and given the codes of a département, so that a consumer writes each block's premises away
+before the next is drawn.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from __future__ import annotations
 import datetime
 import math
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -1407,3 +1413,162 @@ def _scatter_off(
         found.append(xy[keep])
         total += int(keep.sum())
     raise RuntimeError("cannot scatter points over the demo territory")
+
+
+# --- national scale ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NationalScale:
+    """A national territory: a grid of ``columns`` × ``rows`` blocks, each of scale ``block``.
+
+    Block ``k`` (row by row from the south-west) gets the ``k``-th département code of
+    :func:`national_departements`, a seed derived from the national seed and ``k``, and its
+    place on the grid; its ids start with ``N<code>-`` and its INSEE codes with ``<code>``.
+    """
+
+    name: str
+    columns: int
+    rows: int
+    block: DemoScale
+
+    @property
+    def blocks(self) -> int:
+        """Number of blocks."""
+        return self.columns * self.rows
+
+    @property
+    def zones(self) -> int:
+        """Number of zones of the whole territory."""
+        return self.blocks * self.block.zones
+
+    @property
+    def premises(self) -> int:
+        """Number of premises of the whole territory."""
+        return self.blocks * self.block.premises
+
+
+#: Blocks of 80 km × 80 km with 500 zones and 500,000 premises each; the coverage raster is
+#: drawn at 200 m (a 50 m raster of France would take about 1 GB).
+NATIONAL_SCALES: Final[dict[str, NationalScale]] = {
+    "national": NationalScale(
+        "national",
+        10,
+        9,
+        DemoScale("national-block", 120, 8, 500, 1_500, 500_000, 80.0, 80.0, 200.0),
+    ),
+}
+#: South-west corner of the national grid in Lambert-93 (the Bay of Biscay coast, roughly).
+_NATIONAL_ORIGIN: Final = (230_000.0, 6_250_000.0)
+_MAX_BLOCKS: Final = 94
+
+
+def national_departements(count: int) -> list[str]:
+    """The département codes given to ``count`` blocks: 01 to 95 without Corsica's 20."""
+    return [f"{d:02d}" for d in range(1, 96) if d != 20][:count]
+
+
+def national_grid(scale: str | NationalScale = "national") -> CoverageRaster:
+    """The coverage raster grid of a national territory, every pixel unknown (NaN)."""
+    spec = _resolve_national(scale)
+    block = _territory(spec.block)
+    data = np.full((spec.rows * block.rows, spec.columns * block.cols), np.nan, np.float32)
+    x0, y0 = _NATIONAL_ORIGIN
+    top = y0 + spec.rows * block.rows * block.resolution
+    transform = Affine(block.resolution, 0.0, x0, 0.0, -block.resolution, top)
+    return CoverageRaster(data, transform, CANONICAL_CRS)
+
+
+def paste_block(national: CoverageRaster, block: CoverageRaster) -> None:
+    """Copy the raster of a block (from :func:`national_blocks`) into ``national``, in place."""
+    res = national.transform.a
+    col = round((block.transform.c - national.transform.c) / res)
+    row = round((national.transform.f - block.transform.f) / res)
+    rows, cols = block.shape
+    national.data[row : row + rows, col : col + cols] = block.data
+
+
+def national_blocks(
+    scale: str | NationalScale = "national",
+    seed: int = 2154,
+    progress: Callable[[str], None] | None = None,
+) -> Iterator[DemoTerritory]:
+    """Draw a national territory block by block.
+
+    Parameters
+    ----------
+    scale : str or NationalScale, default "national"
+        A name of :data:`NATIONAL_SCALES` or a custom national scale.
+    seed : int, default 2154
+        National seed; block ``k`` is drawn by :func:`build_demo` from a seed derived from
+        ``(seed, k)``, so the same seed gives identical blocks.
+    progress : callable, optional
+        Called with ``"block k/n"`` before each block is drawn.
+
+    Yields
+    ------
+    DemoTerritory
+        Each block in national coordinates, ids and codes (its ``scale`` is the block's).
+    """
+    spec = _resolve_national(scale)
+    report = progress if progress is not None else _silent
+    codes = national_departements(spec.blocks)
+    block = _territory(spec.block)
+    for k, code in enumerate(codes):
+        report(f"block {k + 1}/{spec.blocks}")
+        block_seed = int(np.random.SeedSequence([seed, k]).generate_state(1)[0])
+        row, col = divmod(k, spec.columns)
+        dx = _NATIONAL_ORIGIN[0] + col * (block.xmax - block.xmin) - block.xmin
+        dy = _NATIONAL_ORIGIN[1] + row * (block.top - block.ymin) - block.ymin
+        yield _national_block(build_demo(spec.block, seed=block_seed), code, dx, dy)
+
+
+def _resolve_national(scale: str | NationalScale) -> NationalScale:
+    if isinstance(scale, str):
+        if scale not in NATIONAL_SCALES:
+            raise ParameterError(
+                "scale", f"expected one of {', '.join(NATIONAL_SCALES)}; got {scale!r}"
+            )
+        scale = NATIONAL_SCALES[scale]
+    _check_scale(scale.block)
+    block = _territory(scale.block)
+    if not 1 <= scale.blocks <= _MAX_BLOCKS:
+        raise ParameterError("scale", f"a national territory has 1 to {_MAX_BLOCKS} blocks")
+    if block.cols * block.resolution != block.xmax - block.xmin or (block.top != block.ymax):
+        raise ParameterError("scale", "the block size must be a whole number of raster pixels")
+    return scale
+
+
+def _national_block(territory: DemoTerritory, code: str, dx: float, dy: float) -> DemoTerritory:
+    """A block moved by ``(dx, dy)``, its ids prefixed ``N<code>-``, its codes in ``code``."""
+    offset = np.array([dx, dy])
+    layers = {}
+    for name in ("communes", "zones", "land", "premises"):
+        frame = getattr(territory, name).copy()
+        frame.geometry = shapely.transform(frame.geometry.values, lambda xy: xy + offset)
+        for column in ("zone_id", "plot_id", "premises_id"):
+            if column in frame.columns:
+                frame[column] = frame[column].str.replace("DEMO-", f"N{code}-", n=1)
+        if "commune_insee" in frame.columns:
+            frame["commune_insee"] = code + frame["commune_insee"].str.slice(2)
+        if "epci_siren" in frame.columns:
+            frame["epci_siren"] = "2" + code + "0000" + frame["epci_siren"].str.slice(-2)
+        if "epci_name" in frame.columns:
+            frame["epci_name"] = frame["epci_name"] + f" ({code})"
+        layers[name] = frame
+    raster = territory.coverage
+    moved = CoverageRaster(raster.data, Affine.translation(dx, dy) @ raster.transform, raster.crs)
+    profiles = territory.profiles.copy()
+    profiles.index = layers["zones"]["zone_id"].to_numpy()
+    profiles.index.name = "zone_id"
+    return DemoTerritory(
+        communes=layers["communes"],
+        zones=layers["zones"],
+        land=layers["land"],
+        premises=layers["premises"],
+        coverage=moved,
+        profiles=profiles,
+        scale=territory.scale,
+        seed=territory.seed,
+        data_date=territory.data_date,
+    )

@@ -20,7 +20,12 @@ from geo_service.analysis.commune_coverage import (
     with_commune_basis,
     zone_commune_coverage,
 )
-from geo_service.analysis.coverage import premises_coverage
+from geo_service.analysis.coverage import (
+    CoverageSums,
+    coverage_sums,
+    finish_coverage,
+    premises_coverage,
+)
 from geo_service.analysis.land import SQUARE_METRES_PER_HECTARE, available_land
 from geo_service.analysis.mobile import mobile_coverage_shares, mobile_site_counts
 from geo_service.analysis.overlay import in_lambert93
@@ -38,9 +43,11 @@ __all__ = [
     "REASONS_SEPARATOR",
     "ZONE_RESULT_COLUMNS",
     "AnalysisResult",
+    "CoverageSums",
     "RunInfo",
     "analyze",
     "analyze_zones",
+    "coverage_sums",
     "h3_coverage",
     "split_reasons",
 ]
@@ -48,7 +55,7 @@ __all__ = [
 
 def analyze_zones(
     zones: gpd.GeoDataFrame,
-    premises: gpd.GeoDataFrame,
+    premises: gpd.GeoDataFrame | CoverageSums,
     *,
     land: gpd.GeoDataFrame | None = None,
     raster: CoverageRaster | None = None,
@@ -62,7 +69,9 @@ def analyze_zones(
     ----------
     zones, premises, land
         Canonical layers (see :mod:`geo_service.validation`), in any CRS (measured in
-        Lambert-93).
+        Lambert-93). ``premises`` may instead be their :class:`CoverageSums` over ``zones``
+        (in the zones' order), summed beforehand batch by batch (see
+        :func:`coverage_sums`): a layer too large for memory is analysed that way.
     raster
         Coverage raster in Lambert-93, if any.
     params
@@ -83,7 +92,10 @@ def analyze_zones(
     step = progress or (lambda _: None)
     zones = in_lambert93(zones).reset_index(drop=True)
     step("premises")
-    metrics = premises_coverage(zones, in_lambert93(premises))
+    if isinstance(premises, CoverageSums):
+        metrics = finish_coverage(premises, zones.index)
+    else:
+        metrics = premises_coverage(zones, in_lambert93(premises))
     step("raster")
     metrics = metrics.join(raster_coverage(zones, raster))
     step("land")
@@ -119,7 +131,7 @@ def analyze_zones(
 
 def analyze(
     zones: gpd.GeoDataFrame,
-    premises: gpd.GeoDataFrame,
+    premises: gpd.GeoDataFrame | CoverageSums,
     *,
     land: gpd.GeoDataFrame | None = None,
     raster: CoverageRaster | None = None,
@@ -134,7 +146,8 @@ def analyze(
     """Zone results (:func:`analyze_zones`) with their commune and EPCI sums and run information.
 
     Zones without ``commune_insee`` get the commune containing their representative point;
-    ``epci_siren`` comes from the commune when the zone has none. ``inputs`` describes the
+    ``epci_siren`` comes from the commune when the zone has none. ``premises`` is the layer or
+    its :class:`CoverageSums` (see :func:`analyze_zones`). ``inputs`` describes the
     input layers (source, date) and is recorded in the result's :class:`RunInfo`.
     ``mobile_coverage`` (operators' coverage maps) and ``mobile_sites`` add the mobile columns
     of :mod:`geo_service.analysis.mobile` to the zone results. ``commune_coverage`` (ARCEP

@@ -7,8 +7,10 @@ from typing import Final
 import geopandas as gpd
 import h3
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
+from h3ronpy.vector import coordinates_to_cells
 from pyproj import Transformer
 
 from geo_service.analysis.coverage import SHARE_THRESHOLDS
@@ -62,9 +64,8 @@ def _summarise(zone_results: pd.DataFrame, key: str) -> pd.DataFrame:
     groups = frame.groupby(key, sort=True)
     out = pd.DataFrame({"zones": groups.size()})
     for status in ZoneStatus:
-        out[f"zones_{status.value}"] = groups["status"].agg(
-            lambda s, v=status.value: int((s == v).sum())
-        )
+        matches = (frame["status"] == status.value).astype(np.int64)
+        out[f"zones_{status.value}"] = matches.groupby(frame[key]).sum().reindex(out.index)
     for column in _SUMS:
         out[column] = groups[column].sum()
     weight = frame["locaux"].astype(float)
@@ -95,10 +96,13 @@ def _fill_empty(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def h3_coverage(premises: gpd.GeoDataFrame, resolution: int) -> gpd.GeoDataFrame:
     """Locaux and the share of locaux at ≥ 30 Mbit/s on an H3 hexagon grid (WGS84 cells).
 
+    The cell of every premises is computed at once (``h3ronpy``, vectorised); the hexagons
+    are drawn for the non-empty cells only.
+
     Returns
     -------
-    One row per non-empty cell: ``h3_cell``, ``premises``, ``locaux``, ``share_thd30``, with
-    the hexagon as geometry in CRS84.
+    One row per non-empty cell, by cell id: ``h3_cell``, ``premises``, ``locaux``,
+    ``share_thd30``, with the hexagon as geometry in CRS84.
     """
     columns = ["h3_cell", "premises", "locaux", "share_thd30"]
     if len(premises) == 0:
@@ -107,17 +111,31 @@ def h3_coverage(premises: gpd.GeoDataFrame, resolution: int) -> gpd.GeoDataFrame
     lon, lat = to_lonlat.transform(
         shapely.get_x(premises.geometry.values), shapely.get_y(premises.geometry.values)
     )
-    cells = [h3.latlng_to_cell(y, x, resolution) for x, y in zip(lon, lat, strict=True)]
+    numbers = np.asarray(coordinates_to_cells(lat, lon, resolution), dtype=np.uint64)
+    unique, cell = np.unique(numbers, return_inverse=True)
+    names = np.array([h3.int_to_str(int(n)) for n in unique], dtype=object)
+    order = np.argsort(names, kind="stable")
+    position = np.empty_like(order)
+    position[order] = np.arange(len(order))
+    cell = position[cell]
     locaux = premises["locaux"].to_numpy(dtype=float)
     good = class_rank(premises["down_class"]) >= THD30
-    table = pd.DataFrame({"h3_cell": cells, "locaux": locaux, "good": locaux * good})
-    grouped = table.groupby("h3_cell", sort=True).agg(
-        premises=("locaux", "size"), locaux=("locaux", "sum"), good=("good", "sum")
+    total = np.bincount(cell, weights=locaux, minlength=len(unique))
+    frame = pd.DataFrame(
+        {
+            "h3_cell": names[order],
+            "premises": np.bincount(cell, minlength=len(unique)).astype(np.int64),
+            "locaux": total.astype(np.int64),
+            "share_thd30": np.bincount(cell, weights=locaux * good, minlength=len(unique)) / total,
+        }
     )
-    grouped["share_thd30"] = grouped["good"] / grouped["locaux"]
-    grouped["locaux"] = grouped["locaux"].astype(np.int64)
-    hexagons = [
-        shapely.Polygon([(lng, lt) for lt, lng in h3.cell_to_boundary(c)]) for c in grouped.index
-    ]
-    frame = grouped.drop(columns="good").reset_index()
-    return gpd.GeoDataFrame(frame, geometry=hexagons, crs=OUTPUT_CRS)
+    return gpd.GeoDataFrame(frame, geometry=_hexagons(names[order]), crs=OUTPUT_CRS)
+
+
+def _hexagons(cells: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
+    """The outline of each H3 cell as a CRS84 polygon (pentagons and distorted cells included)."""
+    boundaries = [h3.cell_to_boundary(c) for c in cells]
+    latlng = np.array([vertex for boundary in boundaries for vertex in boundary], dtype=float)
+    ring = np.repeat(np.arange(len(boundaries)), [len(b) for b in boundaries])
+    rings = shapely.linearrings(latlng[:, ::-1], indices=ring)
+    return np.asarray(shapely.polygons(rings), dtype=object)

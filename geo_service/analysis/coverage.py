@@ -1,7 +1,16 @@
-"""Broadband coverage of the premises in each zone, as locaux-weighted shares."""
+"""Broadband coverage of the premises in each zone, as locaux-weighted shares.
+
+The premises are summed per zone in two steps, so that a layer too large for memory can be
+summed batch by batch (e.g. partition by partition on dask): :func:`coverage_sums` gives the
+integer sums of one batch (counts and locaux per zone), sums of batches add up exactly
+(:meth:`CoverageSums.__add__`), and :func:`finish_coverage` turns the total into shares.
+:func:`premises_coverage` does both on one in-memory layer; every engine uses these functions,
+so their results are identical by construction.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Final
 
 import geopandas as gpd
@@ -20,10 +29,114 @@ SHARE_THRESHOLDS: Final[dict[str, int]] = {
     "share_thd1g": THD1G,
 }
 PREMISES_COLUMNS: Final = ("premises", "locaux", *SHARE_THRESHOLDS, "share_ftth")
+#: The per-zone sums, in the row order of :attr:`CoverageSums.values`.
+SUM_FIELDS: Final = (
+    "premises",
+    "locaux",
+    *(f"locaux_{name.removeprefix('share_')}" for name in SHARE_THRESHOLDS),
+    "locaux_ftth",
+    "locaux_ftth_known",
+)
+
+Int64Array = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class CoverageSums:
+    """Integer sums of premises per zone: one row per :data:`SUM_FIELDS`, one column per zone.
+
+    Rows: buildings, locaux, locaux at or above each class of :data:`SHARE_THRESHOLDS`,
+    locaux with fibre available, and locaux where fibre availability is known. Integer sums
+    add up exactly in any order, so sums of partitions equal the sums of the whole layer.
+    """
+
+    values: Int64Array
+
+    @classmethod
+    def zeros(cls, zones: int) -> CoverageSums:
+        """Sums of no premises over ``zones`` zones."""
+        return cls(np.zeros((len(SUM_FIELDS), zones), dtype=np.int64))
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, zones: int) -> CoverageSums:
+        """Sums from a frame indexed by zone position with :data:`SUM_FIELDS` columns
+        (missing positions are zones without premises)."""
+        full = frame.reindex(index=range(zones), columns=list(SUM_FIELDS), fill_value=0)
+        return cls(np.ascontiguousarray(full.to_numpy(dtype=np.int64).T))
+
+    @property
+    def zones(self) -> int:
+        """Number of zones summed over."""
+        return int(self.values.shape[1])
+
+    def field(self, name: str) -> Int64Array:
+        """The sums of field ``name`` (one of :data:`SUM_FIELDS`), one per zone."""
+        row: Int64Array = self.values[SUM_FIELDS.index(name)]
+        return row
+
+    def to_frame(self) -> pd.DataFrame:
+        """The non-empty zones' sums: index = zone position, columns = :data:`SUM_FIELDS`."""
+        touched = np.flatnonzero(self.values[0] > 0)
+        return pd.DataFrame(
+            self.values[:, touched].T, index=pd.Index(touched, name="zone"), columns=SUM_FIELDS
+        )
+
+    def __add__(self, other: CoverageSums) -> CoverageSums:
+        if self.values.shape != other.values.shape:
+            raise ValueError("coverage sums over different zones cannot be added")
+        return CoverageSums(self.values + other.values)
+
+
+def coverage_sums(zones: gpd.GeoSeries, premises: gpd.GeoDataFrame) -> CoverageSums:
+    """Per-zone sums of a batch of premises.
+
+    Parameters
+    ----------
+    zones
+        Zone geometries in Lambert-93 (their positions number the sums).
+    premises
+        Canonical premises (``locaux``, ``down_class``, optional ``ftth``) in Lambert-93.
+
+    Returns
+    -------
+    The :class:`CoverageSums` of these premises. A premises in two overlapping zones, or on
+    the boundary of two zones, counts in both.
+    """
+    zone_idx, prem_idx = zone_feature_pairs(zones, premises.geometry)
+    n = len(zones)
+    locaux = premises["locaux"].to_numpy(dtype=np.int64)[prem_idx]
+    ranks = class_rank(premises["down_class"])[prem_idx]
+    rows = [np.ones(len(zone_idx), dtype=np.int64), locaux]
+    rows += [locaux * (ranks >= rank) for rank in SHARE_THRESHOLDS.values()]
+    rows += _ftth_rows(premises, prem_idx, locaux)
+    return CoverageSums(np.stack([_bincount(zone_idx, weights, n) for weights in rows]))
+
+
+def finish_coverage(sums: CoverageSums, index: pd.Index) -> pd.DataFrame:
+    """Premises, locaux and coverage shares of each zone from their sums.
+
+    Returns
+    -------
+    One row per zone (``index``, in the order of the sums): ``premises`` (buildings),
+    ``locaux``, ``share_bhd8`` ... ``share_thd1g`` (share of locaux whose class is at least
+    BHD8 ... THD1G) and ``share_ftth`` (share of locaux with fibre available, among those
+    where it is known). Shares are NaN where the zone has no premises.
+    """
+    if sums.zones != len(index):
+        raise ValueError(f"coverage sums cover {sums.zones} zones, not {len(index)}")
+    total = sums.field("locaux")
+    out = pd.DataFrame(index=index)
+    out["premises"] = sums.field("premises")
+    out["locaux"] = total
+    for column in SHARE_THRESHOLDS:
+        out[column] = _ratio(sums.field(f"locaux_{column.removeprefix('share_')}"), total)
+    out["share_ftth"] = _ratio(sums.field("locaux_ftth"), sums.field("locaux_ftth_known"))
+    return out
 
 
 def premises_coverage(zones: gpd.GeoDataFrame, premises: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Premises, locaux and coverage shares of each zone.
+    """Premises, locaux and coverage shares of each zone (:func:`finish_coverage` of the
+    :func:`coverage_sums` of every premises).
 
     Parameters
     ----------
@@ -31,46 +144,25 @@ def premises_coverage(zones: gpd.GeoDataFrame, premises: gpd.GeoDataFrame) -> pd
         Zones in Lambert-93.
     premises
         Canonical premises (``locaux``, ``down_class``, optional ``ftth``) in Lambert-93.
-
-    Returns
-    -------
-    One row per zone (same index as ``zones``): ``premises`` (buildings), ``locaux``,
-    ``share_bhd8`` ... ``share_thd1g`` (share of locaux whose class is at least BHD8 ...
-    THD1G) and ``share_ftth`` (share of locaux with fibre available, among those where it is
-    known). Shares are NaN where the zone has no premises.
     """
-    zone_idx, prem_idx = zone_feature_pairs(zones.geometry, premises.geometry)
-    n = len(zones)
-    locaux = premises["locaux"].to_numpy(dtype=float)[prem_idx]
-    ranks = class_rank(premises["down_class"])[prem_idx]
-    total = np.bincount(zone_idx, weights=locaux, minlength=n)
-    out = pd.DataFrame(index=zones.index)
-    out["premises"] = np.bincount(zone_idx, minlength=n).astype(np.int64)
-    out["locaux"] = total.astype(np.int64)
-    for column, rank in SHARE_THRESHOLDS.items():
-        out[column] = _ratio(
-            np.bincount(zone_idx, weights=locaux * (ranks >= rank), minlength=n), total
-        )
-    out["share_ftth"] = _ftth_share(premises, zone_idx, prem_idx, locaux, n)
-    return out
+    return finish_coverage(coverage_sums(zones.geometry, premises), zones.index)
 
 
-def _ftth_share(
-    premises: gpd.GeoDataFrame,
-    zone_idx: npt.NDArray[np.intp],
-    prem_idx: npt.NDArray[np.intp],
-    locaux: npt.NDArray[np.float64],
-    n: int,
-) -> npt.NDArray[np.float64]:
+def _ftth_rows(
+    premises: gpd.GeoDataFrame, prem_idx: npt.NDArray[np.intp], locaux: Int64Array
+) -> list[Int64Array]:
     if "ftth" not in premises.columns:
-        return np.full(n, np.nan)
+        zero = np.zeros(len(prem_idx), dtype=np.int64)
+        return [zero, zero]
     ftth = pd.array(premises["ftth"].to_numpy(), dtype="boolean")[prem_idx]
     known = ~np.asarray(ftth.isna())
     fibre = np.asarray(ftth.fillna(False), dtype=bool)
-    return _ratio(
-        np.bincount(zone_idx, weights=locaux * fibre, minlength=n),
-        np.bincount(zone_idx, weights=locaux * known, minlength=n),
-    )
+    return [locaux * fibre, locaux * known]
+
+
+def _bincount(positions: npt.NDArray[np.intp], weights: Int64Array, n: int) -> Int64Array:
+    # bincount sums in float64, exact for integer totals below 2**53.
+    return np.bincount(positions, weights=weights, minlength=n).astype(np.int64)
 
 
 def _ratio(part: npt.NDArray[Any], whole: npt.NDArray[Any]) -> npt.NDArray[np.float64]:

@@ -11,7 +11,9 @@ the arrays for that page only.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -37,6 +39,9 @@ _BASE_MARK_JSON: Final = "\\u0000"
 
 #: Decimals of the coordinates on the wire (6 decimals of a degree: about 0.1 m).
 COORDINATE_DECIMALS: Final = 6
+#: Bytes of serialised item pages kept per collection and store version; a page larger than
+#: an eighth of it is not kept.
+PAGE_CACHE_BYTES: Final = 64 * 1024 * 1024
 
 Positions = npt.NDArray[np.intp]
 BBox = tuple[float, float, float, float]
@@ -108,6 +113,56 @@ def _column(prop: Property, frame: pd.DataFrame, *, coded: bool) -> _Column:
     return _Column(prop, numbers)
 
 
+@dataclass(frozen=True)
+class SerialisedPage:
+    """A GeoJSON page of items serialised once: the whole response but its ``timeStamp``."""
+
+    head: bytes
+    tail: bytes
+
+    def body(self, timestamp: str) -> bytes:
+        """The response body stamped with ``timestamp``."""
+        return b"".join((self.head, dumps(timestamp).encode(), self.tail))
+
+    @property
+    def size(self) -> int:
+        """Bytes held."""
+        return len(self.head) + len(self.tail)
+
+
+class PageCache:
+    """Serialised pages by request key, least recently used first out, bounded in bytes.
+
+    It belongs to a :class:`FeatureIndex`, which is rebuilt when the store replaces the
+    layer: a page is never served from an older version of the data.
+    """
+
+    def __init__(self, budget: int = PAGE_CACHE_BYTES) -> None:
+        self.budget = budget
+        self._pages: OrderedDict[Hashable, SerialisedPage] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, build: Callable[[], SerialisedPage]) -> SerialisedPage:
+        """The page of ``key``, built by ``build()`` on a miss (errors are not cached)."""
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+                return page
+        page = build()
+        if page.size > self.budget // 8:
+            return page
+        with self._lock:
+            if key not in self._pages:
+                self._pages[key] = page
+                self._bytes += page.size
+            while self._bytes > self.budget:
+                _, dropped = self._pages.popitem(last=False)
+                self._bytes -= dropped.size
+        return page
+
+
 class FeatureIndex:
     """One collection's features in memory (CRS84), with its spatial index and columns."""
 
@@ -129,6 +184,7 @@ class FeatureIndex:
         self.columns = {
             p.name: _column(p, frame, coded=_coded(p, spec)) for p in self.properties_served
         }
+        self.pages = PageCache()
         self._geometry_json: list[str | None] | None = None
         self._properties_json: list[str] | None = None
         self._link_templates: list[str] | None = None

@@ -22,7 +22,7 @@ from geo_service.api import html
 from geo_service.api.collections import COLLECTIONS, CollectionSpec, Property, collection_spec
 from geo_service.api.deps import WorkspaceDep, get_workspace, is_synthetic
 from geo_service.api.errors import ERROR_RESPONSES, NOT_FOUND_RESPONSES
-from geo_service.api.features import FeatureIndex, feature_index
+from geo_service.api.features import FeatureIndex, SerialisedPage, feature_index
 from geo_service.api.links import (
     GEOJSON,
     HTML,
@@ -360,12 +360,39 @@ def items_response(
     sortby: str | None,
     filters: dict[str, Any],
 ) -> Response:
-    """A page of a collection's features matching the query, as GeoJSON or HTML."""
+    """A page of a collection's features matching the query, as GeoJSON or HTML.
+
+    A GeoJSON page is serialised once per query and store version (the query string and the
+    base URL determine it whole, links included) and then served from
+    :attr:`FeatureIndex.pages`, stamped with the time of each request.
+    """
+    workspace = get_workspace(request)
+    index = feature_index(workspace, spec)
+    if wants_html(request, query.f):
+        matched, page, links = _items_page(request, spec, index, query, sortby, filters, True)
+        synthetic = workspace.meta(spec.layer).synthetic
+        return _items_html(request, spec, index, page, matched, query.offset, links, synthetic)
+    key = (request.url.query, base_url(request))
+    serialised = index.pages.get(
+        key, lambda: _geojson_page(request, spec, index, query, sortby, filters)
+    )
+    return Response(serialised.body(_now()), media_type=GEOJSON)
+
+
+def _items_page(
+    request: Request,
+    spec: CollectionSpec,
+    index: FeatureIndex,
+    query: ItemsQuery,
+    sortby: str | None,
+    filters: dict[str, Any],
+    as_html: bool,
+) -> tuple[int, Any, list[Link]]:
+    """Features matched, positions of the page, and the page's links."""
     workspace = get_workspace(request)
     boxes = parse_bbox(query.bbox)
     interval = parse_datetime(query.datetime)
     keys = parse_sortby(sortby, spec.sortables)
-    index = feature_index(workspace, spec)
     positions = index.select(boxes, filters, keys)
     if interval is not None and not _in_time(workspace, spec, interval):
         positions = np.empty(0, dtype=np.intp)
@@ -376,7 +403,6 @@ def items_response(
         if positions is None
         else positions[query.offset : stop]
     )
-    as_html = wants_html(request, query.f)
     links = self_and_alternate(request, as_html, GEOJSON)
     if stop < matched:
         links.append(link(current_url(request, offset=stop), "next", _type(as_html), "Next page"))
@@ -387,22 +413,26 @@ def items_response(
         )
     base = base_url(request)
     links.append(link(f"{base}/collections/{spec.id}", "collection", JSON, "The collection"))
-    synthetic = workspace.meta(spec.layer).synthetic
-    if as_html:
-        return _items_html(request, spec, index, page, matched, query.offset, links, synthetic)
-    features = index.features_json(page, base)
+    return matched, page, links
+
+
+def _geojson_page(
+    request: Request,
+    spec: CollectionSpec,
+    index: FeatureIndex,
+    query: ItemsQuery,
+    sortby: str | None,
+    filters: dict[str, Any],
+) -> SerialisedPage:
+    matched, page, links = _items_page(request, spec, index, query, sortby, filters, False)
+    synthetic = get_workspace(request).meta(spec.layer).synthetic
+    features = index.features_json(page, base_url(request))
     head = dumps(
-        {
-            "type": "FeatureCollection",
-            "numberMatched": matched,
-            "numberReturned": len(features),
-            "timeStamp": _now(),
-            "synthetic": synthetic,
-            "links": links,
-        }
+        {"type": "FeatureCollection", "numberMatched": matched, "numberReturned": len(features)}
     )
-    body = f'{head[:-1]},"features":[{",".join(features)}]}}'
-    return Response(body.encode(), media_type=GEOJSON)
+    tail = f',"synthetic":{dumps(synthetic)},"links":{dumps(links)},"features":['
+    tail += ",".join(features) + "]}"
+    return SerialisedPage(f'{head[:-1]},"timeStamp":'.encode(), tail.encode())
 
 
 def _type(as_html: bool) -> str:

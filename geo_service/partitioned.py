@@ -1,0 +1,348 @@
+"""National scale: premises as partitioned GeoParquet, summed per zone on dask-geopandas.
+
+Tens of millions of premises do not fit in memory with their geometries. They are kept as a
+directory of GeoParquet files (one partition each; a ``_layer.json`` beside them holds their
+provenance), read partition by partition by dask-geopandas on a dask cluster (a local one by
+default, ``GEO_SERVICE_DASK_SCHEDULER`` for a real one). Each partition is summed per zone on
+a worker (:func:`~geo_service.analysis.coverage.coverage_sums`), the integer sums are added up
+as the partitions finish, and the rest of the analysis (raster, land, status, priority,
+reasons, aggregates) runs on the zones exactly as in memory (:func:`pipeline.analyze_inputs`
+with the sums): both engines give the same results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Final
+
+import dask_geopandas
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+from dask.delayed import delayed
+from distributed import Client, LocalCluster, as_completed
+
+from geo_service import pipeline
+from geo_service.analysis import AnalysisResult, CoverageSums, coverage_sums
+from geo_service.analysis.coverage import SUM_FIELDS
+from geo_service.analysis.overlay import in_lambert93
+from geo_service.demo import (
+    DEMO_DATA_DATE,
+    DEMO_SOURCE,
+    NATIONAL_SCALES,
+    NationalScale,
+    national_blocks,
+    national_grid,
+    paste_block,
+)
+from geo_service.errors import InputError, NotFoundError, ParameterError
+from geo_service.model import SPEED_CLASSES, LayerMeta, class_rank
+from geo_service.settings import AnalysisParams, Settings
+from geo_service.store import Store
+from geo_service.validation import validate_layer
+
+#: Default directory of the premises GeoParquet files, under the data directory.
+PREMISES_PARQUET: Final = "premises-parquet"
+#: Provenance of the premises, beside their GeoParquet files.
+META_FILE: Final = "_layer.json"
+#: Premises per partition when the store's premises layer is split in memory.
+PARTITION_ROWS: Final = 500_000
+_COLUMNS: Final = ("locaux", "down_class", "ftth")
+_REQUIRED: Final = ("locaux", "down_class")
+
+Progress = Callable[[str], None]
+
+
+def default_premises_dir(settings: Settings) -> Path:
+    """Where ``geo-service demo --scale national`` writes the premises, and where
+    ``geo-service analyze --engine dask`` looks for them: ``<data dir>/premises-parquet``."""
+    return settings.data_dir / PREMISES_PARQUET
+
+
+def premises_files(directory: Path) -> list[Path]:
+    """The GeoParquet files of a premises directory, by name; raises NotFoundError if none."""
+    files = sorted(directory.glob("*.parquet")) if directory.is_dir() else []
+    if not files:
+        raise NotFoundError(
+            f"no premises GeoParquet files (*.parquet) in {directory}; write them with "
+            "'geo-service demo --scale national' or give --premises-parquet DIR"
+        )
+    return files
+
+
+def premises_meta(directory: Path) -> LayerMeta:
+    """Provenance of the premises of ``directory`` (from its ``_layer.json``, else the folder
+    name and row count)."""
+    sidecar = directory / META_FILE
+    if sidecar.is_file():
+        return LayerMeta.model_validate_json(sidecar.read_text(encoding="utf-8"))
+    files = premises_files(directory)
+    meta = pipeline.layer_meta(pipeline.PREMISES, source=f"{directory.name} (GeoParquet)")
+    meta.feature_count = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    return meta
+
+
+def write_premises_parquet(
+    parts: Iterable[gpd.GeoDataFrame], directory: Path, meta: LayerMeta
+) -> int:
+    """Write premises, one GeoParquet file per part, as ``directory`` (replaced whole).
+
+    The parts are consumed one at a time (a generator keeps memory bounded). They are written
+    to a new folder beside ``directory`` that replaces it once complete, so an interrupted
+    write leaves the previous premises. Returns the number of premises written.
+    """
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = directory.with_name(f".{directory.name}.{uuid.uuid4().hex[:8]}.tmp")
+    staging.mkdir()
+    try:
+        rows = 0
+        for number, part in enumerate(parts):
+            part.to_parquet(
+                staging / f"part-{number:05d}.parquet", index=False, geometry_encoding="geoarrow"
+            )
+            rows += len(part)
+        meta = meta.model_copy(update={"feature_count": rows})
+        (staging / META_FILE).write_text(meta.model_dump_json(indent=2), encoding="utf-8")
+        _replace_directory(staging, directory)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return rows
+
+
+def _replace_directory(new: Path, target: Path) -> None:
+    old = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.old")
+    if target.exists():
+        target.rename(old)
+    new.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def build_national_demo_store(
+    store: Store,
+    premises_dir: Path,
+    *,
+    scale: str | NationalScale = "national",
+    seed: int = 2154,
+    progress: Progress | None = None,
+) -> int:
+    """Build the national synthetic territory: premises as GeoParquet in ``premises_dir``,
+    zones, land, communes and the coverage raster (200 m) in ``store``.
+
+    Blocks are drawn one at a time (:func:`~geo_service.demo.national_blocks`) and their
+    premises written before the next is drawn, so memory holds one block of premises. The
+    premises are canonical by construction (not validated row by row: 45 million rows would
+    take minutes); the other layers are validated as usual. Returns the premises count.
+    """
+    spec = NATIONAL_SCALES.get(scale) if isinstance(scale, str) else scale
+    if spec is None:
+        raise ParameterError("scale", f"expected one of {', '.join(NATIONAL_SCALES)}")
+    small: dict[str, list[gpd.GeoDataFrame]] = {"communes": [], "zones": [], "land": []}
+    raster = national_grid(spec)
+
+    def blocks() -> Iterator[gpd.GeoDataFrame]:
+        for block in national_blocks(spec, seed=seed, progress=progress):
+            for name, frames in small.items():
+                frames.append(getattr(block, name))
+            paste_block(raster, block.coverage)
+            yield block.premises.astype({"ftth": "boolean"})
+
+    extra = {"scale": spec.name, "seed": seed}
+
+    def meta(name: str) -> LayerMeta:
+        return pipeline.layer_meta(
+            name,
+            source=DEMO_SOURCE,
+            licence="Données synthétiques, libres de réutilisation",
+            attribution="geo-service — données fictives",
+            data_date=DEMO_DATA_DATE,
+            synthetic=True,
+            extra=extra,
+        )
+
+    count = write_premises_parquet(blocks(), premises_dir, meta(pipeline.PREMISES))
+    for name in pipeline.RESULT_LAYERS:
+        if store.has_layer(name):
+            store.delete_layer(name)
+    if store.has_layer(pipeline.PREMISES):
+        store.delete_layer(pipeline.PREMISES)
+    for name, frames in small.items():
+        if progress:
+            progress(f"store {name}")
+        frame = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+        canonical, _ = validate_layer(name, frame, f"national demo {name}")
+        store.write_layer(name, canonical, meta(name))
+    store.write_raster(pipeline.COVERAGE, raster, meta(pipeline.COVERAGE))
+    return count
+
+
+# -- the dask engine ------------------------------------------------------------------------
+
+
+@contextmanager
+def dask_client(settings: Settings) -> Iterator[Client]:
+    """A client of the scheduler at ``settings.dask_scheduler``, or of a local cluster of
+    ``settings.dask_workers`` single-threaded worker processes (one per core by default)."""
+    if settings.dask_scheduler:
+        with Client(settings.dask_scheduler) as client:  # type: ignore[no-untyped-call]
+            yield client
+        return
+    workers = settings.dask_workers or os.cpu_count() or 1
+    with (
+        LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=settings.dask_worker_memory,
+            dashboard_address=None,
+            # no dashboard; the scheduler's health endpoints on a free loopback port
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        ) as cluster,
+        Client(cluster) as client,  # type: ignore[no-untyped-call]
+    ):
+        yield client
+
+
+def partitioned_coverage_sums(
+    zones: gpd.GeoSeries,
+    premises: dask_geopandas.GeoDataFrame,
+    client: Client,
+    labels: Sequence[str],
+    progress: Progress | None = None,
+) -> CoverageSums:
+    """Per-zone sums of premises partitioned in a dask-geopandas frame.
+
+    Each partition is summed on a worker against every zone (Lambert-93 geometries, shipped
+    once); the partial sums are added as they arrive. ``labels`` names each partition in
+    error messages (a file name, say).
+    """
+    zone_geometries = delayed(in_lambert93(gpd.GeoDataFrame(geometry=zones)).geometry)
+    meta = pd.DataFrame({name: pd.Series(dtype="int64") for name in SUM_FIELDS})
+    meta.index = pd.Index([], dtype="int64", name="zone")
+    partial = premises.map_partitions(_partition_sums, zone_geometries, list(labels), meta=meta)
+    futures = client.compute(partial.to_delayed())  # type: ignore[no-untyped-call]
+    total = CoverageSums.zeros(len(zones))
+    for done, future in enumerate(as_completed(futures), start=1):  # type: ignore[no-untyped-call]
+        total = total + CoverageSums.from_frame(future.result(), len(zones))
+        future.release()
+        if progress:
+            progress(f"premises: partition {done}/{len(futures)}")
+    return total
+
+
+def _partition_sums(
+    part: gpd.GeoDataFrame,
+    zones: gpd.GeoSeries,
+    labels: list[str],
+    partition_info: dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    label = labels[partition_info["number"]] if partition_info else "premises"
+    if len(part) == 0:
+        return CoverageSums.zeros(len(zones)).to_frame()
+    _check_partition(part, label)
+    return coverage_sums(zones, in_lambert93(part)).to_frame()
+
+
+def _check_partition(part: gpd.GeoDataFrame, label: str) -> None:
+    """The checks of the premises validation that the sums depend on, per partition."""
+    if part.crs is None:
+        raise InputError(f"{label}: the premises have no CRS; write GeoParquet with its CRS")
+    unknown = class_rank(part["down_class"]) < 0
+    if unknown.any():
+        example = part["down_class"].to_numpy()[np.flatnonzero(unknown)[0]]
+        raise InputError(
+            f"{label}: {int(unknown.sum())} premises with a down_class outside the ARCEP "
+            f"classes (e.g. {example!r}); expected one of {', '.join(SPEED_CLASSES)}"
+        )
+    locaux = pd.to_numeric(part["locaux"], errors="coerce").to_numpy(dtype=float)
+    bad = ~(np.isfinite(locaux) & (locaux >= 1) & (locaux == np.round(locaux)))
+    if bad.any():
+        raise InputError(
+            f"{label}: {int(bad.sum())} premises whose locaux is not an integer ≥ 1 "
+            f"(e.g. {part['locaux'].to_numpy()[np.flatnonzero(bad)[0]]!r})"
+        )
+
+
+def parquet_premises(directory: Path) -> tuple[dask_geopandas.GeoDataFrame, list[str]]:
+    """The premises of ``directory`` as a dask-geopandas frame, one partition per file, and
+    the file names (raises InputError when a file is not GeoParquet or lacks a column)."""
+    files = premises_files(directory)
+    geometry = ""
+    for path in files:
+        schema = pq.read_schema(path)
+        try:
+            geometry = json.loads(schema.metadata[b"geo"])["primary_column"]
+        except (TypeError, KeyError, ValueError):
+            raise InputError(
+                f"{path}: not GeoParquet (no 'geo' metadata naming the geometry column); "
+                "write it with GeoPandas' to_parquet, GDAL or another GeoParquet writer"
+            ) from None
+        missing = [c for c in _REQUIRED if c not in schema.names]
+        if missing:
+            raise InputError(
+                f"{path}: missing premises column(s) {', '.join(missing)}; expected "
+                f"{', '.join(_REQUIRED)} (and optionally ftth) with a Point geometry"
+            )
+    names = set(pq.read_schema(files[0]).names)
+    columns = [c for c in _COLUMNS if c in names] + [geometry]
+    frame = dask_geopandas.read_parquet(
+        [str(f) for f in files], columns=columns, split_row_groups=False, aggregate_files=False
+    )
+    if frame.npartitions != len(files):  # pragma: no cover (one partition per file above)
+        raise InputError(f"{directory}: expected one partition per GeoParquet file")
+    return frame, [f.name for f in files]
+
+
+def memory_premises(premises: gpd.GeoDataFrame) -> tuple[dask_geopandas.GeoDataFrame, list[str]]:
+    """An in-memory premises layer split into partitions of :data:`PARTITION_ROWS`."""
+    count = max(1, math.ceil(len(premises) / PARTITION_ROWS))
+    columns = [c for c in _COLUMNS if c in premises.columns]
+    frame = dask_geopandas.from_geopandas(
+        premises[[*columns, premises.geometry.name]], npartitions=count
+    )
+    return frame, [f"premises layer, partition {k + 1}" for k in range(frame.npartitions)]
+
+
+def analyze_partitioned(
+    store: Store,
+    params: AnalysisParams,
+    settings: Settings,
+    *,
+    premises_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> AnalysisResult:
+    """Analyse the store with its premises summed on dask, and store the results.
+
+    The premises are read from the GeoParquet files of ``premises_dir`` (default
+    :func:`default_premises_dir` when it holds any), else from the store's premises layer
+    split in memory (the results are the same, the memory is not bounded then).
+    """
+    step = progress or (lambda _: None)
+    directory = premises_dir or default_premises_dir(settings)
+    use_parquet = premises_dir is not None or any(directory.glob("*.parquet"))
+    step("loading zones, land, communes, raster")
+    inputs = pipeline.load_inputs(store, premises=not use_parquet)
+    if use_parquet:
+        frame, labels = parquet_premises(directory)
+        metas = {**inputs.metas, pipeline.PREMISES: premises_meta(directory)}
+    else:
+        frame, labels = memory_premises(inputs.premises)
+        metas = inputs.metas
+    zones = inputs.zones.geometry
+    step(f"premises: {len(labels)} partitions on dask")
+    with dask_client(settings) as client:
+        sums = partitioned_coverage_sums(zones, frame, client, labels, step)
+    inputs = dataclasses.replace(inputs, metas=metas)
+    result = pipeline.analyze_inputs(inputs, params, step, premises=sums)
+    step("storing the results")
+    pipeline.save_results(store, result)
+    return result
