@@ -122,16 +122,46 @@ def _progress(description: str) -> Iterator[Callable[[str], None]]:
 @_reports_errors
 def demo(
     scale: Annotated[
-        str, typer.Option(help="Size of the territory: 'demo' (60 zones) or 'departement'.")
+        str,
+        typer.Option(
+            help="Size of the territory: 'demo' (60 zones), 'departement' (500 zones, 1.3 M "
+            "premises) or 'national' (45,000 zones, 45 M premises as GeoParquet)."
+        ),
     ] = "demo",
     seed: Annotated[
         int | None, typer.Option(help="Random seed [default: GEO_SERVICE_DEMO_SEED].")
     ] = None,
+    premises_parquet: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --scale national: directory of the premises GeoParquet files "
+            "(default: <data dir>/premises-parquet)."
+        ),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Build the synthetic demo territory into the store (replaces its input layers)."""
+    """Build the synthetic demo territory into the store (replaces its input layers).
+
+    At national scale the premises are written as GeoParquet files (one per block of 500,000)
+    instead of a store layer; analyse them with 'geo-service analyze --engine dask'.
+    """
     settings = _settings(data_dir)
     store = open_store(settings)
+    if scale == "national":
+        from geo_service.partitioned import build_national_demo_store, default_premises_dir
+
+        directory = premises_parquet or default_premises_dir(settings)
+        seed = settings.demo_seed if seed is None else seed
+        with _progress("Building the national demo territory") as step:
+            count = build_national_demo_store(store, directory, seed=seed, progress=step)
+        console.print(
+            f"Synthetic national territory written to the {store.describe()}, "
+            f"its {fr_number(count)} premises as GeoParquet in {directory}."
+        )
+        _print_layers(store)
+        return
+    if premises_parquet is not None:
+        raise ParameterError("--premises-parquet", "only the national scale writes GeoParquet")
     with _progress(f"Building the '{scale}' demo territory") as step:
         pipeline.build_demo_store(
             store, scale=scale, seed=settings.demo_seed if seed is None else seed, progress=step
@@ -241,6 +271,20 @@ def analyze(
         Path | None, typer.Option(help="Export zone results: .gpkg, .geojson, .csv or .parquet.")
     ] = None,
     top: Annotated[int, typer.Option(min=0, help="Flagged zones to list.")] = 20,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="'memory' (every layer in memory) or 'dask' (premises summed partition by "
+            "partition on a dask cluster: GEO_SERVICE_DASK_SCHEDULER, else a local one)."
+        ),
+    ] = "memory",
+    premises_parquet: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --engine dask: directory of premises GeoParquet files (default: "
+            "<data dir>/premises-parquet if present, else the store's premises layer)."
+        ),
+    ] = None,
     served_thd30_share: Share = None,
     unserved_bhd8_share: Share = None,
     min_raster_valid_share: Share = None,
@@ -269,7 +313,24 @@ def analyze(
         priority_locaux_half=locaux_half,
     )
     files = {"--premises": premises, "--land": land, "--raster": raster, "--communes": communes}
-    if zones is not None or any(v is not None for v in files.values()):
+    if engine not in ("memory", "dask"):
+        raise ParameterError("--engine", f"expected 'memory' or 'dask'; got {engine!r}")
+    if engine == "memory" and premises_parquet is not None:
+        raise ParameterError("--premises-parquet", "GeoParquet premises need --engine dask")
+    if engine == "dask":
+        if zones is not None or any(v is not None for v in files.values()):
+            raise ParameterError("--engine", "the dask engine analyses the store, not files")
+        from geo_service.partitioned import analyze_partitioned
+
+        with _progress("Analysing on dask") as step:
+            result = analyze_partitioned(
+                open_store(settings),
+                params,
+                settings,
+                premises_dir=premises_parquet,
+                progress=step,
+            )
+    elif zones is not None or any(v is not None for v in files.values()):
         if zones is None or premises is None:
             raise ParameterError(
                 "--zones/--premises", "analysing files needs both --zones and --premises"
@@ -287,12 +348,26 @@ def analyze(
             console.print("The store is empty: building the synthetic demo territory first.")
             with _progress("Building the demo territory") as step:
                 pipeline.build_demo_store(store, seed=settings.demo_seed, progress=step)
+        _check_premises_in_store(store, settings)
         with _progress("Analysing") as step:
             result = pipeline.analyze_store(store, params, step)
     _print_result(result, top)
     if out is not None:
         export_results(result, out)
         console.print(f"Zone results written to {out}.")
+
+
+def _check_premises_in_store(store: Store, settings: Settings) -> None:
+    """Point to --engine dask when the premises are GeoParquet files (national demo)."""
+    from geo_service.partitioned import default_premises_dir
+
+    directory = default_premises_dir(settings)
+    if not store.has_layer(pipeline.PREMISES) and any(directory.glob("*.parquet")):
+        raise ParameterError(
+            "--engine",
+            f"the premises are GeoParquet files in {directory} (national scale), not a store "
+            "layer; analyse them with 'geo-service analyze --engine dask'",
+        )
 
 
 def _parse_date(text: str | None) -> date | None:
@@ -422,7 +497,12 @@ def serve(
         f"geo-service serves {store.describe()} at {url}/ (API documentation: {url}/docs)"
     )
     uvicorn.run(
-        web_app, host=settings.host, port=settings.port, log_level="info", access_log=access_log
+        web_app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=access_log,
+        server_header=False,
     )
 
 
@@ -700,6 +780,33 @@ def map_(
         f"in {fr_number(written.seconds, 1)} s.",
         highlight=False,
     )
+
+
+@app.command("hash-key")
+@_reports_errors
+def hash_key(
+    key_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--key-stdin",
+            help="Hash the key read from standard input instead of making a new random one.",
+        ),
+    ] = False,
+) -> None:
+    """Make an API key for the write endpoints and print its hash for the settings.
+
+    Only the hash goes into the settings (GEO_SERVICE_API_KEY_HASH); give the key to the
+    clients that may write (header 'Authorization: Bearer <key>' or 'X-API-Key: <key>').
+    """
+    from geo_service.api.auth import hash_api_key, new_api_key
+
+    key = sys.stdin.readline().strip() if key_stdin else new_api_key()
+    hashed = hash_api_key(key)
+    if not key_stdin:
+        error_console.print("API key (give it to the clients that may write; it is not stored):")
+        console.print(key, highlight=False)
+    error_console.print("Setting for the server (.env or environment):")
+    console.print(f"GEO_SERVICE_API_KEY_HASH='{hashed}'", highlight=False)
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

@@ -15,7 +15,7 @@ from typing import Any, Final
 import geopandas as gpd
 import pandas as pd
 
-from geo_service.analysis import AnalysisResult, RunInfo, analyze
+from geo_service.analysis import AnalysisResult, CoverageSums, RunInfo, analyze
 from geo_service.catalog import descriptor
 from geo_service.errors import InputError, NotFoundError, StoreError
 from geo_service.model import CANONICAL_CRS, SCHEMAS, CoverageRaster, LayerKind, LayerMeta
@@ -198,13 +198,14 @@ def _part(meta: LayerMeta) -> dict[str, Any]:
     }
 
 
-def load_inputs(store: Store) -> Inputs:
+def load_inputs(store: Store, *, premises: bool = True) -> Inputs:
     """The input layers of ``store``; zones and premises are required.
 
     Premises may be absent when ARCEP commune statistics (``commune_coverage``) are stored:
-    zones then take their status from their commune's figures.
+    zones then take their status from their commune's figures. With ``premises=False`` the
+    premises layer is neither required nor read (the partitioned engine reads them itself).
     """
-    needed = (ZONES,) if store.has_layer(COMMUNE_COVERAGE) else (ZONES, PREMISES)
+    needed = (ZONES,) if store.has_layer(COMMUNE_COVERAGE) or not premises else (ZONES, PREMISES)
     missing = [name for name in needed if not store.has_layer(name)]
     if missing:
         raise NotFoundError(
@@ -213,6 +214,8 @@ def load_inputs(store: Store) -> Inputs:
         )
     names = (*INPUT_LAYERS, COMMUNE_COVERAGE)
     metas = {name: store.layer_meta(name) for name in names if store.has_layer(name)}
+    if not premises:
+        metas.pop(PREMISES, None)
     return Inputs(
         zones=store.read_layer(ZONES),
         premises=store.read_layer(PREMISES) if PREMISES in metas else _no_premises(),
@@ -234,12 +237,17 @@ def _no_premises() -> gpd.GeoDataFrame:
 
 
 def analyze_inputs(
-    inputs: Inputs, params: AnalysisParams, progress: Progress | None = None
+    inputs: Inputs,
+    params: AnalysisParams,
+    progress: Progress | None = None,
+    *,
+    premises: CoverageSums | None = None,
 ) -> AnalysisResult:
-    """Run the analysis on loaded inputs."""
+    """Run the analysis on loaded inputs; ``premises`` replaces ``inputs.premises`` by their
+    sums per zone when they were summed partition by partition."""
     return analyze(
         inputs.zones,
-        inputs.premises,
+        inputs.premises if premises is None else premises,
         land=inputs.land,
         raster=inputs.raster,
         communes=inputs.communes,

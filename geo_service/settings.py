@@ -96,6 +96,20 @@ class Settings(BaseSettings, AnalysisFields):
         default=8000, ge=1, le=65535, description="Port `geo-service serve` listens on."
     )
 
+    # Security: writing through the API (API key, uploads).
+    api_key_hash: str | None = Field(
+        default=None,
+        pattern=r"^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$",
+        description="Hash of the API key that allows writing through the API (made by "
+        "`geo-service hash-key`); unset: the write endpoints are disabled.",
+    )
+    max_upload_mb: float = Field(
+        default=200.0, gt=0.0, description="Largest upload (all files of one request), in MB."
+    )
+    max_upload_files: int = Field(
+        default=20, ge=1, le=1000, description="Most files in one upload (with sidecars)."
+    )
+
     # Opinions (avis): absolute links, and the priority cut-offs of the recommendation levels.
     public_url: str = Field(
         default="http://127.0.0.1:8000",
@@ -140,6 +154,25 @@ class Settings(BaseSettings, AnalysisFields):
     )
     fetch_retries: int = Field(
         default=3, ge=0, le=20, description="Further attempts (resumed) after a broken download."
+    )
+
+    # National scale (geo-service analyze --engine dask): where the dask workers are.
+    dask_scheduler: str | None = Field(
+        default=None,
+        description="Address of a dask scheduler (e.g. tcp://10.0.0.5:8786) for "
+        "`analyze --engine dask`; unset: a local cluster on this machine.",
+    )
+    dask_workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description="Worker processes of the local dask cluster (default: one per CPU core).",
+    )
+    dask_worker_memory: str = Field(
+        default="auto",
+        pattern=r"^(auto|\d+(\.\d+)?\s*([KMGT]i?B)?)$",
+        description="Memory limit of each local dask worker (e.g. 3GiB; auto: the machine's "
+        "memory shared between the workers).",
     )
 
     def analysis_params(self, **overrides: float | None) -> AnalysisParams:
