@@ -107,7 +107,12 @@ def test_landing_page_links_the_api_definition_conformance_and_data(client: Test
     assert rels["alternate"][0]["type"] == "text/html"
     assert page["synthetic"] is True
     assert client.get("/openapi.json").status_code == 200
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    assert "/assets/swagger-ui/swagger-ui-bundle.js" in docs.text, "Swagger UI served offline"
+    assert "cdn." not in docs.text
+    assert client.get("/assets/swagger-ui/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/redoc").status_code == 404
 
 
 def test_conformance_declares_core_geojson_oas30_and_html(client: TestClient) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from geo_service.api import assets, domain, maps, ogc, opinions, write
+from geo_service.api import assets, docs, domain, maps, ogc, opinions, write
 from geo_service.api.auth import KeyChecker
 from geo_service.api.collections import COLLECTIONS
 from geo_service.api.errors import install_error_handlers
@@ -41,7 +41,9 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fas
     workspace = Workspace(settings)
     if prepare:
         workspace.ensure_ready()
-    app = FastAPI(title="geo-service", description=DESCRIPTION, version="0.1.0")
+    app = FastAPI(
+        title="geo-service", description=DESCRIPTION, version="0.1.0", docs_url=None, redoc_url=None
+    )
     app.state.settings = settings
     app.state.workspace = workspace
     app.state.key_checker = KeyChecker(settings.api_key_hash)
@@ -50,7 +52,7 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fas
     app.add_middleware(FreshWorkspaceMiddleware, workspace=workspace)
     app.add_middleware(ReadOnlyCORSMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
-    for module in (ogc, domain, maps, assets, opinions, write):
+    for module in (ogc, domain, maps, assets, opinions, write, docs):
         app.include_router(module.router)
     app.include_router(ogc.fallback_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

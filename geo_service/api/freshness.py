@@ -22,7 +22,7 @@ from geo_service.workspace import Workspace
 logger = logging.getLogger("geo_service.api")
 
 #: Paths that never read the store's layers.
-_SKIPPED_PREFIXES: Final = ("/assets/", "/healthz", "/docs", "/redoc", "/openapi.json")
+_SKIPPED_PREFIXES: Final = ("/assets/", "/healthz", "/docs", "/openapi.json")
 
 
 class FreshWorkspaceMiddleware:

@@ -12,8 +12,8 @@ policies themselves are built here too:
   allowed by their SHA-256 hashes (no ``'unsafe-inline'`` for scripts), styles from the server
   and inline (Leaflet positions its panes with style attributes), tiles from the basemap's
   host, framable by ``GEO_SERVICE_FRAME_ANCESTORS``;
-- the interactive API documentation (``/docs``, ``/redoc``): FastAPI's pages load Swagger UI
-  and ReDoc from their CDN, which the policy of these two pages allows.
+- the interactive API documentation (``/docs``, :func:`docs_policy`): Swagger UI from the
+  server and the page's inline script by its hash.
 
 A route that sets its own ``Content-Security-Policy`` (the maps) keeps it. CORS is open to every
 origin for reads (GET, HEAD) and absent from writes (:class:`ReadOnlyCORSMiddleware`).
@@ -38,16 +38,6 @@ DOCUMENT_POLICY: Final = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-#: Policy of FastAPI's interactive documentation (Swagger UI, ReDoc from their CDN).
-_DOCS_CDN: Final = "https://cdn.jsdelivr.net"
-DOCS_POLICY: Final = (
-    f"default-src 'none'; script-src 'unsafe-inline' {_DOCS_CDN}; "
-    f"style-src 'unsafe-inline' {_DOCS_CDN} https://fonts.googleapis.com; "
-    "font-src https://fonts.gstatic.com; "
-    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-    "connect-src 'self'; worker-src blob:; base-uri 'none'; frame-ancestors 'none'"
-)
-DOCS_PATHS: Final = ("/docs", "/docs/oauth2-redirect", "/redoc")
 REFERRER_POLICY: Final = "same-origin"
 _INLINE_SCRIPT: Final = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL)
 
@@ -68,6 +58,16 @@ def map_policy(frame_ancestors: str, tile_host: str | None, page: str) -> str:
             "form-action 'self'",
             f"frame-ancestors {frame_ancestors}",
         ]
+    )
+
+
+def docs_policy(page: str) -> str:
+    """The CSP of the API documentation page: Swagger UI from the server, its inline script."""
+    scripts = " ".join(f"'{h}'" for h in inline_script_hashes(page))
+    return (
+        f"default-src 'none'; script-src 'self' {scripts}; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; connect-src 'self'; worker-src blob:; base-uri 'none'; "
+        "frame-ancestors 'none'"
     )
 
 
@@ -119,8 +119,6 @@ def _add_headers(headers: MutableHeaders, path: str) -> None:
 
 
 def _default_policy(headers: MutableHeaders, path: str) -> str:
-    if path in DOCS_PATHS:
-        return DOCS_POLICY
     if headers.get("content-type", "").startswith("text/html"):
         return DOCUMENT_POLICY
     return DATA_POLICY

@@ -1,8 +1,9 @@
 """The JavaScript, CSS and images of the maps, served from installed packages, never a CDN.
 
 Assets are grouped in *bundles*, each a directory of an installed package: Leaflet and
-Leaflet.markercluster from their XStatic packages, and geo-service's own map code in
-``geo_service/maps/static``. A map names the assets it needs (``"leaflet/leaflet.js"``) and
+Leaflet.markercluster from their XStatic packages, geo-service's own map code in
+``geo_service/maps/static``, and Swagger UI (for the API documentation page) from
+``swagger-ui-py``. A map names the assets it needs (``"leaflet/leaflet.js"``) and
 an :class:`AssetMode` turns them into HTML: links under a URL prefix (the web app's
 ``/assets``, or a folder written beside an exported file), or the files' contents inlined for a
 self-contained document (CSS images become ``data:`` URIs).
@@ -18,6 +19,7 @@ from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Final
 
+import swagger_ui
 import xstatic.pkg.leaflet
 import xstatic.pkg.leaflet_markercluster
 
@@ -28,6 +30,8 @@ BUNDLES: Final[dict[str, Path]] = {
     "leaflet": Path(xstatic.pkg.leaflet.BASE_DIR),
     "markercluster": Path(xstatic.pkg.leaflet_markercluster.BASE_DIR),
     "geo-service": Path(__file__).resolve().parent / "static",
+    # Swagger UI of the API documentation page (/docs), from the swagger-ui-py package.
+    "swagger-ui": Path(swagger_ui.__file__).resolve().parent / "static",
 }
 #: File types an asset may have, with their media types.
 MEDIA_TYPES: Final[dict[str, str]] = {
