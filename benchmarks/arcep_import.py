@@ -53,6 +53,12 @@ _X_RANGE: Final = (480_000.0, 700_000.0)
 _Y_RANGE: Final = (5_330_000.0, 5_460_000.0)
 _STREETS: Final = ("Rue de la République", "Avenue du Prado", "Chemin de l'Étang", "Cours Mirabeau")
 _OPERATORS: Final = ("FRTE", "SFR0", "BOUY", "FREE")
+#: The measured runs, in the order they are printed.
+_LABELS: Final = {
+    "read": "read (geo-service, stream)",
+    "import": "import into the GeoPackage store",
+    "baseline": "baseline (pandas + groupby.apply)",
+}
 
 
 def generate(folder: Path, buildings: int, seed: int = 13) -> tuple[Path, Path, int]:
@@ -119,6 +125,18 @@ def generate(folder: Path, buildings: int, seed: int = 13) -> tuple[Path, Path, 
     actuel_path = folder / "actuel_13.csv.gz"
     _write(actuel_path, actuel, rows)
     return base_path, actuel_path, rows
+
+
+def _generated(folder: Path, buildings: int) -> tuple[Path, Path]:
+    """:func:`generate`, saying what was written; the paths of the two files."""
+    start = time.perf_counter()
+    base, actuel, rows = generate(folder, buildings)
+    sizes = f"{base.stat().st_size / 1e6:.0f} + {actuel.stat().st_size / 1e6:.0f} MB gz"
+    print(
+        f"data: {buildings:,} buildings, {rows:,} eligibility rows ({sizes}), "
+        f"generated in {time.perf_counter() - start:.1f} s"
+    )
+    return base, actuel
 
 
 def _text(values: np.ndarray[Any, Any]) -> pa.Array:
@@ -244,41 +262,32 @@ def _gib(value: float) -> str:
     return f"{value / 1e9:5.2f} GB"
 
 
+def _summary(
+    runs: dict[str, list[dict[str, float]]],
+) -> tuple[dict[str, float], dict[str, float]]:
+    """The median time and the peak memory of each kind of run."""
+    median = {kind: statistics.median(r["seconds"] for r in found) for kind, found in runs.items()}
+    peak = {kind: max(r["peak_bytes"] for r in found) for kind, found in runs.items()}
+    return median, peak
+
+
 def run(context: Context) -> list[Figure]:
     """Generate the files, time the read and the import against the (scaled) baseline."""
     folder = Path(context.workdir) / "arcep"
     folder.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    base, actuel, rows = generate(folder, context.buildings)
-    sizes = f"{base.stat().st_size / 1e6:.0f} + {actuel.stat().st_size / 1e6:.0f} MB gz"
-    print(
-        f"data: {context.buildings:,} buildings, {rows:,} eligibility rows ({sizes}), "
-        f"generated in {time.perf_counter() - start:.1f} s"
-    )
-    read = _measure("read", base, actuel, context.repeat)
-    imported = _measure("import", base, actuel, context.repeat)
+    base, actuel = _generated(folder, context.buildings)
+    runs = {kind: _measure(kind, base, actuel, context.repeat) for kind in ("read", "import")}
     small = min(context.baseline_buildings, context.buildings)
     if small < context.buildings:
         sample = folder / "baseline"
         sample.mkdir(exist_ok=True)
         base, actuel, _ = generate(sample, small)
-    baseline = _measure("baseline", base, actuel, 1)
+    runs["baseline"] = _measure("baseline", base, actuel, 1)
     scale = context.buildings / small
-    median = {
-        kind: statistics.median(r["seconds"] for r in runs)
-        for kind, runs in (("read", read), ("import", imported), ("baseline", baseline))
-    }
-    peak = {
-        kind: max(r["peak_bytes"] for r in runs)
-        for kind, runs in (("read", read), ("import", imported), ("baseline", baseline))
-    }
+    median, peak = _summary(runs)
     base_seconds = median["baseline"] * scale
     scaled = f"scaled × {scale:.1f} from {small:,} buildings" if scale > 1 else ""
-    for kind, label in (
-        ("read", "read (geo-service, stream)"),
-        ("import", "import into the GeoPackage store"),
-        ("baseline", "baseline (pandas + groupby.apply)"),
-    ):
+    for kind, label in _LABELS.items():
         print(f"{label:<36} {median[kind]:7.2f} s   peak {_gib(peak[kind])}")
     if scaled:
         print(f"baseline {scaled}: {base_seconds:.1f} s")
@@ -321,13 +330,7 @@ def main() -> None:
         print(json.dumps(worker(kind, Path(base), Path(actuel))))
         return
     with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        base, actuel, rows = generate(Path(tmp), args.buildings)
-        sizes = f"{base.stat().st_size / 1e6:.0f} + {actuel.stat().st_size / 1e6:.0f} MB gz"
-        print(
-            f"data: {args.buildings:,} buildings, {rows:,} eligibility rows ({sizes}), "
-            f"generated in {time.perf_counter() - start:.1f} s"
-        )
+        base, actuel = _generated(Path(tmp), args.buildings)
         figures = {
             kind: _measure(kind, base, actuel, repeat)
             for kind, repeat in (
@@ -336,14 +339,9 @@ def main() -> None:
                 ("baseline", args.baseline_repeat),
             )
         }
-    median = {k: statistics.median(r["seconds"] for r in runs) for k, runs in figures.items()}
-    peak = {k: max(r["peak_bytes"] for r in runs) for k, runs in figures.items()}
+    median, peak = _summary(figures)
     kept = {k: int(runs[0]["kept"]) for k, runs in figures.items()}
-    for kind, label in (
-        ("read", "read (geo-service, stream)"),
-        ("import", "import into the GeoPackage store"),
-        ("baseline", "baseline (pandas + groupby.apply)"),
-    ):
+    for kind, label in _LABELS.items():
         print(
             f"{label:<36} {median[kind]:7.2f} s   peak {_gib(peak[kind])}   "
             f"{kept[kind]:,} buildings kept"

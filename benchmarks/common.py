@@ -12,8 +12,6 @@ from pathlib import Path
 
 import psutil
 
-GIB = 1024**3
-
 
 @dataclass(frozen=True)
 class Figure:

@@ -30,12 +30,11 @@ from psycopg import sql
 
 from benchmarks.common import Context, Figure, median_seconds
 from geo_service import pipeline
-from geo_service.analysis.coverage import premises_coverage
+from geo_service.analysis.coverage import SHARE_COLUMNS, premises_coverage
 from geo_service.store import GeoPackageStore, Store
 from geo_service.store.postgis import PostGISStore, drop_schema
 
 NAME: Final = "postgis"
-_SHARES: Final = ("share_bhd8", "share_thd30", "share_thd100", "share_thd1g", "share_ftth")
 
 OVERLAY_SQL: Final = """
 SELECT z.fid,
@@ -66,7 +65,7 @@ def postgis_overlay(url: str, schema: str) -> pd.DataFrame:
     )
     with psycopg.connect(url) as conn:
         rows = conn.execute(query).fetchall()
-    columns = ["fid", "premises", "locaux", *_SHARES]
+    columns = ["fid", "premises", "locaux", *SHARE_COLUMNS]
     return pd.DataFrame(rows, columns=columns).set_index("fid")
 
 
@@ -149,7 +148,7 @@ def _check_same(ours: pd.DataFrame, theirs: pd.DataFrame) -> None:
     for column in ("premises", "locaux"):
         if not np.array_equal(ours[column].to_numpy(), theirs[column].to_numpy(dtype=np.int64)):
             raise AssertionError(f"PostGIS and geo-service disagree on {column}")
-    for column in _SHARES:
+    for column in SHARE_COLUMNS:
         np.testing.assert_allclose(
             ours[column].to_numpy(dtype=float),
             theirs[column].to_numpy(dtype=float),

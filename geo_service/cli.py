@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import math
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -147,11 +146,11 @@ def demo(
     """
     settings = _settings(data_dir)
     store = open_store(settings)
+    seed = settings.demo_seed if seed is None else seed
     if scale == "national":
         from geo_service.partitioned import build_national_demo_store, default_premises_dir
 
         directory = premises_parquet or default_premises_dir(settings)
-        seed = settings.demo_seed if seed is None else seed
         with _progress("Building the national demo territory") as step:
             count = build_national_demo_store(store, directory, seed=seed, progress=step)
         console.print(
@@ -163,9 +162,7 @@ def demo(
     if premises_parquet is not None:
         raise ParameterError("--premises-parquet", "only the national scale writes GeoParquet")
     with _progress(f"Building the '{scale}' demo territory") as step:
-        pipeline.build_demo_store(
-            store, scale=scale, seed=settings.demo_seed if seed is None else seed, progress=step
-        )
+        pipeline.build_demo_store(store, scale=scale, seed=seed, progress=step)
     console.print(f"Synthetic demo territory '{scale}' written to the {store.describe()}.")
     _print_layers(store)
 
@@ -281,8 +278,8 @@ def analyze(
     premises_parquet: Annotated[
         Path | None,
         typer.Option(
-            help="With --engine dask: directory of premises GeoParquet files (default: "
-            "<data dir>/premises-parquet if present, else the store's premises layer)."
+            help="With --engine dask: directory of premises GeoParquet files (default: the "
+            "store's premises layer, or <data dir>/premises-parquet when the store has none)."
         ),
     ] = None,
     served_thd30_share: Share = None,
@@ -410,6 +407,8 @@ def _print_warnings(report: LayerReport) -> None:
 
 
 def _print_result(result: AnalysisResult, top: int) -> None:
+    from geo_service.opinions.common import effective_share
+
     zones = result.zones
     if result.run.synthetic:
         console.print("[bold magenta]Synthetic data: demo territory, not real figures.[/]")
@@ -431,24 +430,16 @@ def _print_result(result: AnalysisResult, top: int) -> None:
         return
     shown = min(top, len(flagged))
     console.print(f"\n[bold]Flagged zones by priority (top {shown} of {len(flagged)})[/]")
-    for row in flagged.head(top).itertuples():
-        share = _deciding_thd30_share(row)
+    for row in flagged.head(top).to_dict("records"):
+        share = effective_share(row, "share_thd30")
         console.print(
-            f"[bold]{row.rank:>3}. {row.zone_id}[/] {row.name} — {row.status}, "
-            f"priority {fr_number(row.priority, 1)}, ≥ 30 Mbit/s: {fr_percent(share)}, "
-            f"land: {fr_hectares(row.available_land_ha)}",
+            f"[bold]{row['rank']:>3}. {row['zone_id']}[/] {row['name']} — {row['status']}, "
+            f"priority {fr_number(row['priority'], 1)}, ≥ 30 Mbit/s: {fr_percent(share)}, "
+            f"land: {fr_hectares(row['available_land_ha'])}",
             highlight=False,
         )
-        for reason in split_reasons(row.reasons):
+        for reason in split_reasons(row["reasons"]):
             console.print(f"       • {reason}", highlight=False)
-
-
-def _deciding_thd30_share(row: Any) -> float:
-    """The ≥ 30 Mbit/s share that decided a zone's status (premises, raster or commune)."""
-    if row.status_basis == "commune":
-        commune = float(getattr(row, "commune_share_thd30", math.nan))
-        return commune if not math.isnan(commune) else float(row.commune_share_ftth)
-    return float(row.share_thd30 if row.locaux > 0 else row.raster_share_thd30)
 
 
 @app.command()
@@ -478,10 +469,7 @@ def serve(
     overrides = {"host": host, "port": port}
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     store = open_store(settings)
-    if not store.has_layer(pipeline.ZONES):
-        console.print("The store is empty: building the synthetic demo territory first.")
-    elif not store.has_layer(pipeline.ZONE_RESULTS):
-        console.print("The store has no results yet: analysing it first.")
+    _ensure_results(Workspace(settings, store))
     with _progress("Loading the layers") as step:
         step("store")
         web_app = create_app(settings)

@@ -37,7 +37,6 @@ from geo_service.analysis.coverage import SUM_FIELDS
 from geo_service.analysis.overlay import in_lambert93
 from geo_service.demo import (
     DEMO_DATA_DATE,
-    DEMO_SOURCE,
     NATIONAL_SCALES,
     NationalScale,
     national_blocks,
@@ -48,7 +47,7 @@ from geo_service.errors import InputError, NotFoundError, ParameterError
 from geo_service.model import SPEED_CLASSES, LayerMeta, class_rank
 from geo_service.settings import AnalysisParams, Settings
 from geo_service.store import Store
-from geo_service.validation import validate_layer
+from geo_service.validation import MAX_LOCAUX
 
 #: Default directory of the premises GeoParquet files, under the data directory.
 PREMISES_PARQUET: Final = "premises-parquet"
@@ -157,31 +156,22 @@ def build_national_demo_store(
             yield block.premises.astype({"ftth": "boolean"})
 
     extra = {"scale": spec.name, "seed": seed}
-
-    def meta(name: str) -> LayerMeta:
-        return pipeline.layer_meta(
-            name,
-            source=DEMO_SOURCE,
-            licence="Données synthétiques, libres de réutilisation",
-            attribution="geo-service — données fictives",
-            data_date=DEMO_DATA_DATE,
-            synthetic=True,
-            extra=extra,
-        )
-
-    count = write_premises_parquet(blocks(), premises_dir, meta(pipeline.PREMISES))
-    for name in pipeline.RESULT_LAYERS:
-        if store.has_layer(name):
-            store.delete_layer(name)
+    meta = pipeline.demo_layer_meta(pipeline.PREMISES, data_date=DEMO_DATA_DATE, extra=extra)
+    count = write_premises_parquet(blocks(), premises_dir, meta)
     if store.has_layer(pipeline.PREMISES):
         store.delete_layer(pipeline.PREMISES)
-    for name, frames in small.items():
-        if progress:
-            progress(f"store {name}")
-        frame = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
-        canonical, _ = validate_layer(name, frame, f"national demo {name}")
-        store.write_layer(name, canonical, meta(name))
-    store.write_raster(pipeline.COVERAGE, raster, meta(pipeline.COVERAGE))
+    pipeline.store_demo_layers(
+        store,
+        (
+            (name, gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs))
+            for name, frames in small.items()
+        ),
+        raster,
+        data_date=DEMO_DATA_DATE,
+        extra=extra,
+        label="national demo",
+        progress=progress,
+    )
     return count
 
 
@@ -264,11 +254,12 @@ def _check_partition(part: gpd.GeoDataFrame, label: str) -> None:
             f"classes (e.g. {example!r}); expected one of {', '.join(SPEED_CLASSES)}"
         )
     locaux = pd.to_numeric(part["locaux"], errors="coerce").to_numpy(dtype=float)
-    bad = ~(np.isfinite(locaux) & (locaux >= 1) & (locaux == np.round(locaux)))
+    whole = np.isfinite(locaux) & (locaux == np.round(locaux))
+    bad = ~(whole & (locaux >= 1) & (locaux <= MAX_LOCAUX))
     if bad.any():
         raise InputError(
-            f"{label}: {int(bad.sum())} premises whose locaux is not an integer ≥ 1 "
-            f"(e.g. {part['locaux'].to_numpy()[np.flatnonzero(bad)[0]]!r})"
+            f"{label}: {int(bad.sum())} premises whose locaux is not an integer from 1 to "
+            f"{MAX_LOCAUX:,} (e.g. {part['locaux'].to_numpy()[np.flatnonzero(bad)[0]]!r})"
         )
 
 
@@ -322,13 +313,17 @@ def analyze_partitioned(
 ) -> AnalysisResult:
     """Analyse the store with its premises summed on dask, and store the results.
 
-    The premises are read from the GeoParquet files of ``premises_dir`` (default
-    :func:`default_premises_dir` when it holds any), else from the store's premises layer
-    split in memory (the results are the same, the memory is not bounded then).
+    The premises are read from the GeoParquet files of ``premises_dir``; without it, from the
+    store's premises layer split in memory (the results are the same, the memory is not
+    bounded then) or, when the store has no premises layer, from the files of
+    :func:`default_premises_dir` (left there by ``demo --scale national``, which removes the
+    store's premises layer: a later import or demo of premises takes precedence over them).
     """
     step = progress or (lambda _: None)
     directory = premises_dir or default_premises_dir(settings)
-    use_parquet = premises_dir is not None or any(directory.glob("*.parquet"))
+    use_parquet = premises_dir is not None or (
+        not store.has_layer(pipeline.PREMISES) and any(directory.glob("*.parquet"))
+    )
     step("loading zones, land, communes, raster")
     inputs = pipeline.load_inputs(store, premises=not use_parquet)
     if use_parquet:

@@ -6,7 +6,7 @@ composition of those pieces, so every interface runs the same code.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -36,7 +36,18 @@ COMMUNE_COVERAGE: Final = "commune_coverage"
 ZONE_RESULTS: Final = "zone_results"
 COMMUNE_RESULTS: Final = "commune_results"
 EPCI_RESULTS: Final = "epci_results"
-INPUT_LAYERS: Final = (ZONES, PREMISES, LAND, COMMUNES, COVERAGE, MOBILE_COVERAGE, MOBILE_SITES)
+#: The layers an analysis reads (zones and, unless ``commune_coverage`` is stored, premises
+#: are required; the others are optional).
+INPUT_LAYERS: Final = (
+    ZONES,
+    PREMISES,
+    LAND,
+    COMMUNES,
+    COVERAGE,
+    MOBILE_COVERAGE,
+    MOBILE_SITES,
+    COMMUNE_COVERAGE,
+)
 RESULT_LAYERS: Final = (ZONE_RESULTS, COMMUNE_RESULTS, EPCI_RESULTS)
 
 Progress = Callable[[str], None]
@@ -86,36 +97,63 @@ def build_demo_store(
     store: Store, *, scale: str = "demo", seed: int = 2154, progress: Progress | None = None
 ) -> None:
     """Build the synthetic demo territory and store its layers (replacing the input layers)."""
-    from geo_service.demo import DEMO_SOURCE, build_demo
+    from geo_service.demo import build_demo
 
     territory = build_demo(scale, seed=seed, progress=progress)
-    extra = {"scale": territory.scale.name, "seed": seed}
+    store_demo_layers(
+        store,
+        (
+            (COMMUNES, territory.communes),
+            (ZONES, territory.zones),
+            (LAND, territory.land),
+            (PREMISES, territory.premises),
+        ),
+        territory.coverage,
+        data_date=territory.data_date,
+        extra={"scale": territory.scale.name, "seed": seed},
+        progress=progress,
+    )
 
-    def meta(name: str) -> LayerMeta:
-        return layer_meta(
-            name,
-            source=DEMO_SOURCE,
-            licence="Données synthétiques, libres de réutilisation",
-            attribution="geo-service — données fictives",
-            data_date=territory.data_date,
-            synthetic=True,
-            extra=extra,
-        )
 
+def demo_layer_meta(name: str, *, data_date: date, extra: dict[str, Any]) -> LayerMeta:
+    """Provenance of layer ``name`` of a synthetic territory (``extra``: its scale and seed)."""
+    from geo_service.demo import DEMO_SOURCE
+
+    return layer_meta(
+        name,
+        source=DEMO_SOURCE,
+        licence="Données synthétiques, libres de réutilisation",
+        attribution="geo-service — données fictives",
+        data_date=data_date,
+        synthetic=True,
+        extra=extra,
+    )
+
+
+def store_demo_layers(
+    store: Store,
+    layers: Iterable[tuple[str, gpd.GeoDataFrame]],
+    coverage: CoverageRaster,
+    *,
+    data_date: date,
+    extra: dict[str, Any],
+    label: str = "demo",
+    progress: Progress | None = None,
+) -> None:
+    """Replace the store's layers by a synthetic territory's: the stored results are removed,
+    each layer is validated and stored, then the coverage raster, all with their
+    :func:`demo_layer_meta`. ``label`` names the territory in validation messages."""
     for name in RESULT_LAYERS:
         if store.has_layer(name):
             store.delete_layer(name)
-    for name, frame in (
-        (COMMUNES, territory.communes),
-        (ZONES, territory.zones),
-        (LAND, territory.land),
-        (PREMISES, territory.premises),
-    ):
+    for name, frame in layers:
         if progress:
             progress(f"store {name}")
-        canonical, _ = validate_layer(name, frame, f"demo {name}")
-        store.write_layer(name, canonical, meta(name))
-    store.write_raster(COVERAGE, territory.coverage, meta(COVERAGE))
+        canonical, _ = validate_layer(name, frame, f"{label} {name}")
+        store.write_layer(name, canonical, demo_layer_meta(name, data_date=data_date, extra=extra))
+    store.write_raster(
+        COVERAGE, coverage, demo_layer_meta(COVERAGE, data_date=data_date, extra=extra)
+    )
 
 
 def import_files(
@@ -205,29 +243,27 @@ def load_inputs(store: Store, *, premises: bool = True) -> Inputs:
     zones then take their status from their commune's figures. With ``premises=False`` the
     premises layer is neither required nor read (the partitioned engine reads them itself).
     """
-    needed = (ZONES,) if store.has_layer(COMMUNE_COVERAGE) or not premises else (ZONES, PREMISES)
-    missing = [name for name in needed if not store.has_layer(name)]
+    metas = {name: store.layer_meta(name) for name in INPUT_LAYERS if store.has_layer(name)}
+    if not premises:
+        metas.pop(PREMISES, None)
+    needed = (ZONES,) if COMMUNE_COVERAGE in metas or not premises else (ZONES, PREMISES)
+    missing = [name for name in needed if name not in metas]
     if missing:
         raise NotFoundError(
             f"the {store.describe()} has no {' and no '.join(missing)} layer; run "
             "'geo-service demo' or 'geo-service import' first"
         )
-    names = (*INPUT_LAYERS, COMMUNE_COVERAGE)
-    metas = {name: store.layer_meta(name) for name in names if store.has_layer(name)}
-    if not premises:
-        metas.pop(PREMISES, None)
+    vectors = {name: store.read_layer(name) for name in metas if name != COVERAGE}
     return Inputs(
-        zones=store.read_layer(ZONES),
-        premises=store.read_layer(PREMISES) if PREMISES in metas else _no_premises(),
-        land=store.read_layer(LAND) if LAND in metas else None,
-        communes=store.read_layer(COMMUNES) if COMMUNES in metas else None,
+        zones=vectors[ZONES],
+        premises=vectors[PREMISES] if PREMISES in vectors else _no_premises(),
+        land=vectors.get(LAND),
+        communes=vectors.get(COMMUNES),
         raster=store.read_raster(COVERAGE) if COVERAGE in metas else None,
         metas=metas,
-        mobile_coverage=store.read_layer(MOBILE_COVERAGE) if MOBILE_COVERAGE in metas else None,
-        mobile_sites=store.read_layer(MOBILE_SITES) if MOBILE_SITES in metas else None,
-        commune_coverage=(
-            store.read_layer(COMMUNE_COVERAGE) if COMMUNE_COVERAGE in metas else None
-        ),
+        mobile_coverage=vectors.get(MOBILE_COVERAGE),
+        mobile_sites=vectors.get(MOBILE_SITES),
+        commune_coverage=vectors.get(COMMUNE_COVERAGE),
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -180,9 +179,3 @@ class Settings(BaseSettings, AnalysisFields):
         values = {name: getattr(self, name) for name in AnalysisFields.model_fields}
         values.update({k: v for k, v in overrides.items() if v is not None})
         return AnalysisParams(**values)
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings (read once from the environment)."""
-    return Settings()

@@ -10,10 +10,13 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+from conftest import point
 from typer.testing import CliRunner
 
+from geo_service import pipeline
+from geo_service.analysis import analyze
 from geo_service.cli import app
-from geo_service.export import read_exported_metadata
+from geo_service.export import export_results, read_exported_metadata
 
 runner = CliRunner(env={"COLUMNS": "200"})
 RESULT_COLUMNS = [
@@ -142,6 +145,37 @@ def test_exports_by_extension(tmp_path: Path, files, suffix: str) -> None:
         data = json.loads(out.read_text())
         ring = data["features"][0]["geometry"]["coordinates"][0]
         assert all(len(str(c).split(".")[-1]) <= 6 for xy in ring for c in xy)
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".csv", ".parquet"])
+def test_exports_keep_the_optional_columns_and_their_layers(
+    tmp_path: Path, zones, premises, suffix: str
+) -> None:
+    statistics = pd.DataFrame(
+        {"commune_insee": ["13002"], "share_bhd8": [0.9], "share_thd30": [0.6], "period": ["T1"]}
+    )
+    sites = gpd.GeoDataFrame(
+        {"operator_code": ["ORA"], "site_4g": [True]}, geometry=[point(50, 50)], crs="EPSG:2154"
+    )
+    inputs = {
+        name: pipeline.layer_meta(name, source=f"{name}.csv")
+        for name in ("zones", "premises", "commune_coverage", "mobile_sites")
+    }
+    result = analyze(
+        zones, premises, commune_coverage=statistics, mobile_sites=sites, inputs=inputs
+    )
+    optional = ["commune_share_thd30", "commune_period", "mobile_4g_sites_1km"]
+    assert set(optional) <= set(result.zones.columns)
+    out = export_results(result, tmp_path / f"results{suffix}")
+    if suffix == ".csv":
+        frame = pd.read_csv(out)
+    elif suffix == ".parquet":
+        frame = gpd.read_parquet(out)
+    else:
+        frame = gpd.read_file(out, layer=0)
+    assert set(optional) <= set(frame.columns)
+    assert frame.set_index("zone_id").loc["C", "commune_period"] == "T1"
+    assert set(read_exported_metadata(out)["inputs"]) == set(inputs)
 
 
 @pytest.mark.parametrize(

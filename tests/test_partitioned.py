@@ -32,6 +32,7 @@ from geo_service.partitioned import (
 )
 from geo_service.settings import AnalysisParams, Settings
 from geo_service.store import GeoPackageStore
+from geo_service.validation import MAX_LOCAUX
 
 TINY_NATION = NationalScale(
     "tiny", 2, 2, DemoScale("tiny-block", 8, 2, 20, 60, 3_000, 24.0, 24.0, 400.0)
@@ -178,6 +179,22 @@ def test_wrong_classes_are_refused_naming_the_file(
         partitioned_coverage_sums(zones.geometry, frame, client, labels)
 
 
+def test_locaux_beyond_the_validation_bound_are_refused(
+    premises, demo_store: GeoPackageStore, tmp_path: Path, client: Client
+) -> None:
+    directory = tmp_path / "huge"
+    broken = premises.iloc[:50].copy()
+    broken.loc[broken.index[7], "locaux"] = MAX_LOCAUX + 1
+    write_premises_parquet([broken], directory, demo_store.layer_meta(pipeline.PREMISES))
+    frame, labels = parquet_premises(directory)
+    zones = demo_store.read_layer(pipeline.ZONES)
+    with pytest.raises(
+        InputError,
+        match=r"part-00000\.parquet: 1 premises whose locaux is not an integer from 1 to 100,000",
+    ):
+        partitioned_coverage_sums(zones.geometry, frame, client, labels)
+
+
 def test_missing_columns_and_empty_directories_are_refused(premises, tmp_path: Path) -> None:
     with pytest.raises(NotFoundError, match="no premises GeoParquet"):
         parquet_premises(tmp_path)
@@ -245,6 +262,16 @@ def test_national_demo_then_cli_analysis_on_dask(tmp_path: Path) -> None:
     zones = pipeline.load_results(store).zones
     assert zones["premises"].sum() > 0
     assert pipeline.load_results(store).run.inputs["premises"].synthetic
+    # a later demo stores premises again: they, not the national files left behind, count
+    assert runner.invoke(app, ["demo", "--data-dir", str(tmp_path)]).exit_code == 0
+    again = runner.invoke(
+        app, ["analyze", "--engine", "dask", "--data-dir", str(tmp_path)], env=env
+    )
+    assert again.exit_code == 0, again.output
+    in_memory = pipeline.analyze_inputs(pipeline.load_inputs(store), AnalysisParams())
+    assert pipeline.load_results(store).zones["locaux"].tolist() == (
+        in_memory.zones["locaux"].tolist()
+    )
 
 
 def test_engine_and_parquet_options_are_checked(tmp_path: Path) -> None:

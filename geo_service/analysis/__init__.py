@@ -16,7 +16,7 @@ import shapely
 
 from geo_service.analysis.aggregate import commune_summary, epci_summary, h3_coverage
 from geo_service.analysis.commune_coverage import (
-    with_arcep_columns,
+    commune_arcep_columns,
     with_commune_basis,
     zone_commune_coverage,
 )
@@ -167,38 +167,30 @@ def analyze(
         progress=progress,
         commune_coverage=commune_coverage,
     )
-    results = _with_mobile(results, mobile_coverage, mobile_sites)
+    mobile = []
+    if mobile_coverage is not None:
+        mobile.append(mobile_coverage_shares(results, mobile_coverage))
+    if mobile_sites is not None:
+        mobile.append(mobile_site_counts(results, mobile_sites))
+    results = _with_columns(results, mobile)
     (progress or (lambda _: None))("aggregates")
+    summary = commune_summary(results, communes)
+    arcep = [] if commune_coverage is None else [commune_arcep_columns(summary, commune_coverage)]
     return AnalysisResult(
         zones=results,
-        communes=_with_arcep(commune_summary(results, communes), commune_coverage),
+        communes=_with_columns(summary, arcep),
         epcis=epci_summary(results, communes),
         run=RunInfo(params=params, inputs=dict(inputs or {})),
     )
 
 
-def _with_mobile(
-    results: gpd.GeoDataFrame,
-    coverage: gpd.GeoDataFrame | None,
-    sites: gpd.GeoDataFrame | None,
-) -> gpd.GeoDataFrame:
-    """``results`` with the mobile columns of the given layers, before the geometry."""
-    parts = []
-    if coverage is not None:
-        parts.append(mobile_coverage_shares(results, coverage))
-    if sites is not None:
-        parts.append(mobile_site_counts(results, sites))
+def _with_columns(frame: gpd.GeoDataFrame, parts: list[pd.DataFrame]) -> gpd.GeoDataFrame:
+    """``frame`` with the columns of ``parts`` (indexed like it) added before the geometry."""
     if not parts:
-        return results
-    columns = [c for c in results.columns if c != "geometry"]
-    joined = results[columns].join(parts)
-    return gpd.GeoDataFrame(joined, geometry=results.geometry, crs=results.crs)
-
-
-def _with_arcep(
-    summary: gpd.GeoDataFrame, commune_coverage: pd.DataFrame | None
-) -> gpd.GeoDataFrame:
-    return summary if commune_coverage is None else with_arcep_columns(summary, commune_coverage)
+        return frame
+    columns = [c for c in frame.columns if c != "geometry"]
+    joined = frame[columns].join(parts)
+    return gpd.GeoDataFrame(joined, geometry=frame.geometry, crs=frame.crs)
 
 
 def _with_communes(zones: gpd.GeoDataFrame, communes: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:

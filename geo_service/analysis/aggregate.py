@@ -13,10 +13,9 @@ import shapely
 from h3ronpy.vector import coordinates_to_cells
 from pyproj import Transformer
 
-from geo_service.analysis.coverage import SHARE_THRESHOLDS
+from geo_service.analysis.coverage import SHARE_COLUMNS
 from geo_service.model import CANONICAL_CRS, OUTPUT_CRS, THD30, ZoneStatus, class_rank
 
-_SHARES: Final = (*SHARE_THRESHOLDS, "share_ftth")
 _SUMS: Final = ("area_ha", "premises", "locaux", "available_land_ha", "available_plots")
 
 
@@ -69,7 +68,7 @@ def _summarise(zone_results: pd.DataFrame, key: str) -> pd.DataFrame:
     for column in _SUMS:
         out[column] = groups[column].sum()
     weight = frame["locaux"].astype(float)
-    for column in _SHARES:
+    for column in SHARE_COLUMNS:
         known = frame[column].notna() & (weight > 0)
         part = (frame[column].fillna(0.0) * weight).where(known, 0.0).groupby(frame[key]).sum()
         whole = weight.where(known, 0.0).groupby(frame[key]).sum()

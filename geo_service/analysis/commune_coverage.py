@@ -24,7 +24,6 @@ import re
 from datetime import date
 from typing import Any, Final
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -50,7 +49,9 @@ COMMUNE_ARCEP_COLUMNS: Final = (
     "arcep_ftth_class",
     "arcep_period",
 )
-_FIGURES: Final = {
+#: Result column -> ``commune_coverage`` column, for the zones and for the communes.
+_ZONE_FIGURES: Final = {column: column.removeprefix("commune_") for column in ZONE_COMMUNE_COLUMNS}
+_COMMUNE_FIGURES: Final = {
     "arcep_locaux": "locaux",
     "arcep_share_bhd8": "share_bhd8",
     "arcep_share_thd30": "share_thd30",
@@ -83,13 +84,7 @@ def zone_commune_coverage(zones: pd.DataFrame, commune_coverage: pd.DataFrame) -
     codes = zones["commune_insee"] if "commune_insee" in zones.columns else None
     if codes is None:
         codes = pd.Series(None, index=zones.index, dtype=object)
-    figures = commune_figures(codes, commune_coverage)
-    out = pd.DataFrame(index=zones.index)
-    for column in ZONE_COMMUNE_COLUMNS[:-1]:
-        source = column.removeprefix("commune_")
-        out[column] = _floats(figures, source)
-    out["commune_period"] = _texts(figures, "period")
-    return out
+    return _result_columns(commune_figures(codes, commune_coverage), _ZONE_FIGURES)
 
 
 def with_commune_basis(shares: pd.DataFrame, commune: pd.DataFrame) -> pd.DataFrame:
@@ -134,19 +129,21 @@ def commune_reason(row: dict[str, Any], *, has_raster: bool) -> str:
     )
 
 
-def with_arcep_columns(
-    commune_results: gpd.GeoDataFrame, commune_coverage: pd.DataFrame
-) -> gpd.GeoDataFrame:
-    """``commune_results`` with :data:`COMMUNE_ARCEP_COLUMNS`, before the geometry."""
+def commune_arcep_columns(
+    commune_results: pd.DataFrame, commune_coverage: pd.DataFrame
+) -> pd.DataFrame:
+    """:data:`COMMUNE_ARCEP_COLUMNS` of each commune result, by its ``commune_insee``."""
     figures = commune_figures(commune_results["commune_insee"], commune_coverage)
-    columns = [c for c in commune_results.columns if c != "geometry"]
-    out = pd.DataFrame(commune_results[columns])
-    for target, source in _FIGURES.items():
-        if source == "period":
-            out[target] = _texts(figures, source)
-        else:
-            out[target] = _floats(figures, source)
-    return gpd.GeoDataFrame(out, geometry=commune_results.geometry, crs=commune_results.crs)
+    return _result_columns(figures, _COMMUNE_FIGURES)
+
+
+def _result_columns(figures: pd.DataFrame, sources: dict[str, str]) -> pd.DataFrame:
+    """The result columns named by ``sources`` (result column -> layer column): the
+    ``period`` as text, the other figures as floats."""
+    out = pd.DataFrame(index=figures.index)
+    for target, source in sources.items():
+        out[target] = _texts(figures, source) if source == "period" else _floats(figures, source)
+    return out
 
 
 def _floats(figures: pd.DataFrame, column: str) -> pd.Series:

@@ -28,7 +28,8 @@ SHARE_THRESHOLDS: Final[dict[str, int]] = {
     "share_thd100": THD100,
     "share_thd1g": THD1G,
 }
-PREMISES_COLUMNS: Final = ("premises", "locaux", *SHARE_THRESHOLDS, "share_ftth")
+#: The share columns of :func:`finish_coverage`, in order.
+SHARE_COLUMNS: Final = (*SHARE_THRESHOLDS, "share_ftth")
 #: The per-zone sums, in the row order of :attr:`CoverageSums.values`.
 SUM_FIELDS: Final = (
     "premises",

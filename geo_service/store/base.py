@@ -7,7 +7,9 @@ from abc import ABC, abstractmethod
 from typing import Any, Final
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import rasterio.io
 
 from geo_service.errors import ParameterError
 from geo_service.model import CoverageRaster, LayerMeta
@@ -58,6 +60,12 @@ def geotiff_profile(raster: CoverageRaster) -> dict[str, Any]:
         "blockxsize": 256,
         "blockysize": 256,
     }
+
+
+def raster_of(src: rasterio.io.DatasetReader) -> CoverageRaster:
+    """The first band of an open stored GeoTIFF as a coverage raster (nodata as NaN)."""
+    data = src.read(1, masked=True).astype(np.float32).filled(np.nan)
+    return CoverageRaster(data=data, transform=src.transform, crs=src.crs.to_string())
 
 
 def check_layer_name(name: str) -> str:

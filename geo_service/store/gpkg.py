@@ -31,6 +31,7 @@ from geo_service.store.base import (
     check_layer_name,
     column_dtypes,
     geotiff_profile,
+    raster_of,
     restore_dtypes,
 )
 
@@ -138,8 +139,7 @@ class GeoPackageStore(Store):
         path = self._existing(name, _RASTER)
         try:
             with rasterio.open(path) as src:
-                data = src.read(1, masked=True).astype(np.float32).filled(np.nan)
-                return CoverageRaster(data=data, transform=src.transform, crs=src.crs.to_string())
+                return raster_of(src)
         except rasterio.errors.RasterioError as exc:
             raise StoreError(f"cannot read raster '{name}' from {path}: {exc}") from exc
 

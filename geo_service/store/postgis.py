@@ -64,7 +64,7 @@ from geo_service.store._pg_schema import (
     migrate,
     reason,
 )
-from geo_service.store.base import Store, check_layer_name, geotiff_profile
+from geo_service.store.base import Store, check_layer_name, geotiff_profile, raster_of
 
 #: Layer names that would clash with the store's own tables.
 RESERVED_NAMES: Final = frozenset({CATALOG, RASTERS, VERSIONS})
@@ -209,17 +209,12 @@ class PostGISStore(Store):
 
     def read_raster(self, name: str) -> CoverageRaster:
         check_layer_name(name)
-        with self._transaction(f"cannot read raster '{name}'") as conn:
-            row = conn.execute(
-                sql.SQL("SELECT tiff FROM {} WHERE name = %s").format(self._table(RASTERS)),
-                (name,),
-            ).fetchone()
+        row = self._row_of(name, "tiff", RASTERS, f"cannot read raster '{name}'")
         if row is None:
             raise self._not_found(name)
         try:
             with rasterio.io.MemoryFile(bytes(row[0])) as mem, mem.open() as src:
-                data = src.read(1, masked=True).astype(np.float32).filled(np.nan)
-                return CoverageRaster(data=data, transform=src.transform, crs=src.crs.to_string())
+                return raster_of(src)
         except rasterio.errors.RasterioError as exc:
             raise StoreError(
                 f"cannot read raster '{name}' in the {self.describe()}: {exc}"
@@ -227,11 +222,8 @@ class PostGISStore(Store):
 
     def layer_meta(self, name: str) -> LayerMeta:
         check_layer_name(name)
-        with self._transaction(f"cannot read the description of layer '{name}'") as conn:
-            row = conn.execute(
-                sql.SQL("SELECT meta::text FROM {} WHERE name = %s").format(self._table(CATALOG)),
-                (name,),
-            ).fetchone()
+        action = f"cannot read the description of layer '{name}'"
+        row = self._row_of(name, "meta::text", CATALOG, action)
         if row is None:
             raise self._not_found(name)
         return LayerMeta.model_validate_json(row[0])
@@ -248,14 +240,20 @@ class PostGISStore(Store):
             check_layer_name(name)
         except ParameterError:
             return None
-        with self._transaction(f"cannot read the version of layer '{name}'") as conn:
-            row = conn.execute(
-                sql.SQL("SELECT version::text FROM {} WHERE name = %s").format(
-                    self._table(CATALOG)
+        row = self._row_of(
+            name, "version::text", CATALOG, f"cannot read the version of layer '{name}'"
+        )
+        return None if row is None else str(row[0])
+
+    def _row_of(self, name: str, column: str, table: str, action: str) -> tuple[Any, ...] | None:
+        """``column`` (an SQL expression) of layer ``name``'s row in the store's ``table``."""
+        with self._transaction(action) as conn:
+            return conn.execute(
+                sql.SQL("SELECT {} FROM {} WHERE name = %s").format(
+                    sql.SQL(column), self._table(table)
                 ),
                 (name,),
             ).fetchone()
-        return None if row is None else str(row[0])
 
     def _locked_layout(self, conn: Connection, name: str) -> rows.Layout:
         """The layout of vector layer ``name``, whose table stays locked until the transaction ends.
