@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.client import HTTPConnection
 from pathlib import Path
@@ -33,7 +33,7 @@ import httpx
 import numpy as np
 import shapely
 
-from benchmarks.common import Context, Figure
+from benchmarks.common import Context, Figure, format_table
 from geo_service import pipeline
 from geo_service.model import OUTPUT_CRS
 from geo_service.settings import AnalysisParams
@@ -163,16 +163,24 @@ def _free_port() -> int:
         return port
 
 
-def start_server(data_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """``geo-service serve`` on a free port; returns the process and its URL once it answers."""
+def start_server(
+    data_dir: Path,
+    log: Path,
+    env: Mapping[str, str] | None = None,
+    startup_seconds: float = STARTUP_SECONDS,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``geo-service serve`` on a free loopback port; returns the process and its URL once it
+    answers. ``env`` is its environment (default: this one, without
+    ``GEO_SERVICE_DATABASE_URL`` so that it serves the GeoPackage store of ``data_dir``)."""
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "GEO_SERVICE_DATABASE_URL"}
-    command = [sys.executable, "-m", "geo_service", "serve", "--port", str(port)]
-    command += ["--data-dir", str(data_dir)]
+    if env is None:
+        env = {k: v for k, v in os.environ.items() if k != "GEO_SERVICE_DATABASE_URL"}
+    command = [sys.executable, "-m", "geo_service", "serve", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--data-dir", str(data_dir)]
     with log.open("w") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_SECONDS
+    deadline = time.monotonic() + startup_seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the server stopped:\n{log.read_text()}")
@@ -182,7 +190,7 @@ def start_server(data_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], st
         except httpx.TransportError:
             time.sleep(0.5)
     process.terminate()
-    raise RuntimeError(f"the server did not answer within {STARTUP_SECONDS} s")
+    raise RuntimeError(f"the server did not answer within {startup_seconds} s")
 
 
 def _rss_gib(pid: int) -> float:
@@ -294,13 +302,13 @@ def run(context: Context) -> list[Figure]:
 
 
 def main() -> None:
-    """Build the data, start the server, measure and print the figures."""
+    """Build the data, start the server, measure and print the figures (:func:`run`, once)."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.api_latency", description=__doc__)
     parser.add_argument("--scale", default="departement", choices=["demo", "departement"])
     parser.add_argument("--requests", type=int, default=640, help="requests per scenario")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        data_dir = Path(tmp)
+        data_dir = Path(tmp) / "territory"
         store = GeoPackageStore(data_dir)
         start = time.perf_counter()
         pipeline.build_demo_store(store, scale=args.scale)
@@ -308,42 +316,19 @@ def main() -> None:
         print(
             f"data: '{args.scale}' demo built and analysed in {time.perf_counter() - start:.1f} s"
         )
-        points = here_paths(store, 200)
-        start = time.perf_counter()
-        process, url = start_server(data_dir, data_dir / "serve.log")
-        print(f"server: up (layers loaded, indexes built) in {time.perf_counter() - start:.1f} s")
-        print(f"server memory (RSS): {_rss_gib(process.pid):.2f} GiB")
-        scenarios = [
-            ("/healthz (baseline: HTTP floor)", ["/healthz"]),
-            (ZONES_ITEMS, [ZONES_ITEMS]),
-            ("/here?lon=..&lat=..", points),
-        ]
-        served: dict[tuple[str, int], Figures] = {}
-        print(f"requests per scenario: {args.requests} (closed loop, keep-alive clients)")
-        try:
-            for concurrency in (1, 32):
-                print(f"\nconcurrency {concurrency}")
-                for label, paths in scenarios:
-                    figures = load(url, paths, concurrency, args.requests, warmup=3)
-                    served[(label, concurrency)] = figures
-                    print(_row(label, figures))
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-        print("\nstraightforward uncached implementation, in-process (no HTTP), concurrency 1")
-        lon, lat = (float(part.split("=")[1]) for part in points[0].split("?")[1].split("&"))
-        naive = {
-            ZONES_ITEMS: timed(lambda: naive_zone_items(store), 10),
-            "/here?lon=..&lat..": timed(lambda: naive_here(store, lon, lat), 10),
-        }
-        for label, figures in naive.items():
-            print(_row(label, figures))
-        print("\nspeed-up of the served p50 (concurrency 1) over the straightforward p50")
-        for (label, figures), served_label in zip(
-            naive.items(), (ZONES_ITEMS, "/here?lon=..&lat=.."), strict=True
-        ):
-            ratio = figures.p50 / served[(served_label, 1)].p50
-            print(f"{label:<40} {ratio:8.1f} x")
+        context = Context(
+            scale=args.scale,
+            repeat=1,
+            smoke=False,
+            workdir=Path(tmp),
+            data_dir=data_dir,
+            database_url=None,
+            buildings=0,
+            baseline_buildings=0,
+            requests=args.requests,
+            national_blocks=None,
+        )
+        print(format_table(run(context)))
 
 
 if __name__ == "__main__":

@@ -34,11 +34,12 @@ from dataclasses import dataclass, field
 from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import numpy as np
 
+from benchmarks import api_latency
 from geo_service import pipeline
 from geo_service.api.auth import hash_api_key
 from geo_service.model import OUTPUT_CRS
@@ -147,29 +148,12 @@ def prepare(data_dir: Path, scale: str) -> Territory:
 
 
 def start_server(data_dir: Path, key: str, log: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """``geo-service serve`` on a free loopback port with the API key's hash configured."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    """``geo-service serve`` on a free loopback port with the API key's hash configured (and
+    no other setting from this environment); returns the process and its port."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GEO_SERVICE_")}
     env["GEO_SERVICE_API_KEY_HASH"] = hash_api_key(key)
-    command = [sys.executable, "-m", "geo_service", "serve", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--data-dir", str(data_dir)]
-    with log.open("w") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server stopped:\n{log.read_text()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return process, port
-        except httpx.TransportError:
-            time.sleep(0.3)
-    process.terminate()
-    raise RuntimeError(f"the server did not answer within {STARTUP_SECONDS} s")
+    process, url = api_latency.start_server(data_dir, log, env, STARTUP_SECONDS)
+    return process, int(urlsplit(url).port or 0)
 
 
 # -- the reads and their checks -------------------------------------------------------------

@@ -1,8 +1,8 @@
 """The store seen by long-running readers (API, maps, opinions): layers cached in memory.
 
 A :class:`Workspace` reads each layer once and keeps it until the store replaces it (checked
-by the layer's version token on every access, a ``stat`` call), so requests are served from
-memory and always see a whole layer, old or new, never a mix.
+by the layer's version token: on every access, or, for a request, once when it starts), so
+requests are served from memory and always see a whole layer, old or new, never a mix.
 
 When the store changes under a running server, the cached values are rebuilt by
 :meth:`Workspace.refresh` in a worker thread, into a staging area swapped in at once when
@@ -83,9 +83,8 @@ class Workspace:
         """``load()``'s value, recomputed only when layer ``layer`` has a new version.
 
         Derived values (e.g. GeoJSON features in WGS84) use their own ``key`` and the
-        ``layer`` they come from. While a refresh rebuilds the cache in another thread, or
-        when called on the event loop, a stale value is returned as it is (the refresh
-        replaces it), rather than rebuilt here.
+        ``layer`` they come from. While a refresh rebuilds the cache in another thread, a
+        stale value is returned as it is (the refresh replaces it), rather than rebuilt here.
         """
         staged: dict[str, _Entry] | None = getattr(self._local, "staged", None)
         if staged is not None:
@@ -95,7 +94,7 @@ class Workspace:
         hit = (pin.entries if pin is not None else self._cache).get(key)
         if hit is not None and hit.version == version and version is not None:
             return hit.value  # type: ignore[no-any-return]
-        if pin is None and hit is not None and self._serve_stale(key):
+        if pin is None and hit is not None and self.refreshing():
             return hit.value  # type: ignore[no-any-return]
         with self._lock:
             hit = self._cache.get(key)
@@ -146,17 +145,14 @@ class Workspace:
         staged[key] = _Entry(version, value, layer, load)
         return value
 
-    def _serve_stale(self, key: str) -> bool:
-        if self.refreshing():
-            return True
-        if _refreshable(key) and _on_event_loop():
-            self.start_refresh()
-            return True
-        return False
-
     # -- refreshing ---------------------------------------------------------------------------
     def stale(self) -> bool:
         """Whether a refreshable cached value belongs to an older version of its layer."""
+        return next(self._outdated(), None) is not None
+
+    def _outdated(self) -> Iterator[tuple[str, _Entry]]:
+        """The refreshable cached values whose layer the store has replaced (one version read
+        per layer)."""
         versions: dict[str, str | None] = {}
         for key, entry in list(self._cache.items()):
             if not _refreshable(key):
@@ -164,8 +160,7 @@ class Workspace:
             if entry.layer not in versions:
                 versions[entry.layer] = self.store.version(entry.layer)
             if versions[entry.layer] != entry.version:
-                return True
-        return False
+                yield key, entry
 
     def refreshing(self) -> bool:
         """Whether a refresh is under way (in a worker thread)."""
@@ -183,10 +178,8 @@ class Workspace:
             dropped: list[str] = []
             self._local.staged = staged
             try:
-                for key, entry in list(self._cache.items()):
-                    if not _refreshable(key) or key in staged:
-                        continue
-                    if self.store.version(entry.layer) == entry.version:
+                for key, entry in self._outdated():
+                    if key in staged:
                         continue
                     try:
                         self.cached(key, entry.layer, entry.load)
@@ -280,11 +273,3 @@ class Workspace:
 
 def _refreshable(key: str) -> bool:
     return key.startswith(REFRESHABLE_PREFIXES)
-
-
-def _on_event_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True

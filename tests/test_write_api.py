@@ -3,6 +3,7 @@ security headers, and the in-memory layers refreshed off the event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -17,6 +18,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from geo_service import pipeline
+from geo_service.analysis import AnalysisResult
 from geo_service.api import create_app
 from geo_service.api.auth import KeyChecker, hash_api_key, verify_api_key
 from geo_service.api.security import inline_script_hashes
@@ -445,3 +447,19 @@ def test_a_request_reads_one_generation_of_the_cache(data_dir: Path) -> None:
     assert after.run.params.served_thd30_share == 1.0
     # the value derived inside the request was tagged with its generation: rebuilt now
     assert workspace.cached("maps:test", "zone_results", lambda: workspace.results()) is after
+
+
+def test_a_read_on_an_event_loop_outside_a_request_is_not_stale(data_dir: Path) -> None:
+    # A notebook cell runs on a running event loop: it reads what the store now holds.
+    workspace = Workspace(Settings(database_url=None, data_dir=data_dir))
+    before = workspace.results()
+    strict = AnalysisParams(served_thd30_share=1.0, unserved_bhd8_share=0.99)
+    pipeline.analyze_store(workspace.store, strict)
+
+    async def read() -> AnalysisResult:
+        return workspace.results()
+
+    after = asyncio.run(read())
+    assert after is not before
+    assert after.run.params.served_thd30_share == 1.0
+    assert not workspace.refreshing()

@@ -30,13 +30,19 @@ from geo_service.api.models import (
     CommuneDetail,
     Health,
     HereResult,
+    InputInfo,
     Layers,
     Summary,
     ZoneDetail,
     ZoneMetrics,
 )
 from geo_service.api.params import reject_unknown_parameters
-from geo_service.api.point import DEFAULT_PREMISES_RADIUS_M, MAX_PREMISES_RADIUS_M, what_is_here
+from geo_service.api.point import (
+    DEFAULT_PREMISES_RADIUS_M,
+    MAX_PREMISES_RADIUS_M,
+    what_is_here,
+    zone_refs,
+)
 from geo_service.api.responses import json_response
 from geo_service.catalog import descriptor
 from geo_service.errors import GeoServiceError, NotFoundError
@@ -71,16 +77,7 @@ def run_document(run: RunInfo) -> dict[str, Any]:
         "analyzed_at": run.analyzed_at,
         "thresholds": run.params.model_dump(),
         "inputs": {
-            name: {
-                "title": meta.title,
-                "source": meta.source,
-                "licence": meta.licence,
-                "attribution": meta.attribution,
-                "data_date": meta.data_date,
-                "imported_at": meta.imported_at,
-                "feature_count": meta.feature_count,
-                "synthetic": meta.synthetic,
-            }
+            name: meta.model_dump(include=set(InputInfo.model_fields))
             for name, meta in run.inputs.items()
         },
         "synthetic": run.synthetic,
@@ -243,22 +240,11 @@ async def commune(request: Request, workspace: WorkspaceDep, insee: InseePath) -
     )
     base = base_url(request)
     chosen = np.empty(0, dtype=np.intp) if order is None else order
-    zone_refs = [
-        {
-            "id": z["zone_id"],
-            "name": z["name"],
-            "status": z["status"],
-            "priority": z["priority"],
-            "rank": z["rank"],
-            "links": zone_links(base, z["zone_id"]),
-        }
-        for z in zones.properties(chosen)
-    ]
     return {
         "commune_insee": insee,
         "name": props.get("name"),
         "figures": props,
-        "zones": zone_refs,
+        "zones": zone_refs(zones, chosen, base),
         "synthetic": run.synthetic,
         "run": run_document(run),
         "links": commune_links(base, insee, details=True),

@@ -1,13 +1,13 @@
 """Keeping the served layers fresh without blocking the event loop.
 
-Before a request reaches its route, :class:`FreshWorkspaceMiddleware` checks (a ``stat`` per
-layer) whether the store replaced a layer the workspace holds in memory. If so, the first such
-request waits, off the event loop, for :meth:`~geo_service.workspace.Workspace.refresh` to
-rebuild the in-memory layers and indexes in a worker thread; requests arriving meanwhile are
-served from the previous ones, whole and consistent. So an import never stalls the server,
-and a client that reads after its own write sees the new data. Each request then reads the
-generation of the in-memory layers current when it started
-(:meth:`~geo_service.workspace.Workspace.pinned`), whole.
+Before a request reaches its route, :class:`FreshWorkspaceMiddleware` checks (one version read
+per layer held: a ``stat`` of its file, or a query on PostGIS) whether the store replaced a
+layer the workspace holds in memory. If so, the first such request waits, off the event loop,
+for :meth:`~geo_service.workspace.Workspace.refresh` to rebuild the in-memory layers and
+indexes in a worker thread; requests arriving meanwhile are served from the previous ones,
+whole and consistent. So an import never stalls the server, and a client that reads after its
+own write sees the new data. Each request then reads the generation of the in-memory layers
+current when it started (:meth:`~geo_service.workspace.Workspace.pinned`), whole.
 """
 
 from __future__ import annotations

@@ -100,7 +100,7 @@ def what_is_here(
     return {
         "lon": lon,
         "lat": lat,
-        "zones": [] if zones is None else _zones(zones, base, here),
+        "zones": [] if zones is None else zone_refs(zones, _containing(zones, here), base),
         "commune": None if communes is None else _commune(communes, base, here),
         "nearest_premises": _nearest_premises(workspace, lon, lat, radius_m),
         "coverage": _coverage(workspace, lon, lat),
@@ -112,7 +112,9 @@ def _containing(index: FeatureIndex, here: shapely.Point) -> Positions:
     return np.sort(index.tree.query(here, predicate="intersects")).astype(np.intp)
 
 
-def _zones(index: FeatureIndex, base: str, here: shapely.Point) -> list[dict[str, Any]]:
+def zone_refs(zones: FeatureIndex, positions: Positions, base: str) -> list[dict[str, Any]]:
+    """The zones at ``positions`` of the zones collection, briefly (see
+    :class:`geo_service.api.models.ZoneRef`), with their links under the service URL ``base``."""
     return [
         {
             "id": props["zone_id"],
@@ -122,7 +124,7 @@ def _zones(index: FeatureIndex, base: str, here: shapely.Point) -> list[dict[str
             "rank": props["rank"],
             "links": zone_links(base, props["zone_id"]),
         }
-        for props in index.properties(_containing(index, here))
+        for props in zones.properties(positions)
     ]
 
 

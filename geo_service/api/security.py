@@ -96,19 +96,18 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = str(scope.get("path", ""))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                _add_headers(MutableHeaders(scope=message), path)
+                _add_headers(MutableHeaders(scope=message))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
 
-def _add_headers(headers: MutableHeaders, path: str) -> None:
+def _add_headers(headers: MutableHeaders) -> None:
     if "content-security-policy" not in headers:
-        headers["Content-Security-Policy"] = _default_policy(headers, path)
+        headers["Content-Security-Policy"] = _default_policy(headers)
     if "frame-ancestors 'none'" in headers["content-security-policy"]:
         headers.setdefault("X-Frame-Options", "DENY")
     headers["X-Content-Type-Options"] = "nosniff"
@@ -118,7 +117,7 @@ def _add_headers(headers: MutableHeaders, path: str) -> None:
         del headers["server"]
 
 
-def _default_policy(headers: MutableHeaders, path: str) -> str:
+def _default_policy(headers: MutableHeaders) -> str:
     if headers.get("content-type", "").startswith("text/html"):
         return DOCUMENT_POLICY
     return DATA_POLICY
