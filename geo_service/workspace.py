@@ -153,12 +153,9 @@ class Workspace:
     def _outdated(self) -> Iterator[tuple[str, _Entry]]:
         """The refreshable cached values whose layer the store has replaced (one version read
         per layer)."""
-        versions: dict[str, str | None] = {}
-        for key, entry in list(self._cache.items()):
-            if not _refreshable(key):
-                continue
-            if entry.layer not in versions:
-                versions[entry.layer] = self.store.version(entry.layer)
+        entries = [(key, entry) for key, entry in self._cache.items() if _refreshable(key)]
+        versions = self.store.versions(sorted({entry.layer for _, entry in entries}))
+        for key, entry in entries:
             if versions[entry.layer] != entry.version:
                 yield key, entry
 

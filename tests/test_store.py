@@ -284,6 +284,20 @@ def test_readers_see_the_old_or_the_new_layer_never_a_mix(store: Store) -> None:
     assert len(seen) >= 2, "the reader should have seen several generations"
 
 
+def test_versions_of_several_layers_at_once(store: Store, zones, coverage) -> None:
+    store.write_layer("zones", zones, meta("zones"))
+    store.write_raster("coverage", coverage, meta("coverage"))
+    versions = store.versions(["zones", "coverage", "absent", "../bad"])
+    assert versions == {
+        "zones": store.version("zones"),
+        "coverage": store.version("coverage"),
+        "absent": None,
+        "../bad": None,
+    }
+    assert versions["zones"] is not None
+    assert versions["coverage"] is not None
+
+
 @pytest.mark.parametrize("name", ["../evil", "Zones", "", "a" * 64, "zones;drop", "1zones"])
 def test_layer_names_are_checked(store: Store, zones, name: str) -> None:
     with pytest.raises(ParameterError, match="is not a valid layer name"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from typing import Any, Final
 
 import geopandas as gpd
@@ -68,9 +69,14 @@ def raster_of(src: rasterio.io.DatasetReader) -> CoverageRaster:
     return CoverageRaster(data=data, transform=src.transform, crs=src.crs.to_string())
 
 
+def is_layer_name(name: str) -> bool:
+    """Whether ``name`` is a valid layer name (see :func:`check_layer_name`)."""
+    return bool(_LAYER_NAME.match(name))
+
+
 def check_layer_name(name: str) -> str:
     """``name`` if it is a valid layer name (lower-case letters, digits, underscores)."""
-    if not _LAYER_NAME.match(name):
+    if not is_layer_name(name):
         raise ParameterError(
             "layer",
             f"'{name}' is not a valid layer name; expected lower-case letters, digits and "
@@ -125,6 +131,10 @@ class Store(ABC):
     @abstractmethod
     def version(self, name: str) -> str | None:
         """A token that changes whenever layer ``name`` is replaced (None if absent)."""
+
+    def versions(self, names: Iterable[str]) -> dict[str, str | None]:
+        """:meth:`version` of each of ``names``, at once (one query where the store allows)."""
+        return {name: self.version(name) for name in names}
 
     def has_layer(self, name: str) -> bool:
         """Whether layer ``name`` is stored."""

@@ -168,9 +168,10 @@ class GeoPackageStore(Store):
         return [self.layer_meta(name) for name in names]
 
     def version(self, name: str) -> str | None:
+        root = str(self.root)
         for suffix in (_VECTOR, _RASTER):
             try:
-                st = (self.root / f"{name}{suffix}").stat()
+                st = os.stat(f"{root}/{name}{suffix}")  # noqa: PTH116 - hot path, no Path objects
             except FileNotFoundError:
                 continue
             return f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"

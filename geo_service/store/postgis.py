@@ -37,7 +37,7 @@ import atexit
 import contextlib
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -64,7 +64,13 @@ from geo_service.store._pg_schema import (
     migrate,
     reason,
 )
-from geo_service.store.base import Store, check_layer_name, geotiff_profile, raster_of
+from geo_service.store.base import (
+    Store,
+    check_layer_name,
+    geotiff_profile,
+    is_layer_name,
+    raster_of,
+)
 
 #: Layer names that would clash with the store's own tables.
 RESERVED_NAMES: Final = frozenset({CATALOG, RASTERS, VERSIONS})
@@ -236,14 +242,27 @@ class PostGISStore(Store):
         return [LayerMeta.model_validate_json(text) for (text,) in found]
 
     def version(self, name: str) -> str | None:
-        try:
-            check_layer_name(name)
-        except ParameterError:
+        if not is_layer_name(name):
             return None
         row = self._row_of(
             name, "version::text", CATALOG, f"cannot read the version of layer '{name}'"
         )
         return None if row is None else str(row[0])
+
+    def versions(self, names: Iterable[str]) -> dict[str, str | None]:
+        found: dict[str, str | None] = dict.fromkeys(names)
+        wanted = [name for name in found if is_layer_name(name)]
+        if not wanted:
+            return found
+        with self._transaction("cannot read the versions of the layers") as conn:
+            rows = conn.execute(
+                sql.SQL("SELECT name, version::text FROM {} WHERE name = ANY(%s)").format(
+                    self._table(CATALOG)
+                ),
+                (wanted,),
+            ).fetchall()
+        found.update({str(name): str(version) for name, version in rows})
+        return found
 
     def _row_of(self, name: str, column: str, table: str, action: str) -> tuple[Any, ...] | None:
         """``column`` (an SQL expression) of layer ``name``'s row in the store's ``table``."""
