@@ -7,6 +7,11 @@ from datetime import date
 from typing import Final
 
 NNBSP: Final = "\u202f"  # narrow no-break space: thousands separator and before %
+#: Speed units and « at least », joined to their figure by a narrow no-break space:
+#: ``f"{GE}30{MBPS}"`` → ``≥ 30 Mbit/s`` that never breaks across lines.
+MBPS: Final = f"{NNBSP}Mbit/s"
+GBPS: Final = f"{NNBSP}Gbit/s"
+GE: Final = f"≥{NNBSP}"
 _MONTHS: Final = (
     "janvier",
     "février",

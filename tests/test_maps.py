@@ -25,7 +25,7 @@ from geo_service.analysis import AnalysisResult, split_reasons
 from geo_service.api import create_app
 from geo_service.cli import app as cli_app
 from geo_service.errors import NotFoundError, ParameterError
-from geo_service.formatting import fr_hectares, fr_number, fr_percent
+from geo_service.formatting import NNBSP, fr_hectares, fr_number, fr_percent
 from geo_service.maps.assets import ALL_ASSETS, AssetMode, asset_file
 from geo_service.maps.geojson import packed_layer, script_json
 from geo_service.maps.layers import coarsen_hexagons, hexagon_layer
@@ -164,7 +164,7 @@ def test_territory_has_every_layer_and_control(territory: str, result: AnalysisR
     for name in (
         "Zones d'activités par statut",
         "Foncier économique disponible",
-        "Couverture : locaux à ≥ 30 Mbit/s (hexagones H3)",
+        "Couverture : locaux à ≥\u202f30\u202fMbit/s (hexagones H3)",
         "Couverture : raster du débit maximal",
         "Limites communales",
     ):
@@ -408,6 +408,25 @@ def test_maps_index_redirects(client: TestClient) -> None:
     response = client.get("/maps", follow_redirects=False)
     assert response.status_code == 307
     assert response.headers["location"] == "/maps/territory"
+
+
+def test_pages_follow_the_root_path(settings: Settings) -> None:
+    app = create_app(settings, prepare=False)
+    with TestClient(app, root_path="/geo") as proxied:
+        redirect = proxied.get("/maps", follow_redirects=False)
+        assert redirect.headers["location"] == "/geo/maps/territory"
+        page = proxied.get("/maps/territory").text
+        assert 'src="/geo/assets/leaflet/leaflet.js"' in page
+        docs = proxied.get("/docs").text
+        assert "'/geo/openapi.json'" in docs
+        assert '"/geo/assets/swagger-ui/swagger-ui-bundle.js"' in docs
+
+
+def test_units_never_break_from_their_figures(territory: str, client: TestClient) -> None:
+    zone = client.get("/maps/zones/DEMO-Z002").text
+    for page in (territory, zone):
+        assert not re.search(r"≥ |\d (?:Mbit|Gbit)/s|\d %", page)
+        assert f"≥{NNBSP}30{NNBSP}Mbit/s" in page
 
 
 # -- escaping -----------------------------------------------------------------------------

@@ -220,7 +220,7 @@ def check_territory(driver: Any, zones: int, tmp_path: Path, name: str) -> None:
             break
     text = wait_for(driver, POPUP_TEXT)
     assert zone_id in text
-    assert "Locaux à ≥ 30 Mbit/s" in text
+    assert "Locaux à ≥\u202f30\u202fMbit/s" in text
     assert driver.execute_script("return window.__chosen.isPopupOpen();")
     time.sleep(0.5)
     screenshot(driver, tmp_path, f"{name}-popup.png")
@@ -244,7 +244,8 @@ def test_served_zone_map(browser: Any, server: str, tmp_path: Path) -> None:
     assert browser.execute_script("return document.querySelectorAll('path.gs-zone').length") >= 1
     assert (
         browser.execute_script(
-            "return document.querySelector('.gs-panel').textContent.indexOf('Locaux à ≥ 30 Mbit/s')"
+            "return document.querySelector('.gs-panel').textContent"
+            ".indexOf('Locaux à ≥\u202f30\u202fMbit/s')"
         )
         >= 0
     )

@@ -172,7 +172,7 @@ def test_legend_says_which_share_and_period(
     without_premises: AnalysisResult, with_premises: AnalysisResult, premises
 ) -> None:
     section = legend_sections(page_of(without_premises, None))["commune_coverage"]
-    assert section["title"] == f"{LAYER} : locaux à ≥ 30 Mbit/s"
+    assert section["title"] == f"{LAYER} : locaux à ≥\u202f30\u202fMbit/s"
     assert "à défaut (1 commune), part des locaux raccordables à la fibre (FttH)" in section["note"]
     assert "période T1 2018" in section["note"]
     assert "données du 31 mars 2026" in section["note"]
@@ -225,7 +225,7 @@ def test_commune_popups_equal_the_commune_results(without_premises: AnalysisResu
     assert fields["arcep_period"] == "T1 2018"
     assert "part des locaux raccordables à la fibre (FttH)" in drawn[0]["p"]
     assert popup_fields(drawn[1]["p"])["arcep_period"] == "31 mars 2026"
-    assert "part des locaux à ≥ 30 Mbit/s" in drawn[1]["p"]
+    assert "part des locaux à ≥\u202f30\u202fMbit/s" in drawn[1]["p"]
     assert "Source : Arcep, statistiques communales" in drawn[1]["p"]
 
 
@@ -267,7 +267,7 @@ def test_zone_popups_say_the_status_is_estimated(
     assert fields["commune_share_bhd8"] == fr_percent(c["commune_share_bhd8"])
     assert fields["commune_share_ftth"] == fr_percent(c["commune_share_ftth"])
     assert not {"premises", "locaux", "share_thd30", "share_bhd8"} & set(fields)
-    assert "20\u202f% des locaux de la commune à ≥ 30 Mbit/s (Arcep)" in zones["C"]["t"]
+    assert "20\u202f% des locaux de la commune à ≥\u202f30\u202fMbit/s (Arcep)" in zones["C"]["t"]
     a = popup_fields(zones["A"]["p"])  # premises decide zone A
     assert a["share_thd30"] == fr_percent(
         with_premises.zones.set_index("zone_id").loc["A"]["share_thd30"]

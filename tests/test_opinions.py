@@ -17,7 +17,7 @@ import pandas as pd
 import pypdf
 import pytest
 import shapely
-from conftest import X0, Y0
+from conftest import X0, Y0, box, point
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -391,7 +391,7 @@ def test_zone_opinion_from_commune_statistics(
     opinion = zone_opinion(result, "C", OPTIONS)  # zone C has no premises and no raster
     assert opinion.status == "underserved"
     assert opinion.figure("commune_share_thd30").value == pytest.approx(0.4)
-    assert any("statistiques communales de l'ARCEP" in text for text in opinion.findings)
+    assert any("statistiques communales de l'Arcep" in text for text in opinion.findings)
     assert f"70{NNBSP}% des locaux de sa commune" in opinion.assessment[0]
     assert f"seulement 40{NNBSP}%" in opinion.assessment[0]
     assert any(text.startswith("Statistiques communales seulement") for text in opinion.limits)
@@ -421,6 +421,50 @@ def test_wording_helpers() -> None:
     assert of_place("Les Pennes-Mirabeau") == "des Pennes-Mirabeau"
     assert md_escape("a | b <i>*x*</i>\n# y") == r"a \| b \<i\>\*x\*\</i\> # y"
     assert md_escape("- item") == r"\- item"
+
+
+def test_one_flagged_zone_is_written_in_the_singular() -> None:
+    zones = gpd.GeoDataFrame(
+        {"zone_id": ["A", "B"], "name": ["Zone A", "Zone B"], "commune_insee": ["13001", "13002"]},
+        geometry=[box(0, 0, 100, 100), box(200, 0, 100, 100)],
+        crs="EPSG:2154",
+    )
+    premises = gpd.GeoDataFrame(
+        {"premises_id": ["p1", "p2"], "locaux": [3, 2], "down_class": ["THD1G", "BHD8"]},
+        geometry=[point(10, 10), point(210, 10)],
+        crs="EPSG:2154",
+    )
+    land = gpd.GeoDataFrame(
+        {"plot_id": ["L1"], "available": [True], "area_ha": [None]},
+        geometry=[box(220, 20, 50, 50)],
+        crs="EPSG:2154",
+    )
+    result = analyze(zones, premises, land=land)  # B: underserved, alone in 13002
+    commune = commune_opinion(result, "13002", OPTIONS)
+    assert commune.findings[1].startswith("Cette zone réunit 2 locaux dans 1 bâtiment ;")
+    assert commune.findings[2] == (
+        f"0,25{NNBSP}ha de foncier économique disponible dans cette zone (1 parcelle), "
+        f"dont 0,25{NNBSP}ha dans des zones signalées."
+    )
+    assert commune.findings[3].startswith("Zone signalée, avec son rang parmi")
+    assert commune.assessment[0].startswith(
+        "La zone d'activités de la commune est mal desservie ou non desservie. Elle réunit"
+    )
+    territory = territory_synthesis(result, OPTIONS)
+    assert territory.findings[2].startswith(
+        "1 zone d'activités est signalée (mal desservie ou non desservie) ; elle réunit 2 locaux"
+    )
+    assert territory.recommendation.rationale.startswith(
+        "1 zone d'activités signalée : 1 zone en priorité 2. Priorité 52/100. Niveaux"
+    )
+
+
+def test_markdown_keeps_the_thin_spaces_of_figures(result: AnalysisResult) -> None:
+    assert md_escape(f"12{NNBSP}345 locaux,\n62{NNBSP}%") == f"12{NNBSP}345 locaux, 62{NNBSP}%"
+    opinion = territory_synthesis(result, OPTIONS)
+    for text in (render_markdown(opinion), render_html(opinion, None)):
+        assert not re.search(r"≥ |\d (?:Mbit|Gbit)/s|\d %|\d ha\b", text)
+        assert f"≥{NNBSP}30{NNBSP}Mbit/s" in text
 
 
 # --- renderings ------------------------------------------------------------------------------

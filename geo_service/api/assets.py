@@ -26,5 +26,5 @@ def asset(name: str) -> FileResponse:
     return FileResponse(
         asset_file(name),
         media_type=media_type(name),
-        headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+        headers={"Cache-Control": "public, max-age=3600"},
     )

@@ -58,7 +58,7 @@ _HTML_RESPONSE = {"content": {"text/html": {}}, "description": "The map, as an H
 @router.get("/maps", include_in_schema=False)
 def maps_index(request: Request) -> RedirectResponse:
     """The territory map."""
-    return RedirectResponse(f"{_root(request)}/maps/territory", status_code=307)
+    return RedirectResponse(f"{root_path(request)}/maps/territory", status_code=307)
 
 
 @router.get(
@@ -105,14 +105,15 @@ def zone(
     return _html(zone_page(workspace, zone_id, options), settings, options)
 
 
-def _root(request: Request) -> str:
+def root_path(request: Request) -> str:
+    """The path the app is mounted under (``root_path``, e.g. behind a proxy), without ``/``."""
     return str(request.scope.get("root_path", "")).rstrip("/")
 
 
 def _page_options(
     request: Request, settings: Settings, *, embed: bool, basemap: str | None
 ) -> PageOptions:
-    root = _root(request)
+    root = root_path(request)
     return PageOptions(
         embed=embed,
         basemap=basemap or settings.basemap,

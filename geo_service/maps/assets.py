@@ -141,27 +141,27 @@ def _copy(name: str, folder: Path) -> None:
 
 def _css_images(name: str) -> list[str]:
     """Assets referenced by ``url(...)`` in CSS asset ``name``, relative to it."""
-    base = PurePosixPath(name).parent
     text = asset_file(name).read_text(encoding="utf-8")
-    found = []
-    for match in _CSS_URL.finditer(text):
-        ref = match.group(2)
-        if ref.startswith(("data:", "#")) or ":" in ref:
-            continue
-        found.append(str(base / ref))
-    return found
+    found = (_css_asset(name, match.group(2)) for match in _CSS_URL.finditer(text))
+    return [image for image in found if image is not None]
+
+
+def _css_asset(name: str, ref: str) -> str | None:
+    """The asset that ``url(ref)`` in CSS asset ``name`` points to; None for ``data:`` URIs,
+    fragments and absolute URLs."""
+    if ref.startswith(("data:", "#")) or ":" in ref:
+        return None
+    return str(PurePosixPath(name).parent / ref)
 
 
 @cache
 def _inline_css(name: str) -> str:
-    base = PurePosixPath(name).parent
     text = asset_file(name).read_text(encoding="utf-8")
 
     def to_data_uri(match: re.Match[str]) -> str:
-        ref = match.group(2)
-        if ref.startswith(("data:", "#")) or ":" in ref:
+        image = _css_asset(name, match.group(2))
+        if image is None:
             return match.group(0)
-        image = str(base / ref)
         payload = base64.b64encode(asset_file(image).read_bytes()).decode("ascii")
         return f'url("data:{media_type(image)};base64,{payload}")'
 

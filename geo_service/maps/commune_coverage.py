@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from geo_service.analysis import AnalysisResult
-from geo_service.formatting import fr_date, fr_number, fr_percent, plural
+from geo_service.formatting import GBPS, GE, MBPS, fr_date, fr_number, fr_percent, plural
 from geo_service.maps import style
 from geo_service.maps.geojson import clean, packed_layer
 from geo_service.maps.layers import legend_entries
@@ -29,16 +29,16 @@ from geo_service.settings import AnalysisParams
 LAYER_NAME: Final = "Couverture communale (Arcep)"
 #: The shares a commune can be filled by, preferred first: key, result column, French label.
 MEASURES: Final = (
-    ("thd30", "arcep_share_thd30", "locaux à ≥ 30 Mbit/s"),
+    ("thd30", "arcep_share_thd30", f"locaux à {GE}30{MBPS}"),
     ("ftth", "arcep_share_ftth", "locaux raccordables à la fibre (FttH)"),
 )
 #: The figures of a commune's popup: result column, French label (shares unless ``locaux``).
 FIGURES: Final = (
     ("arcep_locaux", "Locaux (Arcep)"),
-    ("arcep_share_bhd8", "Locaux à ≥ 8 Mbit/s"),
-    ("arcep_share_thd30", "Locaux à ≥ 30 Mbit/s"),
-    ("arcep_share_thd100", "Locaux à ≥ 100 Mbit/s"),
-    ("arcep_share_thd1g", "Locaux à ≥ 1 Gbit/s"),
+    ("arcep_share_bhd8", f"Locaux à {GE}8{MBPS}"),
+    ("arcep_share_thd30", f"Locaux à {GE}30{MBPS}"),
+    ("arcep_share_thd100", f"Locaux à {GE}100{MBPS}"),
+    ("arcep_share_thd1g", f"Locaux à {GE}1{GBPS}"),
     ("arcep_share_ftth", "Locaux raccordables à la fibre (FttH)"),
 )
 #: Fill opacity of the communes (and of their legend swatches).

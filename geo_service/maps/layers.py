@@ -13,10 +13,11 @@ import pandas as pd
 import shapely
 
 from geo_service.analysis import AnalysisResult, RunInfo, h3_coverage
-from geo_service.formatting import fr_date, fr_percent
+from geo_service.formatting import GE, MBPS, fr_date, fr_percent
 from geo_service.maps import style
 from geo_service.maps.geojson import clean, map_geometries, packed_layer
 from geo_service.model import CANONICAL_CRS, OUTPUT_CRS, ZoneStatus
+from geo_service.settings import AnalysisParams
 
 #: Simplification tolerance of land plots (metres, Lambert-93).
 LAND_TOLERANCE_M: Final = 5.0
@@ -125,10 +126,12 @@ def sources_config(run: RunInfo, *, empty: str | None = None) -> dict[str, Any]:
         if meta.attribution and escape(meta.attribution) not in attributions:
             attributions.append(escape(meta.attribution))
     analysed = run.analyzed_at.date()
+    served = style.STATUS_WORDS[ZoneStatus.SERVED][0]
+    unserved = style.STATUS_WORDS[ZoneStatus.UNSERVED][0]
     items.append(
-        f"Analyse geo-service du {fr_date(analysed)} ; seuils : bien desservie à partir de "
-        f"{fr_percent(run.params.served_thd30_share)} des locaux à ≥ 30 Mbit/s, non "
-        f"desservie sous {fr_percent(run.params.unserved_bhd8_share)} à ≥ 8 Mbit/s."
+        f"Analyse geo-service du {fr_date(analysed)} ; seuils : {served} à partir de "
+        f"{fr_percent(run.params.served_thd30_share)} des locaux à {GE}30{MBPS}, {unserved} "
+        f"sous {fr_percent(run.params.unserved_bhd8_share)} à {GE}8{MBPS}."
     )
     notice = None
     if run.synthetic:
@@ -156,6 +159,22 @@ def zone_styles() -> dict[str, dict[str, Any]]:
             "dashArray": "6 4" if status == ZoneStatus.UNSERVED else None,
         }
     return styles
+
+
+def share_ramp(params: AnalysisParams) -> dict[str, list[Any]]:
+    """The classes (lower bounds) and colours of the shares at ≥ 30 Mbit/s, as the map script
+    reads them (hexagons, communes, premises clusters)."""
+    breaks = style.share_breaks(params)
+    return {"breaks": list(breaks), "colours": list(style.COVERAGE_RAMP[-len(breaks) :])}
+
+
+def land_config(layer: DataLayer) -> dict[str, Any]:
+    """Config of the land layer's script: the styles of the plots and their escaped labels."""
+    return {
+        "available": land_style(available=True),
+        "unavailable": land_style(available=False),
+        "sources": list(layer.labels),
+    }
 
 
 def land_style(*, available: bool) -> dict[str, Any]:

@@ -13,7 +13,16 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from geo_service.analysis import split_reasons
-from geo_service.formatting import fr_date, fr_hectares, fr_number, fr_percent, plural
+from geo_service.formatting import (
+    GBPS,
+    GE,
+    MBPS,
+    fr_date,
+    fr_hectares,
+    fr_number,
+    fr_percent,
+    plural,
+)
 from geo_service.maps.style import BASIS_LABELS, STATUS_COLOURS, STATUS_LABELS
 
 Row = Mapping[str, Any]
@@ -21,8 +30,8 @@ Row = Mapping[str, Any]
 #: The shares of the zone's commune (ARCEP statistics) shown when they decided its status
 #: (``status_basis`` ``commune``): result column, French label.
 COMMUNE_SHARES: Final = (
-    ("commune_share_thd30", "Locaux de la commune à ≥ 30 Mbit/s (Arcep)"),
-    ("commune_share_bhd8", "Locaux de la commune à ≥ 8 Mbit/s (Arcep)"),
+    ("commune_share_thd30", f"Locaux de la commune à {GE}30{MBPS} (Arcep)"),
+    ("commune_share_bhd8", f"Locaux de la commune à {GE}8{MBPS} (Arcep)"),
     ("commune_share_ftth", "Locaux de la commune raccordables à la fibre (FttH, Arcep)"),
 )
 _ISO_DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -177,7 +186,7 @@ def _figures_table(row: Row) -> str:
         lines.append(
             (
                 "raster_share_thd30",
-                f"Surface à ≥ 30 Mbit/s (raster, connue sur {fr_percent(valid)})",
+                f"Surface à {GE}30{MBPS} (raster, connue sur {fr_percent(valid)})",
                 fr_percent(_float(row.get("raster_share_thd30"))),
             )
         )
@@ -201,12 +210,12 @@ def _premises_lines(row: Row) -> list[tuple[str, str, str]]:
     """Figures of the premises inside the zone: result column, French label, value."""
     locaux = _int(row.get("locaux"))
     return [
-        ("premises", "Immeubles recensés", fr_number(_int(row.get("premises")))),
+        ("premises", "Bâtiments recensés", fr_number(_int(row.get("premises")))),
         ("locaux", "Locaux", fr_number(locaux)),
-        ("share_bhd8", "Locaux à ≥ 8 Mbit/s", fr_percent(_float(row.get("share_bhd8")))),
-        ("share_thd30", "Locaux à ≥ 30 Mbit/s", fr_percent(_float(row.get("share_thd30")))),
-        ("share_thd100", "Locaux à ≥ 100 Mbit/s", fr_percent(_float(row.get("share_thd100")))),
-        ("share_thd1g", "Locaux à ≥ 1 Gbit/s", fr_percent(_float(row.get("share_thd1g")))),
+        ("share_bhd8", f"Locaux à {GE}8{MBPS}", fr_percent(_float(row.get("share_bhd8")))),
+        ("share_thd30", f"Locaux à {GE}30{MBPS}", fr_percent(_float(row.get("share_thd30")))),
+        ("share_thd100", f"Locaux à {GE}100{MBPS}", fr_percent(_float(row.get("share_thd100")))),
+        ("share_thd1g", f"Locaux à {GE}1{GBPS}", fr_percent(_float(row.get("share_thd1g")))),
         (
             "share_ftth",
             "Fibre optique (FttH) disponible",
@@ -219,17 +228,17 @@ def _thd30_phrase(row: Row) -> str:
     if str(row.get("status_basis")) == "commune":
         return _commune_phrase(row)
     if _int(row.get("locaux")) > 0:
-        return f"{fr_percent(_float(row.get('share_thd30')))} des locaux à ≥ 30 Mbit/s"
+        return f"{fr_percent(_float(row.get('share_thd30')))} des locaux à {GE}30{MBPS}"
     raster = _float(row.get("raster_share_thd30"))
     if raster is not None:
-        return f"{fr_percent(raster)} de la surface à ≥ 30 Mbit/s (raster)"
+        return f"{fr_percent(raster)} de la surface à {GE}30{MBPS} (raster)"
     return "aucun local recensé"
 
 
 def _commune_phrase(row: Row) -> str:
     thd30 = _float(row.get("commune_share_thd30"))
     if thd30 is not None:
-        return f"{fr_percent(thd30)} des locaux de la commune à ≥ 30 Mbit/s (Arcep)"
+        return f"{fr_percent(thd30)} des locaux de la commune à {GE}30{MBPS} (Arcep)"
     ftth = fr_percent(_float(row.get("commune_share_ftth")))
     return f"{ftth} des locaux de la commune raccordables à la fibre (Arcep)"
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from geo_service.formatting import fr_percent
+from geo_service.analysis.priority import FLAGGED as _FLAGGED
+from geo_service.formatting import GBPS, GE, MBPS, fr_percent
 from geo_service.model import SPEED_CLASSES, ZoneStatus
 from geo_service.settings import AnalysisParams
 
@@ -24,11 +25,24 @@ STATUS_COLOURS: Final[dict[str, str]] = {
     ZoneStatus.UNSERVED: "#D55E00",
     ZoneStatus.UNKNOWN: "#999999",
 }
-#: French name of each zone status.
+#: Darker shade of each status colour, for text on white (contrast of at least 4.5:1).
+STATUS_TEXT_COLOURS: Final[dict[str, str]] = {
+    ZoneStatus.SERVED: "#00704f",
+    ZoneStatus.UNDERSERVED: "#9a6400",
+    ZoneStatus.UNSERVED: "#a13c00",
+    ZoneStatus.UNKNOWN: "#666666",
+}
+#: French words of each zone status, agreeing with « zone »: singular, plural. The maps'
+#: labels and the opinions' sentences are made from them.
+STATUS_WORDS: Final[dict[str, tuple[str, str]]] = {
+    ZoneStatus.SERVED: ("bien desservie", "bien desservies"),
+    ZoneStatus.UNDERSERVED: ("mal desservie", "mal desservies"),
+    ZoneStatus.UNSERVED: ("non desservie", "non desservies"),
+    ZoneStatus.UNKNOWN: ("indéterminée", "indéterminées"),
+}
+#: French name of each zone status on maps and legends.
 STATUS_LABELS: Final[dict[str, str]] = {
-    ZoneStatus.SERVED: "Bien desservie",
-    ZoneStatus.UNDERSERVED: "Mal desservie",
-    ZoneStatus.UNSERVED: "Non desservie",
+    **{status: words[0].capitalize() for status, words in STATUS_WORDS.items()},
     ZoneStatus.UNKNOWN: "Statut inconnu",
 }
 #: Statuses in legend order, flagged first.
@@ -38,6 +52,8 @@ STATUS_ORDER: Final = (
     ZoneStatus.SERVED,
     ZoneStatus.UNKNOWN,
 )
+#: The flagged statuses (under-served and unserved), drawn with a thick outline.
+FLAGGED: Final = frozenset(_FLAGGED)
 #: What ``status_basis`` means, in French.
 BASIS_LABELS: Final[dict[str, str]] = {
     "premises": "d'après les locaux recensés",
@@ -65,13 +81,13 @@ CLASS_COLOURS: Final[dict[str, str]] = dict(
 )
 #: French legend label of each ARCEP class.
 CLASS_LABELS: Final[dict[str, str]] = {
-    "INEL": "INEL — moins de 0,5 Mbit/s",
-    "HD05": "HD05 — 0,5 à 3 Mbit/s",
-    "HD3": "HD3 — 3 à 8 Mbit/s",
-    "BHD8": "BHD8 — 8 à 30 Mbit/s (bon haut débit)",
-    "THD30": "THD30 — 30 à 100 Mbit/s (très haut débit)",
-    "THD100": "THD100 — 100 Mbit/s à 1 Gbit/s",
-    "THD1G": "THD1G — 1 Gbit/s et plus",
+    "INEL": f"INEL — moins de 0,5{MBPS}",
+    "HD05": f"HD05 — 0,5 à 3{MBPS}",
+    "HD3": f"HD3 — 3 à 8{MBPS}",
+    "BHD8": f"BHD8 — 8 à 30{MBPS} (bon haut débit)",
+    "THD30": f"THD30 — 30 à 100{MBPS} (très haut débit)",
+    "THD100": f"THD100 — 100{MBPS} à 1{GBPS}",
+    "THD1G": f"THD1G — 1{GBPS} et plus",
 }
 UNKNOWN_CLASS_COLOUR: Final = "#bdbdbd"
 #: Fill of the communes without ARCEP statistics on the commune coverage layer.
@@ -80,11 +96,11 @@ NO_COMMUNE_FIGURES: Final = "#d9d9d9"
 #: Lower bounds (Mbit/s) of the raster classes, one per colour of :data:`COVERAGE_RAMP`.
 RASTER_BREAKS: Final = (0.0, 8.0, 30.0, 100.0, 1000.0)
 RASTER_LABELS: Final = (
-    "moins de 8 Mbit/s",
-    "8 à 30 Mbit/s",
-    "30 à 100 Mbit/s",
-    "100 Mbit/s à 1 Gbit/s",
-    "1 Gbit/s et plus",
+    f"moins de 8{MBPS}",
+    f"8 à 30{MBPS}",
+    f"30 à 100{MBPS}",
+    f"100{MBPS} à 1{GBPS}",
+    f"1{GBPS} et plus",
 )
 
 
@@ -134,9 +150,9 @@ def status_entries(params: AnalysisParams) -> list[LegendEntry]:
     served = fr_percent(params.served_thd30_share)
     unserved = fr_percent(params.unserved_bhd8_share)
     details = {
-        ZoneStatus.UNSERVED: f"moins de {unserved} des locaux à ≥ 8 Mbit/s",
-        ZoneStatus.UNDERSERVED: f"moins de {served} des locaux à ≥ 30 Mbit/s",
-        ZoneStatus.SERVED: f"au moins {served} des locaux à ≥ 30 Mbit/s",
+        ZoneStatus.UNSERVED: f"moins de {unserved} des locaux à {GE}8{MBPS}",
+        ZoneStatus.UNDERSERVED: f"moins de {served} des locaux à {GE}30{MBPS}",
+        ZoneStatus.SERVED: f"au moins {served} des locaux à {GE}30{MBPS}",
         ZoneStatus.UNKNOWN: "ni locaux, ni raster, ni statistiques communales exploitables",
     }
     return [
@@ -155,6 +171,3 @@ def class_entries(classes: list[str] | None = None) -> list[LegendEntry]:
     """Legend of the premises' ARCEP classes (all classes, or those given, best last)."""
     shown = [c for c in SPEED_CLASSES if classes is None or c in classes]
     return [LegendEntry(CLASS_LABELS[c], CLASS_COLOURS[c], stroke="#333333") for c in shown]
-
-
-FLAGGED: Final = frozenset({ZoneStatus.UNDERSERVED, ZoneStatus.UNSERVED})

@@ -20,7 +20,7 @@ import numpy as np
 
 from geo_service.analysis import AnalysisResult
 from geo_service.errors import ParameterError
-from geo_service.formatting import fr_number, plural
+from geo_service.formatting import GE, MBPS, fr_number, plural
 from geo_service.maps import commune_coverage, style
 from geo_service.maps.commune_coverage import CommuneCoverageLayer, commune_coverage_layer
 from geo_service.maps.elements import ScriptControl, ScriptLayer
@@ -35,10 +35,11 @@ from geo_service.maps.layers import (
     DataLayer,
     commune_names,
     hexagon_layer,
+    land_config,
     land_layer,
-    land_style,
     legend_entries,
     raster_legend_section,
+    share_ramp,
     sources_config,
     zone_styles,
 )
@@ -180,13 +181,11 @@ def territory_map(data: TerritoryData, view: TerritoryView, options: PageOptions
             show=False,
         ).add_to(fmap)
     if data.commune_coverage is not None:
-        breaks = style.share_breaks(params)
         refs["commune_coverage"] = ScriptLayer(
             "communeCoverage",
             data.commune_coverage.json,
             {
-                "breaks": list(breaks),
-                "colours": list(style.COVERAGE_RAMP[-len(breaks) :]),
+                **share_ramp(params),
                 "missing": style.NO_COMMUNE_FIGURES,
                 "opacity": commune_coverage.FILL_OPACITY,
             },
@@ -194,27 +193,15 @@ def territory_map(data: TerritoryData, view: TerritoryView, options: PageOptions
             show=not data.building_level,
         ).add_to(fmap)
     if data.hexagons is not None:
-        breaks = style.share_breaks(params)
         refs["hexagons"] = ScriptLayer(
             "hexes",
             data.hexagons.json,
-            {
-                "breaks": list(breaks),
-                "colours": list(style.COVERAGE_RAMP[-len(breaks) :]),
-                "opacity": 0.45,
-            },
-            name="Couverture : locaux à ≥ 30 Mbit/s (hexagones H3)",
+            {**share_ramp(params), "opacity": 0.45},
+            name=f"Couverture : locaux à {GE}30{MBPS} (hexagones H3)",
         ).add_to(fmap)
     if data.land is not None:
         refs["land"] = ScriptLayer(
-            "land",
-            data.land.json,
-            {
-                "available": land_style(available=True),
-                "unavailable": land_style(available=False),
-                "sources": list(data.land.labels),
-            },
-            name="Foncier économique disponible",
+            "land", data.land.json, land_config(data.land), name="Foncier économique disponible"
         ).add_to(fmap)
     if communes_layer is not None:
         refs["communes"] = communes_layer.add_to(fmap)
@@ -245,7 +232,7 @@ def territory_html(data: TerritoryData, view: TerritoryView, options: PageOption
 
 
 def territory_title(view: TerritoryView, names: Mapping[str, str]) -> str:
-    """Plain-text title of a view, e.g. ``Zones non desservies — Commune (13001)``."""
+    """Plain-text title of a view, e.g. ``Zones d'activités : non desservie — Aubesque (13001)``."""
     if view.statuses:
         labels = ", ".join(style.STATUS_LABELS[s].lower() for s in view.statuses)
         title = f"Zones d'activités : {labels}"
@@ -290,7 +277,7 @@ def _add_controls(
     if data.hexagons is not None:
         sections.append(
             {
-                "title": "Locaux à ≥ 30 Mbit/s (hexagones H3)",
+                "title": f"Locaux à {GE}30{MBPS} (hexagones H3)",
                 "layer": "hexagons",
                 "entries": legend_entries(style.share_entries(params)),
                 "note": "Part des locaux de chaque hexagone H3 (résolution "
@@ -379,7 +366,7 @@ def _all_bounds(data: TerritoryData) -> list[list[float]] | None:
 
 def _subtitle(data: TerritoryData) -> str:
     zones = data.result.zones
-    flagged = int(zones["status"].isin([s.value for s in style.FLAGGED]).sum())
+    flagged = int(zones["status"].isin(style.FLAGGED).sum())
     text = (
         f"{plural(len(zones), 'zone')}, dont {fr_number(flagged)} signalée"
         f"{'s' if flagged > 1 else ''}"

@@ -13,19 +13,25 @@ import shapely
 
 from geo_service.analysis import AnalysisResult
 from geo_service.errors import NotFoundError
+from geo_service.formatting import GE, MBPS
 from geo_service.maps import style
 from geo_service.maps.assets import CLUSTER_CSS, CLUSTER_JS
 from geo_service.maps.elements import ScriptControl, ScriptLayer
-from geo_service.maps.geojson import bounds_latlon, clean, feature_collection, map_geometries
-from geo_service.maps.geojson import script_json as _script_json
+from geo_service.maps.geojson import (
+    bounds_latlon,
+    clean,
+    feature_collection,
+    map_geometries,
+    script_json,
+)
 from geo_service.maps.layers import (
-    DataLayer,
     commune_names,
     hexagon_layer,
+    land_config,
     land_layer,
-    land_style,
     legend_entries,
     raster_legend_section,
+    share_ramp,
     sources_config,
     zone_styles,
 )
@@ -40,6 +46,8 @@ ZONE_MARGIN_M: Final = 400.0
 PREMISES_MARKER_LIMIT: Final = 10_000
 _PREMISES_RESOLUTION: Final = 12
 _PREMISES_HEXAGONS: Final = 3000
+_PREMISES_BY_CLASS: Final = "Bâtiments par classe de débit (Arcep)"
+_AGGREGATED: Final = f"Locaux à {GE}30{MBPS} (agrégés)"
 
 
 @dataclass(frozen=True)
@@ -57,9 +65,7 @@ class ZoneData:
     @property
     def window(self) -> tuple[float, float, float, float]:
         """Bounds of the area shown (the zone and a margin), Lambert-93."""
-        xmin, ymin, xmax, ymax = shapely.bounds(self.geometry).tolist()
-        m = ZONE_MARGIN_M
-        return (xmin - m, ymin - m, xmax + m, ymax + m)
+        return _window(self.geometry)
 
 
 def zone_data(
@@ -81,9 +87,7 @@ def zone_data(
     row = zones.loc[match[0]]
     geometry = row.geometry
     zone = {k: row[k] for k in zones.columns if k != "geometry"}
-    xmin, ymin, xmax, ymax = shapely.bounds(geometry).tolist()
-    m = ZONE_MARGIN_M
-    window = shapely.box(xmin - m, ymin - m, xmax + m, ymax + m)
+    window = shapely.box(*_window(geometry))
     neighbours = zones.iloc[zones.sindex.query(window, predicate="intersects")]
     neighbours = neighbours[neighbours["zone_id"].astype(str) != zone_id]
     plots = None if land is None else land.iloc[land.sindex.query(window, predicate="intersects")]
@@ -107,22 +111,14 @@ def zone_map(data: ZoneData, options: PageOptions) -> folium.Map:
     if image is not None:
         refs["raster"] = ScriptLayer(
             "raster",
-            _script_json(image.as_json()),
+            script_json(image.as_json()),
             {"opacity": 0.6, "alt": "Raster de couverture autour de la zone"},
             name="Couverture : raster du débit maximal",
         ).add_to(fmap)
-    plots: DataLayer | None = None
     if data.land is not None and len(data.land) > 0:
         plots = land_layer(data.land, available_only=False)
         refs["land"] = ScriptLayer(
-            "land",
-            plots.json,
-            {
-                "available": land_style(available=True),
-                "unavailable": land_style(available=False),
-                "sources": list(plots.labels),
-            },
-            name="Parcelles (foncier économique)",
+            "land", plots.json, land_config(plots), name="Parcelles (foncier économique)"
         ).add_to(fmap)
     if len(data.neighbours) > 0:
         refs["neighbours"] = ScriptLayer(
@@ -178,7 +174,8 @@ def zone_html(data: ZoneData, options: PageOptions) -> str:
         if options.links is not None and options.server:
             back = f'<a href="{escape(options.links.territory_map())}">Carte du territoire</a>'
         extra = back + (embed_snippet() if options.server else "")
-        subtitle = f"{data.zone['zone_id']} · {style.STATUS_LABELS.get(str(data.zone['status']))}"
+        status = str(data.zone["status"])
+        subtitle = f"{data.zone['zone_id']} · {style.STATUS_LABELS.get(status, status)}"
         header = header_bar(title, subtitle, f'<span class="gs-header-links">{extra}</span>')
     clustered = data.premises is not None and 0 < len(data.premises) <= PREMISES_MARKER_LIMIT
     return render_page(
@@ -198,26 +195,20 @@ def _add_premises(fmap: folium.Map, data: ZoneData, refs: dict[str, Any]) -> lis
         return []
     if len(premises) > PREMISES_MARKER_LIMIT:
         cells = hexagon_layer(premises, _PREMISES_RESOLUTION, _PREMISES_HEXAGONS)
-        breaks = style.share_breaks(data.result.run.params)
         refs["premises"] = ScriptLayer(
             "hexes",
             cells.json,
-            {
-                "breaks": list(breaks),
-                "colours": list(style.COVERAGE_RAMP[-len(breaks) :]),
-                "opacity": 0.8,
-            },
-            name="Locaux à ≥ 30 Mbit/s (agrégés)",
+            {**share_ramp(data.result.run.params), "opacity": 0.8},
+            name=_AGGREGATED,
         ).add_to(fmap)
         return []
     lonlat = premises.geometry.to_crs(OUTPUT_CRS)
     ranks = class_rank(premises["down_class"])
     present = sorted({int(r) for r in ranks if r >= 0})
     position = {rank: i for i, rank in enumerate(present)}
-    breaks = style.share_breaks(data.result.run.params)
     refs["premises"] = ScriptLayer(
         "premises",
-        _script_json(
+        script_json(
             {
                 "lat": np.round(shapely.get_y(lonlat.values), 6).tolist(),
                 "lon": np.round(shapely.get_x(lonlat.values), 6).tolist(),
@@ -235,10 +226,9 @@ def _add_premises(fmap: folium.Map, data: ZoneData, refs: dict[str, Any]) -> lis
                 for rank in present
             ],
             "thd30": THD30,
-            "breaks": list(breaks),
-            "colours": list(style.COVERAGE_RAMP[-len(breaks) :]),
+            **share_ramp(data.result.run.params),
         },
-        name="Immeubles par classe de débit (ARCEP)",
+        name=_PREMISES_BY_CLASS,
     ).add_to(fmap)
     return [SPEED_CLASSES[rank] for rank in present]
 
@@ -259,22 +249,19 @@ def _add_legend(
         }
     ]
     if classes:
-        entries = legend_entries(style.class_entries(classes))
-        for entry in entries:
-            entry["round"] = True
         sections.append(
             {
-                "title": "Immeubles par classe de débit (ARCEP)",
+                "title": _PREMISES_BY_CLASS,
                 "layer": "premises",
-                "entries": entries,
-                "note": "Groupes : nombre d'immeubles, couleur selon la part des locaux à "
-                "≥ 30 Mbit/s.",
+                "entries": legend_entries(style.class_entries(classes), round_swatch=True),
+                "note": "Groupes : nombre de bâtiments, couleur selon la part des locaux à "
+                f"{GE}30{MBPS}.",
             }
         )
     elif "premises" in refs:
         sections.append(
             {
-                "title": "Locaux à ≥ 30 Mbit/s (agrégés)",
+                "title": _AGGREGATED,
                 "layer": "premises",
                 "entries": legend_entries(style.share_entries(params)),
             }
@@ -302,6 +289,12 @@ def _add_legend(
     ScriptControl(
         "legend", {"title": "Légende", "sections": sections, "collapsed": False}, refs
     ).add_to(fmap)
+
+
+def _window(geometry: Any) -> tuple[float, float, float, float]:
+    xmin, ymin, xmax, ymax = shapely.bounds(geometry).tolist()
+    m = ZONE_MARGIN_M
+    return (xmin - m, ymin - m, xmax + m, ymax + m)
 
 
 def _neighbour_features(zones: gpd.GeoDataFrame, names: dict[str, str]) -> str:

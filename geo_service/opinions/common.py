@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from geo_service.analysis import AnalysisResult, RunInfo
 from geo_service.errors import ParameterError
-from geo_service.formatting import fr_date, fr_number, plural
+from geo_service.formatting import fr_date, fr_hectares, fr_number, plural
 from geo_service.opinions.model import (
     DataSource,
     KeyFigure,
@@ -27,7 +27,6 @@ from geo_service.opinions.model import (
     ZoneLine,
 )
 from geo_service.opinions.wording import (
-    hectares_text,
     of_place,
     priority_text,
     quoted,
@@ -133,7 +132,7 @@ def share_figure(label: str, row: Mapping[str, Any], column: str) -> KeyFigure:
 def hectares_figure(label: str, row: Mapping[str, Any], column: str) -> KeyFigure:
     """An area key figure in hectares."""
     area = value(row, column) or 0.0
-    return KeyFigure(label=label, value=area, unit="ha", text=hectares_text(area), column=column)
+    return KeyFigure(label=label, value=area, unit="ha", text=fr_hectares(area), column=column)
 
 
 def count_figure(label: str, row: Mapping[str, Any], column: str, unit: str = "") -> KeyFigure:
@@ -202,8 +201,8 @@ def limits(result: AnalysisResult, specific: list[str]) -> list[str]:
         )
     out += specific
     out.append(
-        "Les débits sont les débits maximaux théoriquement disponibles par immeuble (classes "
-        "de débit de l'ARCEP, meilleure technologie disponible) ; ils ne mesurent ni les débits "
+        "Les débits sont les débits maximaux théoriquement disponibles par bâtiment (classes "
+        "de débit de l'Arcep, meilleure technologie disponible) ; ils ne mesurent ni les débits "
         "effectivement constatés ni les abonnements souscrits."
     )
     day = coverage_date(result.run)
@@ -353,11 +352,15 @@ def links(options: OpinionOptions, map_path: str, api_path: str, opinion_path: s
     )
 
 
-def overlap_limit(pairs: list[tuple[str, str]]) -> str | None:
-    """The limit stating that overlapping zones count shared premises and land twice."""
+def overlap_limit(zones: pd.DataFrame, pairs: list[tuple[int, int]]) -> str | None:
+    """The limit stating that overlapping zones count shared premises and land twice.
+
+    ``pairs`` are positions in ``zones`` (see :func:`overlapping_pairs`, :func:`overlapping`).
+    """
     if not pairs:
         return None
-    shown = ", ".join(f"{quoted(a)} et {quoted(b)}" for a, b in pairs[:3])
+    names = zones["name"].fillna(zones["zone_id"]).astype(str).tolist()
+    shown = ", ".join(f"{quoted(names[i])} et {quoted(names[j])}" for i, j in pairs[:3])
     more = len(pairs) - 3
     tail = f" et {plural(more, 'autre paire')}" if more > 0 else ""
     return (
@@ -378,7 +381,7 @@ def zone_names(lines: list[ZoneLine], limit: int = 8, rest: str = "") -> str:
 
 
 def status_breakdown(counts: Mapping[str, int]) -> str:
-    """``2 desservies, 1 mal desservie et 1 non desservie`` (statuses with zones only)."""
+    """``2 bien desservies, 1 mal desservie et 1 non desservie`` (statuses with zones only)."""
     parts = [status_count(n, status) for status, n in counts.items() if n > 0]
     if len(parts) < 2:
         return "".join(parts)

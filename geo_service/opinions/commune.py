@@ -10,7 +10,7 @@ import pandas as pd
 
 from geo_service.analysis import AnalysisResult
 from geo_service.errors import NotFoundError
-from geo_service.formatting import fr_date, fr_number, plural
+from geo_service.formatting import GE, MBPS, fr_date, fr_hectares, fr_number, plural
 from geo_service.model import ZoneStatus
 from geo_service.opinions import common as c
 from geo_service.opinions.model import (
@@ -23,10 +23,7 @@ from geo_service.opinions.model import (
 )
 from geo_service.opinions.wording import (
     BHD8_TEXT,
-    GE,
-    MBPS,
     THD30_TEXT,
-    hectares_text,
     level_label,
     levels_text,
     locaux_count,
@@ -177,13 +174,15 @@ def _findings(
     if zones == 0:
         return ["Aucune zone d'activités n'est recensée sur la commune dans les données analysées."]
     out = [
-        f"La commune compte {zones_count(zones)} ({hectares_text(c.value(row, 'area_ha'))}) : "
+        f"La commune compte {zones_count(zones)} ({fr_hectares(c.value(row, 'area_ha'))}) : "
         f"{c.status_breakdown(_counts(row))}."
     ]
+    these = "cette zone" if zones == 1 else "ces zones"
     locaux = c.integer(row, "locaux") or 0
     if locaux > 0:
         out.append(
-            f"Ces zones réunissent {locaux_count(locaux)} dans "
+            f"{these.capitalize()} {'réunit' if zones == 1 else 'réunissent'} "
+            f"{locaux_count(locaux)} dans "
             f"{plural(c.integer(row, 'premises') or 0, 'bâtiment')} ; "
             f"{share_text(c.value(row, 'share_thd30'))} de ces locaux ont accès au {THD30_TEXT} "
             f"et {share_text(c.value(row, 'share_bhd8'))} au {BHD8_TEXT}."
@@ -195,17 +194,15 @@ def _findings(
         )
     plots = c.integer(row, "available_plots") or 0
     if plots > 0:
-        land = (
-            f"{hectares_text(c.value(row, 'available_land_ha'))} de foncier économique disponible"
-        )
+        land = fr_hectares(c.value(row, "available_land_ha"))
         flagged_land = float(sums[FLAGGED_LAND])
-        tail = f", dont {hectares_text(flagged_land)} dans des zones signalées" if flagged else ""
+        tail = f", dont {fr_hectares(flagged_land)} dans des zones signalées" if flagged else ""
         out.append(
-            f"{land} de foncier économique disponible dans ces zones "
+            f"{land} de foncier économique disponible dans {these} "
             f"({plural(plots, 'parcelle')}){tail}."
         )
     else:
-        out.append("Aucun foncier économique disponible n'est recensé dans ces zones.")
+        out.append(f"Aucun foncier économique disponible n'est recensé dans {these}.")
     if flagged:
         lines = " ; ".join(
             f"{quoted(line.name)} ({line.status_label}, priorité {priority_text(line.priority)}, "
@@ -213,8 +210,9 @@ def _findings(
             for line in flagged
         )
         out.append(
-            f"{'Zone signalée' if len(flagged) == 1 else 'Zones signalées'}, avec leur rang parmi "
-            f"les {fr_number(total_flagged)} zones signalées du territoire analysé : {lines}."
+            f"{'Zone signalée, avec son' if len(flagged) == 1 else 'Zones signalées, avec leur'} "
+            f"rang parmi les {fr_number(total_flagged)} zones signalées du territoire analysé : "
+            f"{lines}."
         )
     return out
 
@@ -237,19 +235,19 @@ def _assessment(
             "constitue pas un frein à l'accueil ou au développement d'entreprises."
         )
     else:
-        share = (
-            f"Les {zones_count(zones)}"
-            if len(flagged) == zones and zones > 1
-            else f"{fr_number(len(flagged))} des {zones_count(zones)}"
+        one = len(flagged) == 1
+        if len(flagged) == zones:
+            share = "La zone d'activités" if one else f"Les {zones_count(zones)}"
+        else:
+            share = f"{fr_number(len(flagged))} des {zones_count(zones)}"
+        verdict = (
+            "est mal desservie ou non desservie" if one else "sont mal desservies ou non desservies"
         )
         out.append(
-            f"{share} de la commune "
-            f"{'est' if len(flagged) == 1 else 'sont'} mal desservie"
-            f"{'' if len(flagged) == 1 else 's'} ou non desservie"
-            f"{'' if len(flagged) == 1 else 's'}. "
-            f"{'Elle réunit' if len(flagged) == 1 else 'Elles réunissent'} "
+            f"{share} de la commune {verdict}. "
+            f"{'Elle réunit' if one else 'Elles réunissent'} "
             f"{locaux_count(int(sums[FLAGGED_LOCAUX]))} et "
-            f"{hectares_text(float(sums[FLAGGED_LAND]))} de foncier disponible, dont "
+            f"{fr_hectares(float(sums[FLAGGED_LAND]))} de foncier disponible, dont "
             "l'attractivité dépend de l'amélioration de la desserte."
         )
     if unknown:
@@ -269,7 +267,7 @@ def _recommendation(
     params = result.run.params
     if not flagged:
         return Recommendation(
-            label="Pas d'action prioritaire",
+            label=level_label(None, ZoneStatus.SERVED),
             flagged_zones=total_flagged,
             rationale="Aucune zone de la commune n'est signalée.",
             method=method_text(params),
@@ -299,7 +297,7 @@ def _recommendations(lines: list[ZoneLine], sums: Mapping[str, float | int]) -> 
     if groups and float(sums[FLAGGED_LAND]) > 0:
         out.append(
             "Intégrer le raccordement en fibre optique aux conditions d'aménagement et de "
-            f"commercialisation des {hectares_text(float(sums[FLAGGED_LAND]))} de foncier "
+            f"commercialisation des {fr_hectares(float(sums[FLAGGED_LAND]))} de foncier "
             "disponible dans les zones signalées."
         )
     if unknown:
@@ -334,8 +332,6 @@ def _limits(zones: pd.DataFrame, lines: list[ZoneLine], result: AnalysisResult) 
             f"Statistiques communales seulement pour {c.zone_names(by_commune)} : leurs parts de "
             "couverture sont celles de la commune."
         )
-    names = zones["name"].fillna(zones["zone_id"]).astype(str).tolist()
-    pairs = [(names[i], names[j]) for i, j in c.overlapping_pairs(zones)]
-    if (overlap := c.overlap_limit(pairs)) is not None:
+    if (overlap := c.overlap_limit(zones, c.overlapping_pairs(zones))) is not None:
         specific.append(overlap)
     return c.limits(result, specific)

@@ -11,9 +11,10 @@ from collections.abc import Iterable
 from html import escape
 from typing import Final
 
-from geo_service.formatting import fr_date, fr_number, plural
+from geo_service.formatting import GE, MBPS, fr_date, fr_hectares, fr_number, plural
+from geo_service.maps.style import STATUS_TEXT_COLOURS
 from geo_service.opinions.model import Opinion, OpinionKind, ZoneLine
-from geo_service.opinions.wording import hectares_text, priority_text, share_text
+from geo_service.opinions.wording import draft_notice, priority_text, share_text
 
 _KICKER: Final = "Projet d'avis — desserte numérique des zones d'activités économiques"
 _SYNTHETIC: Final = (
@@ -83,8 +84,7 @@ section.annex { break-before: page; }
 .zones td.num { text-align: right; white-space: nowrap; }
 .zones tr { break-inside: avoid; }
 .zone-id { color: #666; font-size: 7pt; }
-.status-served { color: #00704f; } .status-underserved { color: #9a6400; }
-.status-unserved { color: #a13c00; font-weight: bold; } .status-unknown { color: #666; }
+.status-unserved { font-weight: bold; }
 .method { font-size: 8pt; color: #444; background: #f6f6f6; padding: 1.5mm 2.5mm; }
 .sources th, .sources td { font-size: 8pt; padding: 1mm 1.5mm; text-align: left;
   border-bottom: 0.4pt solid #d6dde2; vertical-align: top; }
@@ -99,7 +99,9 @@ pre { white-space: pre-wrap; word-break: break-all; font-size: 7.5pt; background
 footer { margin-top: 5mm; font-size: 7.5pt; color: #666; border-top: 0.4pt solid #ccc;
   padding-top: 1.5mm; }
 @media screen { body { padding: 8mm 6mm; } }
-"""
+""" + "".join(
+    f".status-{status} {{ color: {colour}; }}\n" for status, colour in STATUS_TEXT_COLOURS.items()
+)
 
 
 def render_html(opinion: Opinion, map_png: bytes | None = None) -> str:
@@ -231,7 +233,7 @@ def _zones(opinion: Opinion) -> str:
     head = (
         "<thead><tr><th>Rang</th><th>Zone</th>"
         + ("<th>Commune</th>" if with_commune else "")
-        + "<th>Statut</th><th>≥ 30 Mbit/s</th><th>Locaux</th><th>Foncier</th><th>Priorité</th>"
+        + f"<th>Statut</th><th>{GE}30{MBPS}</th><th>Locaux</th><th>Foncier</th><th>Priorité</th>"
         "<th>Niveau</th></tr></thead>"
     )
     rows = "".join(_zone_row(z, with_commune) for z in opinion.zones)
@@ -249,7 +251,7 @@ def _zone_row(zone: ZoneLine, with_commune: bool) -> str:
         f'<td class="status-{escape(zone.status)}">{escape(zone.status_label)}</td>',
         f'<td class="num">{escape(share_text(zone.share_thd30))}</td>',
         f'<td class="num">{fr_number(zone.locaux)}</td>',
-        f'<td class="num">{escape(hectares_text(zone.available_land_ha))}</td>',
+        f'<td class="num">{escape(fr_hectares(zone.available_land_ha))}</td>',
         f'<td class="num">{escape(priority_text(zone.priority)) if zone.rank else "—"}</td>',
         f'<td class="num">{zone.level if zone.level is not None else "—"}</td>',
     ]
@@ -293,12 +295,7 @@ def _links(opinion: Opinion) -> str:
 
 
 def _footer(opinion: Opinion) -> str:
-    return (
-        f"<footer>Projet d'avis établi par geo-service le {escape(fr_date(opinion.date))} à "
-        f"partir de l'analyse du {escape(fr_date(opinion.analyzed_at.date()))}. Document de "
-        "travail à relire et compléter avant toute publication ; il ne recommande aucune "
-        "entreprise ni aucune technologie particulière.</footer>"
-    )
+    return f"<footer>{escape(draft_notice(opinion.date, opinion.analyzed_at.date()))}</footer>"
 
 
 def _section(title: str, body: str) -> str:

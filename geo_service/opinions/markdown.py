@@ -6,17 +6,20 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
-from geo_service.formatting import fr_date, fr_number
+from geo_service.formatting import GE, MBPS, fr_date, fr_hectares, fr_number
 from geo_service.opinions.model import Opinion, OpinionKind
-from geo_service.opinions.wording import hectares_text, priority_text, share_text
+from geo_service.opinions.wording import draft_notice, priority_text, share_text
 
 _SPECIAL: Final = re.compile(r"([\\`*_\[\]<>|~])")
 _LEADING: Final = re.compile(r"^([#+=-])")
+#: Line breaks and ASCII blanks (not the narrow no-break spaces of French figures).
+_BLANKS: Final = re.compile(r"[ \t\r\n\f\v]+")
 
 
 def md_escape(text: str) -> str:
     """``text`` on one line, with the characters that Markdown would interpret escaped."""
-    return _LEADING.sub(r"\\\1", _SPECIAL.sub(r"\\\1", " ".join(text.split())))
+    one_line = _BLANKS.sub(" ", text).strip()
+    return _LEADING.sub(r"\\\1", _SPECIAL.sub(r"\\\1", one_line))
 
 
 def render_markdown(opinion: Opinion) -> str:
@@ -45,7 +48,7 @@ def render_markdown(opinion: Opinion) -> str:
         )
         lines += ["", f"## {title}", ""]
         lines += _table(
-            ("Rang", "Zone", "Commune", "Statut", "≥ 30 Mbit/s", "Locaux", "Foncier", "Priorité"),
+            ("Rang", "Zone", "Commune", "Statut", f"{GE}30{MBPS}", "Locaux", "Foncier", "Priorité"),
             [
                 (
                     fr_number(z.rank) if z.rank is not None else "—",
@@ -54,7 +57,7 @@ def render_markdown(opinion: Opinion) -> str:
                     z.status_label,
                     share_text(z.share_thd30),
                     fr_number(z.locaux),
-                    hectares_text(z.available_land_ha),
+                    fr_hectares(z.available_land_ha),
                     priority_text(z.priority) if z.rank is not None else "—",
                 )
                 for z in opinion.zones
@@ -94,9 +97,7 @@ def render_markdown(opinion: Opinion) -> str:
         links.iframe,
         "```",
         "",
-        f"*Projet d'avis établi par geo-service le {fr_date(opinion.date)} à partir de l'analyse "
-        f"du {fr_date(opinion.analyzed_at.date())}. Document de travail à relire avant toute "
-        "publication.*",
+        f"*{md_escape(draft_notice(opinion.date, opinion.analyzed_at.date()))}*",
         "",
     ]
     return "\n".join(lines)

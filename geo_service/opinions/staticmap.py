@@ -1,7 +1,8 @@
 """Static map images of an opinion's subject (PNG, matplotlib, no browser and no internet).
 
-The maps use the colours of the interactive maps (:mod:`geo_service.maps.style`): zones by
-status, available land, premises by ARCEP class, commune boundaries. Without a basemap, the
+The maps use the colours of the interactive maps (:mod:`geo_service.maps.style`) for the
+zones by status, the available land, the coverage raster and the commune boundaries; premises
+are dots in three groups (below 8, 8 to 30, 30 Mbit/s and more). Without a basemap, the
 commune boundaries and names give the context.
 """
 
@@ -25,6 +26,7 @@ from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path as MplPath
 
 from geo_service.analysis import AnalysisResult
+from geo_service.formatting import GE, MBPS
 from geo_service.maps.style import (
     COMMUNE_STROKE,
     COVERAGE_RAMP,
@@ -34,8 +36,9 @@ from geo_service.maps.style import (
     RASTER_BREAKS,
     RASTER_LABELS,
     STATUS_COLOURS,
+    STATUS_ORDER,
 )
-from geo_service.model import CANONICAL_CRS, THD30, CoverageRaster, ZoneStatus, class_rank
+from geo_service.model import BHD8, CANONICAL_CRS, THD30, CoverageRaster, ZoneStatus, class_rank
 from geo_service.opinions.model import Opinion, OpinionKind
 from geo_service.opinions.wording import STATUS_LABELS
 
@@ -48,13 +51,6 @@ _BACKGROUND: Final = "#f7f7f4"
 _LABEL_SIZE: Final = 6.5  # points
 _RASTER_ALPHA: Final = 0.35
 _PREMISES_COLOURS: Final = {"good": "#0072B2", "fair": "#E69F00", "poor": "#D55E00"}
-_BHD8_RANK: Final = 3
-_STATUS_ORDER: Final = (
-    ZoneStatus.UNSERVED.value,
-    ZoneStatus.UNDERSERVED.value,
-    ZoneStatus.SERVED.value,
-    ZoneStatus.UNKNOWN.value,
-)
 
 
 @dataclass(frozen=True)
@@ -278,7 +274,7 @@ def _commune_labels(
 
 
 def _zones(ax: Axes, zones: gpd.GeoDataFrame, *, alpha: float, width: float) -> None:
-    for status in _STATUS_ORDER[::-1]:
+    for status in STATUS_ORDER[::-1]:
         part = zones[zones["status"] == status]
         colour = STATUS_COLOURS[ZoneStatus(status)]
         _polygons(ax, part.geometry, facecolor=colour, edgecolor="none", alpha=alpha)
@@ -354,8 +350,8 @@ def _premises(ax: Axes, premises: gpd.GeoDataFrame | None, extent: tuple[float, 
     ranks = class_rank(shown["down_class"])
     xs, ys = shapely.get_x(shown.geometry.values), shapely.get_y(shown.geometry.values)
     for key, mask in (
-        ("poor", (ranks >= 0) & (ranks < _BHD8_RANK)),
-        ("fair", (ranks >= _BHD8_RANK) & (ranks < THD30)),
+        ("poor", (ranks >= 0) & (ranks < BHD8)),
+        ("fair", (ranks >= BHD8) & (ranks < THD30)),
         ("good", ranks >= THD30),
     ):
         ax.scatter(
@@ -366,7 +362,7 @@ def _premises(ax: Axes, premises: gpd.GeoDataFrame | None, extent: tuple[float, 
 def _markers(ax: Axes, zones: gpd.GeoDataFrame, extent: tuple[float, ...]) -> None:
     points = zones.geometry.representative_point()
     span = max(extent[2] - extent[0], extent[3] - extent[1])
-    for status in _STATUS_ORDER[::-1]:
+    for status in STATUS_ORDER[::-1]:
         mask = (zones["status"] == status).to_numpy()
         ax.scatter(
             shapely.get_x(points.values[mask]),
@@ -413,7 +409,7 @@ def _status_handles(statuses: Iterable[object]) -> list[Patch]:
             linewidth=0.5,
             label=f"Zone {STATUS_LABELS[s]}",
         )
-        for s in _STATUS_ORDER
+        for s in STATUS_ORDER
         if s in present
     ]
 
@@ -436,9 +432,9 @@ def _premises_handles(premises: gpd.GeoDataFrame | None) -> list[Line2D]:
     if premises is None:
         return []
     labels = {
-        "good": "Bâtiment à ≥ 30 Mbit/s",
-        "fair": "Bâtiment de 8 à 30 Mbit/s",
-        "poor": "Bâtiment à moins de 8 Mbit/s",
+        "good": f"Bâtiment à {GE}30{MBPS}",
+        "fair": f"Bâtiment de 8 à 30{MBPS}",
+        "poor": f"Bâtiment à moins de 8{MBPS}",
     }
     return [
         Line2D(

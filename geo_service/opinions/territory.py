@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from geo_service.analysis import AnalysisResult
-from geo_service.formatting import fr_date, fr_number, fr_percent, plural
+from geo_service.formatting import GE, MBPS, fr_date, fr_hectares, fr_number, fr_percent, plural
 from geo_service.model import ZoneStatus
 from geo_service.opinions import common as c
 from geo_service.opinions.model import (
@@ -20,10 +20,7 @@ from geo_service.opinions.model import (
 )
 from geo_service.opinions.wording import (
     BHD8_TEXT,
-    GE,
-    MBPS,
     THD30_TEXT,
-    hectares_text,
     level_label,
     levels_text,
     locaux_count,
@@ -36,6 +33,7 @@ from geo_service.opinions.wording import (
 
 #: Prefix of the key figures summed over the flagged zones only.
 FLAGGED: Final = "zones[flagged]"
+_SEE_ANNEX: Final = " (voir l'annexe)"
 
 
 def territory_synthesis(result: AnalysisResult, options: c.OpinionOptions | None = None) -> Opinion:
@@ -146,7 +144,7 @@ def _findings(
     counts = {s.value: int(values[f"zones_{s.value}"] or 0) for s in ZoneStatus}
     out = [
         f"Le territoire analysé compte {zones_count(zones)} "
-        f"({hectares_text(float(values['area_ha'] or 0))}) : {c.status_breakdown(counts)}."
+        f"({fr_hectares(float(values['area_ha'] or 0))}) : {c.status_breakdown(counts)}."
     ]
     locaux = int(values["locaux"] or 0)
     if locaux > 0:
@@ -160,11 +158,15 @@ def _findings(
     flagged_locaux = int(values[f"{FLAGGED}.locaux"] or 0)
     flagged_land = float(values[f"{FLAGGED}.available_land_ha"] or 0.0)
     land = float(values["available_land_ha"] or 0.0)
+    flagged = (
+        "est signalée (mal desservie ou non desservie) ; elle réunit"
+        if len(lines) == 1
+        else "sont signalées (mal desservies ou non desservies) ; elles réunissent"
+    )
     out.append(
-        f"{zones_count(len(lines))} {'est signalée' if len(lines) == 1 else 'sont signalées'} "
-        f"(mal desservies ou non desservies) ; elles réunissent {locaux_count(flagged_locaux)}"
+        f"{zones_count(len(lines))} {flagged} {locaux_count(flagged_locaux)}"
         + (f" ({fr_percent(flagged_locaux / locaux)} des locaux des zones)" if locaux else "")
-        + f" et {hectares_text(flagged_land)} de foncier disponible"
+        + f" et {fr_hectares(flagged_land)} de foncier disponible"
         + (f" ({fr_percent(flagged_land / land)} du foncier disponible)." if land else ".")
     )
     top = lines[:3]
@@ -216,7 +218,7 @@ def _assessment(values: Mapping[str, float | int | None], lines: list[ZoneLine])
     out = [
         f"La desserte en très haut débit reste insuffisante dans {zones_count(len(lines))} du "
         f"territoire analysé ({', '.join(parts)}). Elle conditionne l'attractivité de "
-        f"{hectares_text(float(values[f'{FLAGGED}.available_land_ha'] or 0.0))} de foncier "
+        f"{fr_hectares(float(values[f'{FLAGGED}.available_land_ha'] or 0.0))} de foncier "
         "économique disponible et l'activité des entreprises déjà installées."
     ]
     unknown = int(values["zones_unknown"] or 0)
@@ -233,7 +235,7 @@ def _recommendation(
     params = result.run.params
     if not lines:
         return Recommendation(
-            label="Pas d'action prioritaire",
+            label=level_label(None, ZoneStatus.SERVED),
             rationale="Aucune zone n'est signalée.",
             method=method_text(params),
         )
@@ -242,16 +244,19 @@ def _recommendation(
     summary = ", ".join(
         f"{plural(len(group), 'zone')} en priorité {level}" for level, group in groups.items()
     )
+    if len(lines) == 1:
+        span = f"{zones_count(1)} signalée : {summary}. Priorité {priority_text(top.priority)}."
+    else:
+        span = (
+            f"{zones_count(len(lines))} signalées : {summary}. Priorités de "
+            f"{priority_text(lines[-1].priority)} à {priority_text(top.priority)}."
+        )
     return Recommendation(
         level=top.level,
         label=level_label(top.level),
         flagged_zones=len(lines),
         zones_by_level={level: len(group) for level, group in groups.items()},
-        rationale=(
-            f"{zones_count(len(lines))} signalées : {summary}. Priorités de "
-            f"{priority_text(lines[-1].priority)} à {priority_text(top.priority)}. "
-            f"{levels_text(options.levels)}"
-        ),
+        rationale=f"{span} {levels_text(options.levels)}",
         method=method_text(params),
     )
 
@@ -260,14 +265,14 @@ def _recommendations(lines: list[ZoneLine], values: Mapping[str, float | int | N
     groups = c.level_groups(lines)
     out = [
         f"{c.LEVEL_ACTIONS[level]} {plural(len(group), 'zone')} : "
-        f"{c.zone_names(group, rest=' (voir l’annexe)')}."
+        f"{c.zone_names(group, rest=_SEE_ANNEX)}."
         for level, group in groups.items()
     ]
     land = float(values[f"{FLAGGED}.available_land_ha"] or 0.0)
     if land > 0:
         out.append(
             "Intégrer le raccordement en fibre optique aux conditions d'aménagement et de "
-            f"commercialisation des {hectares_text(land)} de foncier disponible des zones "
+            f"commercialisation des {fr_hectares(land)} de foncier disponible des zones "
             "signalées."
         )
     unknown = int(values["zones_unknown"] or 0)
@@ -296,9 +301,7 @@ def _limits(result: AnalysisResult) -> list[str]:
             f"Statistiques communales seulement pour {zones_count(by_commune)} : leurs parts de "
             "couverture sont celles de leur commune."
         )
-    names = zones["name"].fillna(zones["zone_id"]).astype(str).tolist()
-    pairs = [(names[i], names[j]) for i, j in c.overlapping_pairs(zones)]
-    if (overlap := c.overlap_limit(pairs)) is not None:
+    if (overlap := c.overlap_limit(zones, c.overlapping_pairs(zones))) is not None:
         specific.append(overlap)
     specific.append(
         "Les parts du territoire sont pondérées par les locaux des seules zones d'activités."

@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Final
 
-from geo_service.formatting import NNBSP, fr_hectares, fr_number, fr_percent, plural
+from geo_service.formatting import (
+    GE,
+    MBPS,
+    NNBSP,
+    fr_date,
+    fr_hectares,
+    fr_number,
+    fr_percent,
+    plural,
+)
+from geo_service.maps.style import STATUS_WORDS
 from geo_service.model import ZoneStatus
 from geo_service.opinions.model import PriorityLevels
 from geo_service.settings import AnalysisParams
 
 #: French label of each zone status, as a feminine adjective of « zone » (the maps' words).
 STATUS_LABELS: Final[dict[str, str]] = {
-    ZoneStatus.SERVED.value: "bien desservie",
-    ZoneStatus.UNDERSERVED.value: "mal desservie",
-    ZoneStatus.UNSERVED.value: "non desservie",
-    ZoneStatus.UNKNOWN.value: "indéterminée",
+    str(status): words[0] for status, words in STATUS_WORDS.items()
 }
-_STATUS_PLURALS: Final[dict[str, str]] = {
-    ZoneStatus.SERVED.value: "bien desservies",
-    ZoneStatus.UNDERSERVED.value: "mal desservies",
-    ZoneStatus.UNSERVED.value: "non desservies",
-    ZoneStatus.UNKNOWN.value: "indéterminées",
-}
-MBPS: Final = f"{NNBSP}Mbit/s"
-GE: Final = f"≥{NNBSP}"
 THD30_TEXT: Final = f"très haut débit ({GE}30{MBPS})"
 BHD8_TEXT: Final = f"bon haut débit ({GE}8{MBPS})"
 
@@ -35,8 +35,8 @@ def status_label(status: str | None) -> str:
 
 
 def status_count(count: int, status: str) -> str:
-    """``3 non desservies``, ``1 desservie``."""
-    label = status_label(status) if abs(count) < 2 else _STATUS_PLURALS[status]
+    """``3 non desservies``, ``1 bien desservie``."""
+    label = status_label(status) if abs(count) < 2 else STATUS_WORDS[status][1]
     return f"{fr_number(count)} {label}"
 
 
@@ -64,13 +64,6 @@ def of_place(name: str) -> str:
     if name[:1].lower() in "aeiouyhâàéèêîïôûœ":
         return f"d'{name}"
     return f"de {name}"
-
-
-def hectares_text(area_ha: float | None) -> str:
-    """Hectares as :func:`fr_hectares` writes them, but ``0 ha`` for nothing at all."""
-    if area_ha == 0:
-        return f"0{NNBSP}ha"
-    return fr_hectares(area_ha)
 
 
 def priority_text(priority: float | None) -> str:
@@ -107,7 +100,7 @@ def formula_text(params: AnalysisParams) -> str:
         "La priorité (0 à 100) pondère l'écart de couverture en très haut débit "
         f"({fr_percent(params.priority_weight_gap / total)}), le foncier disponible "
         f"({fr_percent(params.priority_weight_land / total)}, la moitié du score étant atteinte "
-        f"à {hectares_text(params.priority_land_half_ha)}) et le nombre de locaux "
+        f"à {fr_hectares(params.priority_land_half_ha)}) et le nombre de locaux "
         f"({fr_percent(params.priority_weight_locaux / total)}, la moitié du score à "
         f"{locaux_count(round(params.priority_locaux_half))})."
     )
@@ -123,6 +116,15 @@ def levels_text(levels: PriorityLevels) -> str:
     return (
         f"Niveaux retenus : priorité 1 à partir de {priority_text(levels.level1)}, priorité 2 "
         f"à partir de {priority_text(levels.level2)}, priorité 3 en deçà."
+    )
+
+
+def draft_notice(on: date, analysed: date) -> str:
+    """The closing notice of every rendering: a draft, from which analysis, and neutral."""
+    return (
+        f"Projet d'avis établi par geo-service le {fr_date(on)} à partir de l'analyse du "
+        f"{fr_date(analysed)}. Document de travail à relire et compléter avant toute "
+        "publication ; il ne recommande aucune entreprise ni aucune technologie particulière."
     )
 
 

@@ -7,8 +7,18 @@ from typing import Any
 from urllib.parse import quote
 
 from geo_service.analysis import AnalysisResult
+from geo_service.analysis.priority import FLAGGED
 from geo_service.errors import NotFoundError
-from geo_service.formatting import NNBSP, fr_date, fr_number, fr_percent, plural
+from geo_service.formatting import (
+    GBPS,
+    GE,
+    MBPS,
+    fr_date,
+    fr_hectares,
+    fr_number,
+    fr_percent,
+    plural,
+)
 from geo_service.model import ZoneStatus
 from geo_service.opinions import common as c
 from geo_service.opinions.model import (
@@ -20,10 +30,7 @@ from geo_service.opinions.model import (
 )
 from geo_service.opinions.wording import (
     BHD8_TEXT,
-    GE,
-    MBPS,
     THD30_TEXT,
-    hectares_text,
     level_label,
     levels_text,
     locaux_count,
@@ -33,8 +40,6 @@ from geo_service.opinions.wording import (
     share_text,
     status_label,
 )
-
-_FLAGGED = (ZoneStatus.UNDERSERVED.value, ZoneStatus.UNSERVED.value)
 
 
 def zone_opinion(
@@ -131,7 +136,7 @@ def _key_figures(row: Mapping[str, Any], flagged: int) -> list[KeyFigure]:
         ("share_bhd8", f"Locaux en bon haut débit ({GE}8{MBPS})"),
         ("share_thd30", f"Locaux en très haut débit ({GE}30{MBPS})"),
         ("share_thd100", f"Locaux à {GE}100{MBPS}"),
-        ("share_thd1g", f"Locaux à {GE}1{MBPS.replace('Mbit', 'Gbit')}"),
+        ("share_thd1g", f"Locaux à {GE}1{GBPS}"),
         ("share_ftth", "Locaux raccordables à la fibre (FttH)"),
     )
     figures += [
@@ -143,9 +148,12 @@ def _key_figures(row: Mapping[str, Any], flagged: int) -> list[KeyFigure]:
         figures += [
             c.share_figure(label, row, column)
             for column, label in (
-                ("commune_share_bhd8", f"Locaux de la commune à {GE}8{MBPS} (ARCEP)"),
-                ("commune_share_thd30", f"Locaux de la commune à {GE}30{MBPS} (ARCEP)"),
-                ("commune_share_ftth", "Locaux de la commune raccordables au FttH (ARCEP)"),
+                ("commune_share_bhd8", f"Locaux de la commune à {GE}8{MBPS} (Arcep)"),
+                ("commune_share_thd30", f"Locaux de la commune à {GE}30{MBPS} (Arcep)"),
+                (
+                    "commune_share_ftth",
+                    "Locaux de la commune raccordables à la fibre (FttH, Arcep)",
+                ),
             )
             if c.value(row, column) is not None
         ]
@@ -181,14 +189,14 @@ def _findings(
 ) -> list[str]:
     name = quoted(c.text(row, "name") or str(row["zone_id"]))
     out = [
-        f"La zone {name} couvre {hectares_text(c.value(row, 'area_ha'))} sur "
+        f"La zone {name} couvre {fr_hectares(c.value(row, 'area_ha'))} sur "
         f"{c.commune_of(insee, names)}."
     ]
     out += _coverage_findings(row)
     plots = c.integer(row, "available_plots") or 0
     if plots > 0:
         out.append(
-            f"{hectares_text(c.value(row, 'available_land_ha'))} de foncier économique disponible, "
+            f"{fr_hectares(c.value(row, 'available_land_ha'))} de foncier économique disponible, "
             f"en {plural(plots, 'parcelle')}."
         )
     else:
@@ -235,7 +243,7 @@ def _coverage_findings(row: Mapping[str, Any]) -> list[str]:
     if thd100 is not None and thd1g is not None:
         out.append(
             f"Débits d'au moins 100{MBPS} : {share_text(thd100)} des locaux ; d'au moins "
-            f"1{NNBSP}Gbit/s : {share_text(thd1g)}."
+            f"1{GBPS} : {share_text(thd1g)}."
         )
     if (ftth := c.value(row, "share_ftth")) is not None:
         out.append(
@@ -255,7 +263,7 @@ def _commune_finding(row: Mapping[str, Any]) -> str:
     bhd8 = c.value(row, "commune_share_bhd8")
     start = (
         "Aucun local n'est recensé dans la zone : sa desserte est estimée d'après les "
-        "statistiques communales de l'ARCEP"
+        "statistiques communales de l'Arcep"
     )
     if thd30 is None:
         ftth = c.value(row, "commune_share_ftth")
@@ -288,7 +296,7 @@ def _assessment(row: Mapping[str, Any], result: AnalysisResult) -> list[str]:
         if land > 0:
             out.append(
                 "Cette desserte est un atout pour la commercialisation des "
-                f"{hectares_text(land)} de foncier disponible."
+                f"{fr_hectares(land)} de foncier disponible."
             )
         return out
     if status == ZoneStatus.UNDERSERVED.value and bhd8 is None:
@@ -323,7 +331,7 @@ def _stake(locaux: int, land: float) -> str:
     if locaux > 0 and land > 0:
         return (
             f"Ce déficit pèse sur les {locaux_count(locaux)} de la zone et sur l'attractivité "
-            f"des {hectares_text(land)} de foncier disponible pour de nouvelles implantations."
+            f"des {fr_hectares(land)} de foncier disponible pour de nouvelles implantations."
         )
     if locaux > 0:
         return (
@@ -332,7 +340,7 @@ def _stake(locaux: int, land: float) -> str:
         )
     if land > 0:
         return (
-            f"Ce déficit pèse sur l'attractivité des {hectares_text(land)} de foncier disponible, "
+            f"Ce déficit pèse sur l'attractivité des {fr_hectares(land)} de foncier disponible, "
             "alors qu'aucun local n'est encore recensé dans la zone."
         )
     return (
@@ -347,7 +355,7 @@ def _recommendation(
     params = result.run.params
     status = c.text(row, "status")
     priority, rank = c.value(row, "priority"), c.integer(row, "rank")
-    if status in _FLAGGED and priority is not None and rank is not None:
+    if status in FLAGGED and priority is not None and rank is not None:
         level = options.levels.level(priority)
         return Recommendation(
             level=level,
@@ -395,10 +403,10 @@ def _recommendations(row: Mapping[str, Any], options: c.OpinionOptions) -> list[
         if land > 0:
             out.append(
                 "Faire valoir la desserte en très haut débit dans la commercialisation des "
-                f"{hectares_text(land)} de foncier disponible."
+                f"{fr_hectares(land)} de foncier disponible."
             )
         return out
-    if status not in _FLAGGED:
+    if status not in FLAGGED:
         return [
             "Compléter les données de la zone (recensement des locaux, carte de couverture "
             "renseignée) avant de se prononcer sur sa desserte."
@@ -416,7 +424,7 @@ def _recommendations(row: Mapping[str, Any], options: c.OpinionOptions) -> list[
     ]
     if land > 0:
         out.append(
-            f"Prévoir le raccordement en fibre optique des {hectares_text(land)} de foncier "
+            f"Prévoir le raccordement en fibre optique des {fr_hectares(land)} de foncier "
             "disponible dans les conditions d'aménagement et de commercialisation des parcelles."
         )
     if ftth is not None and ftth < 0.5:
@@ -437,10 +445,7 @@ def _recommendations(row: Mapping[str, Any], options: c.OpinionOptions) -> list[
             else "les statistiques communales ne décrivant pas la zone elle-même"
         )
         out.append(f"Confirmer le diagnostic par un recensement des locaux de la zone, {source}.")
-    out.append(
-        "Veiller à ce que les solutions retenues restent ouvertes à l'ensemble des opérateurs "
-        "et neutres sur le plan technologique."
-    )
+    out.append(c.NEUTRALITY)
     return out
 
 
@@ -470,8 +475,7 @@ def _limits(row: Mapping[str, Any], result: AnalysisResult, position: int) -> li
             f"La carte de couverture ne renseigne que {share_text(valid)} de la surface de la zone."
         )
     zones = result.zones
-    names = zones["name"].fillna(zones["zone_id"]).astype(str).tolist()
-    pairs = [(names[position], names[j]) for j in c.overlapping(zones, position)]
-    if (overlap := c.overlap_limit(pairs)) is not None:
+    pairs = [(position, j) for j in c.overlapping(zones, position)]
+    if (overlap := c.overlap_limit(zones, pairs)) is not None:
         specific.append(overlap)
     return c.limits(result, specific)

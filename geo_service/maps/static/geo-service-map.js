@@ -39,6 +39,21 @@
     L.DomEvent.disableScrollPropagation(node);
   }
 
+  /* A button titled `title` that folds and unfolds `box` (class gs-collapsed). */
+  function foldButton(box, title, collapsed) {
+    var toggle = create("button", "gs-legend-toggle", box, title);
+    toggle.type = "button";
+    toggle.setAttribute("aria-expanded", collapsed ? "false" : "true");
+    if (collapsed) {
+      L.DomUtil.addClass(box, "gs-collapsed");
+    }
+    L.DomEvent.on(toggle, "click", function () {
+      var folded = L.DomUtil.hasClass(box, "gs-collapsed");
+      (folded ? L.DomUtil.removeClass : L.DomUtil.addClass)(box, "gs-collapsed");
+      toggle.setAttribute("aria-expanded", folded ? "true" : "false");
+    });
+  }
+
   GS.number = function (value, decimals) {
     var d = decimals || 0;
     return Number(value).toLocaleString("fr-FR", {
@@ -180,7 +195,7 @@
       hexagon.bindTooltip(function () {
         return (
           GS.percent(v[f]) + " des " + GS.number(n[f]) + " locaux à ≥\u202f30\u202fMbit/s (" +
-          GS.number(b[f]) + (b[f] > 1 ? " immeubles)" : " immeuble)")
+          GS.number(b[f]) + (b[f] > 1 ? " bâtiments)" : " bâtiment)")
         );
       }, { sticky: true, className: "gs-tooltip" });
       return hexagon;
@@ -337,13 +352,8 @@
       box.setAttribute("role", "region");
       box.setAttribute("aria-label", cfg.title);
       quiet(box);
-      var toggle = create("button", "gs-legend-toggle", box, cfg.title);
-      toggle.type = "button";
-      toggle.setAttribute("aria-expanded", cfg.collapsed ? "false" : "true");
+      foldButton(box, cfg.title, cfg.collapsed);
       var body = create("div", "gs-legend-body", box);
-      if (cfg.collapsed) {
-        L.DomUtil.addClass(box, "gs-collapsed");
-      }
       cfg.sections.forEach(function (section) {
         var node = create("section", "gs-legend-section", body);
         create("h4", "", node, section.title);
@@ -367,11 +377,6 @@
           map.on("overlayadd overlayremove", sync);
           sync();
         }
-      });
-      L.DomEvent.on(toggle, "click", function () {
-        var collapsed = L.DomUtil.hasClass(box, "gs-collapsed");
-        (collapsed ? L.DomUtil.removeClass : L.DomUtil.addClass)(box, "gs-collapsed");
-        toggle.setAttribute("aria-expanded", collapsed ? "true" : "false");
       });
       return box;
     };
@@ -548,16 +553,9 @@
     control.onAdd = function () {
       var box = create("div", "gs-panel gs-box");
       quiet(box);
-      var toggle = create("button", "gs-legend-toggle", box, cfg.title);
-      toggle.type = "button";
-      toggle.setAttribute("aria-expanded", "true");
+      foldButton(box, cfg.title, false);
       var body = create("div", "gs-panel-body", box);
       body.innerHTML = cfg.html; /* escaped by the server */
-      L.DomEvent.on(toggle, "click", function () {
-        var collapsed = L.DomUtil.hasClass(box, "gs-collapsed");
-        (collapsed ? L.DomUtil.removeClass : L.DomUtil.addClass)(box, "gs-collapsed");
-        toggle.setAttribute("aria-expanded", collapsed ? "true" : "false");
-      });
       return box;
     };
     control.addTo(map);
