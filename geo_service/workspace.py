@@ -218,6 +218,10 @@ class Workspace:
         """Vector layer ``name`` (Lambert-93)."""
         return self.cached(f"layer:{name}", name, lambda: self.store.read_layer(name))
 
+    def optional_layer(self, name: str) -> gpd.GeoDataFrame | None:
+        """Vector layer ``name``, or None when the store does not hold it."""
+        return self.layer(name) if self.store.has_layer(name) else None
+
     def raster(self) -> CoverageRaster | None:
         """The coverage raster, or None when none is stored."""
         if not self.store.has_layer(pipeline.COVERAGE):

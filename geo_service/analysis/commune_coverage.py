@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from geo_service.analysis.status import StatusBasis
-from geo_service.formatting import NNBSP, fr_date, fr_percent
+from geo_service.formatting import GE, MBPS, fr_date, fr_percent
 from geo_service.insee import fold_arrondissements
 
 #: Columns added to the zone results: the ARCEP figures of the zone's commune.
@@ -116,9 +116,9 @@ def commune_reason(row: dict[str, Any], *, has_raster: bool) -> str:
     when = f" ({period})" if period else ""
     thd30 = row.get("commune_share_thd30")
     if _known(thd30):
-        figures = f"{fr_percent(thd30)} des locaux de la commune à ≥{NNBSP}30{NNBSP}Mbit/s"
+        figures = f"{fr_percent(thd30)} des locaux de la commune à {GE}30{MBPS}"
         if _known(row.get("commune_share_bhd8")):
-            figures += f" et {fr_percent(row['commune_share_bhd8'])} à ≥{NNBSP}8{NNBSP}Mbit/s"
+            figures += f" et {fr_percent(row['commune_share_bhd8'])} à {GE}8{MBPS}"
     else:
         figures = (
             f"fibre optique (FttH) raccordable pour {fr_percent(row['commune_share_ftth'])} "

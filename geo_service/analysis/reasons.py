@@ -9,7 +9,7 @@ import pandas as pd
 
 from geo_service.analysis.commune_coverage import commune_reason
 from geo_service.analysis.status import StatusBasis
-from geo_service.formatting import NNBSP, fr_hectares, fr_number, fr_percent, plural
+from geo_service.formatting import GE, MBPS, NNBSP, fr_hectares, fr_number, fr_percent, plural
 from geo_service.model import ZoneStatus
 from geo_service.settings import AnalysisParams
 
@@ -50,7 +50,7 @@ def _sentences(row: dict[str, Any], params: AnalysisParams, has_raster: bool) ->
     elif basis == StatusBasis.RASTER:
         out = [
             "aucun local recensé : statut estimé d'après la carte de couverture "
-            f"({fr_percent(row['thd30'])} de la surface renseignée à ≥{NNBSP}30{NNBSP}Mbit/s)"
+            f"({fr_percent(row['thd30'])} de la surface renseignée à {GE}30{MBPS})"
         ]
     elif basis == StatusBasis.COMMUNE:
         out = [commune_reason(row, has_raster=has_raster)]
@@ -71,15 +71,11 @@ def _sentences(row: dict[str, Any], params: AnalysisParams, has_raster: bool) ->
 def _premises_sentences(row: dict[str, Any]) -> list[str]:
     thd30, bhd8 = row["thd30"], row["bhd8"]
     if row["status"] == ZoneStatus.SERVED:
-        out = [
-            f"{fr_percent(thd30)} des locaux ont accès au très haut débit (≥{NNBSP}30{NNBSP}Mbit/s)"
-        ]
+        out = [f"{fr_percent(thd30)} des locaux ont accès au très haut débit ({GE}30{MBPS})"]
     else:
-        out = [f"{fr_percent(1 - thd30)} des locaux sans très haut débit (<{NNBSP}30{NNBSP}Mbit/s)"]
+        out = [f"{fr_percent(1 - thd30)} des locaux sans très haut débit (<{NNBSP}30{MBPS})"]
     if row["status"] == ZoneStatus.UNSERVED:
-        out.append(
-            f"{fr_percent(1 - bhd8)} des locaux sans bon haut débit (<{NNBSP}8{NNBSP}Mbit/s)"
-        )
+        out.append(f"{fr_percent(1 - bhd8)} des locaux sans bon haut débit (<{NNBSP}8{MBPS})")
     if not math.isnan(row["share_ftth"]):
         out.append(
             f"fibre optique (FttH) disponible pour {fr_percent(row['share_ftth'])} des locaux"

@@ -115,14 +115,11 @@ def zone_page(workspace: Workspace, zone_id: str, options: PageOptions) -> str:
     key = ("zone", zone_id, _options_key(options), _versions(workspace))
 
     def build() -> str:
-        store = workspace.store
         data = zone_data(
             workspace.results(),
             zone_id,
-            land=workspace.layer(pipeline.LAND) if store.has_layer(pipeline.LAND) else None,
-            premises=(
-                workspace.layer(pipeline.PREMISES) if store.has_layer(pipeline.PREMISES) else None
-            ),
+            land=workspace.optional_layer(pipeline.LAND),
+            premises=workspace.optional_layer(pipeline.PREMISES),
             raster=workspace.raster(),
         )
         return zone_html(data, options)

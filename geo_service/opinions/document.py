@@ -106,10 +106,12 @@ def render(opinion: Opinion, fmt: OpinionFormat, layers: MapLayers | None = None
 def map_layers(workspace: Workspace, result: AnalysisResult) -> MapLayers:
     """The layers the static maps draw, from the workspace (land, premises and the coverage
     raster when stored)."""
-    store = workspace.store
-    land = workspace.layer(pipeline.LAND) if store.has_layer(pipeline.LAND) else None
-    premises = workspace.layer(pipeline.PREMISES) if store.has_layer(pipeline.PREMISES) else None
-    return MapLayers(result=result, land=land, premises=premises, raster=workspace.raster())
+    return MapLayers(
+        result=result,
+        land=workspace.optional_layer(pipeline.LAND),
+        premises=workspace.optional_layer(pipeline.PREMISES),
+        raster=workspace.raster(),
+    )
 
 
 def opinion_document(
