@@ -330,6 +330,11 @@ def read_manifest(path: Path) -> dict[str, str]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: cannot be read as text (byte {exc.start} is not UTF-8); expected lines "
+            "as written by sha256sum"
+        ) from exc
     manifest: dict[str, str] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip() or line.lstrip().startswith("#"):

@@ -28,7 +28,8 @@ ARRONDISSEMENTS: Final[dict[str, str]] = {
     **{f"751{n:02d}": PARIS for n in range(1, 21)},
 }
 
-_INSEE: Final = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+#: A commune code once normalised: five digits, or Corsica's 2A/2B and three digits.
+INSEE_CODE: Final = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 _MISSING: Final = frozenset({"", "na", "n/a", "nan", "none", "null", "-"})
 
 
@@ -51,7 +52,7 @@ def normalise_insee(values: pd.Series) -> pd.Series:
 def is_insee(values: pd.Series) -> pd.Series:
     """Whether each value is a 5-character commune code (``13055``, ``01004``, ``2A004``)."""
     return pd.Series(
-        [isinstance(v, str) and bool(_INSEE.match(v)) for v in values],
+        [isinstance(v, str) and bool(INSEE_CODE.match(v)) for v in values],
         index=values.index,
         dtype=bool,
     )

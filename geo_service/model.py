@@ -179,6 +179,13 @@ def class_rank(values: npt.ArrayLike) -> npt.NDArray[np.int8]:
     return np.asarray(lookup[codes], dtype=np.int8)
 
 
+def in_france(lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    """Whether each point lies in :data:`FRANCE_LONLAT_BOUNDS` (NaN is outside)."""
+    xmin, ymin, xmax, ymax = FRANCE_LONLAT_BOUNDS
+    with np.errstate(invalid="ignore"):
+        return np.asarray((lon >= xmin) & (lon <= xmax) & (lat >= ymin) & (lat <= ymax))
+
+
 def speed_to_class(mbps: npt.ArrayLike) -> npt.NDArray[np.object_]:
     """The ARCEP class of each download speed in Mbit/s (None for NaN)."""
     speeds = np.asarray(mbps, dtype=float)

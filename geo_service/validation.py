@@ -10,7 +10,6 @@ Row numbers in messages are 1-based positions of features in the source.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,6 +23,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from geo_service.errors import InputError, format_rows
+from geo_service.insee import INSEE_CODE
 from geo_service.model import (
     CANONICAL_CRS,
     FRANCE_LONLAT_BOUNDS,
@@ -33,11 +33,11 @@ from geo_service.model import (
     TECHNOLOGIES,
     LayerKind,
     LayerSchema,
+    in_france,
 )
 
 _TRUE: Final = frozenset({"true", "t", "1", "yes", "y", "oui", "o", "vrai", "v"})
 _FALSE: Final = frozenset({"false", "f", "0", "no", "n", "non", "faux"})
-_INSEE: Final = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 #: Most locaux one building may hold (the largest real buildings hold a few thousand).
 MAX_LOCAUX: Final = 100_000
 #: Most vertices one feature may have (a detailed commune outline has tens of thousands).
@@ -183,7 +183,7 @@ def _check_in_france(frame: gpd.GeoDataFrame, source: str) -> None:
     corners = np.vstack([bounds[:, [0, 1]], bounds[:, [2, 3]]])
     lon, lat = _to_lonlat(corners, CRS.from_user_input(frame.crs))
     n = len(frame)
-    inside = _in_france(lon, lat)
+    inside = in_france(lon, lat)
     outside = ~(inside[:n] & inside[n:])
     if not outside.any():
         return
@@ -208,12 +208,6 @@ def _to_lonlat(
     return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
 
 
-def _in_france(lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
-    xmin, ymin, xmax, ymax = FRANCE_LONLAT_BOUNDS
-    with np.errstate(invalid="ignore"):
-        return np.asarray((lon >= xmin) & (lon <= xmax) & (lat >= ymin) & (lat <= ymax))
-
-
 def _crs_hint(
     crs: CRS,
     corners: npt.NDArray[np.float64],
@@ -222,11 +216,11 @@ def _crs_hint(
     lat: npt.NDArray[np.float64],
 ) -> str:
     bad = np.concatenate([outside, outside])
-    if crs.is_geographic and _in_france(lat[bad], lon[bad]).all():
+    if crs.is_geographic and in_france(lat[bad], lon[bad]).all():
         return " Longitude and latitude look swapped."
     if crs.is_geographic and (np.abs(corners[bad]) > 360).all():
         lon2, lat2 = _to_lonlat(corners[bad], CRS.from_user_input(CANONICAL_CRS))
-        if _in_france(lon2, lat2).all():
+        if in_france(lon2, lat2).all():
             return " The coordinates look like Lambert-93 (EPSG:2154) labelled as degrees."
     if crs.is_projected and (np.abs(corners[bad]) <= 180).all():
         return " The coordinates look like degrees (WGS84) labelled as a projected CRS."
@@ -343,7 +337,7 @@ def _insee(values: pd.Series, source: str, column: str, required: bool) -> pd.Se
     text = _text(values, source, column, required)
     padded = text.map(lambda v: v.zfill(5) if isinstance(v, str) and v.isdigit() else v)
     padded = padded.map(lambda v: v.upper() if isinstance(v, str) else v)
-    bad = padded.notna() & ~padded.map(lambda v: isinstance(v, str) and bool(_INSEE.match(v)))
+    bad = padded.notna() & ~padded.map(lambda v: isinstance(v, str) and bool(INSEE_CODE.match(v)))
     if bad.any():
         example = padded[bad].iloc[0]
         raise _fail_rows(
@@ -401,30 +395,27 @@ def _locaux(values: pd.Series, source: str, column: str, required: bool) -> pd.S
     return numbers.astype(np.int64)
 
 
-def _area(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
+def _non_negative(
+    values: pd.Series, source: str, column: str, what: str, expected: str
+) -> pd.Series:
+    """The given values as finite numbers >= 0 (NaN where not given); others refused."""
     numbers = _number(values)
     given = _present(values)
     bad = given & (~np.isfinite(numbers) | (numbers < 0))
     if bad.any():
-        raise _fail_rows(
-            source,
-            column,
-            values.index[bad],
-            "values that are not surfaces",
-            "a number of hectares >= 0",
-        )
+        raise _fail_rows(source, column, values.index[bad], what, expected)
     return numbers.where(given)
 
 
+def _area(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
+    return _non_negative(
+        values, source, column, "values that are not surfaces", "a number of hectares >= 0"
+    )
+
+
 def _population(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
-    numbers = _number(values)
-    given = _present(values)
-    bad = given & (~np.isfinite(numbers) | (numbers < 0))
-    if bad.any():
-        raise _fail_rows(
-            source, column, values.index[bad], "values that are not counts", "an integer >= 0"
-        )
-    return numbers.where(given).round().astype("Int64")
+    counts = _non_negative(values, source, column, "values that are not counts", "an integer >= 0")
+    return counts.round().astype("Int64")
 
 
 def _boolean(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:

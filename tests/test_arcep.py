@@ -205,6 +205,20 @@ def test_duplicate_building_ids_are_refused(tmp_path: Path) -> None:
     )
 
 
+def test_huge_premises_counts_are_refused(tmp_path: Path) -> None:
+    paths = write_pair(
+        tmp_path,
+        [base_row("IMB/1", *AIX, locaux="1e308"), base_row("IMB/2", *AIX, locaux="3")],
+        [offer_row("IMB/1"), offer_row("IMB/2")],
+    )
+    with pytest.raises(InputError) as error:
+        read_mci(paths)
+    assert (
+        "base_imb_13.csv.gz: column 'imb_nbr_logloc': 1 premises counts above the maximum in "
+        "row 1; expected at most 100,000 locaux in a building"
+    ) in error.value.message
+
+
 def test_missing_columns_of_both_files_are_listed_at_once(tmp_path: Path) -> None:
     base_header = tuple(c for c in BASE_IMB_LAYOUT if c not in ("imb_x", "imb_nbr_logloc"))
     offer_header = tuple(c for c in ACTUEL_LAYOUT if c != "classe_debit_descendant")

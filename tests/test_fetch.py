@@ -279,6 +279,9 @@ def test_manifest_files(tmp_path: Path) -> None:
     path.write_text("abc base_imb_13.csv.gz\n")
     with pytest.raises(InputError, match="line 1 is not"):
         read_manifest(path)
+    path.write_bytes(b"\x1f\x8b\x08\x00\xff\xfe")  # a gzip file given by mistake
+    with pytest.raises(InputError, match=r"SHA256SUMS: cannot be read as text"):
+        read_manifest(path)
 
 
 # -- command line -------------------------------------------------------------------------------

@@ -170,6 +170,17 @@ def test_unknown_coverage_levels_are_refused(tmp_path: Path) -> None:
         read("mobile_coverage", [path])
 
 
+def test_coverage_outside_france_names_the_file_rows(tmp_path: Path) -> None:
+    path = tmp_path / "2025_T4_couv_Metropole_OF_4G_data.gpkg"
+    gpd.GeoDataFrame(
+        {"niveau": ["TBC", "BC", "CL"]},
+        geometry=[None, box(0, 0, 100, 100), shapely.box(0, 0, 10, 10)],
+        crs="EPSG:2154",
+    ).to_file(path, driver="GPKG")
+    with pytest.raises(InputError, match=r"1 coverage polygon\(s\) reach outside .* \(row 3\)"):
+        read("mobile_coverage", [path])
+
+
 # -- analysis -----------------------------------------------------------------------------------
 
 

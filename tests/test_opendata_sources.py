@@ -463,3 +463,25 @@ def test_refused_imports_leave_the_store_unchanged(
         pipeline.import_files(store, layer, [path])
     assert str(path) in error.value.message
     assert store_digest(store) == before
+
+
+def test_a_malformed_r_vector_is_refused_with_its_row(
+    store: GeoPackageStore, tmp_path: Path
+) -> None:
+    path = tmp_path / "liste.csv"
+    path.write_text(
+        '"";"site_id";"nature";"nom_prodcartofriches";"site_statut";"geom"\n'
+        '"1";"A";"x";"y";"friche potentielle";c(5.38, 43.30)\n'
+        '"2";"B";"x";"y";"friche potentielle";c(5.3.8, 43.30)\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match=r"liste\.csv: column 'geom': .* in row 2 .*c\(lon, lat\)"):
+        pipeline.import_files(store, "land", [path])
+
+
+@pytest.mark.parametrize("name", ["cnig-friches.csv", "cartofriches-liste-latin1.csv"])
+def test_a_crs_that_is_not_one_is_refused_for_text_geometries(
+    store: GeoPackageStore, name: str
+) -> None:
+    with pytest.raises(InputError, match=r"--crs 'foo' is not a coordinate reference system"):
+        load(store, "land", name, crs="foo")

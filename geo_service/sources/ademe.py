@@ -13,7 +13,6 @@ available. ``plot_id`` is ``ademe-<id>``, ``source`` "ademe", ``area_ha`` the de
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -22,14 +21,13 @@ import numpy as np
 import pandas as pd
 
 from geo_service.model import LayerKind
-from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, register
+from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, all_files, register
 from geo_service.sources.screening import (
     ImportReport,
-    Screen,
     each_file,
     finish_layer,
+    open_vector,
     point_area,
-    screen_coordinates,
 )
 from geo_service.sources.tabular import (
     Columns,
@@ -40,7 +38,7 @@ from geo_service.sources.tabular import (
     parse_numbers,
     row_numbers,
 )
-from geo_service.sources.vector import VECTOR_SUFFIXES, read_vector
+from geo_service.sources.vector import VECTOR_SUFFIXES
 
 #: Words of ``Usage_actuel_site`` that say the site lies unused.
 UNUSED_WORDS: Final = ("friche", "abandon")
@@ -54,10 +52,8 @@ _OPTIONAL: Final[Columns] = {"id": ("id", "_id"), "name": ("Nom_site",)}
 
 def read_ademe_sites(path: Path, options: ImportOptions) -> tuple[gpd.GeoDataFrame, ImportReport]:
     """Polluted sites of the ADEME GeoJSON as land points with their declared surface."""
-    source = str(path)
-    frame = read_vector(path, layer=options.layer, crs=options.crs).reset_index(drop=True)
-    cols = find_columns(frame, source, "an ADEME polluted-sites file", _REQUIRED, _OPTIONAL)
-    screen = Screen(source, len(frame))
+    frame, screen = open_vector(path, options)
+    cols = find_columns(frame, screen.source, "an ADEME polluted-sites file", _REQUIRED, _OPTIONAL)
     surface, bad = parse_numbers(frame[str(cols["surface"])])
     if bad.any():
         screen.warn(
@@ -80,7 +76,7 @@ def read_ademe_sites(path: Path, options: ImportOptions) -> tuple[gpd.GeoDataFra
         geometry=geoms,
         crs=frame.crs,
     )
-    return finish_layer(LayerKind.LAND, screen_coordinates(land, screen), screen)
+    return finish_layer(LayerKind.LAND, land, screen)
 
 
 def _unused(usage: object) -> bool:
@@ -90,11 +86,8 @@ def _unused(usage: object) -> bool:
     return any(word in text for word in UNUSED_WORDS)
 
 
-def _detect(sniffs: Sequence[Sniff]) -> bool:
-    return bool(sniffs) and all(
-        s.suffix in VECTOR_SUFFIXES and s.has("surface_site_m2", "usage_actuel_site")
-        for s in sniffs
-    )
+def _is_sites(s: Sniff) -> bool:
+    return s.suffix in VECTOR_SUFFIXES and s.has("surface_site_m2", "usage_actuel_site")
 
 
 register(
@@ -104,7 +97,7 @@ register(
         description="ADEME polluted sites (GeoJSON points): unused or unknown current use counts "
         "as available, with Surface_site_m2 as area; overseas and geometry-less sites left out",
         read=each_file(read_ademe_sites, "plot_id"),
-        detect=_detect,
+        detect=all_files(_is_sites),
         files="FILE...",
     )
 )

@@ -15,7 +15,7 @@ one count for 0 ha.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -26,18 +26,18 @@ import pandas as pd
 from geo_service.errors import InputError
 from geo_service.model import LayerKind
 from geo_service.sources.cnig import friche_available
-from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, register
+from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, all_files, register
 from geo_service.sources.labels import zone_labels
 from geo_service.sources.screening import (
     ImportReport,
     Screen,
     each_file,
     finish_layer,
+    open_vector,
     point_area,
-    screen_coordinates,
 )
 from geo_service.sources.tabular import column_text, find_column, numbers_or_fail
-from geo_service.sources.vector import VECTOR_SUFFIXES, read_vector
+from geo_service.sources.vector import VECTOR_SUFFIXES
 
 _ZONE_IDS: Final = ("zone_id", "id", "identifiant", "id_zone", "code_zone", "site_id", "code")
 _ZONE_NAMES: Final = ("name", "nom", "nom_zone", "libelle", "site_nom", "toponyme", "nom_zae")
@@ -63,7 +63,7 @@ _STATUSES: Final = ("status", "site_statut", "statut")
 
 def read_any_zones(path: Path, options: ImportOptions) -> tuple[gpd.GeoDataFrame, ImportReport]:
     """Zones of any vector file, with ids and names mapped or made up."""
-    frame, screen = _read(path, options)
+    frame, screen = open_vector(path, options)
     ids = _ids(frame, path, options.id_field, _ZONE_IDS, screen)
     name_column = _column(frame, path, options.name_field, "--name-field", _ZONE_NAMES)
     communes = column_text(frame, find_column(frame.columns, *_COMMUNE_NAMES))
@@ -78,12 +78,12 @@ def read_any_zones(path: Path, options: ImportOptions) -> tuple[gpd.GeoDataFrame
     for target, aliases in _OPTIONAL_ZONE.items():
         columns[target] = column_text(frame, find_column(frame.columns, *aliases))
     zones = gpd.GeoDataFrame(columns, geometry=frame.geometry.values, crs=frame.crs)
-    return finish_layer(LayerKind.ZONES, screen_coordinates(zones, screen), screen)
+    return finish_layer(LayerKind.ZONES, zones, screen)
 
 
 def read_any_land(path: Path, options: ImportOptions) -> tuple[gpd.GeoDataFrame, ImportReport]:
     """Land plots of any vector file, with availability and surface found or assumed."""
-    frame, screen = _read(path, options)
+    frame, screen = open_vector(path, options)
     ids = _ids(frame, path, options.id_field, _PLOT_IDS, screen)
     status_column = find_column(frame.columns, *_STATUSES)
     status = column_text(frame, status_column)
@@ -113,12 +113,7 @@ def read_any_land(path: Path, options: ImportOptions) -> tuple[gpd.GeoDataFrame,
         geometry=frame.geometry.values,
         crs=frame.crs,
     )
-    return finish_layer(LayerKind.LAND, screen_coordinates(land, screen), screen)
-
-
-def _read(path: Path, options: ImportOptions) -> tuple[gpd.GeoDataFrame, Screen]:
-    frame = read_vector(path, layer=options.layer, crs=options.crs).reset_index(drop=True)
-    return frame, Screen(str(path), len(frame))
+    return finish_layer(LayerKind.LAND, land, screen)
 
 
 def _column(
@@ -162,10 +157,8 @@ def _area(frame: gpd.GeoDataFrame, screen: Screen) -> pd.Series:
     return point_area(declared, geoms, screen, square_metres)
 
 
-def _vector_without(sniffs: Sequence[Sniff], canonical: tuple[str, ...]) -> bool:
-    return bool(sniffs) and all(
-        s.suffix in VECTOR_SUFFIXES and not s.has(*canonical) for s in sniffs
-    )
+def _vector_without(*canonical: str) -> Callable[[Sequence[Sniff]], bool]:
+    return all_files(lambda s: s.suffix in VECTOR_SUFFIXES and not s.has(*canonical))
 
 
 register(
@@ -175,7 +168,7 @@ register(
         description="Any vector file of zones with other columns: --id-field/--name-field "
         "(or id/nom...), ids and labels made up when absent",
         read=each_file(read_any_zones, "zone_id"),
-        detect=lambda sniffs: _vector_without(sniffs, ("zone_id", "name")),
+        detect=_vector_without("zone_id", "name"),
         files="FILE...",
     )
 )
@@ -186,7 +179,7 @@ register(
         description="Any vector file of plots with other columns: --id-field (or site_id, idu, "
         "id...), availability from available or a brownfield status, surface in m²",
         read=each_file(read_any_land, "plot_id"),
-        detect=lambda sniffs: _vector_without(sniffs, ("plot_id", "available")),
+        detect=_vector_without("plot_id", "available"),
         files="FILE...",
     )
 )

@@ -17,7 +17,8 @@ text columns at a time, group-by per batch) into one canonical premises row per 
   unknown, and counting it as INEL would flag zones as unserved on missing data;
 - ``ftth``: a fibre (FO) offer exists;
 - ``locaux`` is ``imb_nbr_logloc``; 0, empty or not a whole number is read as 1 (a building
-  holds at least one premises) and counted as repaired;
+  holds at least one premises) and counted as repaired; more than
+  :data:`~geo_service.validation.MAX_LOCAUX` is refused;
 - buildings without coordinates are skipped and counted; coordinates outside France, empty
   or duplicate ``imb_id``, malformed INSEE codes, unknown technologies or classes are refused.
 
@@ -45,6 +46,7 @@ import pyarrow.compute as pc
 import shapely
 
 from geo_service.errors import InputError, ParameterError, format_rows
+from geo_service.insee import INSEE_CODE
 from geo_service.model import CANONICAL_CRS, SPEED_CLASSES, TECHNOLOGIES, LayerKind
 from geo_service.sources.bigcsv import (
     describe_missing,
@@ -53,9 +55,10 @@ from geo_service.sources.bigcsv import (
     scan_csv,
 )
 from geo_service.sources.csvfile import CsvDialect
-from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, register
+from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, all_files, register
 from geo_service.sources.points import check_in_france, parse_coordinates, to_lambert93
-from geo_service.validation import LayerReport
+from geo_service.sources.tabular import refuse_rows, row_numbers
+from geo_service.validation import MAX_LOCAUX, LayerReport
 
 #: CRS of ``imb_x``/``imb_y`` in MCI's base_imb files.
 MCI_CRS: Final = "EPSG:3857"
@@ -143,7 +146,6 @@ FTTH_DEPLOYMENT_COLUMNS: Final = (
     "building_type",
 )
 
-_INSEE: Final = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 _DEPARTEMENT_IN_NAME: Final = re.compile(r"_(\d{2,3}|2[ab])(?:\.|_|$)", re.IGNORECASE)
 _SLOTS: Final = 8  # score = class rank * _SLOTS + (_SLOTS - 1 - technology rank)
 _NO_COUNTED_OFFER: Final = -1
@@ -177,6 +179,11 @@ class _CsvFile:
     path: Path
     dialect: CsvDialect
     columns: dict[str, str]
+
+    @classmethod
+    def open(cls, path: Path) -> _CsvFile:
+        """The file with its dialect and columns, read from its header."""
+        return cls(path, *header_columns(path))
 
 
 @dataclass
@@ -245,23 +252,14 @@ def _pair_files(paths: list[Path]) -> list[tuple[_CsvFile, _CsvFile]]:
             f"the ARCEP building import takes base_imb and actuel files in pairs "
             f"(base_imb_13.csv.gz actuel_13.csv.gz); got {len(paths)} file(s)",
         )
-    files = []
-    for path in paths:
-        dialect, columns = header_columns(path)
-        files.append(_CsvFile(path, dialect, columns))
+    files = [_CsvFile.open(path) for path in paths]
     bases = [f for f in files if _is_base(f)]
     eligibility = [f for f in files if not _is_base(f)]
-    problems = [
-        describe_missing(f.path, missing, f.columns)
-        for group, required in ((bases, BASE_IMB_COLUMNS), (eligibility, ACTUEL_COLUMNS))
-        for f in group
-        if (missing := missing_columns(f.columns, required))
-    ]
-    if problems:
-        raise InputError(
-            "; ".join(problems) + f"; expected base_imb files with {', '.join(BASE_IMB_COLUMNS)} "
-            f"and actuel files with {', '.join(ACTUEL_COLUMNS)} (ARCEP « Ma connexion internet »)"
-        )
+    _refuse_missing_columns(
+        ((bases, BASE_IMB_COLUMNS), (eligibility, ACTUEL_COLUMNS)),
+        f"base_imb files with {', '.join(BASE_IMB_COLUMNS)} and actuel files with "
+        f"{', '.join(ACTUEL_COLUMNS)} (ARCEP « Ma connexion internet »)",
+    )
     if len(bases) != len(eligibility):
         raise ParameterError(
             "FILE",
@@ -308,16 +306,16 @@ def _read_pair(
     ids = _ids(buildings["imb_id"], name)
     x, bad_x = parse_coordinates(buildings["imb_x"])
     y, bad_y = parse_coordinates(buildings["imb_y"])
-    _refuse_rows(name, "imb_x/imb_y", bad_x | bad_y, "values that are not numbers", "decimals")
+    refuse_rows(name, "imb_x/imb_y", bad_x | bad_y, "values that are not numbers", "decimals")
     check_in_france(x, y, MCI_CRS, source=name, columns=("imb_x", "imb_y"))
     insee = _insee(buildings["imb_code_insee"], name, "imb_code_insee")
     locaux = _locaux(buildings["imb_nbr_logloc"], name, report)
     del buildings
     score, fibre = _best_offers(elig, ids, counted, report, name)
     no_xy = ~(np.isfinite(x) & np.isfinite(y))
-    report.skip(f"no coordinates in {name} (imb_x/imb_y empty or #N/A)", _rows(no_xy))
+    report.skip(f"no coordinates in {name} (imb_x/imb_y empty or #N/A)", row_numbers(no_xy))
     no_row = (score == _NO_ROW) & ~no_xy
-    report.skip(f"no eligibility row in {elig.path.name} (coverage unknown)", _rows(no_row))
+    report.skip(f"no eligibility row in {elig.path.name} (coverage unknown)", row_numbers(no_row))
     _warn_uncounted(score, no_row | no_xy, counted, name, report)
     keep = ~(no_xy | no_row)
     lx, ly = to_lambert93(x[keep], y[keep], MCI_CRS)
@@ -347,7 +345,7 @@ def _ids(values: pa.ChunkedArray, source: str) -> pa.Array:
     """Trimmed building ids; empty ones are refused (duplicates: see :func:`_positions`)."""
     text = pc.utf8_trim_whitespace(values.combine_chunks())
     empty = pc.fill_null(pc.equal(text, ""), True)
-    _refuse_rows(source, "imb_id", _np_bool(empty), "empty values", "a building id")
+    refuse_rows(source, "imb_id", _np_bool(empty), "empty values", "a building id")
     return text
 
 
@@ -368,12 +366,12 @@ def _insee(values: pa.ChunkedArray, source: str, column: str) -> pa.Array:
     """INSEE codes as 5-character text (lost leading zeros restored); malformed ones refused."""
     labels, codes = _dictionary(values)
     normal = [_insee_code(v) for v in labels]
-    bad_labels = [i for i, v in enumerate(normal) if v is not None and not _INSEE.match(v)]
+    bad_labels = [i for i, v in enumerate(normal) if v is not None and not INSEE_CODE.match(v)]
     bad = np.isin(codes, bad_labels)
     if bad.any():
         raise InputError(
             f"{source}: column '{column}': values that are not INSEE codes (e.g. "
-            f"'{labels[bad_labels[0]]}') in {format_rows(_rows(bad))}; expected 5 characters "
+            f"'{labels[bad_labels[0]]}') in {format_rows(row_numbers(bad))}; expected 5 characters "
             "such as 13055 or 2A004"
         )
     return pa.array([*normal, None], pa.string()).take(pa.array(codes))
@@ -404,13 +402,20 @@ def _encoded(values: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, IntArray]:
 
 def _locaux(values: pa.ChunkedArray, source: str, report: LayerReport) -> IntArray:
     numbers, _ = parse_coordinates(values)
+    refuse_rows(
+        source,
+        "imb_nbr_logloc",
+        np.isfinite(numbers) & (numbers > MAX_LOCAUX),
+        "premises counts above the maximum",
+        f"at most {MAX_LOCAUX:,} locaux in a building",
+    )
     whole = np.isfinite(numbers) & (numbers >= 1) & (numbers == np.floor(numbers))
     repaired = ~whole
     if repaired.any():
         report.repaired += int(repaired.sum())
         report.warnings.append(
             f"{source}: column 'imb_nbr_logloc': {int(repaired.sum())} building(s) with 0, "
-            f"empty or non-integer premises counts read as 1 ({format_rows(_rows(repaired))})"
+            f"empty or non-integer premises counts read as 1 ({format_rows(row_numbers(repaired))})"
         )
     return np.where(whole, numbers, 1).astype(np.int64)
 
@@ -482,7 +487,7 @@ def _positions(ids: pa.Array, offered: pa.Array, source: str) -> IntArray:
     if repeated.size:
         labels = encoded.dictionary
         examples = "; ".join(
-            f"'{labels[int(code)].as_py()}' ({format_rows(_rows(base == code))})"
+            f"'{labels[int(code)].as_py()}' ({format_rows(row_numbers(base == code))})"
             for code in repeated[:3]
         )
         raise InputError(
@@ -569,7 +574,7 @@ def _warn_uncounted(
         left_out = ", ".join(t for t in TECHNOLOGIES if t not in counted)
         report.warnings.append(
             f"{source}: {int(none.sum())} building(s) have offers only in technologies not "
-            f"counted ({left_out}): class INEL ({format_rows(_rows(none))})"
+            f"counted ({left_out}): class INEL ({format_rows(row_numbers(none))})"
         )
 
 
@@ -616,20 +621,11 @@ def read_cartefibre(
     coordinates are skipped and counted; unknown states, duplicate ids and points outside
     France are refused.
     """
-    files = []
-    for path in (Path(p) for p in paths):
-        dialect, columns = header_columns(path)
-        files.append(_CsvFile(path, dialect, columns))
-    problems = [
-        describe_missing(f.path, missing, f.columns)
-        for f in files
-        if (missing := missing_columns(f.columns, CARTEFIBRE_COLUMNS))
-    ]
-    if problems:
-        raise InputError(
-            "; ".join(problems) + f"; expected the ARCEP Cartefibre building columns "
-            f"{', '.join(CARTEFIBRE_COLUMNS)}"
-        )
+    files = [_CsvFile.open(Path(p)) for p in paths]
+    _refuse_missing_columns(
+        ((files, CARTEFIBRE_COLUMNS),),
+        f"the ARCEP Cartefibre building columns {', '.join(CARTEFIBRE_COLUMNS)}",
+    )
     source = ", ".join(f.path.name for f in files)
     report = LayerReport(source=source, kind=LayerKind.FTTH_DEPLOYMENT)
     frames = [_read_cartefibre_file(f, report) for f in files]
@@ -650,12 +646,12 @@ def _read_cartefibre_file(file: _CsvFile, report: LayerReport) -> pd.DataFrame:
     _positions(ids, pa.array([], pa.string()), name)  # refuses duplicate ids
     x, bad_x = parse_coordinates(table["x"])
     y, bad_y = parse_coordinates(table["y"])
-    _refuse_rows(name, "x/y", bad_x | bad_y, "values that are not numbers", "decimal degrees")
+    refuse_rows(name, "x/y", bad_x | bad_y, "values that are not numbers", "decimal degrees")
     check_in_france(x, y, CARTEFIBRE_CRS, source=name, columns=("x", "y"))
     states, ftth = _states(table["imb_etat"], name)
     insee = _insee(table["code_insee"], name, "code_insee")
     no_xy = ~(np.isfinite(x) & np.isfinite(y))
-    report.skip(f"no coordinates in {name} (x/y empty)", _rows(no_xy))
+    report.skip(f"no coordinates in {name} (x/y empty)", row_numbers(no_xy))
     keep = ~no_xy
     lx, ly = to_lambert93(x[keep], y[keep], CARTEFIBRE_CRS)
     kept = pa.array(keep)
@@ -694,7 +690,7 @@ def _states(
         found = ", ".join(repr(labels[i]) for i in unknown_labels[:5])
         raise InputError(
             f"{source}: column 'imb_etat': unknown states {found} in "
-            f"{format_rows(_rows(unknown))}; expected one of {', '.join(FTTH_STATES)}"
+            f"{format_rows(row_numbers(unknown))}; expected one of {', '.join(FTTH_STATES)}"
         )
     available = [FTTH_STATES.get(s) if s else None for s in plain]
     ftth = pd.array(np.asarray([*available, None], dtype=object)[codes], dtype="boolean")
@@ -711,22 +707,22 @@ def _plain(text: str) -> str | None:
 # -- helpers ----------------------------------------------------------------------------------
 
 
+def _refuse_missing_columns(
+    groups: Sequence[tuple[Sequence[_CsvFile], Sequence[str]]], expected: str
+) -> None:
+    """Refuse at once every file of each group that lacks one of the group's columns."""
+    problems = [
+        describe_missing(f.path, missing, f.columns)
+        for files, required in groups
+        for f in files
+        if (missing := missing_columns(f.columns, required))
+    ]
+    if problems:
+        raise InputError("; ".join(problems) + f"; expected {expected}")
+
+
 def _np_bool(values: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.bool_]:
     return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
-
-
-def _rows(mask: npt.NDArray[np.bool_]) -> list[int]:
-    return [int(i) + 1 for i in np.flatnonzero(mask)]
-
-
-def _refuse_rows(
-    source: str, column: str, mask: npt.NDArray[np.bool_], what: str, expected: str
-) -> None:
-    if mask.any():
-        raise InputError(
-            f"{source}: column '{column}': {int(mask.sum())} {what} in "
-            f"{format_rows(_rows(mask))}; expected {expected}"
-        )
 
 
 # -- registration -----------------------------------------------------------------------------
@@ -740,8 +736,8 @@ def _detect_mci(sniffs: Sequence[Sniff]) -> bool:
     return bases == offers == len(sniffs) // 2
 
 
-def _detect_cartefibre(sniffs: Sequence[Sniff]) -> bool:
-    return bool(sniffs) and all(s.has(*CARTEFIBRE_COLUMNS) for s in sniffs)
+def _is_cartefibre(s: Sniff) -> bool:
+    return s.has(*CARTEFIBRE_COLUMNS)
 
 
 register(
@@ -763,6 +759,6 @@ register(
         description="ARCEP Cartefibre buildings CSV (x, y in WGS84, imb_etat): FTTH deployment "
         "state of each building",
         read=read_cartefibre,
-        detect=_detect_cartefibre,
+        detect=all_files(_is_cartefibre),
     )
 )

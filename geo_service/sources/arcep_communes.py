@@ -40,8 +40,8 @@ import pandas as pd
 from geo_service.errors import InputError, format_rows
 from geo_service.insee import fold_arrondissements, is_arrondissement, is_insee, normalise_insee
 from geo_service.model import CANONICAL_CRS, LayerKind
-from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, register
-from geo_service.sources.screening import ImportReport
+from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, all_files, register
+from geo_service.sources.screening import ImportReport, Screen
 from geo_service.sources.tabular import (
     Columns,
     column_text,
@@ -105,17 +105,13 @@ class FileKind(StrEnum):
 
 @dataclass
 class _Table:
-    """The counts of one file, one row per commune, with what was done to its rows."""
+    """The counts of one file, one row per commune; ``screen`` says what was done to its rows."""
 
-    source: str
+    screen: Screen
     kind: FileKind
-    counts: pd.DataFrame
-    rows_read: int
-    rows_used: int
+    counts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    rows_used: int = 0
     period: str | None = None
-    data_date: date | None = None
-    skipped: dict[str, list[int]] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
 
 
 def read_commune_coverage(
@@ -130,18 +126,19 @@ def read_commune_coverage(
     """
     tables = [_read_file(Path(p)) for p in paths]
     merged = _merge_kinds(tables)
+    screens = [t.screen for t in tables]
     report = ImportReport(
-        source=", ".join(t.source for t in tables),
+        source=", ".join(s.source for s in screens),
         kind=LayerKind.COMMUNE_COVERAGE,
-        rows_read=sum(t.rows_read for t in tables),
+        rows_read=sum(s.rows for s in screens),
         rows_kept=sum(t.rows_used for t in tables),
-        data_date=max((t.data_date for t in tables if t.data_date), default=None),
+        data_date=max((s.data_date for s in screens if s.data_date), default=None),
     )
-    for table in tables:
-        for reason, rows in table.skipped.items():
-            key = f"{Path(table.source).name}: {reason}" if len(tables) > 1 else reason
+    for screen in screens:
+        for reason, rows in screen.skipped.items():
+            key = f"{Path(screen.source).name}: {reason}" if len(tables) > 1 else reason
             report.skipped.setdefault(key, []).extend(rows)
-        report.warnings.extend(table.warnings)
+        report.warnings.extend(screen.warnings)
     layer = _coverage(merged, report)
     return layer, report
 
@@ -175,8 +172,11 @@ def _read_file(path: Path) -> _Table:
 
 
 def _is_observatory(path: Path) -> bool:
-    with path.open("rb") as handle:
-        head = handle.read(300).decode("utf-8", errors="ignore")
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(300).decode("utf-8", errors="ignore")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from exc
     return normalise_name(head).startswith(_OBSERVATORY_TITLE)
 
 
@@ -212,15 +212,15 @@ def _mci(table: pd.DataFrame, source: str, kind: FileKind) -> _Table:
     else:
         wanted = {**wanted, "elig_ftth": ("elig_ftth",)}
     cols = find_columns(table, source, f"an ARCEP file ({kind})", wanted, optional)
-    out = _Table(source, kind, pd.DataFrame(), len(table), 0)
+    out = _Table(Screen(source, len(table)), kind)
     _skip_other_types(table, cols["type"], out)
     frame = _base(table, str(cols["code"]), cols["name"], out)
     for name in ("nbr", *counts, "elig_ftth"):
         column = cols.get(name)
         if column is not None:
             frame[name] = _numbers(table, column, source, "a number of locaux")
-    out.data_date = latest_date(column_text(table, cols["date"]))
-    out.period = out.data_date.isoformat() if out.data_date else None
+    out.screen.data_date = latest_date(column_text(table, cols["date"]))
+    out.period = out.screen.data_date.isoformat() if out.screen.data_date else None
     _check_counts(frame, out)
     out.counts = _per_commune(_usable(frame, out), out)
     return out
@@ -231,7 +231,7 @@ def _skip_other_types(table: pd.DataFrame, column: str | None, out: _Table) -> N
         return
     kinds = normalised(table[column])
     if (kinds == "all").any():
-        _skip(out, "type other than 'all' (all premises)", (kinds != "all").to_numpy())
+        out.screen.skip("type other than 'all' (all premises)", (kinds != "all").to_numpy())
 
 
 def _ftth_communes(table: pd.DataFrame, source: str) -> _Table:
@@ -246,7 +246,7 @@ def _ftth_communes(table: pd.DataFrame, source: str) -> _Table:
         },
         {"name": ("Nom commune",)},
     )
-    out = _Table(source, FileKind.FTTH_COMMUNES, pd.DataFrame(), len(table), 0)
+    out = _Table(Screen(source, len(table)), FileKind.FTTH_COMMUNES)
     frame = _base(table, str(cols["code"]), cols["name"], out)
     for name in ("logements", "etablissements"):
         frame[name] = _numbers(table, str(cols[name]), source, "a number (or - for none)")
@@ -269,20 +269,20 @@ def _ftth_deployment(table: pd.DataFrame, source: str) -> _Table:
             f"'Code commune' and 'Champ'; found: {found}"
         )
     latest = max(quarters, key=_quarter_key)
-    out = _Table(source, FileKind.FTTH_DEPLOYMENT, pd.DataFrame(), len(table), 0)
-    out.period, out.data_date = str(latest), _quarter_end(latest)
+    out = _Table(Screen(source, len(table)), FileKind.FTTH_DEPLOYMENT, period=str(latest))
+    out.screen.data_date = _quarter_end(latest)
     if len(quarters) > 1:
         listed = ", ".join(str(q) for q in quarters)
-        out.warnings.append(f"{source}: quarter {latest} used (the file has {listed})")
+        out.screen.warn(f"quarter {latest} used (the file has {listed})")
     champ = normalised(table[str(cols["champ"])])
     connectable = (champ == "locaux raccordables").to_numpy()
     category = (champ == "categorie").to_numpy()
-    _skip(
-        out, "unknown Champ (expected Locaux Raccordables or Catégorie)", ~(connectable | category)
+    out.screen.skip(
+        "unknown Champ (expected Locaux Raccordables or Catégorie)", ~(connectable | category)
     )
     frame = _base(table, str(cols["code"]), None, out)
     values = _numbers(table, str(latest), source, "a number")
-    usable = ~_skipped(out)
+    usable = ~out.screen.skip_mask()
     connectable_rows = frame.loc[connectable & usable].assign(
         ftth_connectable=values.to_numpy()[connectable & usable]
     )
@@ -317,10 +317,10 @@ def _ftth_wide(table: pd.DataFrame, source: str) -> _Table:
         {"code": ("code_insee",), "logements": ("logements",)},
         optional,
     )
-    out = _Table(source, FileKind.FTTH_WIDE, pd.DataFrame(), len(table), 0)
+    out = _Table(Screen(source, len(table)), FileKind.FTTH_WIDE)
     if quarters:
         out.period = f"T{quarters[-1][1]} {quarters[-1][0]}"
-        out.data_date = _quarter_end(out.period)
+        out.screen.data_date = _quarter_end(out.period)
     frame = _base(table, str(cols["code"]), cols["name"], out)
     for name in ("logements", "etablissements", "ftth_connectable", "ftth_class"):
         column = cols.get(name)
@@ -339,11 +339,11 @@ def _base(table: pd.DataFrame, code: str, name: str | None, out: _Table) -> pd.D
     bad = codes.notna() & ~is_insee(codes)
     if bad.any():
         raise InputError(
-            f"{out.source}: column '{code}': values that are not INSEE codes in "
+            f"{out.screen.source}: column '{code}': values that are not INSEE codes in "
             f"{format_rows(row_numbers(bad))} (e.g. {examples(table[code], bad, 2)}); "
             "expected 5 characters such as 13055, 01004 or 2A004"
         )
-    _skip(out, "no commune code", codes.isna().to_numpy())
+    out.screen.skip("no commune code", codes.isna().to_numpy())
     frame = pd.DataFrame({"commune_insee": codes, "name": column_text(table, name)})
     frame.index = pd.RangeIndex(1, len(table) + 1)
     return frame
@@ -355,23 +355,8 @@ def _numbers(table: pd.DataFrame, column: str, source: str, expected: str) -> pd
     return values
 
 
-def _skip(out: _Table, reason: str, mask: np.ndarray | pd.Series) -> None:
-    done: set[int] = set().union(*out.skipped.values())
-    rows = [r for r in row_numbers(mask) if r not in done]
-    if rows:
-        out.skipped.setdefault(reason, []).extend(rows)
-        out.warnings.append(f"{out.source}: {format_rows(rows)} skipped: {reason}")
-
-
-def _skipped(out: _Table) -> np.ndarray:
-    mask = np.zeros(out.rows_read, dtype=bool)
-    for rows in out.skipped.values():
-        mask[np.asarray(rows, dtype=int) - 1] = True
-    return mask
-
-
 def _usable(frame: pd.DataFrame, out: _Table) -> pd.DataFrame:
-    return frame.loc[~_skipped(out)]
+    return frame.loc[~out.screen.skip_mask()]
 
 
 def _check_counts(frame: pd.DataFrame, out: _Table) -> None:
@@ -381,8 +366,8 @@ def _check_counts(frame: pd.DataFrame, out: _Table) -> None:
         if column in frame.columns:
             over |= (frame[column] > frame["nbr"]).to_numpy()
     if over.any():
-        out.warnings.append(
-            f"{out.source}: eligible premises exceed nbr in {format_rows(row_numbers(over))}; "
+        out.screen.warn(
+            f"eligible premises exceed nbr in {format_rows(row_numbers(over))}; "
             "shares capped at 100 %"
         )
 
@@ -406,18 +391,18 @@ def _per_commune(frame: pd.DataFrame, out: _Table) -> pd.DataFrame:
     parts = parts.assign(commune_insee=fold_arrondissements(parts["commune_insee"]))
     counts = [c for c in _COUNTS if c in parts.columns]
     summed = parts.groupby("commune_insee", sort=True)[counts].sum(min_count=1)
-    out.warnings.append(
-        f"{out.source}: {int(folding.sum())} municipal arrondissement row(s) summed into "
+    out.screen.warn(
+        f"{int(folding.sum())} municipal arrondissement row(s) summed into "
         f"their commune ({', '.join(summed.index)})"
     )
     return pd.concat([unique, summed])
 
 
 def _skip_rows(out: _Table, reason: str, frame: pd.DataFrame, mask: np.ndarray) -> None:
-    rows = [int(r) for r in frame.index[mask]]
-    if rows:
-        out.skipped.setdefault(reason, []).extend(rows)
-        out.warnings.append(f"{out.source}: {format_rows(rows)} skipped: {reason}")
+    """Leave out the rows of ``frame`` (indexed by row number) selected by ``mask``."""
+    rows = np.zeros(out.screen.rows, dtype=bool)
+    rows[frame.index[mask].to_numpy(dtype=int) - 1] = True
+    out.screen.skip(reason, rows)
 
 
 def _unique_codes(frame: pd.DataFrame, out: _Table) -> pd.DataFrame:
@@ -427,7 +412,7 @@ def _unique_codes(frame: pd.DataFrame, out: _Table) -> pd.DataFrame:
         first = codes[dup].iloc[0]
         where = [int(r) for r in frame.index[(codes == first).to_numpy()]]
         raise InputError(
-            f"{out.source}: {codes[dup].nunique()} commune code(s) appear on several rows "
+            f"{out.screen.source}: {codes[dup].nunique()} commune code(s) appear on several rows "
             f"(e.g. '{first}' in {format_rows(where)}); expected one row per commune"
         )
     return frame
@@ -458,9 +443,10 @@ def _concat_same_kind(group: Sequence[_Table]) -> pd.DataFrame:
     dup = joined.index.duplicated(keep=False)
     if dup.any():
         code = joined.index[dup][0]
-        files = [Path(t.source).name for t in group if code in t.counts.index]
+        sources = [t.screen.source for t in group]
+        files = [Path(t.screen.source).name for t in group if code in t.counts.index]
         raise InputError(
-            f"{', '.join(t.source for t in group)}: commune {code} is given by several files "
+            f"{', '.join(sources)}: commune {code} is given by several files "
             f"of the same kind ({', '.join(files)}); expected each commune once per kind of file"
         )
     return joined
@@ -574,7 +560,7 @@ register(
         "internet (commune_debit_filaire, commune_techno, commune_meilleure_techno_thd) and "
         "the FTTH observatory (communes.csv, ftthCommunes.csv)",
         read=read_commune_coverage,
-        detect=lambda sniffs: bool(sniffs) and all(_is_commune_file(s) for s in sniffs),
+        detect=all_files(_is_commune_file),
         files="FILE...",
     )
 )

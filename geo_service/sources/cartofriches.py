@@ -15,7 +15,6 @@ out and counted, as the service works in Lambert-93.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -25,20 +24,12 @@ import pandas as pd
 import shapely
 
 from geo_service.errors import InputError, format_rows
-from geo_service.model import OUTPUT_CRS, LayerKind
-from geo_service.sources.cnig import friche_available
-from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, register
-from geo_service.sources.screening import (
-    ImportReport,
-    Screen,
-    each_file,
-    finish_layer,
-    point_area,
-    screen_coordinates,
-)
+from geo_service.model import OUTPUT_CRS
+from geo_service.sources.cnig import friche_land
+from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, all_files, register
+from geo_service.sources.screening import ImportReport, Screen, each_file, point_area
 from geo_service.sources.tabular import (
     Columns,
-    column_text,
     examples,
     find_columns,
     parse_numbers,
@@ -78,20 +69,8 @@ def read_friches_list(path: Path, options: ImportOptions) -> tuple[gpd.GeoDataFr
             f"{source}: no point column; expected 'geom' (c(lon, lat) or WKT) or 'lon' and "
             f"'lat'; found: {', '.join(repr(str(c)) for c in table.columns)}"
         )
-    status = column_text(table, cols["site_statut"])
     area = point_area(pd.Series(np.nan, index=table.index), geoms, screen, None)
-    land = gpd.GeoDataFrame(
-        {
-            "plot_id": column_text(table, cols["site_id"]),
-            "available": friche_available(status),
-            "status": status,
-            "source": "friche",
-            "area_ha": area,
-        },
-        geometry=geoms,
-        crs=options.crs or OUTPUT_CRS,
-    )
-    return finish_layer(LayerKind.LAND, screen_coordinates(land, screen), screen)
+    return friche_land(table, cols, area, geoms, options.crs or OUTPUT_CRS, screen)
 
 
 def _points(table: pd.DataFrame, lon: str, lat: str, source: str) -> np.ndarray:
@@ -117,10 +96,6 @@ def _is_list(s: Sniff) -> bool:
     )
 
 
-def _detect(sniffs: Sequence[Sniff]) -> bool:
-    return bool(sniffs) and all(_is_list(s) for s in sniffs)
-
-
 register(
     ImportFormat(
         name="cartofriches-list",
@@ -128,7 +103,7 @@ register(
         description="Cerema Cartofriches brownfield points (Latin-1 list with c(lon, lat), or "
         "lon/lat extracts): friche potentielle / sans projet are available, 0 ha each",
         read=each_file(read_friches_list, "plot_id"),
-        detect=_detect,
+        detect=all_files(_is_list),
         files="FILE...",
     )
 )

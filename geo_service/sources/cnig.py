@@ -23,7 +23,7 @@ Values outside the standards' enumerations are kept and reported; coordinates ar
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Final
@@ -35,15 +35,15 @@ import pyogrio
 
 from geo_service.errors import InputError, format_rows
 from geo_service.model import LayerKind
-from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, register
+from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, all_files, register
 from geo_service.sources.labels import zone_labels
 from geo_service.sources.screening import (
     ImportReport,
     Screen,
     each_file,
     finish_layer,
+    open_vector,
     point_area,
-    screen_coordinates,
 )
 from geo_service.sources.tabular import (
     Columns,
@@ -58,7 +58,7 @@ from geo_service.sources.tabular import (
     row_numbers,
 )
 from geo_service.sources.textgeom import geometries_from_text, guess_crs
-from geo_service.sources.vector import VECTOR_SUFFIXES, read_vector
+from geo_service.sources.vector import VECTOR_SUFFIXES
 
 #: Brownfield statuses (CNIG Friches ``site_statut``) that count as available land.
 AVAILABLE_FRICHE_STATUSES: Final = frozenset({"friche potentielle", "friche sans projet"})
@@ -178,6 +178,32 @@ def friche_available(statuses: pd.Series) -> pd.Series:
     return one_of(statuses, AVAILABLE_FRICHE_STATUSES)
 
 
+def friche_land(
+    table: pd.DataFrame,
+    cols: dict[str, str | None],
+    area: pd.Series,
+    geoms: np.ndarray,
+    crs: str,
+    screen: Screen,
+) -> tuple[gpd.GeoDataFrame, ImportReport]:
+    """The land layer of a brownfield list (columns ``site_id`` and ``site_statut`` in ``cols``):
+    source "friche", available by :func:`friche_available`, finished with
+    :func:`~geo_service.sources.screening.finish_layer`."""
+    status = column_text(table, cols["site_statut"])
+    land = gpd.GeoDataFrame(
+        {
+            "plot_id": column_text(table, cols["site_id"]),
+            "available": friche_available(status),
+            "status": status,
+            "source": "friche",
+            "area_ha": area,
+        },
+        geometry=geoms,
+        crs=crs,
+    )
+    return finish_layer(LayerKind.LAND, land, screen)
+
+
 def read_site_eco(path: Path, options: ImportOptions) -> tuple[gpd.GeoDataFrame, ImportReport]:
     """Activity zones of a CNIG SITE-ECO CSV file or GeoPackage (layer ``site_eco``)."""
     frame, cols, screen = _read_cnig(
@@ -215,7 +241,7 @@ def read_site_eco(path: Path, options: ImportOptions) -> tuple[gpd.GeoDataFrame,
         geometry=frame.geometry.values,
         crs=frame.crs,
     )
-    return finish_layer(LayerKind.ZONES, screen_coordinates(zones, screen), screen)
+    return finish_layer(LayerKind.ZONES, zones, screen)
 
 
 def read_terrain_eco(path: Path, options: ImportOptions) -> tuple[gpd.GeoDataFrame, ImportReport]:
@@ -255,7 +281,7 @@ def read_terrain_eco(path: Path, options: ImportOptions) -> tuple[gpd.GeoDataFra
         geometry=frame.geometry.values,
         crs=frame.crs,
     )
-    return finish_layer(LayerKind.LAND, screen_coordinates(land, screen), screen)
+    return finish_layer(LayerKind.LAND, land, screen)
 
 
 def read_friches(path: Path, options: ImportOptions) -> tuple[gpd.GeoDataFrame, ImportReport]:
@@ -283,22 +309,9 @@ def read_friches(path: Path, options: ImportOptions) -> tuple[gpd.GeoDataFrame, 
                 f"(e.g. {examples(table[cols['geomsurf']], unreadable, 1)}): "
                 "their point geompoint is used"
             )
-    crs = options.crs or guess_crs(geoms)
     area = _friche_area(table, cols, geoms, screen)
-    status = column_text(table, cols["site_statut"])
     screen.data_date = _dates(table, cols["site_actu_date"], screen)
-    land = gpd.GeoDataFrame(
-        {
-            "plot_id": column_text(table, cols["site_id"]),
-            "available": friche_available(status),
-            "status": status,
-            "source": "friche",
-            "area_ha": area,
-        },
-        geometry=geoms,
-        crs=crs,
-    )
-    return finish_layer(LayerKind.LAND, screen_coordinates(land, screen), screen)
+    return friche_land(table, cols, area, geoms, options.crs or guess_crs(geoms), screen)
 
 
 def _friche_area(
@@ -355,9 +368,8 @@ def _read_cnig(
         frame = gpd.GeoDataFrame(table, geometry=parsed.geoms, crs=crs)
         return frame, cols, screen
     layer = options.layer or (gpkg_layer if _has_layer(path, gpkg_layer) else None)
-    frame = read_vector(path, layer=layer, crs=options.crs).reset_index(drop=True)
-    cols = find_columns(frame, source, what, required, optional)
-    return frame, cols, Screen(source, len(frame))
+    frame, screen = open_vector(path, replace(options, layer=layer))
+    return frame, find_columns(frame, source, what, required, optional), screen
 
 
 def _has_layer(path: Path, layer: str) -> bool:
@@ -394,10 +406,6 @@ def _not_geometries(source: str, column: str, values: pd.Series, bad: np.ndarray
     )
 
 
-def _all(sniffs: Sequence[Sniff], test: Callable[[Sniff], bool]) -> bool:
-    return bool(sniffs) and all(test(s) for s in sniffs)
-
-
 def _is_site_eco(s: Sniff) -> bool:
     return (
         "site_eco" in s.layers
@@ -425,7 +433,7 @@ register(
         description="CNIG SITE-ECO activity zones (Fusac, ZAE inventories): CSV with the "
         "GeoJSON/WKT site_geomsurf, or the site_eco layer of the standard's GeoPackage",
         read=each_file(read_site_eco, "zone_id"),
-        detect=lambda sniffs: _all(sniffs, _is_site_eco),
+        detect=all_files(_is_site_eco),
         files="FILE...",
     )
 )
@@ -436,7 +444,7 @@ register(
         description="CNIG TERRAIN-ECO business plots: available when on sale and not occupied "
         "(CSV with terr_geomsurf, or the terrain_eco layer of the standard's GeoPackage)",
         read=each_file(read_terrain_eco, "plot_id"),
-        detect=lambda sniffs: _all(sniffs, _is_terrain_eco),
+        detect=all_files(_is_terrain_eco),
         files="FILE...",
     )
 )
@@ -447,7 +455,7 @@ register(
         description="Brownfields in the CNIG Friches standard (also Cartofriches' export): "
         "friche potentielle / sans projet are available; perimeter or point with its surface",
         read=each_file(read_friches, "plot_id"),
-        detect=lambda sniffs: _all(sniffs, _is_friches),
+        detect=all_files(_is_friches),
         files="FILE...",
     )
 )

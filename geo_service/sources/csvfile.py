@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -41,16 +42,8 @@ def detect_dialect(path: Path, *, skip_lines: int = 0) -> CsvDialect:
     """
     raw = _read_bytes(path)
     _check_line_lengths(path, raw)
-    encoding = next(e for e in _ENCODINGS if _decodes(raw, e))
-    lines = raw.decode(encoding).splitlines()[skip_lines : skip_lines + 50]
-    header = next((line for line in lines if line.strip()), "")
-    if not header:
-        raise InputError(f"{path}: the file is empty; expected a header line and rows")
-    counts = {sep: _count_outside_quotes(header, sep) for sep in _SEPARATORS}
-    separator = max(_SEPARATORS, key=lambda s: counts[s])
-    if counts[separator] == 0:
-        separator = ","
-    _check_columns(path, counts[separator] + 1)
+    encoding, text = _decode(raw)
+    _, separator = _header(path, _first_lines(text, skip_lines + 50)[skip_lines:])
     return CsvDialect(encoding=encoding, separator=separator)
 
 
@@ -69,11 +62,34 @@ def _check_line_lengths(path: Path, raw: bytes) -> None:
         )
 
 
-def _check_columns(path: Path, columns: int) -> None:
+def _header(path: Path, lines: Iterable[str]) -> tuple[str, str]:
+    """The header (first non-empty line of ``lines``) and its separator (``,`` if none is found).
+
+    Refuses an empty file, or a header of more than :data:`MAX_COLUMNS` columns.
+    """
+    header = next((line for line in lines if line.strip()), "")
+    if not header:
+        raise InputError(f"{path}: the file is empty; expected a header line and rows")
+    counts = {sep: _count_outside_quotes(header, sep) for sep in _SEPARATORS}
+    separator = max(_SEPARATORS, key=lambda s: counts[s])
+    if counts[separator] == 0:
+        separator = ","
+    columns = counts[separator] + 1
     if columns > MAX_COLUMNS:
         raise InputError(
             f"{path}: the header has {columns:,} columns; expected at most {MAX_COLUMNS:,}"
         )
+    return header, separator
+
+
+def _first_lines(text: str, count: int) -> list[str]:
+    """``text.splitlines()[:count]``, splitting only the start of ``text``."""
+    size = 1 << 16
+    while True:
+        lines = text[:size].splitlines()
+        if len(lines) > count or size >= len(text):  # the last line of a cut may be partial
+            return lines[:count]
+        size *= 4
 
 
 def read_csv_table(
@@ -113,12 +129,15 @@ def _read_bytes(path: Path) -> bytes:
         raise InputError(f"{path}: cannot be read ({exc.strerror})") from exc
 
 
-def _decodes(raw: bytes, encoding: str) -> bool:
-    try:
-        raw.decode(encoding)
-    except UnicodeDecodeError:
-        return False
-    return True
+def _decode(raw: bytes) -> tuple[str, str]:
+    """The first of :data:`_ENCODINGS` in which ``raw`` is valid, and the decoded text."""
+    *strict, fallback = _ENCODINGS
+    for encoding in strict:
+        try:
+            return encoding, raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return fallback, raw.decode(fallback)  # Latin-1 decodes any bytes
 
 
 def _count_outside_quotes(line: str, separator: str) -> int:
@@ -161,16 +180,8 @@ def read_csv_header(path: Path) -> tuple[CsvDialect, tuple[str, ...]]:
             f"header of column names (at most {MAX_COLUMNS:,} columns)"
         )
     encoding = next(e for e in _ENCODINGS if _decodes_prefix(head, e))
-    lines = head.decode(encoding, errors="replace").splitlines()
-    header = next((line for line in lines if line.strip()), "")
-    if not header:
-        raise InputError(f"{path}: the file is empty; expected a header line and rows")
-    counts = {sep: _count_outside_quotes(header, sep) for sep in _SEPARATORS}
-    separator = max(_SEPARATORS, key=lambda s: counts[s])
-    if counts[separator] == 0:
-        separator = ","
+    header, separator = _header(path, head.decode(encoding, errors="replace").splitlines())
     fields = next(csv.reader(io.StringIO(header), delimiter=separator))
-    _check_columns(path, len(fields))
     names = tuple(
         name if name else f"unnamed: {i}"
         for i, name in enumerate(f.strip().strip('"').strip() for f in fields)

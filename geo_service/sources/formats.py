@@ -22,7 +22,12 @@ from geo_service.model import CoverageRaster, LayerKind
 from geo_service.sources.archive import check_zip
 from geo_service.sources.csvfile import read_csv_header
 from geo_service.sources.raster import read_coverage_raster
-from geo_service.sources.vector import VECTOR_SUFFIXES, read_vector
+from geo_service.sources.vector import (
+    SINGLE_LAYER_SUFFIXES,
+    VECTOR_SUFFIXES,
+    parse_crs,
+    read_vector,
+)
 from geo_service.validation import LayerReport, validate_layer
 
 RASTER_SUFFIXES: Final = (".tif", ".tiff", ".geotiff")
@@ -39,6 +44,10 @@ class ImportOptions:
     include_satellite: bool = False
     wired_only: bool = False
 
+    def __post_init__(self) -> None:
+        if self.crs is not None:
+            parse_crs(self.crs)  # refused here, for every format, before any file is read
+
 
 @dataclass(frozen=True)
 class Sniff:
@@ -54,6 +63,11 @@ class Sniff:
         return all(c.lower() in self.columns for c in columns)
 
 
+def all_files(test: Callable[[Sniff], bool]) -> Callable[[Sequence[Sniff]], bool]:
+    """A ``detect`` accepting one or more files when each of them passes ``test``."""
+    return lambda sniffs: bool(sniffs) and all(test(s) for s in sniffs)
+
+
 Reader = Callable[[Sequence[Path], ImportOptions], tuple[gpd.GeoDataFrame, LayerReport]]
 RasterReader = Callable[[Sequence[Path], ImportOptions], tuple[CoverageRaster, LayerReport]]
 
@@ -62,9 +76,10 @@ RasterReader = Callable[[Sequence[Path], ImportOptions], tuple[CoverageRaster, L
 class ImportFormat:
     """One producer's file format and how to read it into the layer ``layer``.
 
-    ``read`` returns the layer in its canonical columns (the pipeline validates canonical kinds
-    again with :func:`~geo_service.validation.validate_layer`) and a report of rows read, kept,
-    repaired and skipped.
+    ``read`` returns the layer in its canonical columns, already checked (canonical kinds with
+    :func:`~geo_service.validation.validate_layer`, except the ARCEP building tables, whose
+    streaming reader makes the same checks itself), and a report of rows read, kept, repaired
+    and skipped.
     """
 
     name: str
@@ -143,8 +158,11 @@ def sniff(path: Path) -> Sniff:
             check_zip(path)
         try:
             source = f"/vsizip/{path}" if suffix == ".zip" else str(path)
-            layers = tuple(str(n) for n in pyogrio.list_layers(source)[:, 0])
-            info = pyogrio.read_info(source, layer=layers[0] if layers else None)
+            info = pyogrio.read_info(source, layer=0)  # its first layer
+            if suffix in SINGLE_LAYER_SUFFIXES:
+                layers: tuple[str, ...] = (str(info["layer_name"]),)
+            else:
+                layers = tuple(str(n) for n in pyogrio.list_layers(source)[:, 0])
             columns = tuple(str(c).lower() for c in info["fields"])
         except Exception:  # an unreadable file is simply not recognised
             return Sniff(path, suffix)

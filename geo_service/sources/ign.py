@@ -29,15 +29,9 @@ import pandas as pd
 from geo_service.errors import InputError, format_rows
 from geo_service.insee import is_arrondissement, normalise_insee
 from geo_service.model import LayerKind
-from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, register
+from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, all_files, register
 from geo_service.sources.labels import commune_title, zone_labels
-from geo_service.sources.screening import (
-    ImportReport,
-    Screen,
-    each_file,
-    finish_layer,
-    screen_coordinates,
-)
+from geo_service.sources.screening import ImportReport, each_file, finish_layer, open_vector
 from geo_service.sources.tabular import (
     Columns,
     column_text,
@@ -48,7 +42,7 @@ from geo_service.sources.tabular import (
     one_of,
     row_numbers,
 )
-from geo_service.sources.vector import VECTOR_SUFFIXES, read_vector
+from geo_service.sources.vector import VECTOR_SUFFIXES
 
 #: BD TOPO categories of economic activity areas.
 ECONOMIC_CATEGORIES: Final = frozenset({"Industriel et commercial", "Industriel ou commercial"})
@@ -80,11 +74,9 @@ _COMMUNE_OPTIONAL: Final[Columns] = {
 
 def read_bdtopo_zones(path: Path, options: ImportOptions) -> tuple[gpd.GeoDataFrame, ImportReport]:
     """Economic activity areas of a BD TOPO ``ZONE_D_ACTIVITE_OU_D_INTERET`` file."""
-    source = str(path)
-    frame = read_vector(path, layer=options.layer, crs=options.crs).reset_index(drop=True)
+    frame, screen = open_vector(path, options)
     what = "a BD TOPO ZONE_D_ACTIVITE_OU_D_INTERET file"
-    cols = find_columns(frame, source, what, _BDTOPO_REQUIRED, _BDTOPO_OPTIONAL)
-    screen = Screen(source, len(frame))
+    cols = find_columns(frame, screen.source, what, _BDTOPO_REQUIRED, _BDTOPO_OPTIONAL)
     category = column_text(frame, cols["categorie"])
     other = ~one_of(category, ECONOMIC_CATEGORIES)
     if other.any():
@@ -110,24 +102,22 @@ def read_bdtopo_zones(path: Path, options: ImportOptions) -> tuple[gpd.GeoDataFr
         geometry=frame.geometry.values,
         crs=frame.crs,
     )
-    return finish_layer(LayerKind.ZONES, screen_coordinates(zones, screen), screen)
+    return finish_layer(LayerKind.ZONES, zones, screen)
 
 
 def read_communes(path: Path, options: ImportOptions) -> tuple[gpd.GeoDataFrame, ImportReport]:
     """Commune polygons of an Admin Express, geo API or other commune file."""
-    source = str(path)
-    frame = read_vector(path, layer=options.layer, crs=options.crs).reset_index(drop=True)
+    frame, screen = open_vector(path, options)
     required = dict(_COMMUNE_REQUIRED)
     if options.id_field:
         required["code"] = (options.id_field,)
     if options.name_field:
         required["name"] = (options.name_field,)
-    cols = find_columns(frame, source, "a communes file", required, _COMMUNE_OPTIONAL)
+    cols = find_columns(frame, screen.source, "a communes file", required, _COMMUNE_OPTIONAL)
     if cols["population"] is None:
         cols["population"] = _population_column(frame)
-    screen = Screen(source, len(frame))
     codes = normalise_insee(frame[str(cols["code"])])
-    _refuse_departement_codes(codes, source, str(cols["code"]))
+    _refuse_departement_codes(codes, screen.source, str(cols["code"]))
     raw = column_text(frame, cols["code"])
     padded = [isinstance(r, str) and len(r) == 4 and r.isdigit() for r in raw]
     if any(padded):
@@ -153,7 +143,7 @@ def read_communes(path: Path, options: ImportOptions) -> tuple[gpd.GeoDataFrame,
         geometry=frame.geometry.values,
         crs=frame.crs,
     )
-    return finish_layer(LayerKind.COMMUNES, screen_coordinates(communes, screen), screen)
+    return finish_layer(LayerKind.COMMUNES, communes, screen)
 
 
 def _population_column(frame: pd.DataFrame) -> str | None:
@@ -202,7 +192,7 @@ register(
         description="IGN BD TOPO ZONE_D_ACTIVITE_OU_D_INTERET: the economic category only "
         "(Industriel et commercial), named after TOPONYME or NATURE and commune",
         read=each_file(read_bdtopo_zones, "zone_id"),
-        detect=lambda sniffs: bool(sniffs) and all(_is_bdtopo(s) for s in sniffs),
+        detect=all_files(_is_bdtopo),
         files="FILE...",
     )
 )
@@ -213,7 +203,7 @@ register(
         description="Commune polygons: IGN Admin Express (INSEE_COM, NOM, SIREN_EPCI, "
         "POPULATION), geo API / france-geojson (code, nom), or insee/nom files",
         read=each_file(read_communes, "commune_insee"),
-        detect=lambda sniffs: bool(sniffs) and all(_is_communes(s) for s in sniffs),
+        detect=all_files(_is_communes),
         files="FILE...",
     )
 )

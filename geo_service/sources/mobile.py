@@ -28,15 +28,12 @@ import pyarrow as pa
 import shapely
 
 from geo_service.errors import InputError, ParameterError, format_rows
-from geo_service.model import CANONICAL_CRS, POLYGONAL, LayerKind
+from geo_service.insee import INSEE_CODE
+from geo_service.model import CANONICAL_CRS, POLYGONAL, LayerKind, in_france
 from geo_service.sources.csvfile import read_csv_table
-from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, register
-from geo_service.sources.points import (
-    check_in_france,
-    in_france,
-    parse_coordinates,
-    to_lonlat,
-)
+from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, all_files, register
+from geo_service.sources.points import check_in_france, parse_coordinates, to_lonlat
+from geo_service.sources.tabular import refuse_rows, row_numbers
 from geo_service.sources.vector import read_vector
 from geo_service.validation import LayerReport
 
@@ -90,7 +87,6 @@ _FILE_NAME: Final = re.compile(
     r"_couv_[A-Za-z0-9]+_(?P<operator>[A-Za-z0-9]+)_(?P<techno>[0-9G]+)_(?P<usage>data|voix)",
     re.IGNORECASE,
 )
-_INSEE: Final = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 
 
 # -- sites ------------------------------------------------------------------------------------
@@ -126,10 +122,10 @@ def read_mobile_sites(
         raise InputError(f"{path}: the file has no rows; expected one row per mobile site")
     x, bad_x = parse_coordinates(pa.array(table["x"], pa.string()))
     y, bad_y = parse_coordinates(pa.array(table["y"], pa.string()))
-    _refuse(path, "x/y", bad_x | bad_y, "values that are not numbers", "Lambert-93 metres")
+    refuse_rows(path, "x/y", bad_x | bad_y, "values that are not numbers", "Lambert-93 metres")
     check_in_france(x, y, SITES_CRS, source=str(path), columns=("x", "y"))
     no_xy = ~(np.isfinite(x) & np.isfinite(y))
-    report.skip("no coordinates (x/y empty or #N/A)", _rows(no_xy))
+    report.skip("no coordinates (x/y empty or #N/A)", row_numbers(no_xy))
     if no_xy.all():
         raise InputError(f"{path}: no site has coordinates; expected Lambert-93 x and y")
     codes = _operator_codes(table, later, path)
@@ -159,7 +155,7 @@ def _operator_codes(table: pd.DataFrame, later: bool, path: Path) -> npt.NDArray
     column = "code_op" if later else "operateur"
     codes = table[column].astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
     empty = codes.isna() | (codes == "")
-    _refuse(path, column, empty.to_numpy(), "empty operator codes", "an MCC-MNC code (20801)")
+    refuse_rows(path, column, empty.to_numpy(), "empty operator codes", "an MCC-MNC code (20801)")
     return np.asarray(codes.to_numpy(dtype=object, na_value=None), dtype=object)
 
 
@@ -179,14 +175,14 @@ def _site_ids(
     if later and "num_site" in table.columns:
         numbers = table["num_site"].astype("string").str.strip()
         empty = (numbers.isna() | (numbers == "")).to_numpy()
-        _refuse(path, "num_site", empty, "empty site numbers", "a site number")
+        refuse_rows(path, "num_site", empty, "empty site numbers", "a site number")
         ids = pd.Series(codes) + "-" + pd.Series(numbers.to_numpy(dtype=object))
         dup = ids.duplicated(keep=False).to_numpy()
         if dup.any():
             example = ids[dup].iloc[0]
             raise InputError(
                 f"{path}: columns 'code_op'/'num_site': {int(dup.sum())} rows repeat a site "
-                f"(e.g. '{example}') in {format_rows(_rows(dup))}; expected one row per site "
+                f"(e.g. '{example}') in {format_rows(row_numbers(dup))}; expected one row per site "
                 "and operator"
             )
         return np.asarray(ids.to_numpy(), dtype=object)
@@ -200,7 +196,7 @@ def _flags(table: pd.DataFrame, column: str, path: Path) -> pd.arrays.BooleanArr
     text = table[column].astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
     known = text.isin(["0", "1"]).fillna(False).to_numpy(dtype=bool)
     given = (text.notna() & (text != "")).to_numpy(dtype=bool)
-    _refuse(path, column, given & ~known, "values other than 0 and 1", "1 (present) or 0")
+    refuse_rows(path, column, given & ~known, "values other than 0 and 1", "1 (present) or 0")
     values = np.where(known, text.to_numpy(dtype=object, na_value=None) == "1", None)
     return pd.array(values, dtype="boolean")
 
@@ -212,11 +208,11 @@ def _insee(table: pd.DataFrame, path: Path) -> npt.NDArray[np.object_]:
     text = table[column].astype("string").str.strip().str.upper()
     text = text.where(~text.str.fullmatch(r"\d{1,4}").fillna(False), text.str.zfill(5))
     text = text.where(text != "")
-    bad = (text.notna() & ~text.str.fullmatch(_INSEE.pattern).fillna(False)).to_numpy(bool)
+    bad = (text.notna() & ~text.str.fullmatch(INSEE_CODE.pattern).fillna(False)).to_numpy(bool)
     if bad.any():
         raise InputError(
             f"{path}: column '{column}': values that are not INSEE codes (e.g. "
-            f"'{text[bad].iloc[0]}') in {format_rows(_rows(bad))}; expected 5 characters "
+            f"'{text[bad].iloc[0]}') in {format_rows(row_numbers(bad))}; expected 5 characters "
             "such as 13055 or 2A004"
         )
     return np.asarray(text.to_numpy(dtype=object, na_value=None), dtype=object)
@@ -305,7 +301,7 @@ def _coverage_operators(
     if "operateur" in frame.columns:
         codes = frame["operateur"].astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
         empty = (codes.isna() | (codes == "")).to_numpy(bool)
-        _refuse(path, "operateur", empty, "empty operator codes", "an MCC-MNC code (20801)")
+        refuse_rows(path, "operateur", empty, "empty operator codes", "an MCC-MNC code (20801)")
         return np.asarray(codes.to_numpy(dtype=object), dtype=object)
     assert named is not None  # checked by the caller
     file_code = named.group("operator").upper()
@@ -328,7 +324,7 @@ def _levels(values: pd.Series, path: Path) -> npt.NDArray[np.object_]:
     if bad.any():
         found = ", ".join(repr(v) for v in pd.unique(values[bad].astype("string"))[:5])
         raise InputError(
-            f"{path}: column 'niveau': values {found} in {format_rows(_rows(bad))} are not "
+            f"{path}: column 'niveau': values {found} in {format_rows(row_numbers(bad))} are not "
             "coverage levels; expected TBC (très bonne couverture), BC (bonne couverture) or "
             "CL (couverture limitée)"
         )
@@ -338,13 +334,13 @@ def _levels(values: pd.Series, path: Path) -> npt.NDArray[np.object_]:
 def _polygons(frame: gpd.GeoDataFrame, path: Path, report: LayerReport) -> npt.NDArray[np.object_]:
     geoms = np.asarray(frame.geometry.values, dtype=object)
     missing = np.asarray(shapely.is_missing(geoms) | shapely.is_empty(geoms), dtype=bool)
-    report.skip(f"no geometry in {path.name}", _rows(missing))
+    report.skip(f"no geometry in {path.name}", row_numbers(missing))
     types = np.asarray(shapely.get_type_id(geoms))
     polygonal = np.isin(types, [3, 6]) | missing  # Polygon, MultiPolygon
     if not polygonal.all():
         found = ", ".join(sorted({g.geom_type for g in geoms[~polygonal]}))
         raise InputError(
-            f"{path}: {found} geometries in {format_rows(_rows(~polygonal))}; expected "
+            f"{path}: {found} geometries in {format_rows(row_numbers(~polygonal))}; expected "
             f"{' or '.join(sorted(POLYGONAL))} coverage areas"
         )
     invalid = ~missing & ~shapely.is_valid(geoms)
@@ -354,7 +350,7 @@ def _polygons(frame: gpd.GeoDataFrame, path: Path, report: LayerReport) -> npt.N
         report.repaired += int(invalid.sum())
         report.warnings.append(
             f"{path.name}: {int(invalid.sum())} invalid coverage polygon(s) repaired "
-            f"({format_rows(_rows(invalid))})"
+            f"({format_rows(row_numbers(invalid))})"
         )
     geoms[missing] = None
     return geoms
@@ -366,30 +362,17 @@ def _polygonal(geom: shapely.Geometry) -> shapely.Geometry | None:
 
 
 def _check_coverage_in_france(frame: gpd.GeoDataFrame, path: Path) -> None:
+    """Refuse polygons outside France; ``frame``'s index is the 0-based row in the file."""
     bounds = frame.geometry.bounds.to_numpy()
     lon0, lat0 = to_lonlat(bounds[:, 0], bounds[:, 1], CANONICAL_CRS)
     lon1, lat1 = to_lonlat(bounds[:, 2], bounds[:, 3], CANONICAL_CRS)
     outside = ~(in_france(lon0, lat0) & in_france(lon1, lat1))
     if outside.any():
+        rows = [int(i) + 1 for i in frame.index[outside]]
         raise InputError(
             f"{path}: {int(outside.sum())} coverage polygon(s) reach outside metropolitan "
-            f"France ({format_rows(_rows(outside))}); expected the metropolitan coverage "
+            f"France ({format_rows(rows)}); expected the metropolitan coverage "
             "maps, with their declared CRS (Lambert-93)"
-        )
-
-
-# -- helpers ----------------------------------------------------------------------------------
-
-
-def _rows(mask: npt.NDArray[np.bool_]) -> list[int]:
-    return [int(i) + 1 for i in np.flatnonzero(mask)]
-
-
-def _refuse(path: Path, column: str, mask: npt.NDArray[np.bool_], what: str, expected: str) -> None:
-    if mask.any():
-        raise InputError(
-            f"{path}: column '{column}': {int(mask.sum())} {what} in "
-            f"{format_rows(_rows(mask))}; expected {expected}"
         )
 
 
@@ -400,11 +383,8 @@ def _detect_sites(sniffs: Sequence[Sniff]) -> bool:
     return len(sniffs) == 1 and (sniffs[0].has(*_LAYOUT_2018) or sniffs[0].has(*_LAYOUT_LATER))
 
 
-def _detect_coverage(sniffs: Sequence[Sniff]) -> bool:
-    return bool(sniffs) and all(
-        s.suffix in (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb") and s.has("niveau")
-        for s in sniffs
-    )
+def _is_coverage(s: Sniff) -> bool:
+    return s.suffix in (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb") and s.has("niveau")
 
 
 register(
@@ -424,7 +404,7 @@ register(
         description="ARCEP « Mon réseau mobile » operators' coverage maps (GeoPackage per "
         "operator and technology, levels TBC/BC/CL in 'niveau')",
         read=read_mobile_coverage,
-        detect=_detect_coverage,
+        detect=all_files(_is_coverage),
         files="GPKG...",
     )
 )

@@ -13,13 +13,12 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyproj import CRS, Transformer
 
 from geo_service.errors import InputError, format_rows
-from geo_service.model import CANONICAL_CRS, FRANCE_LONLAT_BOUNDS
+from geo_service.model import CANONICAL_CRS, FRANCE_LONLAT_BOUNDS, in_france
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -101,13 +100,6 @@ def to_lambert93(x: FloatArray, y: FloatArray, crs: str) -> tuple[FloatArray, Fl
     return np.asarray(x2, dtype=np.float64), np.asarray(y2, dtype=np.float64)
 
 
-def in_france(lon: FloatArray, lat: FloatArray) -> BoolArray:
-    """Whether each point lies in the lon/lat box of metropolitan France and Corsica."""
-    xmin, ymin, xmax, ymax = FRANCE_LONLAT_BOUNDS
-    with np.errstate(invalid="ignore"):
-        return np.asarray((lon >= xmin) & (lon <= xmax) & (lat >= ymin) & (lat <= ymax))
-
-
 def check_in_france(
     x: FloatArray,
     y: FloatArray,
@@ -166,11 +158,3 @@ def _hint(x: FloatArray, y: FloatArray, crs: str) -> str:
         if in_france(*to_lonlat(x, y, candidate)).all():
             return f" The coordinates look like {label}."
     return ""
-
-
-def first_rows(mask: BoolArray | pd.Series, rows: npt.NDArray[np.int64] | None = None) -> list[int]:
-    """1-based row numbers where ``mask`` is true (``rows`` gives each position's number)."""
-    positions = np.flatnonzero(np.asarray(mask, dtype=bool))
-    if rows is None:
-        return [int(p) + 1 for p in positions]
-    return [int(rows[p]) for p in positions]

@@ -1,10 +1,12 @@
 """Screening of producers' rows before validation, and the report of an import.
 
-A producer's reader decides which rows to leave out and why (not an economic category,
-overseas site, no geometry...), repairs what it can (swapped longitude/latitude, rings not
-closed) and hands the rest to :func:`~geo_service.validation.validate_layer` with
-:func:`finish_layer`. Row numbers in every message are 1-based positions of rows (features, or
-data lines under the header) in the file, also for rows validation refuses.
+A producer's reader (most start with :func:`open_vector`) decides which rows to leave out and
+why (not an economic category, no geometry...), repairs what it can (rings not closed) and hands
+the rest to :func:`finish_layer`, which screens the coordinates (:func:`screen_coordinates`:
+swapped longitude/latitude, overseas sites) and calls
+:func:`~geo_service.validation.validate_layer`. Row numbers in every message are 1-based
+positions of rows (features, or data lines under the header) in the file, also for rows
+validation refuses.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ import shapely
 from pyproj import CRS, Transformer
 
 from geo_service.errors import InputError, format_rows
-from geo_service.model import FRANCE_LONLAT_BOUNDS, LayerKind
+from geo_service.model import FRANCE_LONLAT_BOUNDS, LayerKind, in_france
 from geo_service.sources.formats import ImportOptions
+from geo_service.sources.vector import read_vector
 from geo_service.validation import LayerReport, validate_layer
 
 BoolArray = npt.NDArray[np.bool_]
@@ -143,14 +146,23 @@ def screen_coordinates(frame: gpd.GeoDataFrame, screen: Screen) -> gpd.GeoDataFr
     return frame
 
 
+def open_vector(path: Path, options: ImportOptions) -> tuple[gpd.GeoDataFrame, Screen]:
+    """The features of a vector file (``--layer``, ``--crs`` applied; index reset) and a
+    :class:`Screen` of its rows."""
+    frame = read_vector(path, layer=options.layer, crs=options.crs).reset_index(drop=True)
+    return frame, Screen(str(path), len(frame))
+
+
 def finish_layer(
     kind: LayerKind, frame: gpd.GeoDataFrame, screen: Screen
 ) -> tuple[gpd.GeoDataFrame, ImportReport]:
-    """Validate ``frame`` (canonical columns) without the rows ``screen`` left out.
+    """Screen the coordinates of ``frame`` (canonical columns, :func:`screen_coordinates`) and
+    validate it without the rows ``screen`` left out.
 
     Left-out rows stay in the frame given to validation, without geometry, so that the rows
     it names are the file's rows; its "no geometry" count is then corrected.
     """
+    frame = screen_coordinates(frame, screen)
     screen.flush()
     skipped = screen.skip_mask()
     if len(frame) and skipped.all():
@@ -237,14 +249,11 @@ def _merge(checked: LayerReport, screen: Screen) -> ImportReport:
 
 def _inside(bounds: npt.NDArray[np.float64], crs: CRS) -> BoolArray:
     transformer = Transformer.from_crs(crs, "OGC:CRS84", always_xy=True)
-    xmin, ymin, xmax, ymax = FRANCE_LONLAT_BOUNDS
     inside = np.ones(len(bounds), dtype=bool)
     for xi, yi in ((0, 1), (2, 3)):
         with np.errstate(all="ignore"):
             lon, lat = transformer.transform(bounds[:, xi], bounds[:, yi], errcheck=False)
-        lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-        with np.errstate(invalid="ignore"):
-            inside &= (lon >= xmin) & (lon <= xmax) & (lat >= ymin) & (lat <= ymax)
+        inside &= in_france(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
     return inside
 
 

@@ -22,7 +22,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from geo_service.errors import InputError, format_rows
-from geo_service.sources.csvfile import CsvDialect, detect_dialect, read_csv_table
+from geo_service.sources.csvfile import detect_dialect, read_csv_table
 
 #: Values that mean "no value" in the producers' files (compared after :func:`normalise_name`).
 MISSING_MARKERS: Final = frozenset(
@@ -181,6 +181,18 @@ def numbers_or_fail(values: pd.Series, source: str, column: str, expected: str) 
     return numbers
 
 
+def refuse_rows(
+    source: str | Path, column: str, mask: npt.NDArray[np.bool_], what: str, expected: str
+) -> None:
+    """Refuse the rows of ``mask``, counted and listed: ``{source}: column '{column}': 2 {what}
+    in rows 3, 7; expected {expected}``."""
+    if mask.any():
+        raise InputError(
+            f"{source}: column '{column}': {int(mask.sum())} {what} in "
+            f"{format_rows(row_numbers(mask))}; expected {expected}"
+        )
+
+
 def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Dates written ``dd/mm/yyyy``, ``yyyy-mm-dd`` (time ignored), ``yyyy/mm/dd`` or ``yyyy``.
 
@@ -236,8 +248,7 @@ def header_line(path: Path, marker: str, *, limit: int = 30) -> int:
 
 def read_table(path: Path, *, skip_lines: int = 0) -> pd.DataFrame:
     """A delimited text file as text columns, ``skip_lines`` title lines ignored."""
-    dialect: CsvDialect = detect_dialect(path, skip_lines=skip_lines)
-    table = read_csv_table(path, skip_lines=skip_lines, dialect=dialect)
+    table = read_csv_table(path, skip_lines=skip_lines)
     table = table.loc[
         :, [not str(c).startswith("Unnamed: ") or _has_values(table[c]) for c in table]
     ]

@@ -23,9 +23,8 @@ from geo_service.model import CANONICAL_CRS, OUTPUT_CRS
 from geo_service.sources.tabular import text_values
 
 _EWKT: Final = re.compile(r"^\s*SRID=(\d+);(.*)$", re.IGNORECASE | re.DOTALL)
-_R_VECTOR: Final = re.compile(
-    r"^\s*c\(\s*([-+]?[\d.]+(?:[eE][-+]?\d+)?)\s*,\s*([-+]?[\d.]+(?:[eE][-+]?\d+)?)\s*\)\s*$"
-)
+_R_NUMBER: Final = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+_R_VECTOR: Final = re.compile(rf"^\s*c\(\s*{_R_NUMBER}\s*,\s*{_R_NUMBER}\s*\)\s*$")
 
 GeomArray = npt.NDArray[np.object_]
 BoolArray = npt.NDArray[np.bool_]

@@ -34,6 +34,9 @@ VECTOR_SUFFIXES: Final = (
     ".txt",
     ".tsv",
 )
+#: Extensions of vector files that hold one layer (GDAL opens a GeoJSON by parsing it whole:
+#: listing its layers would parse it once more).
+SINGLE_LAYER_SUFFIXES: Final = (".geojson", ".shp", ".fgb")
 _CSV_SUFFIXES: Final = (".csv", ".txt", ".tsv")
 _PARQUET_SUFFIXES: Final = (".parquet", ".geoparquet")
 _WKT_COLUMNS: Final = ("geometry", "geom", "wkt", "the_geom", "geometrie", "wkt_geom")
@@ -84,7 +87,7 @@ def read_vector(
             f"{path}: unsupported file extension '{suffix}'; expected one of "
             f"{', '.join(VECTOR_SUFFIXES)}"
         )
-    override = _parse_crs(crs) if crs else None
+    override = parse_crs(crs) if crs else None
     if suffix in _CSV_SUFFIXES:
         frame = _read_csv(path, override)
     elif suffix in _PARQUET_SUFFIXES:
@@ -96,7 +99,8 @@ def read_vector(
     return frame
 
 
-def _parse_crs(crs: str) -> CRS:
+def parse_crs(crs: str) -> CRS:
+    """The CRS named by ``--crs`` (``EPSG:2154``, a WKT, a PROJ string...), or InputError."""
     try:
         return CRS.from_user_input(crs)
     except CRSError as exc:
@@ -111,10 +115,11 @@ def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:
         check_zip(path)
     source = f"/vsizip/{path}" if zipped else str(path)
     try:
-        layers = pyogrio.list_layers(source)
-        if layer is None and len(layers) > 1:
-            names = ", ".join(str(name) for name in layers[:, 0])
-            raise InputError(f"{path}: holds several layers ({names}); choose one with --layer")
+        if layer is None and path.suffix.lower() not in SINGLE_LAYER_SUFFIXES:
+            layers = pyogrio.list_layers(source)
+            if len(layers) > 1:
+                names = ", ".join(str(name) for name in layers[:, 0])
+                raise InputError(f"{path}: holds several layers ({names}); choose one with --layer")
         frame = pyogrio.read_dataframe(source, layer=layer, use_arrow=True)
     except InputError:
         raise
