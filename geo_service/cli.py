@@ -6,6 +6,7 @@ import functools
 import gc
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -62,10 +63,13 @@ Positive = Annotated[float | None, typer.Option(min=0.0, show_default=False)]
 
 
 def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Print user errors as one paragraph (no traceback) and exit with status 2."""
+    """Print user errors as one paragraph (no traceback) and exit with status 2; print the
+    warnings of libraries (GDAL's about a file, say) as one line each, without source lines."""
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        previous = warnings.showwarning
+        warnings.showwarning = _warning_printer()
         try:
             return command(*args, **kwargs)
         except GeoServiceError as exc:
@@ -91,8 +95,22 @@ def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
                 highlight=False,
             )
             raise typer.Exit(1) from None
+        finally:
+            warnings.showwarning = previous
 
     return wrapper
+
+
+def _warning_printer() -> Callable[..., None]:
+    """A ``warnings.showwarning`` printing each distinct message once, as one line."""
+    shown: set[str] = set()
+
+    def show(message: Warning | str, *_: Any, **__: Any) -> None:
+        if str(message) not in shown:
+            shown.add(str(message))
+            error_console.print(f"[yellow]Warning:[/] {message}", highlight=False)
+
+    return show
 
 
 def _settings(data_dir: Path | None) -> Settings:

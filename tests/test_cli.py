@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -293,3 +294,23 @@ def test_import_append_adds_land_from_another_producer(data_dir: Path, tmp_path:
     assert again.exit_code == 2
     assert "plot_id value(s) already in the stored 'land' layer ('f1')" in again.output
     assert (data_dir / "store" / "land.gpkg").read_bytes() == before
+
+
+def test_library_warnings_print_as_one_line_each(data_dir: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    plain = tmp_path / "plain.gpkg"
+    with sqlite3.connect(plain) as connection:
+        connection.execute("CREATE TABLE t (a)")
+    completed = subprocess.run(
+        [sys.executable, "-m", "geo_service", "import", "zones", str(plain)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "GEO_SERVICE_DATA_DIR": str(data_dir)},
+    )
+    assert completed.returncode == 2
+    warnings = [line for line in completed.stderr.splitlines() if line.startswith("Warning:")]
+    assert warnings == [f"Warning: GPKG: bad application_id=0x00000000 on '{plain}'"]
+    assert "RuntimeWarning" not in completed.stderr
+    assert "plain.gpkg: cannot be read as a vector file" in completed.stderr
