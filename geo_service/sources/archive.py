@@ -1,10 +1,12 @@
-"""Zip archives: checked from their directory before anything inside is read.
+"""Compressed inputs: zip archives checked before anything inside is read, and the bound on
+how far any compressed input may expand.
 
 GDAL reads a zipped Shapefile or GeoPackage in place (``/vsizip/``), expanding members as it
 goes. :func:`check_zip` reads only the archive's central directory and refuses, before any
 member is expanded, an archive that is not a zip, holds too many members, names members
 outside itself (``../``, absolute paths), or would expand to too much data or with a
-compression ratio only a "zip bomb" reaches.
+compression ratio only a "zip bomb" reaches. A gzip stream has no trustworthy directory:
+its readers call :func:`check_expansion` as they go.
 """
 
 from __future__ import annotations
@@ -56,10 +58,35 @@ def check_zip(path: Path) -> None:
             )
     expanded = sum(m.file_size for m in members)
     packed = sum(m.compress_size for m in members)
-    ratio = expanded / max(packed, 1)
-    if expanded > MAX_EXPANDED_BYTES or (expanded > RATIO_FLOOR_BYTES and ratio > MAX_RATIO):
+    if expanded > MAX_EXPANDED_BYTES or _bomb_ratio(packed, expanded):
         raise InputError(
             f"{path}: the archive would expand from {packed / 1e6:,.1f} MB to "
-            f"{expanded / 1e6:,.1f} MB (ratio {ratio:,.0f}); refused before expanding it: "
-            f"expected at most {MAX_EXPANDED_BYTES / 1e9:g} GB and a ratio below {MAX_RATIO:g}"
+            f"{expanded / 1e6:,.1f} MB (ratio {expanded / max(packed, 1):,.0f}); refused "
+            f"before expanding it: expected at most {MAX_EXPANDED_BYTES / 1e9:g} GB and a "
+            f"ratio below {MAX_RATIO:g}"
         )
+
+
+def check_expansion(path: Path, packed: int, expanded: int) -> None:
+    """Refuse a compressed stream whose first ``packed`` bytes expanded to ``expanded`` bytes
+    with a ratio only a "bomb" reaches (above :data:`MAX_RATIO` past
+    :data:`RATIO_FLOOR_BYTES`).
+
+    Streamed readers call it as they go, so a bomb is stopped after a few blocks. No total
+    is bounded here: honest text may be as long as its producer made it.
+
+    Raises
+    ------
+    InputError
+        Naming the file, the sizes reached and the ratio expected.
+    """
+    if _bomb_ratio(packed, expanded):
+        raise InputError(
+            f"{path}: {packed / 1e6:,.1f} MB of compressed data expanded to "
+            f"{expanded / 1e6:,.1f} MB (ratio {expanded / max(packed, 1):,.0f}) and reading "
+            f"was stopped: expected a compression ratio below {MAX_RATIO:g}, as text data has"
+        )
+
+
+def _bomb_ratio(packed: int, expanded: int) -> bool:
+    return expanded > RATIO_FLOOR_BYTES and expanded / max(packed, 1) > MAX_RATIO

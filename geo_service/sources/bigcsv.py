@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from geo_service.errors import InputError
+from geo_service.sources.archive import check_expansion
 from geo_service.sources.csvfile import CsvDialect, is_gzip, read_csv_header
 
 T = TypeVar("T")
@@ -73,7 +74,8 @@ def scan_csv(
     Raises
     ------
     InputError
-        When lines have the wrong number of fields (all listed), or the file is unreadable.
+        When lines have the wrong number of fields (all listed), the file is unreadable, or
+        it is gzipped and expands like a "gzip bomb" (checked batch by batch).
     """
     last_error: Exception | None = None
     for encoding in _ENCODINGS:
@@ -120,9 +122,9 @@ def _scan(
     types = {columns[c]: text if c in dictionary else pa.string() for c in columns}
     results: list[T] = []
     first = 0
-    with _input(path) as stream:
+    with _input(path) as source:
         reader = pacsv.open_csv(
-            stream,
+            source.stream,
             read_options=pacsv.ReadOptions(
                 encoding=encoding, block_size=_BLOCK_SIZE, use_threads=threads
             ),
@@ -152,16 +154,51 @@ def _scan(
     return results
 
 
+class _Source:
+    """The text stream of a file; a gzipped one is inflated through :meth:`read`, which
+    counts the expanded bytes and stops a "gzip bomb" after a few blocks."""
+
+    def __init__(self, path: Path, raw: pa.NativeFile, gzipped: bool) -> None:
+        self.path = path
+        self.raw = raw
+        self.expanded = 0
+        self._inflate = pa.CompressedInputStream(raw, "gzip") if gzipped else None
+        self.stream: pa.NativeFile = pa.PythonFile(self, mode="r") if gzipped else raw
+
+    def read(self, size: int = -1) -> bytes:
+        """Expanded bytes (called by pyarrow through :class:`pyarrow.PythonFile`).
+
+        Raises
+        ------
+        InputError
+            When the data expands like a bomb (:func:`check_expansion`).
+        """
+        assert self._inflate is not None
+        data: bytes = self._inflate.read(size if size >= 0 else None)
+        self.expanded += len(data)
+        check_expansion(self.path, self.raw.tell(), self.expanded)
+        return data
+
+    def close(self) -> None:
+        """Close the file."""
+        self.raw.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether the file is closed (asked by :class:`pyarrow.PythonFile`)."""
+        return bool(self.raw.closed)
+
+
 @contextmanager
-def _input(path: Path) -> Iterator[pa.NativeFile]:
+def _input(path: Path) -> Iterator[_Source]:
     try:
-        stream = pa.input_stream(str(path), compression="gzip" if is_gzip(path) else None)
+        source = _Source(path, pa.OSFile(str(path)), is_gzip(path))
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"{path}: cannot be read ({exc})") from exc
     try:
-        yield stream
+        yield source
     finally:
-        stream.close()
+        source.close()
 
 
 def _bad_lines(path: Path, lines: list[int], separator: str) -> InputError:

@@ -11,6 +11,7 @@ lists them. Run ``python tests/hostile/corpus.py OUT_DIR`` to write them out and
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import sqlite3
@@ -169,6 +170,25 @@ def _zip_bomb(folder: Path) -> None:
             chunk = b" " * (1 << 20)
             for _ in range(400):
                 member.write(chunk)
+
+
+def _gzip_bomb(folder: Path) -> None:
+    # An ARCEP pair whose building table is one row then 300 MB of line breaks, deflated to
+    # about 300 kB (a ratio of 1000); the eligibility table is honest.
+    base = (
+        "imb_id;imb_x;imb_y;imb_code;imb_code_insee;imb_nbr_logloc\n"
+        "IMB/13001/X/0001;606401.79;5392948.30;IMB/13001/X/0001;13001;12\n"
+    )
+    with gzip.open(folder / "base_imb_13.csv.gz", "wb", compresslevel=9) as handle:
+        handle.write(base.encode())
+        chunk = b"\n" * (1 << 20)
+        for _ in range(300):
+            handle.write(chunk)
+    actuel = (
+        "imb_id;code_operateur;code_techno;classe_debit_descendant\n"
+        "IMB/13001/X/0001;FRTE;FO;THD1G\n"
+    )
+    (folder / "actuel_13.csv.gz").write_bytes(gzip.compress(actuel.encode()))
 
 
 def _many_members(folder: Path) -> None:
@@ -749,6 +769,16 @@ CASES: Final[tuple[Case, ...]] = (
         "refused",
         r"bomb\.zip: .*expand",
         "a 400 kB zip that expands to 400 MB (ratio 1,000)",
+    ),
+    Case(
+        "gzip bomb",
+        "premises",
+        ("base_imb_13.csv.gz", "actuel_13.csv.gz"),
+        _gzip_bomb,
+        "refused",
+        r"base_imb_13\.csv\.gz: .*expanded .*ratio",
+        "an ARCEP building table of 300 kB that inflates to 300 MB (ratio 1,000)",
+        format="arcep-mci-immeubles",
     ),
     Case(
         "zip of 20,000 members",
