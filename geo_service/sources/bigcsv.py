@@ -75,7 +75,7 @@ def scan_csv(
     ------
     InputError
         When lines have the wrong number of fields (all listed), the file is unreadable, or
-        it is gzipped and expands like a "gzip bomb" (checked batch by batch).
+        it is gzipped and expands like a "gzip bomb" (checked at every block read).
     """
     last_error: Exception | None = None
     for encoding in _ENCODINGS:
