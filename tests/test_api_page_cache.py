@@ -49,6 +49,7 @@ def test_a_page_is_served_again_with_a_new_timestamp(store_dir: Path) -> None:
             "type",
             "numberMatched",
             "numberReturned",
+            "limit",
             "timeStamp",
             "synthetic",
             "links",

@@ -319,7 +319,6 @@ def test_filters_that_match_nothing_say_so(client: TestClient, result: AnalysisR
         ({"status": "bad"}, "status"),
         ({"status": "served,<b>"}, "status"),
         ({"commune": "1300"}, "commune"),
-        ({"commune": "99999"}, "commune"),
         ({"embed": "maybe"}, "embed"),
         ({"zoom": "3"}, "zoom"),
     ],
@@ -341,6 +340,8 @@ def test_parse_filters() -> None:
     assert parse_commune("", {}) is None
     with pytest.raises(ParameterError, match="commune"):
         parse_commune("13-01", {"13001": "x"})
+    with pytest.raises(NotFoundError, match="no commune 13002"):
+        parse_commune("13002", {"13001": "x"})
 
 
 # -- embed mode and framing ---------------------------------------------------------------

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Final
 
-from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
+from fastapi import FastAPI, Request, Response
+from starlette.middleware.gzip import GZipMiddleware
 
 from geo_service.api import assets, docs, domain, maps, ogc, opinions, write
 from geo_service.api.auth import KeyChecker
@@ -14,7 +14,11 @@ from geo_service.api.collections import COLLECTIONS
 from geo_service.api.errors import install_error_handlers
 from geo_service.api.features import feature_index
 from geo_service.api.freshness import FreshWorkspaceMiddleware
+from geo_service.api.links import OPENAPI
+from geo_service.api.methods import MethodsMiddleware
+from geo_service.api.openapi import openapi_document
 from geo_service.api.point import what_is_here
+from geo_service.api.responses import json_response
 from geo_service.api.security import ReadOnlyCORSMiddleware, SecurityHeadersMiddleware
 from geo_service.settings import Settings
 from geo_service.workspace import Workspace
@@ -42,21 +46,42 @@ def create_app(settings: Settings | None = None, *, prepare: bool = True) -> Fas
     if prepare:
         workspace.ensure_ready()
     app = FastAPI(
-        title="geo-service", description=DESCRIPTION, version="0.1.0", docs_url=None, redoc_url=None
+        title="geo-service",
+        description=DESCRIPTION,
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.settings = settings
     app.state.workspace = workspace
     app.state.key_checker = KeyChecker(settings.api_key_hash)
     app.state.write_lock = threading.Lock()
     install_error_handlers(app)
+    # Outermost last: security headers on every answer; HEAD and OPTIONS; compression; CORS
+    # for reads; fresh layers for the routes.
     app.add_middleware(FreshWorkspaceMiddleware, workspace=workspace)
     app.add_middleware(ReadOnlyCORSMiddleware)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=GZIP_LEVEL)
+    app.add_middleware(MethodsMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     for module in (ogc, domain, maps, assets, opinions, write, docs):
         app.include_router(module.router)
     app.include_router(ogc.fallback_router)
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
+    app.add_api_route("/openapi.json", _openapi_route, include_in_schema=False)
     return app
+
+
+#: Answers smaller than this are sent uncompressed; larger ones gzipped when accepted.
+GZIP_MINIMUM_BYTES: Final = 1024
+#: zlib level: 5 compresses a page of zones 8x at a fraction of level 9's time.
+GZIP_LEVEL: Final = 5
+
+
+def _openapi_route(request: Request) -> Response:
+    """The OpenAPI 3.0 document (``application/vnd.oai.openapi+json;version=3.0``)."""
+    return json_response(request.app.openapi(), OPENAPI)
 
 
 def warm_up(app: FastAPI) -> None:
@@ -66,28 +91,3 @@ def warm_up(app: FastAPI) -> None:
         if workspace.store.has_layer(spec.layer):
             feature_index(workspace, spec)
     what_is_here(workspace, "", 5.4, 43.3, 1.0)
-
-
-def _openapi(app: FastAPI) -> dict[str, Any]:
-    """The OpenAPI document, without FastAPI's 422 responses (invalid requests give 400)."""
-    if app.openapi_schema is None:
-        document = get_openapi(
-            title=app.title,
-            version=app.version,
-            description=app.description,
-            routes=app.routes,
-        )
-        for path in document.get("paths", {}).values():
-            for operation in path.values():
-                responses = operation.get("responses", {})
-                responses.pop("422", None)
-                for status, response in responses.items():
-                    if status.startswith(("4", "5")) and "content" in response:
-                        # Errors are JSON whatever the route's own media type.
-                        schemas = [c.get("schema") for c in response["content"].values()]
-                        response["content"] = {"application/json": {"schema": schemas[0]}}
-        schemas = document.get("components", {}).get("schemas", {})
-        for name in ("HTTPValidationError", "ValidationError"):
-            schemas.pop(name, None)
-        app.openapi_schema = document
-    return app.openapi_schema

@@ -90,7 +90,7 @@ def run_document(run: RunInfo) -> dict[str, Any]:
     response_model=ZoneDetail,
     responses=NOT_FOUND_RESPONSES,
 )
-async def zone(request: Request, workspace: WorkspaceDep, zone_id: ZoneIdPath) -> dict[str, Any]:
+def zone(request: Request, workspace: WorkspaceDep, zone_id: ZoneIdPath) -> dict[str, Any]:
     """One activity zone: its metrics, status and priority with the reasons (French sentences),
     the thresholds and input data of the analysis, and links to its feature, map and opinion."""
     run = workspace.results().run
@@ -123,7 +123,7 @@ async def zone(request: Request, workspace: WorkspaceDep, zone_id: ZoneIdPath) -
     response_model=HereResult,
     responses=ERROR_RESPONSES,
 )
-async def here(
+def here(
     request: Request,
     workspace: WorkspaceDep,
     lon: Annotated[float, Query(ge=-180, le=180, description="Longitude (WGS84 degrees).")],
@@ -198,7 +198,7 @@ def _commune_rows(workspace: Workspace, base: str) -> list[dict[str, Any]]:
     response_model=Summary,
     responses=ERROR_RESPONSES,
 )
-async def summary(request: Request, workspace: WorkspaceDep) -> dict[str, Any]:
+def summary(request: Request, workspace: WorkspaceDep) -> dict[str, Any]:
     """Zones and locaux by status, flagged zones, available land, a row per commune, and the
     thresholds and input data of the analysis."""
     result = workspace.results()
@@ -224,7 +224,7 @@ async def summary(request: Request, workspace: WorkspaceDep) -> dict[str, Any]:
     response_model=CommuneDetail,
     responses=NOT_FOUND_RESPONSES,
 )
-async def commune(request: Request, workspace: WorkspaceDep, insee: InseePath) -> dict[str, Any]:
+def commune(request: Request, workspace: WorkspaceDep, insee: InseePath) -> dict[str, Any]:
     """A commune's figures (zones by status, locaux, shares, land) and its zones, flagged ones
     by priority rank first."""
     run = workspace.results().run

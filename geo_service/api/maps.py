@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from geo_service.api.deps import SettingsDep, WorkspaceDep
-from geo_service.api.errors import ERROR_RESPONSES, NOT_FOUND_RESPONSES
+from geo_service.api.errors import NOT_FOUND_RESPONSES
 from geo_service.api.params import reject_unknown_parameters
 from geo_service.api.security import map_policy
 from geo_service.maps.assets import AssetMode
@@ -38,7 +38,7 @@ CommuneQuery = Annotated[
     str | None,
     Query(
         description="Show only the zones of this commune (INSEE code) and fit the map to it.",
-        examples=["13001"],
+        examples=["13901"],
     ),
 ]
 EmbedQuery = Annotated[
@@ -65,7 +65,7 @@ def maps_index(request: Request) -> RedirectResponse:
     "/maps/territory",
     summary="Territory map",
     response_class=HTMLResponse,
-    responses={200: _HTML_RESPONSE, **ERROR_RESPONSES},
+    responses={200: _HTML_RESPONSE, **NOT_FOUND_RESPONSES},
 )
 def territory(
     request: Request,

@@ -126,6 +126,10 @@ def _feature_models(spec: CollectionSpec) -> tuple[type[BaseModel], type[BaseMod
         "type": (Literal["FeatureCollection"], ...),
         "numberMatched": (int, Field(description="Features matching the query.")),
         "numberReturned": (int, Field(description="Features in this page.")),
+        "limit": (
+            int,
+            Field(description="Page size served: the requested `limit`, capped at the maximum."),
+        ),
         "timeStamp": (datetime, Field(description="When the response was made.")),
         "synthetic": (bool, Field(description="Whether the data is the synthetic demo territory.")),
         "links": (list[Link], ...),

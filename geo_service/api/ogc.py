@@ -8,6 +8,7 @@ are typed, documented query parameters. Items are served from memory
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from datetime import UTC, date, datetime, time
 from html import escape
 from typing import Annotated, Any, Final, Literal
 
+import anyio
+import anyio.to_thread
 import numpy as np
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
@@ -51,6 +54,7 @@ from geo_service.api.models import (
 )
 from geo_service.api.params import (
     DEFAULT_LIMIT,
+    MAX_LIMIT,
     BBoxQuery,
     DatetimeQuery,
     FormatQuery,
@@ -100,9 +104,7 @@ def _now() -> str:
     response_model=LandingPage,
     responses={200: _HTML_ALTERNATIVE, **ERROR_RESPONSES},
 )
-async def landing_page(
-    request: Request, workspace: WorkspaceDep, f: FormatQuery = None
-) -> Response:
+def landing_page(request: Request, workspace: WorkspaceDep, f: FormatQuery = None) -> Response:
     """The service, its API definition, conformance classes and collections."""
     as_html = wants_html(request, f)
     base = base_url(request)
@@ -133,7 +135,7 @@ async def landing_page(
     response_model=Conformance,
     responses={200: _HTML_ALTERNATIVE, **ERROR_RESPONSES},
 )
-async def conformance(request: Request, f: FormatQuery = None) -> Response:
+def conformance(request: Request, f: FormatQuery = None) -> Response:
     """The OGC API conformance classes this service implements."""
     if wants_html(request, f):
         items = "".join(f"<li>{escape(uri)}</li>" for uri in CONFORMANCE_CLASSES)
@@ -227,7 +229,7 @@ def _collection_html(document: dict[str, Any]) -> str:
     response_model=Collections,
     responses={200: _HTML_ALTERNATIVE, **ERROR_RESPONSES},
 )
-async def collections(request: Request, workspace: WorkspaceDep, f: FormatQuery = None) -> Response:
+def collections(request: Request, workspace: WorkspaceDep, f: FormatQuery = None) -> Response:
     """The feature collections: zones, communes, EPCIs, land and premises (those stored)."""
     as_html = wants_html(request, f)
     documents = [_collection(request, workspace, spec) for spec in _available(workspace)]
@@ -269,7 +271,7 @@ FeatureIdPath = Annotated[
     response_model=Collection,
     responses={200: _HTML_ALTERNATIVE, **NOT_FOUND_RESPONSES},
 )
-async def collection(
+def collection(
     request: Request,
     workspace: WorkspaceDep,
     collection_id: CollectionIdPath,
@@ -293,19 +295,34 @@ async def collection(
     summary="Queryable properties of a collection",
     response_model=Queryables,
     response_class=SchemaResponse,
-    responses=NOT_FOUND_RESPONSES,
+    responses={200: _HTML_ALTERNATIVE, **NOT_FOUND_RESPONSES},
 )
-async def queryables(
-    request: Request, workspace: WorkspaceDep, collection_id: CollectionIdPath
+def queryables(
+    request: Request,
+    workspace: WorkspaceDep,
+    collection_id: CollectionIdPath,
+    f: FormatQuery = None,
 ) -> Response:
-    """JSON Schema of the properties usable as equality filters of the collection's items."""
+    """JSON Schema of the properties usable in the filters of the collection's items."""
     spec = _stored_spec(workspace, collection_id)
+    title = descriptor(spec.layer, workspace.settings.layers_dir).title
+    properties = {p.name: _json_schema(p) for p in spec.queryables}
+    if wants_html(request, f):
+        rows = [(name, f"{s['type']} — {s['description']}") for name, s in properties.items()]
+        body = f"<p>Propriétés utilisables dans les filtres.</p>{html.key_values(rows)}"
+        return html.page(
+            f"{title} : propriétés interrogeables",
+            body,
+            base=base_url(request),
+            synthetic=workspace.meta(spec.layer).synthetic,
+            links=self_and_alternate(request, True, JSON_SCHEMA),
+        )
     document = {
         "$schema": "https://json-schema.org/draft/2019-09/schema",
         "$id": f"{base_url(request)}/collections/{spec.id}/queryables",
         "type": "object",
-        "title": descriptor(spec.layer, workspace.settings.layers_dir).title,
-        "properties": {p.name: _json_schema(p) for p in spec.queryables},
+        "title": title,
+        "properties": properties,
         "additionalProperties": False,
     }
     return json_response(document, JSON_SCHEMA)
@@ -340,8 +357,9 @@ async def items_query(
     datetime: DatetimeQuery = None,
     f: FormatQuery = None,
 ) -> ItemsQuery:
-    """The common parameters of ``/collections/{id}/items``."""
-    return ItemsQuery(bbox=bbox, limit=limit, offset=offset, datetime=datetime, f=f)
+    """The common parameters of ``/collections/{id}/items`` (``limit`` capped at the maximum)."""
+    served = min(limit, MAX_LIMIT)
+    return ItemsQuery(bbox=bbox, limit=served, offset=offset, datetime=datetime, f=f)
 
 
 def _in_time(workspace: Workspace, spec: CollectionSpec, interval: Interval) -> bool:
@@ -428,7 +446,12 @@ def _geojson_page(
     synthetic = get_workspace(request).meta(spec.layer).synthetic
     features = index.features_json(page, base_url(request))
     head = dumps(
-        {"type": "FeatureCollection", "numberMatched": matched, "numberReturned": len(features)}
+        {
+            "type": "FeatureCollection",
+            "numberMatched": matched,
+            "numberReturned": len(features),
+            "limit": query.limit,
+        }
     )
     tail = f',"synthetic":{dumps(synthetic)},"links":{dumps(links)},"features":['
     tail += ",".join(features) + "]}"
@@ -471,6 +494,23 @@ def _items_html(
     return html.page(title, body, base=base, synthetic=synthetic, links=links)
 
 
+#: Large collections' pages (premises) built at once: one per core, so that however many such
+#: requests arrive, threads remain for every other request.
+HEAVY_PAGES_AT_ONCE: Final = 2
+
+
+def _limiter(request: Request, spec: CollectionSpec) -> anyio.CapacityLimiter | None:
+    """The thread limiter of ``spec``'s pages: a small one of its own for the collections whose
+    pages are serialised on request (premises), the default one for the others."""
+    if spec.precompute:
+        return None
+    limiter: anyio.CapacityLimiter | None = getattr(request.app.state, "heavy_limiter", None)
+    if limiter is None:
+        limiter = anyio.CapacityLimiter(HEAVY_PAGES_AT_ONCE)
+        request.app.state.heavy_limiter = limiter
+    return limiter
+
+
 def _filter_annotation(prop: Property) -> Any:
     python_type: Any = {"string": str, "integer": int, "boolean": bool, "number": float}[prop.type]
     if prop.enum is not None:
@@ -484,7 +524,8 @@ def _items_endpoint(spec: CollectionSpec) -> Callable[..., Awaitable[Response]]:
         request: Request, query: ItemsQuery, sortby: str | None, **filters: Any
     ) -> Response:
         chosen = {name: value for name, value in filters.items() if value is not None}
-        return items_response(request, spec, query, sortby, chosen)
+        work = functools.partial(items_response, request, spec, query, sortby, chosen)
+        return await anyio.to_thread.run_sync(work, limiter=_limiter(request, spec))
 
     sortby_doc = (
         "Sort order: comma-separated properties, each optionally prefixed by `-` for "
@@ -534,7 +575,7 @@ for _spec in COLLECTIONS.values():
     response_class=GeoJSONResponse,
     responses={200: _HTML_ALTERNATIVE, **NOT_FOUND_RESPONSES},
 )
-async def item(
+def item(
     request: Request,
     workspace: WorkspaceDep,
     collection_id: CollectionIdPath,

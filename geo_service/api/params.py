@@ -41,8 +41,12 @@ LimitQuery = Annotated[
     int,
     Query(
         ge=1,
-        le=MAX_LIMIT,
-        description=f"Number of features per page (1 to {MAX_LIMIT}; default {DEFAULT_LIMIT}).",
+        le=MAX_OFFSET,
+        description=(
+            f"Number of features per page (default {DEFAULT_LIMIT}). A larger value than "
+            f"{MAX_LIMIT} is served {MAX_LIMIT} features per page, as the response's `limit` "
+            "says; follow the `next` links for the rest."
+        ),
     ),
 ]
 OffsetQuery = Annotated[
@@ -130,6 +134,12 @@ def parse_datetime(text: str | None) -> Interval | None:
     """The interval of a ``datetime`` value (an instant is a zero-length interval), or None."""
     if text is None:
         return None
+    if not text.strip():
+        raise ParameterError(
+            "datetime",
+            "is empty; expected an RFC 3339 date-time, a date or an interval 'start/end' "
+            "(omit the parameter for no time filter)",
+        )
     if "/" in text:
         parts = text.split("/")
         if len(parts) != 2:
@@ -163,6 +173,12 @@ def parse_sortby(text: str | None, sortable: tuple[str, ...]) -> list[tuple[str,
     """``(property, descending)`` pairs of a ``sortby`` value such as ``-priority,name``."""
     if text is None:
         return []
+    if not text.strip():
+        raise ParameterError(
+            "sortby",
+            f"is empty; expected a comma-separated list of {', '.join(sortable)} "
+            "(omit the parameter for the stored order)",
+        )
     keys: list[tuple[str, bool]] = []
     for raw in text.split(","):
         item = raw.strip()

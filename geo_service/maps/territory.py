@@ -19,7 +19,7 @@ import geopandas as gpd
 import numpy as np
 
 from geo_service.analysis import AnalysisResult
-from geo_service.errors import ParameterError
+from geo_service.errors import NotFoundError, ParameterError
 from geo_service.formatting import GE, MBPS, fr_number, plural
 from geo_service.maps import commune_coverage, style
 from geo_service.maps.commune_coverage import CommuneCoverageLayer, commune_coverage_layer
@@ -101,7 +101,8 @@ def parse_statuses(value: str | None) -> tuple[str, ...]:
 
 
 def parse_commune(value: str | None, communes: Mapping[str, Any]) -> str | None:
-    """The INSEE code of a ``commune`` parameter; ParameterError if malformed or absent."""
+    """The INSEE code of a ``commune`` parameter: ParameterError if malformed, NotFoundError if
+    no such commune was analysed (as ``/communes/{insee}`` answers)."""
     if value is None or not value.strip():
         return None
     code = value.strip().upper()
@@ -110,7 +111,7 @@ def parse_commune(value: str | None, communes: Mapping[str, Any]) -> str | None:
             "commune", f"'{value}' is not an INSEE commune code; expected 5 characters, e.g. 13001"
         )
     if code not in communes:
-        raise ParameterError("commune", f"no commune {code} in the analysed territory")
+        raise NotFoundError(f"no commune {code} in the analysed territory; /summary lists them")
     return code
 
 

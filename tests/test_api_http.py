@@ -1,0 +1,232 @@
+"""HTTP as GIS clients use it: HEAD, OPTIONS, capped page sizes, compression, OpenAPI 3.0,
+and requests that stay fast while expensive ones run."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from geo_service.api import create_app
+from geo_service.api.app import warm_up
+from geo_service.api.params import MAX_LIMIT
+from geo_service.settings import Settings
+
+READ_PATHS = (
+    "/",
+    "/conformance",
+    "/collections",
+    "/collections/zones",
+    "/collections/zones/items?limit=3",
+    "/collections/zones/items/DEMO-Z001",
+    "/collections/zones/queryables",
+    "/healthz",
+    "/zones/DEMO-Z001",
+    "/summary",
+    "/layers",
+    "/openapi.json",
+    "/maps/territory",
+)
+
+
+@pytest.fixture(scope="module")
+def client(analysed_demo_dir: Path) -> Iterator[TestClient]:
+    app = create_app(Settings(database_url=None, data_dir=analysed_demo_dir))
+    warm_up(app)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.mark.parametrize("path", READ_PATHS)
+def test_head_answers_the_get_headers_without_a_body(client: TestClient, path: str) -> None:
+    get = client.get(path, headers={"Accept-Encoding": "identity"})
+    head = client.head(path, headers={"Accept-Encoding": "identity"})
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]
+    if "content-length" in get.headers:
+        assert head.headers["content-length"] == get.headers["content-length"]
+
+
+def test_head_of_an_unknown_feature_is_404(client: TestClient) -> None:
+    assert client.head("/collections/zones/items/NOPE").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/collections", {"GET", "HEAD", "OPTIONS"}),
+        ("/collections/zones/items", {"GET", "HEAD", "OPTIONS"}),
+        ("/layers/zones", {"POST", "DELETE", "OPTIONS"}),
+        ("/analysis", {"POST", "OPTIONS"}),
+    ],
+)
+def test_options_lists_every_method_of_the_path(
+    client: TestClient, path: str, allowed: set[str]
+) -> None:
+    response = client.options(path)
+    assert response.status_code == 204
+    assert set(response.headers["allow"].split(", ")) == allowed
+    assert response.content == b""
+
+
+def test_options_of_an_unknown_path_is_404(client: TestClient) -> None:
+    assert client.options("/no/such/path").status_code == 404
+
+
+def test_a_cors_preflight_still_gets_cors_headers(client: TestClient) -> None:
+    response = client.options(
+        "/collections",
+        headers={"Origin": "https://umap.example", "Access-Control-Request-Method": "GET"},
+    )
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "*"
+
+
+def test_a_limit_above_the_maximum_is_served_the_maximum(client: TestClient) -> None:
+    page = client.get("/collections/premises/items", params={"limit": 5000}).json()
+    assert page["numberReturned"] == MAX_LIMIT
+    assert page["limit"] == MAX_LIMIT
+    following = next(x for x in page["links"] if x["rel"] == "next")
+    assert f"offset={MAX_LIMIT}" in following["href"]
+    small = client.get("/collections/zones/items", params={"limit": 7}).json()
+    assert small["limit"] == 7
+    assert small["numberReturned"] == 7
+
+
+def test_large_answers_are_gzipped_when_accepted(client: TestClient) -> None:
+    path = "/collections/zones/items?limit=100"
+    plain = client.get(path, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    raw = client.get(path, headers={"Accept-Encoding": "gzip"}, extensions={})
+    assert raw.headers["content-encoding"] == "gzip"
+    assert "accept-encoding" in raw.headers["vary"].lower()
+    # httpx inflates transparently: the body is the same document.
+    assert json.loads(raw.content)["numberReturned"] == json.loads(plain.content)["numberReturned"]
+    compressed = int(raw.headers["content-length"])
+    assert compressed * 4 < len(plain.content), (compressed, len(plain.content))
+    assert gzip.decompress(gzip.compress(plain.content)) == plain.content
+
+
+def _walk(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def test_the_api_definition_is_openapi_30_as_declared(client: TestClient) -> None:
+    response = client.get("/openapi.json")
+    assert response.headers["content-type"] == "application/vnd.oai.openapi+json;version=3.0"
+    document = response.json()
+    assert document["openapi"].startswith("3.0.")
+    for node in _walk(document):
+        assert node.get("type") != "null", node
+        assert not isinstance(node.get("type"), list), node
+        assert "const" not in node, node
+        assert "prefixItems" not in node, node
+        for bound in ("exclusiveMinimum", "exclusiveMaximum"):
+            assert bound not in node or isinstance(node[bound], bool), node
+    landing = client.get("/").json()
+    desc = next(x for x in landing["links"] if x["rel"] == "service-desc")
+    assert desc["type"] == response.headers["content-type"]
+    conformance = client.get("/conformance").json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30" in conformance
+    # A parameter FastAPI writes as anyOf[integer, null] is a nullable integer in 3.0.
+    items = document["paths"]["/collections/zones/items"]["get"]["parameters"]
+    rank = next(p for p in items if p["name"] == "rank")
+    assert rank["schema"]["type"] == "integer"
+    assert rank["schema"]["nullable"] is True
+
+
+def test_queryables_as_html(client: TestClient) -> None:
+    response = client.get("/collections/zones/queryables", params={"f": "html"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "status" in response.text
+    assert "interrogeables" in response.text
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter", "says"),
+    [
+        ({"datetime": ""}, "datetime", "empty"),
+        ({"sortby": ""}, "sortby", "empty"),
+        ({"sortby": " "}, "sortby", "empty"),
+    ],
+)
+def test_empty_values_are_named_as_empty(
+    client: TestClient, query: dict[str, str], parameter: str, says: str
+) -> None:
+    response = client.get("/collections/zones/items", params=query)
+    assert response.status_code == 400
+    body = response.json()
+    assert parameter in body["description"]
+    assert says in body["description"]
+
+
+def test_a_map_of_an_unknown_commune_is_404_like_the_commune(client: TestClient) -> None:
+    assert client.get("/communes/13001").status_code == 404
+    response = client.get("/maps/territory", params={"commune": "13001"})
+    assert response.status_code == 404
+    assert "13001" in response.json()["description"]
+    assert client.get("/maps/territory", params={"commune": "13-1"}).status_code == 400
+
+
+def test_the_documented_examples_exist_in_the_demo(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    territory = document["paths"]["/maps/territory"]["get"]["parameters"]
+    commune = next(p for p in territory if p["name"] == "commune")
+    example = commune.get("example", commune["schema"].get("example"))
+    assert client.get(f"/communes/{example}").status_code == 200
+
+
+def test_a_cheap_request_is_not_stalled_by_expensive_ones(client: TestClient) -> None:
+    """Pages of 1000 premises over most of the territory, two at a time, while /healthz and a
+    zone page are timed: they must not wait for the expensive pages."""
+    stop = threading.Event()
+    expensive_times: list[float] = []
+
+    def expensive() -> None:
+        offset = 0
+        while not stop.is_set():
+            started = time.perf_counter()
+            client.get(
+                "/collections/premises/items",
+                params={"bbox": "4.5,43.0,6.0,44.0", "limit": 1000, "offset": offset},
+            )
+            expensive_times.append(time.perf_counter() - started)
+            offset += 1000  # every page is new: no page cache
+
+    workers = [threading.Thread(target=expensive) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    try:
+        time.sleep(0.3)
+        cheap: list[float] = []
+        for i in range(40):
+            started = time.perf_counter()
+            path = "/healthz" if i % 2 else "/collections/zones/items/DEMO-Z001"
+            assert client.get(path).status_code == 200
+            cheap.append(time.perf_counter() - started)
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join()
+    cheap.sort()
+    median_cheap = cheap[len(cheap) // 2]
+    median_expensive = sorted(expensive_times)[len(expensive_times) // 2]
+    # Served on the event loop, a cheap request waits about one expensive page (median equal to
+    # it); off the loop it only shares the GIL, a few ms.
+    assert median_cheap < median_expensive / 3, (cheap, median_expensive)
+    assert median_cheap < 0.05, (cheap, median_expensive)
