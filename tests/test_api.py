@@ -129,7 +129,7 @@ def test_collections_describe_every_served_layer(
     assert list(collections) == COLLECTION_IDS
     for collection in collections.values():
         assert collection["itemType"] == "feature"
-        assert collection["crs"] == ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"]
+        assert collection["crs"][0] == "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
         min_lon, min_lat, max_lon, max_lat = collection["extent"]["spatial"]["bbox"][0]
         assert -5 < min_lon < max_lon < 10
         assert 41 < min_lat < max_lat < 52

@@ -26,6 +26,7 @@ from shapely.geometry import mapping
 
 from geo_service.analysis import split_reasons
 from geo_service.api.collections import CollectionSpec, FilterValue, Property, PropertyType
+from geo_service.api.crs import CRS84, SupportedCrs, from_crs84
 from geo_service.api.links import Link, feature_links
 from geo_service.api.responses import dumps
 from geo_service.errors import NotFoundError
@@ -38,7 +39,7 @@ _BASE_MARK: Final = "\x00"
 _BASE_MARK_JSON: Final = "\\u0000"
 
 #: Decimals of the coordinates on the wire (6 decimals of a degree: about 0.1 m).
-COORDINATE_DECIMALS: Final = 6
+COORDINATE_DECIMALS: Final = CRS84.decimals
 #: Bytes of serialised item pages kept per collection and store version; a page larger than
 #: an eighth of it is not kept.
 PAGE_CACHE_BYTES: Final = 64 * 1024 * 1024
@@ -283,24 +284,32 @@ class FeatureIndex:
         return [dumps(p) for p in self.properties(positions)]
 
     def features_json(
-        self, positions: Positions, base: str, links: Sequence[list[Link]] | None = None
+        self,
+        positions: Positions,
+        base: str,
+        links: Sequence[list[Link]] | None = None,
+        crs: SupportedCrs = CRS84,
     ) -> list[str]:
-        """GeoJSON Features at ``positions``, each with its links under the service URL ``base``
-        (:func:`~geo_service.api.links.feature_links`) unless ``links`` gives them."""
-        if self._feature_heads is not None:
+        """GeoJSON Features at ``positions`` with coordinates in ``crs``, each with its links
+        under the service URL ``base`` (:func:`~geo_service.api.links.feature_links`) unless
+        ``links`` gives them."""
+        if self._feature_heads is not None and crs is CRS84:
             heads = [self._feature_heads[i] for i in positions.tolist()]
         else:
-            heads = self._make_feature_heads(positions)
+            heads = self._make_feature_heads(positions, crs)
         if links is None:
             link_texts = self._links_json(positions, base)
         else:
             link_texts = [dumps(x) for x in links]
         return [f"{head}{text}}}" for head, text in zip(heads, link_texts, strict=True)]
 
-    def _make_feature_heads(self, positions: Positions) -> list[str]:
+    def _make_feature_heads(self, positions: Positions, crs: SupportedCrs = CRS84) -> list[str]:
         """Each feature's JSON up to its links: ``{"type":"Feature", ..., "links":``."""
         ids = self.ids[positions].tolist()
-        geometries = self.geometry_json(positions)
+        if crs is CRS84:
+            geometries = self.geometry_json(positions)
+        else:
+            geometries = geometry_json(self.geometries[positions], crs)
         properties = self.properties_json(positions)
         return [
             f'{{"type":"Feature","id":{dumps(i)},"geometry":{g or "null"},"properties":{p},"links":'
@@ -324,10 +333,10 @@ class FeatureIndex:
         return geometry_json(self.geometries[positions])
 
 
-def geometry_json(geometries: npt.NDArray[Any]) -> list[str | None]:
-    """GeoJSON text of each geometry (None stays None), coordinates rounded to
-    :data:`COORDINATE_DECIMALS` and written in their shortest form."""
-    rounded = shapely.transform(geometries, lambda xy: np.round(xy, COORDINATE_DECIMALS))
+def geometry_json(geometries: npt.NDArray[Any], crs: SupportedCrs = CRS84) -> list[str | None]:
+    """GeoJSON text of each CRS84 geometry (None stays None) in ``crs``, coordinates in its
+    axis order, rounded to its decimals and written in their shortest form."""
+    rounded = from_crs84(geometries, crs)
     if len(rounded) and bool(np.all(shapely.get_type_id(rounded) == 0)):
         xs = shapely.get_x(rounded).tolist()
         ys = shapely.get_y(rounded).tolist()

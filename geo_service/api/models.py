@@ -77,7 +77,10 @@ class Collection(BaseModel):
     links: list[Link]
     extent: Extent | None = None
     itemType: Literal["feature"]  # noqa: N815 - OGC spelling
-    crs: list[str]
+    crs: list[str] = Field(description="URIs of the CRSs the items can be served in (`crs`).")
+    storageCrs: str = Field(  # noqa: N815 - OGC spelling
+        description="URI of the CRS the data is stored in."
+    )
     synthetic: bool
     source: str
     licence: str
@@ -94,7 +97,7 @@ class Collections(BaseModel):
 
 
 class Geometry(BaseModel):
-    """A GeoJSON geometry in CRS84."""
+    """A GeoJSON geometry, in CRS84 unless the request's `crs` asked for another CRS."""
 
     type: Literal["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"]
     coordinates: list[Any]

@@ -23,6 +23,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from geo_service.api import html
 from geo_service.api.collections import COLLECTIONS, CollectionSpec, Property, collection_spec
+from geo_service.api.crs import (
+    CRS84,
+    STORAGE,
+    SupportedCrs,
+    content_crs_header,
+    crs_uris,
+    parse_crs,
+)
 from geo_service.api.deps import WorkspaceDep, get_workspace, is_synthetic
 from geo_service.api.errors import ERROR_RESPONSES, NOT_FOUND_RESPONSES
 from geo_service.api.features import FeatureIndex, SerialisedPage, feature_index
@@ -55,7 +63,9 @@ from geo_service.api.models import (
 from geo_service.api.params import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
+    BBoxCrsQuery,
     BBoxQuery,
+    CrsQuery,
     DatetimeQuery,
     FormatQuery,
     Interval,
@@ -81,8 +91,8 @@ CONFORMANCE_CLASSES: Final = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 )
-CRS84: Final = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 GREGORIAN: Final = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 
 _HTML_ALTERNATIVE: Final[dict[str, Any]] = {
@@ -177,7 +187,7 @@ def _collection(request: Request, workspace: Workspace, spec: CollectionSpec) ->
     url = f"{base}/collections/{spec.id}"
     extent: dict[str, Any] = {}
     if index.bbox is not None:
-        extent["spatial"] = {"bbox": [list(index.bbox)], "crs": CRS84}
+        extent["spatial"] = {"bbox": [list(index.bbox)], "crs": CRS84.uri}
     dates = data_dates(workspace, spec)
     if dates is not None:
         start, end = (f"{d.isoformat()}T00:00:00Z" for d in dates)
@@ -195,7 +205,8 @@ def _collection(request: Request, workspace: Workspace, spec: CollectionSpec) ->
         ],
         "extent": extent or None,
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": crs_uris(),
+        "storageCrs": STORAGE.uri,
         "synthetic": meta.synthetic,
         "source": meta.source,
         "licence": meta.licence,
@@ -348,6 +359,8 @@ class ItemsQuery:
     offset: int
     datetime: str | None
     f: OutputFormat | None
+    crs: SupportedCrs = CRS84
+    bbox_crs: SupportedCrs = CRS84
 
 
 async def items_query(
@@ -356,10 +369,19 @@ async def items_query(
     offset: OffsetQuery = 0,
     datetime: DatetimeQuery = None,
     f: FormatQuery = None,
+    crs: CrsQuery = None,
+    bbox_crs: BBoxCrsQuery = None,
 ) -> ItemsQuery:
     """The common parameters of ``/collections/{id}/items`` (``limit`` capped at the maximum)."""
-    served = min(limit, MAX_LIMIT)
-    return ItemsQuery(bbox=bbox, limit=served, offset=offset, datetime=datetime, f=f)
+    return ItemsQuery(
+        bbox=bbox,
+        limit=min(limit, MAX_LIMIT),
+        offset=offset,
+        datetime=datetime,
+        f=f,
+        crs=parse_crs(crs, "crs"),
+        bbox_crs=parse_crs(bbox_crs, "bbox-crs"),
+    )
 
 
 def _in_time(workspace: Workspace, spec: CollectionSpec, interval: Interval) -> bool:
@@ -394,7 +416,8 @@ def items_response(
     serialised = index.pages.get(
         key, lambda: _geojson_page(request, spec, index, query, sortby, filters)
     )
-    return Response(serialised.body(_now()), media_type=GEOJSON)
+    headers = content_crs_header(query.crs)
+    return Response(serialised.body(_now()), media_type=GEOJSON, headers=headers)
 
 
 def _items_page(
@@ -408,7 +431,7 @@ def _items_page(
 ) -> tuple[int, Any, list[Link]]:
     """Features matched, positions of the page, and the page's links."""
     workspace = get_workspace(request)
-    boxes = parse_bbox(query.bbox)
+    boxes = parse_bbox(query.bbox, query.bbox_crs)
     interval = parse_datetime(query.datetime)
     keys = parse_sortby(sortby, spec.sortables)
     positions = index.select(boxes, filters, keys)
@@ -444,7 +467,7 @@ def _geojson_page(
 ) -> SerialisedPage:
     matched, page, links = _items_page(request, spec, index, query, sortby, filters, False)
     synthetic = get_workspace(request).meta(spec.layer).synthetic
-    features = index.features_json(page, base_url(request))
+    features = index.features_json(page, base_url(request), crs=query.crs)
     head = dumps(
         {
             "type": "FeatureCollection",
@@ -581,8 +604,10 @@ def item(
     collection_id: CollectionIdPath,
     feature_id: FeatureIdPath,
     f: FormatQuery = None,
+    crs: CrsQuery = None,
 ) -> Response:
     """One feature of a collection, with links to its collection (zones: to map and opinion)."""
+    target = parse_crs(crs, "crs")
     spec = _stored_spec(workspace, collection_id)
     index = feature_index(workspace, spec)
     position = np.array([index.position(feature_id)], dtype=np.intp)
@@ -600,8 +625,8 @@ def item(
         name = properties.get("name")
         title = f"{name} ({feature_id})" if name else f"{spec.id} {feature_id}"
         return html.page(title, body, base=base, synthetic=synthetic)
-    text = index.features_json(position, base, [links])[0]
-    return Response(text.encode(), media_type=GEOJSON)
+    text = index.features_json(position, base, [links], crs=target)[0]
+    return Response(text.encode(), media_type=GEOJSON, headers=content_crs_header(target))
 
 
 #: Routes that must not refuse unknown parameters before saying the collection does not exist.

@@ -17,6 +17,7 @@ from fastapi import Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
+from geo_service.api.crs import CRS84, SUPPORTED, SupportedCrs, bbox_to_crs84
 from geo_service.errors import ParameterError
 
 #: Default and maximum page sizes of ``/collections/{id}/items``.
@@ -27,6 +28,26 @@ MAX_OFFSET: Final = 2**31 - 1
 OutputFormat = Literal["json", "html"]
 
 BBox = tuple[float, float, float, float]
+
+_CRS_LIST: Final = ", ".join(f"`{c.uri}`" for c in SUPPORTED)
+CrsQuery = Annotated[
+    str | None,
+    Query(
+        description=(
+            "CRS of the coordinates of the response (OGC API - Features Part 2), one of "
+            f"{_CRS_LIST}; default CRS84 (longitude, latitude). EPSG:4326 is written latitude "
+            "first, as its definition says; the `Content-Crs` header names the CRS served."
+        ),
+        examples=["http://www.opengis.net/def/crs/EPSG/0/2154"],
+    ),
+]
+BBoxCrsQuery = Annotated[
+    str | None,
+    Query(
+        alias="bbox-crs",
+        description=f"CRS of `bbox`, one of {_CRS_LIST}; default CRS84.",
+    ),
+]
 
 FormatQuery = Annotated[
     OutputFormat | None,
@@ -61,9 +82,10 @@ BBoxQuery = Annotated[
     str | None,
     Query(
         description=(
-            "Bounding box in longitude/latitude (CRS84): `minLon,minLat,maxLon,maxLat` (6 numbers "
-            "with heights are accepted, heights ignored). Returns the features whose geometry "
-            "intersects the box; minLon > maxLon crosses the antimeridian."
+            "Bounding box, in longitude/latitude (CRS84) unless `bbox-crs` says otherwise: "
+            "`minLon,minLat,maxLon,maxLat` (6 numbers with heights are accepted, heights "
+            "ignored). Returns the features whose geometry intersects the box; minLon > maxLon "
+            "crosses the antimeridian."
         ),
         examples=["5.2,43.2,5.6,43.5"],
     ),
@@ -98,8 +120,9 @@ class Interval:
         return (self.start is None or self.start <= end) and (self.end is None or start <= self.end)
 
 
-def parse_bbox(text: str | None) -> list[BBox] | None:
-    """The boxes of a ``bbox`` value (two when it crosses the antimeridian), or None."""
+def parse_bbox(text: str | None, crs: SupportedCrs = CRS84) -> list[BBox] | None:
+    """The CRS84 boxes of a ``bbox`` value given in ``crs`` (two when it crosses the
+    antimeridian), or None."""
     if text is None:
         return None
     parts = text.split(",")
@@ -116,18 +139,7 @@ def parse_bbox(text: str | None) -> list[BBox] | None:
         ) from None
     if not all(math.isfinite(n) for n in numbers):
         raise ParameterError("bbox", f"expected finite numbers; got {text!r}")
-    if len(numbers) == 6:
-        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
-    min_lon, min_lat, max_lon, max_lat = numbers
-    if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
-        raise ParameterError("bbox", f"longitudes must lie in [-180, 180]; got {text!r}")
-    if not (-90 <= min_lat <= 90 and -90 <= max_lat <= 90):
-        raise ParameterError("bbox", f"latitudes must lie in [-90, 90]; got {text!r}")
-    if min_lat > max_lat:
-        raise ParameterError("bbox", f"minLat must not exceed maxLat; got {text!r}")
-    if min_lon > max_lon:
-        return [(min_lon, min_lat, 180.0, max_lat), (-180.0, min_lat, max_lon, max_lat)]
-    return [(min_lon, min_lat, max_lon, max_lat)]
+    return bbox_to_crs84(numbers, crs, text)
 
 
 def parse_datetime(text: str | None) -> Interval | None:
