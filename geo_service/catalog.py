@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from geo_service.analysis.fields import descriptor_columns
 from geo_service.errors import NotFoundError, StoreError
 
 _REPO_LAYERS = Path(__file__).resolve().parent.parent / "layers"
@@ -36,12 +37,20 @@ def default_layers_dir() -> Path:
 
 @lru_cache(maxsize=8)
 def load_descriptors(directory: Path | None = None) -> dict[str, LayerDescriptor]:
-    """Every descriptor of ``directory`` (default: :func:`default_layers_dir`), by layer name."""
+    """Every descriptor of ``directory`` (default: :func:`default_layers_dir`), by layer name.
+
+    The columns of the result layers come from the registry of result fields
+    (:mod:`geo_service.analysis.fields`); their TOML files may add others.
+    """
     directory = directory or default_layers_dir()
     descriptors: dict[str, LayerDescriptor] = {}
     for path in sorted(directory.glob("*.toml")):
         try:
             descriptor = LayerDescriptor.model_validate(tomllib.loads(path.read_text("utf-8")))
+            if columns := descriptor_columns(descriptor.name):
+                # A result layer's columns are declared with its fields.
+                merged = {**columns, **descriptor.columns}
+                descriptor = descriptor.model_copy(update={"columns": merged})
         except (tomllib.TOMLDecodeError, ValidationError, OSError) as exc:
             raise StoreError(f"{path}: invalid layer descriptor: {exc}") from exc
         descriptors[descriptor.name] = descriptor

@@ -13,10 +13,11 @@ import shapely
 from h3ronpy.vector import coordinates_to_cells
 from pyproj import Transformer
 
-from geo_service.analysis.coverage import SHARE_COLUMNS
-from geo_service.model import CANONICAL_CRS, OUTPUT_CRS, THD30, ZoneStatus, class_rank
+from geo_service.analysis.fields import COMMUNE_FIELDS, Aggregation, ResultField
+from geo_service.model import CANONICAL_CRS, OUTPUT_CRS, THD30, class_rank
 
-_SUMS: Final = ("area_ha", "premises", "locaux", "available_land_ha", "available_plots")
+#: The commune and EPCI fields computed from the zone results (the same for both).
+_AGGREGATES: Final = tuple(f for f in COMMUNE_FIELDS if f.aggregation != Aggregation.NONE)
 
 
 def commune_summary(
@@ -58,37 +59,46 @@ def epci_summary(zone_results: pd.DataFrame, communes: gpd.GeoDataFrame | None) 
 
 
 def _summarise(zone_results: pd.DataFrame, key: str) -> pd.DataFrame:
+    """The :data:`_AGGREGATES` of the zones of each ``key`` value, by that value."""
     frame = pd.DataFrame(zone_results.drop(columns="geometry", errors="ignore"))
     frame = frame.dropna(subset=[key])
     groups = frame.groupby(key, sort=True)
-    out = pd.DataFrame({"zones": groups.size()})
-    for status in ZoneStatus:
-        matches = (frame["status"] == status.value).astype(np.int64)
-        out[f"zones_{status.value}"] = matches.groupby(frame[key]).sum().reindex(out.index)
-    for column in _SUMS:
-        out[column] = groups[column].sum()
+    out = pd.DataFrame(index=groups.size().index)
     weight = frame["locaux"].astype(float)
-    for column in SHARE_COLUMNS:
-        known = frame[column].notna() & (weight > 0)
-        part = (frame[column].fillna(0.0) * weight).where(known, 0.0).groupby(frame[key]).sum()
-        whole = weight.where(known, 0.0).groupby(frame[key]).sum()
-        out[column] = (part / whole.where(whole > 0)).reindex(out.index)
-    out["priority_max"] = groups["priority"].max()
+    for field in _AGGREGATES:
+        out[field.name] = _aggregate(frame, frame[key], field, weight).reindex(out.index)
     return out
 
 
+def _aggregate(
+    frame: pd.DataFrame, key: pd.Series, field: ResultField, weight: pd.Series
+) -> pd.Series:
+    """The zone results of ``frame`` aggregated by ``key`` as ``field`` says."""
+    if field.aggregation == Aggregation.COUNT:
+        matches = pd.Series(1, index=frame.index, dtype=np.int64)
+        if field.of is not None:
+            matches = (frame["status"] == field.of).astype(np.int64)
+        return matches.groupby(key).sum()
+    values = frame[field.of]
+    if field.aggregation == Aggregation.SUM:
+        return values.groupby(key).sum()
+    if field.aggregation == Aggregation.MAX:
+        return values.groupby(key).max()
+    known = values.notna() & (weight > 0)
+    part = (values.fillna(0.0) * weight).where(known, 0.0).groupby(key).sum()
+    whole = weight.where(known, 0.0).groupby(key).sum()
+    return part / whole.where(whole > 0)
+
+
 def _fill_empty(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    counts = [
-        "zones",
-        *(f"zones_{s.value}" for s in ZoneStatus),
-        "premises",
-        "locaux",
-        "available_plots",
-    ]
-    for column in counts:
-        frame[column] = frame[column].fillna(0).astype(np.int64)
-    for column in ("area_ha", "available_land_ha"):
-        frame[column] = frame[column].fillna(0.0)
+    """Zero, not unknown, for the counts and sums of a commune or EPCI without zones."""
+    for field in _AGGREGATES:
+        if field.aggregation not in (Aggregation.COUNT, Aggregation.SUM):
+            continue
+        if field.dtype == "integer":
+            frame[field.name] = frame[field.name].fillna(0).astype(np.int64)
+        else:
+            frame[field.name] = frame[field.name].fillna(0.0)
     return frame
 
 

@@ -27,40 +27,19 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from geo_service.analysis.fields import COMMUNE_FIELDS, ZONE_FIELDS, from_source
 from geo_service.analysis.status import StatusBasis
 from geo_service.formatting import GE, MBPS, fr_date, fr_percent
 from geo_service.insee import fold_arrondissements
+from geo_service.model import LayerKind
 
 #: Columns added to the zone results: the ARCEP figures of the zone's commune.
-ZONE_COMMUNE_COLUMNS: Final = (
-    "commune_share_bhd8",
-    "commune_share_thd30",
-    "commune_share_ftth",
-    "commune_period",
-)
+ZONE_COMMUNE_COLUMNS: Final = from_source(ZONE_FIELDS, LayerKind.COMMUNE_COVERAGE)
 #: Columns added to the commune results: the commune's own ARCEP figures.
-COMMUNE_ARCEP_COLUMNS: Final = (
-    "arcep_locaux",
-    "arcep_share_bhd8",
-    "arcep_share_thd30",
-    "arcep_share_thd100",
-    "arcep_share_thd1g",
-    "arcep_share_ftth",
-    "arcep_ftth_class",
-    "arcep_period",
-)
+COMMUNE_ARCEP_COLUMNS: Final = from_source(COMMUNE_FIELDS, LayerKind.COMMUNE_COVERAGE)
 #: Result column -> ``commune_coverage`` column, for the zones and for the communes.
-_ZONE_FIGURES: Final = {column: column.removeprefix("commune_") for column in ZONE_COMMUNE_COLUMNS}
-_COMMUNE_FIGURES: Final = {
-    "arcep_locaux": "locaux",
-    "arcep_share_bhd8": "share_bhd8",
-    "arcep_share_thd30": "share_thd30",
-    "arcep_share_thd100": "share_thd100",
-    "arcep_share_thd1g": "share_thd1g",
-    "arcep_share_ftth": "share_ftth",
-    "arcep_ftth_class": "ftth_class",
-    "arcep_period": "period",
-}
+_ZONE_FIGURES: Final = {c: c.removeprefix("commune_") for c in ZONE_COMMUNE_COLUMNS}
+_COMMUNE_FIGURES: Final = {c: c.removeprefix("arcep_") for c in COMMUNE_ARCEP_COLUMNS}
 _ISO_DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 

@@ -4,42 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
 
 import geopandas as gpd
 from pydantic import BaseModel, ConfigDict, Field
 
+from geo_service.analysis.fields import ZONE_RESULT_COLUMNS
 from geo_service.model import LayerMeta
 from geo_service.settings import AnalysisParams
 
-#: Columns of the zone results, in order (the geometry comes last).
-ZONE_RESULT_COLUMNS: Final = (
-    "zone_id",
-    "name",
-    "commune_insee",
-    "epci_siren",
-    "kind",
-    "vocation",
-    "state",
-    "area_ha",
-    "premises",
-    "locaux",
-    "share_bhd8",
-    "share_thd30",
-    "share_thd100",
-    "share_thd1g",
-    "share_ftth",
-    "raster_share_bhd8",
-    "raster_share_thd30",
-    "raster_valid_share",
-    "available_land_ha",
-    "available_plots",
-    "status",
-    "status_basis",
-    "priority",
-    "rank",
-    "reasons",
-)
+__all__ = ["ZONE_RESULT_COLUMNS", "AnalysisResult", "RunInfo"]
 
 
 class RunInfo(BaseModel):

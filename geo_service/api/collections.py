@@ -15,9 +15,15 @@ from typing import Final, Literal
 import geopandas as gpd
 
 from geo_service import pipeline
-from geo_service.analysis.status import StatusBasis
+from geo_service.analysis.fields import (
+    COMMUNE_FIELDS,
+    EPCI_FIELDS,
+    ZONE_FIELDS,
+    ResultField,
+    core,
+)
 from geo_service.errors import NotFoundError
-from geo_service.model import SPEED_CLASSES, TECHNOLOGIES, ZoneStatus
+from geo_service.model import SPEED_CLASSES, TECHNOLOGIES
 from geo_service.workspace import Workspace
 
 PropertyType = Literal["string", "integer", "number", "boolean", "array"]
@@ -81,66 +87,23 @@ def _number(name: str, description: str) -> Property:
     return Property(name, "number", description, sortable=True)
 
 
-_SHARES: Final = (
-    _number("share_bhd8", "Share of locaux with at least 8 Mbit/s (BHD8), 0-1."),
-    _number("share_thd30", "Share of locaux with at least 30 Mbit/s (THD30), 0-1."),
-    _number("share_thd100", "Share of locaux with at least 100 Mbit/s, 0-1."),
-    _number("share_thd1g", "Share of locaux with at least 1 Gbit/s, 0-1."),
-    _number("share_ftth", "Share of locaux where fibre to the premises is available, 0-1."),
-)
-_STATUSES: Final = tuple(s.value for s in ZoneStatus)
+def _result(field: ResultField) -> Property:
+    """The property serving a result field (declared in :mod:`geo_service.analysis.fields`)."""
+    return Property(
+        field.name,
+        field.dtype,
+        field.description,
+        queryable=field.queryable,
+        sortable=field.sortable,
+        enum=field.enum,
+    )
 
-ZONE_PROPERTIES: Final = (
-    _text("zone_id", "Zone identifier."),
-    _text("name", "Name of the activity zone."),
-    _text("commune_insee", "INSEE code of the zone's commune."),
-    _text("epci_siren", "SIREN of the zone's EPCI (intercommunality)."),
-    _text("kind", "Kind of zone (ZAE, ZAC, parc d'activités, ...)."),
-    _text("vocation", "Vocation of the zone (industrielle, commerciale, mixte, ...)."),
-    _text("state", "State of the zone (existante, en projet, ...)."),
-    _number("area_ha", "Area of the zone in hectares (Lambert-93)."),
-    _count("premises", "Buildings in the zone."),
-    _count("locaux", "Locaux (premises units) in the zone."),
-    *_SHARES,
-    _number("raster_share_bhd8", "Share of the known raster area at >= 8 Mbit/s, 0-1."),
-    _number("raster_share_thd30", "Share of the known raster area at >= 30 Mbit/s, 0-1."),
-    _number("raster_valid_share", "Share of the zone's area with known raster pixels, 0-1."),
-    _number("available_land_ha", "Available business land in the zone, hectares."),
-    _count("available_plots", "Available plots in the zone."),
-    _choice("status", "Broadband status of the zone.", _STATUSES),
-    _choice("status_basis", "What decided the status.", tuple(b.value for b in StatusBasis)),
-    _number("priority", "Priority 0-100 (flagged zones; 0 when served, null when unknown)."),
-    _count("rank", "Rank among the flagged zones (1 = highest priority).", queryable=True),
-    Property("reasons", "array", "Sentences (French) explaining the status and priority."),
-)
 
-_AGGREGATES: Final = (
-    _count("zones", "Activity zones."),
-    *(_count(f"zones_{s}", f"Activity zones whose status is {s}.") for s in _STATUSES),
-    _number("area_ha", "Summed area of the zones, hectares."),
-    _count("premises", "Buildings in the zones."),
-    _count("locaux", "Locaux in the zones."),
-    _number("available_land_ha", "Available business land in the zones, hectares."),
-    _count("available_plots", "Available plots in the zones."),
-    *_SHARES,
-    _number("priority_max", "Highest priority among the zones."),
-)
-
-COMMUNE_PROPERTIES: Final = (
-    _text("commune_insee", "INSEE code of the commune."),
-    _text("name", "Name of the commune."),
-    _text("epci_siren", "SIREN of the commune's EPCI."),
-    _count("population", "Population."),
-    *_AGGREGATES,
-)
-
-EPCI_PROPERTIES: Final = (
-    _text("epci_siren", "SIREN of the EPCI (intercommunality)."),
-    _text("name", "Name of the EPCI."),
-    _count("communes", "Communes of the EPCI."),
-    _count("population", "Population."),
-    *_AGGREGATES,
-)
+# The columns of optional layers (mobile coverage, ARCEP commune figures) are served as extra
+# properties when the results have them.
+ZONE_PROPERTIES: Final = tuple(_result(f) for f in core(ZONE_FIELDS))
+COMMUNE_PROPERTIES: Final = tuple(_result(f) for f in core(COMMUNE_FIELDS))
+EPCI_PROPERTIES: Final = tuple(_result(f) for f in core(EPCI_FIELDS))
 
 LAND_PROPERTIES: Final = (
     _text("plot_id", "Plot identifier."),

@@ -1,0 +1,606 @@
+"""The registry of result fields: every column of the zone, commune and EPCI results, once.
+
+Each :class:`ResultField` says what a column is (name, type, unit), how the commune and EPCI
+results get it from the zone results (:class:`Aggregation`), what it means in English (API
+descriptions) and in French (the short label of maps and opinions, the longer description of
+the layer descriptor), and how its value is written (:class:`Format`). The result schemas
+(:data:`ZONE_RESULT_COLUMNS`...), the commune and EPCI sums and the layer descriptors'
+column lists are derived from it; a test fails when the analysis computes a column that is
+not declared here, or when a declared column is missing from the results.
+
+Fields brought by an optional layer (``source``: ``commune_coverage``, ``mobile_coverage``,
+``mobile_sites``) are present only when that layer was analysed. A field with ``family``
+set names a family of columns sharing its prefix (one per mobile operator).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final, Literal
+
+from geo_service.analysis.status import StatusBasis
+from geo_service.formatting import GBPS, GE, MBPS
+from geo_service.model import LayerKind, ZoneStatus
+
+DType = Literal["string", "integer", "number", "boolean", "array"]
+
+
+class Aggregation(StrEnum):
+    """How a commune or EPCI result field is computed from the zone results."""
+
+    #: Not computed from the zones (an identity or a figure of another layer).
+    NONE = "none"
+    #: Count of the zones (``of`` empty) or of the zones whose status is ``of``.
+    COUNT = "count"
+    #: Sum of the zone field ``of``.
+    SUM = "sum"
+    #: Mean of the zone share ``of`` weighted by the zones' locaux (zones where it is known).
+    LOCAUX_SHARE = "locaux_share"
+    #: Largest value of the zone field ``of``.
+    MAX = "max"
+
+
+class Format(StrEnum):
+    """How a value is written for people (maps, opinions)."""
+
+    TEXT = "text"
+    COUNT = "count"
+    NUMBER = "number"
+    HECTARES = "hectares"
+    SHARE = "share"
+    PRIORITY = "priority"
+    LIST = "list"
+
+
+@dataclass(frozen=True)
+class ResultField:
+    """One column of a result layer."""
+
+    name: str
+    dtype: DType
+    #: English description (API properties, OpenAPI, queryables).
+    description: str
+    #: Short French label (map popups and panels, opinions' key figures).
+    label: str
+    #: French description of the column (layer descriptor).
+    description_fr: str
+    format: Format = Format.TEXT
+    unit: str | None = None
+    aggregation: Aggregation = Aggregation.NONE
+    #: The zone field (or status) aggregated, for commune and EPCI fields.
+    of: str | None = None
+    #: Optional layer that brings the field; None: always present.
+    source: str | None = None
+    #: Whether ``name`` is the prefix of a family of columns (``name`` + suffix).
+    family: bool = False
+    queryable: bool = False
+    sortable: bool = True
+    enum: tuple[str, ...] | None = None
+
+    def matches(self, column: str) -> bool:
+        """Whether ``column`` is this field (or a member of its family)."""
+        return column.startswith(self.name) if self.family else column == self.name
+
+
+_STATUSES: Final = tuple(s.value for s in ZoneStatus)
+_BASES: Final = tuple(b.value for b in StatusBasis)
+_SHARE: Final = "share"
+
+
+def _text(name: str, description: str, label: str, description_fr: str) -> ResultField:
+    return ResultField(name, "string", description, label, description_fr, queryable=True)
+
+
+def _share(
+    name: str,
+    description: str,
+    label: str,
+    description_fr: str,
+    *,
+    source: str | None = None,
+    family: bool = False,
+    aggregation: Aggregation = Aggregation.NONE,
+    of: str | None = None,
+) -> ResultField:
+    return ResultField(
+        name,
+        "number",
+        description,
+        label,
+        description_fr,
+        Format.SHARE,
+        _SHARE,
+        aggregation,
+        of,
+        source,
+        family,
+    )
+
+
+_COVERAGE_SHARES: Final = (
+    (
+        "share_bhd8",
+        "Share of locaux with at least 8 Mbit/s (BHD8), 0-1.",
+        f"Locaux à {GE}8{MBPS}",
+        "Part des locaux avec au moins 8 Mbit/s (bon haut débit)",
+    ),
+    (
+        "share_thd30",
+        "Share of locaux with at least 30 Mbit/s (THD30), 0-1.",
+        f"Locaux à {GE}30{MBPS}",
+        "Part des locaux avec au moins 30 Mbit/s (très haut débit)",
+    ),
+    (
+        "share_thd100",
+        "Share of locaux with at least 100 Mbit/s, 0-1.",
+        f"Locaux à {GE}100{MBPS}",
+        "Part des locaux avec au moins 100 Mbit/s",
+    ),
+    (
+        "share_thd1g",
+        "Share of locaux with at least 1 Gbit/s, 0-1.",
+        f"Locaux à {GE}1{GBPS}",
+        "Part des locaux avec au moins 1 Gbit/s",
+    ),
+    (
+        "share_ftth",
+        "Share of locaux where fibre to the premises is available, 0-1.",
+        "Fibre optique (FttH) disponible",
+        "Part des locaux raccordables à la fibre (FttH)",
+    ),
+)
+
+#: The fields of the zone results, in column order (the geometry comes last).
+ZONE_FIELDS: Final[tuple[ResultField, ...]] = (
+    _text("zone_id", "Zone identifier.", "Identifiant", "Identifiant de la zone"),
+    _text("name", "Name of the activity zone.", "Nom", "Nom de la zone d'activités"),
+    _text(
+        "commune_insee",
+        "INSEE code of the zone's commune.",
+        "Commune (code INSEE)",
+        "Code INSEE de la commune de la zone",
+    ),
+    _text(
+        "epci_siren",
+        "SIREN of the zone's EPCI (intercommunality).",
+        "EPCI (SIREN)",
+        "SIREN de l'EPCI de la zone",
+    ),
+    _text(
+        "kind",
+        "Kind of zone (ZAE, ZAC, parc d'activités, ...).",
+        "Type de zone",
+        "Type de zone (ZAE, ZAC, parc d'activités...)",
+    ),
+    _text(
+        "vocation",
+        "Vocation of the zone (industrielle, commerciale, mixte, ...).",
+        "Vocation",
+        "Vocation de la zone (industrielle, commerciale, mixte...)",
+    ),
+    _text(
+        "state",
+        "State of the zone (existante, en projet, ...).",
+        "État",
+        "État de la zone (existante, en projet...)",
+    ),
+    ResultField(
+        "area_ha",
+        "number",
+        "Area of the zone in hectares (Lambert-93).",
+        "Surface",
+        "Surface de la zone (ha, Lambert-93)",
+        Format.HECTARES,
+        "ha",
+    ),
+    ResultField(
+        "premises",
+        "integer",
+        "Buildings in the zone.",
+        "Bâtiments recensés",
+        "Nombre d'immeubles dans la zone",
+        Format.COUNT,
+    ),
+    ResultField(
+        "locaux",
+        "integer",
+        "Locaux (premises units) in the zone.",
+        "Locaux",
+        "Nombre de locaux dans la zone",
+        Format.COUNT,
+    ),
+    *(_share(*share) for share in _COVERAGE_SHARES),
+    _share(
+        "raster_share_bhd8",
+        "Share of the known raster area at >= 8 Mbit/s, 0-1.",
+        f"Surface à {GE}8{MBPS} (raster)",
+        "Part de la surface renseignée à au moins 8 Mbit/s (carte de couverture)",
+    ),
+    _share(
+        "raster_share_thd30",
+        "Share of the known raster area at >= 30 Mbit/s, 0-1.",
+        f"Surface à {GE}30{MBPS} (raster)",
+        "Part de la surface renseignée à au moins 30 Mbit/s (carte de couverture)",
+    ),
+    _share(
+        "raster_valid_share",
+        "Share of the zone's area with known raster pixels, 0-1.",
+        "Surface renseignée par le raster",
+        "Part de la surface de la zone renseignée par la carte de couverture",
+    ),
+    ResultField(
+        "available_land_ha",
+        "number",
+        "Available business land in the zone, hectares.",
+        "Foncier disponible",
+        "Foncier disponible dans la zone (ha)",
+        Format.HECTARES,
+        "ha",
+    ),
+    ResultField(
+        "available_plots",
+        "integer",
+        "Available plots in the zone.",
+        "Parcelles disponibles",
+        "Nombre de parcelles disponibles",
+        Format.COUNT,
+    ),
+    ResultField(
+        "status",
+        "string",
+        "Broadband status of the zone.",
+        "Statut",
+        "served, underserved, unserved ou unknown",
+        queryable=True,
+        enum=_STATUSES,
+    ),
+    ResultField(
+        "status_basis",
+        "string",
+        "What decided the status.",
+        "Base du statut",
+        "Ce qui décide du statut : premises (les locaux), raster (la carte de couverture), "
+        "commune (les statistiques communales de l'Arcep) ou none",
+        queryable=True,
+        enum=_BASES,
+    ),
+    ResultField(
+        "priority",
+        "number",
+        "Priority 0-100 (flagged zones; 0 when served, null when unknown).",
+        "Priorité",
+        "Priorité d'intervention de 0 à 100 (zones non desservies)",
+        Format.PRIORITY,
+        "/100",
+    ),
+    ResultField(
+        "rank",
+        "integer",
+        "Rank among the flagged zones (1 = highest priority).",
+        "Rang",
+        "Rang de priorité parmi les zones signalées",
+        Format.COUNT,
+        queryable=True,
+    ),
+    ResultField(
+        "reasons",
+        "array",
+        "Sentences (French) explaining the status and priority.",
+        "Explications",
+        "Explications en français",
+        Format.LIST,
+        sortable=False,
+    ),
+    _share(
+        "commune_share_bhd8",
+        "Share of the locaux of the zone's commune with at least 8 Mbit/s (ARCEP), 0-1.",
+        f"Locaux de la commune à {GE}8{MBPS} (Arcep)",
+        "Part des locaux de la commune de la zone à au moins 8 Mbit/s, selon l'Arcep "
+        "(si les statistiques communales sont chargées)",
+        source=LayerKind.COMMUNE_COVERAGE,
+    ),
+    _share(
+        "commune_share_thd30",
+        "Share of the locaux of the zone's commune with at least 30 Mbit/s (ARCEP), 0-1.",
+        f"Locaux de la commune à {GE}30{MBPS} (Arcep)",
+        "Part des locaux de la commune de la zone à au moins 30 Mbit/s, selon l'Arcep",
+        source=LayerKind.COMMUNE_COVERAGE,
+    ),
+    _share(
+        "commune_share_ftth",
+        "Share of the locaux of the zone's commune connectable to fibre (ARCEP), 0-1.",
+        "Locaux de la commune raccordables à la fibre (FttH, Arcep)",
+        "Part des locaux de la commune de la zone raccordables à la fibre (FttH), selon l'Arcep",
+        source=LayerKind.COMMUNE_COVERAGE,
+    ),
+    ResultField(
+        "commune_period",
+        "string",
+        "Date or quarter of the ARCEP commune statistics.",
+        "Période des statistiques communales",
+        "Date ou trimestre des statistiques communales de l'Arcep",
+        source=LayerKind.COMMUNE_COVERAGE,
+    ),
+    _share(
+        "mobile_4g_good_share_",
+        "Share of the zone's area with good or very good 4G coverage, per operator "
+        "(mobile_4g_good_share_<operator>) and for the best operator (..._best), 0-1.",
+        "Surface en bonne couverture 4G",
+        "Part de la surface en bonne ou très bonne couverture 4G, par opérateur "
+        "(mobile_4g_good_share_orange, sfr, free_mobile, bouygues_telecom) et du meilleur "
+        "opérateur (mobile_4g_good_share_best), si les cartes de couverture mobile sont chargées",
+        source=LayerKind.MOBILE_COVERAGE,
+        family=True,
+    ),
+    ResultField(
+        "mobile_4g_sites_1km",
+        "integer",
+        "4G sites within 1 km of the zone.",
+        "Sites 4G à moins de 1 km",
+        "Nombre de sites 4G à moins de 1 km de la zone (si les sites mobiles sont chargés)",
+        Format.COUNT,
+        source=LayerKind.MOBILE_SITES,
+    ),
+    ResultField(
+        "mobile_4g_operators_1km",
+        "integer",
+        "Operators with a 4G site within 1 km of the zone.",
+        "Opérateurs 4G à moins de 1 km",
+        "Nombre d'opérateurs ayant un site 4G à moins de 1 km de la zone",
+        Format.COUNT,
+        source=LayerKind.MOBILE_SITES,
+    ),
+)
+
+
+def _aggregates(where: str) -> tuple[ResultField, ...]:
+    """The fields computed from the zone results, for the communes or the EPCIs (``where``)."""
+    fr = "de la commune" if where == "commune" else "de l'EPCI"
+    counts = tuple(
+        ResultField(
+            f"zones_{status}",
+            "integer",
+            f"Activity zones whose status is {status}.",
+            f"Zones ({status})",
+            f"Nombre de zones d'activités {fr} au statut {status}",
+            Format.COUNT,
+            aggregation=Aggregation.COUNT,
+            of=status,
+        )
+        for status in _STATUSES
+    )
+    shares = tuple(
+        _share(
+            name,
+            description,
+            label,
+            f"{description_fr} (zones {fr}, pondérée par les locaux)",
+            aggregation=Aggregation.LOCAUX_SHARE,
+            of=name,
+        )
+        for name, description, label, description_fr in _COVERAGE_SHARES
+    )
+    return (
+        ResultField(
+            "zones",
+            "integer",
+            "Activity zones.",
+            "Zones d'activités",
+            "Nombre de zones d'activités",
+            Format.COUNT,
+            aggregation=Aggregation.COUNT,
+        ),
+        *counts,
+        ResultField(
+            "area_ha",
+            "number",
+            "Summed area of the zones, hectares.",
+            "Surface des zones",
+            f"Surface des zones {fr} (ha)",
+            Format.HECTARES,
+            "ha",
+            Aggregation.SUM,
+            "area_ha",
+        ),
+        ResultField(
+            "premises",
+            "integer",
+            "Buildings in the zones.",
+            "Bâtiments recensés",
+            "Immeubles dans les zones",
+            Format.COUNT,
+            aggregation=Aggregation.SUM,
+            of="premises",
+        ),
+        ResultField(
+            "locaux",
+            "integer",
+            "Locaux in the zones.",
+            "Locaux",
+            "Locaux dans les zones",
+            Format.COUNT,
+            aggregation=Aggregation.SUM,
+            of="locaux",
+        ),
+        ResultField(
+            "available_land_ha",
+            "number",
+            "Available business land in the zones, hectares.",
+            "Foncier disponible",
+            "Foncier disponible dans les zones (ha)",
+            Format.HECTARES,
+            "ha",
+            Aggregation.SUM,
+            "available_land_ha",
+        ),
+        ResultField(
+            "available_plots",
+            "integer",
+            "Available plots in the zones.",
+            "Parcelles disponibles",
+            "Parcelles disponibles dans les zones",
+            Format.COUNT,
+            aggregation=Aggregation.SUM,
+            of="available_plots",
+        ),
+        *shares,
+        ResultField(
+            "priority_max",
+            "number",
+            "Highest priority among the zones.",
+            "Priorité la plus élevée",
+            f"Priorité la plus élevée parmi les zones {fr}",
+            Format.PRIORITY,
+            "/100",
+            Aggregation.MAX,
+            "priority",
+        ),
+    )
+
+
+def _population(where: str) -> ResultField:
+    return ResultField(
+        "population",
+        "integer",
+        "Population.",
+        "Population",
+        f"Population municipale {where}",
+        Format.COUNT,
+    )
+
+
+def _arcep(name: str, description: str, label: str, description_fr: str) -> ResultField:
+    dtype: DType = "string" if name == "arcep_period" else "number"
+    fmt = Format.SHARE if "share" in name else Format.TEXT if dtype == "string" else Format.COUNT
+    return ResultField(
+        name,
+        dtype,
+        description,
+        label,
+        description_fr,
+        fmt,
+        _SHARE if fmt == Format.SHARE else None,
+        source=LayerKind.COMMUNE_COVERAGE,
+    )
+
+
+#: The fields of the commune results, in column order.
+COMMUNE_FIELDS: Final[tuple[ResultField, ...]] = (
+    _text("commune_insee", "INSEE code of the commune.", "Code INSEE", "Code INSEE de la commune"),
+    _text("name", "Name of the commune.", "Commune", "Nom de la commune"),
+    _text("epci_siren", "SIREN of the commune's EPCI.", "EPCI (SIREN)", "SIREN de l'EPCI"),
+    _population("de la commune"),
+    *_aggregates("commune"),
+    _arcep(
+        "arcep_locaux",
+        "Locaux of the commune according to ARCEP.",
+        "Locaux (Arcep)",
+        "Locaux de la commune selon l'Arcep",
+    ),
+    _arcep(
+        "arcep_share_bhd8",
+        "Share of the commune's locaux with at least 8 Mbit/s (ARCEP), 0-1.",
+        f"Locaux à {GE}8{MBPS}",
+        "Part des locaux de la commune à au moins 8 Mbit/s en filaire (Arcep)",
+    ),
+    _arcep(
+        "arcep_share_thd30",
+        "Share of the commune's locaux with at least 30 Mbit/s (ARCEP), 0-1.",
+        f"Locaux à {GE}30{MBPS}",
+        "Part des locaux de la commune à au moins 30 Mbit/s en filaire (Arcep)",
+    ),
+    _arcep(
+        "arcep_share_thd100",
+        "Share of the commune's locaux with at least 100 Mbit/s (ARCEP), 0-1.",
+        f"Locaux à {GE}100{MBPS}",
+        "Part des locaux de la commune à au moins 100 Mbit/s en filaire (Arcep)",
+    ),
+    _arcep(
+        "arcep_share_thd1g",
+        "Share of the commune's locaux with at least 1 Gbit/s (ARCEP), 0-1.",
+        f"Locaux à {GE}1{GBPS}",
+        "Part des locaux de la commune à au moins 1 Gbit/s en filaire (Arcep)",
+    ),
+    _arcep(
+        "arcep_share_ftth",
+        "Share of the commune's locaux connectable to fibre (ARCEP), 0-1.",
+        "Locaux raccordables à la fibre (FttH)",
+        "Part des locaux de la commune raccordables à la fibre (Arcep)",
+    ),
+    _arcep(
+        "arcep_ftth_class",
+        "ARCEP FTTH coverage class of the commune: 0, 5, 10, 25, 50 or 80.",
+        "Classe de couverture FttH",
+        "Classe de couverture FttH de l'Arcep : 0, 5 (moins de 10 %), 10, 25, 50, 80",
+    ),
+    _arcep(
+        "arcep_period",
+        "Date or quarter of the ARCEP commune statistics.",
+        "Période",
+        "Date ou trimestre des statistiques communales de l'Arcep",
+    ),
+)
+
+#: The fields of the EPCI results, in column order.
+EPCI_FIELDS: Final[tuple[ResultField, ...]] = (
+    _text("epci_siren", "SIREN of the EPCI (intercommunality).", "SIREN", "SIREN de l'EPCI"),
+    _text("name", "Name of the EPCI.", "EPCI", "Nom de l'EPCI"),
+    ResultField(
+        "communes",
+        "integer",
+        "Communes of the EPCI.",
+        "Communes",
+        "Nombre de communes",
+        Format.COUNT,
+    ),
+    _population("de l'EPCI"),
+    *_aggregates("epci"),
+)
+
+#: The fields of each result layer, by layer name.
+RESULT_FIELDS: Final[dict[str, tuple[ResultField, ...]]] = {
+    "zone_results": ZONE_FIELDS,
+    "commune_results": COMMUNE_FIELDS,
+    "epci_results": EPCI_FIELDS,
+}
+
+
+def core(fields: Iterable[ResultField]) -> tuple[ResultField, ...]:
+    """The fields always present (brought by no optional layer)."""
+    return tuple(f for f in fields if f.source is None)
+
+
+def from_source(fields: Iterable[ResultField], source: str) -> tuple[str, ...]:
+    """Names of the fields brought by the optional layer ``source``."""
+    return tuple(f.name for f in fields if f.source == source and not f.family)
+
+
+def aggregated(fields: Iterable[ResultField], how: Aggregation) -> tuple[ResultField, ...]:
+    """The fields computed from the zone results by ``how``."""
+    return tuple(f for f in fields if f.aggregation == how)
+
+
+def field_of(fields: Iterable[ResultField], column: str) -> ResultField | None:
+    """The field declaring ``column`` (a family member included), None if undeclared."""
+    return next((f for f in fields if f.matches(column)), None)
+
+
+def zone_field(name: str) -> ResultField:
+    """The zone result field ``name``; raises KeyError if undeclared."""
+    found = field_of(ZONE_FIELDS, name)
+    if found is None:
+        raise KeyError(name)
+    return found
+
+
+def descriptor_columns(layer: str) -> dict[str, str]:
+    """French description of each column of result layer ``layer`` (empty for other layers)."""
+    return {
+        f"{f.name}*" if f.family else f.name: f.description_fr for f in RESULT_FIELDS.get(layer, ())
+    }
+
+
+#: Columns of the zone results, in order, without the optional layers' (geometry last).
+ZONE_RESULT_COLUMNS: Final = tuple(f.name for f in core(ZONE_FIELDS))

@@ -1,0 +1,143 @@
+"""The registry of result fields agrees with what the analysis computes and what is served."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from conftest import box, point
+
+from geo_service import pipeline
+from geo_service.analysis import analyze
+from geo_service.analysis.fields import (
+    RESULT_FIELDS,
+    ZONE_FIELDS,
+    ZONE_RESULT_COLUMNS,
+    ResultField,
+    core,
+    descriptor_columns,
+    field_of,
+)
+from geo_service.api.collections import COLLECTIONS
+from geo_service.catalog import descriptor
+from geo_service.model import CANONICAL_CRS
+from geo_service.sources.arcep_communes import COMMUNE_COVERAGE_COLUMNS
+from geo_service.store import GeoPackageStore
+
+LAYER_FRAMES = {
+    pipeline.ZONE_RESULTS: "zones",
+    pipeline.COMMUNE_RESULTS: "communes",
+    pipeline.EPCI_RESULTS: "epcis",
+}
+
+
+def _attributes(frame: pd.DataFrame) -> list[str]:
+    return [str(c) for c in frame.columns if c != "geometry"]
+
+
+def _undeclared(frame: pd.DataFrame, fields: tuple[ResultField, ...]) -> list[str]:
+    return [c for c in _attributes(frame) if field_of(fields, c) is None]
+
+
+def _absent(frame: pd.DataFrame, fields: tuple[ResultField, ...]) -> list[str]:
+    return [f.name for f in fields if not any(f.matches(c) for c in _attributes(frame))]
+
+
+def test_every_demo_result_column_is_declared_and_every_core_field_computed(
+    analysed_demo_dir: Path,
+) -> None:
+    result = pipeline.load_results(GeoPackageStore(analysed_demo_dir))
+    for layer, attribute in LAYER_FRAMES.items():
+        frame = getattr(result, attribute)
+        fields = RESULT_FIELDS[layer]
+        assert _undeclared(frame, fields) == [], layer
+        assert _absent(frame, core(fields)) == [], layer
+
+
+@pytest.fixture
+def communes() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "commune_insee": ["13001", "13002"],
+            "name": ["Une", "Deux"],
+            "epci_siren": ["200054807", "200054807"],
+            "population": [100, 200],
+        },
+        geometry=[box(-100, -100, 350, 700), box(250, -100, 400, 700)],
+        crs=CANONICAL_CRS,
+    )
+
+
+def test_optional_layers_bring_exactly_their_declared_fields(zones, premises, communes) -> None:
+    mobile_coverage = gpd.GeoDataFrame(
+        {
+            "operator_code": ["20801"],
+            "operator": ["Orange"],
+            "techno": ["4G"],
+            "usage": ["data"],
+            "level": ["TBC"],
+        },
+        geometry=[box(-50, -50, 200, 200)],
+        crs=CANONICAL_CRS,
+    )
+    mobile_sites = gpd.GeoDataFrame(
+        {"operator_code": ["20801"], "site_4g": pd.array([True], dtype="boolean")},
+        geometry=[point(50, 50)],
+        crs=CANONICAL_CRS,
+    )
+    rows = [{"commune_insee": "13002", "share_bhd8": 0.3, "share_thd30": 0.2, "period": "T1 2026"}]
+    figures = pd.DataFrame(rows).reindex(columns=list(COMMUNE_COVERAGE_COLUMNS))
+    commune_coverage = gpd.GeoDataFrame(figures, geometry=[None], crs=CANONICAL_CRS)
+    result = analyze(
+        zones,
+        premises,
+        communes=communes,
+        mobile_coverage=mobile_coverage,
+        mobile_sites=mobile_sites,
+        commune_coverage=commune_coverage,
+    )
+    for layer, attribute in LAYER_FRAMES.items():
+        frame = getattr(result, attribute)
+        fields = RESULT_FIELDS[layer]
+        assert _undeclared(frame, fields) == [], layer
+        assert _absent(frame, fields) == [], layer
+
+
+def test_the_zone_result_columns_are_the_core_zone_fields_in_order(zones, premises) -> None:
+    assert tuple(f.name for f in core(ZONE_FIELDS)) == ZONE_RESULT_COLUMNS
+    assert _attributes(analyze(zones, premises).zones) == list(ZONE_RESULT_COLUMNS)
+
+
+def test_field_names_are_unique_per_layer() -> None:
+    for layer, fields in RESULT_FIELDS.items():
+        names = [f.name for f in fields]
+        assert len(names) == len(set(names)), layer
+
+
+def test_result_layer_descriptors_list_every_field() -> None:
+    for layer, fields in RESULT_FIELDS.items():
+        columns = descriptor(layer).columns
+        assert columns == descriptor_columns(layer)
+        assert len(columns) == len(fields)
+        assert all(columns.values())
+
+
+def test_the_api_serves_every_core_field_as_declared() -> None:
+    for collection_id, layer in (
+        ("zones", pipeline.ZONE_RESULTS),
+        ("communes", pipeline.COMMUNE_RESULTS),
+        ("epcis", pipeline.EPCI_RESULTS),
+    ):
+        spec = COLLECTIONS[collection_id]
+        assert spec.layer == layer
+        served = {p.name: p for p in spec.properties}
+        for field in core(RESULT_FIELDS[layer]):
+            prop = served[field.name]
+            assert (prop.type, prop.description) == (field.dtype, field.description)
+            assert (prop.queryable, prop.sortable, prop.enum) == (
+                field.queryable,
+                field.sortable,
+                field.enum,
+            )
