@@ -193,17 +193,30 @@ def import_files(
     if isinstance(frame, CoverageRaster):
         store.write_raster(layer, frame, meta)
         return fmt, report
-    if append and store.has_layer(layer):
-        frame, meta = _appended(store, layer, frame, meta)
-    store.write_layer(layer, frame, meta)
+    if append:
+        added = frame
+
+        def extended(
+            stored: gpd.GeoDataFrame | None, stored_meta: LayerMeta | None
+        ) -> tuple[gpd.GeoDataFrame, LayerMeta]:
+            if stored is None or stored_meta is None:
+                return added, meta
+            return _appended(layer, stored, stored_meta, added, meta)
+
+        store.update_layer(layer, extended)
+    else:
+        store.write_layer(layer, frame, meta)
     return fmt, report
 
 
 def _appended(
-    store: Store, layer: str, frame: gpd.GeoDataFrame, meta: LayerMeta
+    layer: str,
+    stored: gpd.GeoDataFrame,
+    stored_meta: LayerMeta,
+    frame: gpd.GeoDataFrame,
+    meta: LayerMeta,
 ) -> tuple[gpd.GeoDataFrame, LayerMeta]:
     """The stored layer with ``frame``'s features added, and the provenance of both parts."""
-    stored, stored_meta = store.read_layer(layer), store.layer_meta(layer)
     kinds = {kind.value: kind for kind in SCHEMAS}
     id_column = SCHEMAS[kinds[layer]].id_column if layer in kinds else None
     if id_column is not None:

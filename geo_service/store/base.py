@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 import geopandas as gpd
@@ -16,6 +16,12 @@ from geo_service.errors import ParameterError
 from geo_service.model import CoverageRaster, LayerMeta
 
 _LAYER_NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+#: What :meth:`Store.update_layer` does with the stored vector layer and its provenance (both
+#: None when it is absent): the frame and provenance that replace them.
+LayerUpdate = Callable[
+    [gpd.GeoDataFrame | None, LayerMeta | None], tuple[gpd.GeoDataFrame, LayerMeta]
+]
 
 
 def column_dtypes(frame: pd.DataFrame) -> dict[str, str]:
@@ -106,6 +112,15 @@ class Store(ABC):
         the layer's order; unknown names are ignored) and the geometry. A layer written from a
         frame without an active geometry column is a plain table: it is read back as a
         :class:`pandas.DataFrame`, and ``bbox`` is ignored.
+        """
+
+    @abstractmethod
+    def update_layer(self, name: str, update: LayerUpdate) -> None:
+        """Replace vector layer ``name`` by ``update(stored frame, stored provenance)``.
+
+        The writers' lock of the layer is held from the read to the replacement, so that two
+        updates at once (two ``--append`` imports) both count: the second one reads what the
+        first one wrote. An exception raised by ``update`` leaves the layer as it was.
         """
 
     @abstractmethod

@@ -27,6 +27,7 @@ import rasterio
 from geo_service.errors import NotFoundError, StoreError
 from geo_service.model import CoverageRaster, LayerMeta
 from geo_service.store.base import (
+    LayerUpdate,
     Store,
     check_layer_name,
     column_dtypes,
@@ -55,19 +56,16 @@ class GeoPackageStore(Store):
     # -- writing -------------------------------------------------------------------------
     def write_layer(self, name: str, frame: gpd.GeoDataFrame, meta: LayerMeta) -> None:
         check_layer_name(name)
-        meta = meta.model_copy(update={"name": name, "feature_count": len(frame)})
+        self._replace(name, _VECTOR, _vector_writer(name, frame, meta))
 
-        metadata = {
-            _META_KEY: meta.model_dump_json(),
-            _DTYPES_KEY: json.dumps(column_dtypes(frame)),
-        }
-
-        def write(tmp: Path) -> None:
-            pyogrio.write_dataframe(
-                frame, tmp, layer=name, driver="GPKG", layer_metadata=metadata, use_arrow=True
-            )
-
-        self._replace(name, _VECTOR, write)
+    def update_layer(self, name: str, update: LayerUpdate) -> None:
+        check_layer_name(name)
+        with self._lock():
+            if (self.root / f"{name}{_VECTOR}").is_file():
+                frame, meta = update(self.read_layer(name), self.layer_meta(name))
+            else:
+                frame, meta = update(None, None)
+            self._replace_locked(name, _VECTOR, _vector_writer(name, frame, meta))
 
     def write_raster(self, name: str, raster: CoverageRaster, meta: LayerMeta) -> None:
         check_layer_name(name)
@@ -88,21 +86,24 @@ class GeoPackageStore(Store):
             path.unlink()
 
     def _replace(self, name: str, suffix: str, write: _Writer) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
         with self._lock():
-            self._remove_stale_temporaries()
-            tmp = self.root / f".{name}{_TMP_MARK}{uuid.uuid4().hex}{suffix}"
-            try:
-                write(tmp)
-                _fsync(tmp)
-                other = self.root / f"{name}{_RASTER if suffix == _VECTOR else _VECTOR}"
-                tmp.replace(self.root / f"{name}{suffix}")
-                other.unlink(missing_ok=True)
-                _fsync(self.root)
-            except OSError as exc:
-                raise StoreError(f"cannot write layer '{name}' in {self.root}: {exc}") from exc
-            finally:
-                tmp.unlink(missing_ok=True)
+            self._replace_locked(name, suffix, write)
+
+    def _replace_locked(self, name: str, suffix: str, write: _Writer) -> None:
+        """Replace layer ``name``'s file by the one ``write`` makes (the lock is held)."""
+        self._remove_stale_temporaries()
+        tmp = self.root / f".{name}{_TMP_MARK}{uuid.uuid4().hex}{suffix}"
+        try:
+            write(tmp)
+            _fsync(tmp)
+            other = self.root / f"{name}{_RASTER if suffix == _VECTOR else _VECTOR}"
+            tmp.replace(self.root / f"{name}{suffix}")
+            other.unlink(missing_ok=True)
+            _fsync(self.root)
+        except OSError as exc:
+            raise StoreError(f"cannot write layer '{name}' in {self.root}: {exc}") from exc
+        finally:
+            tmp.unlink(missing_ok=True)
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
@@ -189,6 +190,22 @@ class GeoPackageStore(Store):
             if path.is_file():
                 return path
         raise NotFoundError(f"layer '{name}' is not in the {self.describe()}")
+
+
+def _vector_writer(name: str, frame: gpd.GeoDataFrame, meta: LayerMeta) -> _Writer:
+    """What writes ``frame`` with its provenance as the GeoPackage of layer ``name``."""
+    meta = meta.model_copy(update={"name": name, "feature_count": len(frame)})
+    metadata = {
+        _META_KEY: meta.model_dump_json(),
+        _DTYPES_KEY: json.dumps(column_dtypes(frame)),
+    }
+
+    def write(tmp: Path) -> None:
+        pyogrio.write_dataframe(
+            frame, tmp, layer=name, driver="GPKG", layer_metadata=metadata, use_arrow=True
+        )
+
+    return write
 
 
 def _fsync(path: Path) -> None:

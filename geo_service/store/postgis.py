@@ -65,6 +65,7 @@ from geo_service.store._pg_schema import (
     reason,
 )
 from geo_service.store.base import (
+    LayerUpdate,
     Store,
     check_layer_name,
     geotiff_profile,
@@ -116,6 +117,28 @@ class PostGISStore(Store):
     # -- writing -------------------------------------------------------------------------
     def write_layer(self, name: str, frame: gpd.GeoDataFrame, meta: LayerMeta) -> None:
         self._check_name(name)
+        with self._transaction(f"cannot write layer '{name}'") as conn:
+            self._lock_layer(conn, name)
+            self._write_locked(conn, name, frame, meta)
+
+    def update_layer(self, name: str, update: LayerUpdate) -> None:
+        self._check_name(name)
+        with self._transaction(f"cannot update layer '{name}'") as conn:
+            self._lock_layer(conn, name)
+            # READ COMMITTED: each statement from here sees what the previous holder committed.
+            found = self._catalog_row(conn, name)
+            if found is None:
+                frame, meta = update(None, None)
+            else:
+                layout = rows.Layout.from_catalog(found[0], found[1])
+                stored = rows.frame_of(rows.copy_out(conn, self._table(name), layout, None), layout)
+                frame, meta = update(stored, self._meta_in(conn, name))
+            self._write_locked(conn, name, frame, meta)
+
+    def _write_locked(
+        self, conn: Connection, name: str, frame: gpd.GeoDataFrame, meta: LayerMeta
+    ) -> None:
+        """Replace vector layer ``name`` by ``frame`` inside ``conn``'s transaction (locked)."""
         meta = meta.model_copy(update={"name": name, "feature_count": len(frame)})
         geometries = rows.active_geometry(frame)
         layout = rows.layout_of(frame, geometries, name)
@@ -123,17 +146,13 @@ class PostGISStore(Store):
             geometries = rows.promoted(geometries, layout.geometry)
         version = uuid.uuid4().hex
         new = self._table(f"_new_{version[:24]}")
-        with self._transaction(f"cannot write layer '{name}'") as conn:
-            self._lock_layer(conn, name)
-            conn.execute(
-                sql.SQL("CREATE TABLE {} ({})").format(new, rows.column_definitions(layout))
-            )
-            rows.copy_rows(conn, new, frame, geometries, layout)
-            _create_indexes(conn, new, f"{name[:40]}_{version[:8]}", layout)
-            conn.execute(sql.SQL("ANALYZE {}").format(new))
-            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._table(name)))
-            conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(new, sql.Identifier(name)))
-            self._record(conn, name, layout.kind, meta, version, layout)
+        conn.execute(sql.SQL("CREATE TABLE {} ({})").format(new, rows.column_definitions(layout)))
+        rows.copy_rows(conn, new, frame, geometries, layout)
+        _create_indexes(conn, new, f"{name[:40]}_{version[:8]}", layout)
+        conn.execute(sql.SQL("ANALYZE {}").format(new))
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._table(name)))
+        conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(new, sql.Identifier(name)))
+        self._record(conn, name, layout.kind, meta, version, layout)
 
     def write_raster(self, name: str, raster: CoverageRaster, meta: LayerMeta) -> None:
         self._check_name(name)
@@ -228,8 +247,14 @@ class PostGISStore(Store):
 
     def layer_meta(self, name: str) -> LayerMeta:
         check_layer_name(name)
-        action = f"cannot read the description of layer '{name}'"
-        row = self._row_of(name, "meta::text", CATALOG, action)
+        with self._transaction(f"cannot read the description of layer '{name}'") as conn:
+            return self._meta_in(conn, name)
+
+    def _meta_in(self, conn: Connection, name: str) -> LayerMeta:
+        row = conn.execute(
+            sql.SQL("SELECT meta::text FROM {} WHERE name = %s").format(self._table(CATALOG)),
+            (name,),
+        ).fetchone()
         if row is None:
             raise self._not_found(name)
         return LayerMeta.model_validate_json(row[0])
