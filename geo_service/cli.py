@@ -226,7 +226,8 @@ def import_(
     data_dir: DataDir = None,
 ) -> None:
     """Import files as a layer of the store (atomic replacement); the format is detected."""
-    store = open_store(_settings(data_dir))
+    settings = _settings(data_dir)
+    store = open_store(settings)
     options = ImportOptions(
         layer=layer_name,
         crs=crs,
@@ -234,6 +235,7 @@ def import_(
         name_field=name_field,
         include_satellite=include_satellite,
         wired_only=wired_only,
+        max_raster_pixels=settings.max_raster_pixels,
     )
     fmt, report = pipeline.import_files(
         store,

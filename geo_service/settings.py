@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
+
+#: Most pixels of an imported raster: 25,000 km² at 10 m, more than the bounding box of the
+#: largest metropolitan département (Gironde, about 125 x 155 km); 1 GB as float32. Larger
+#: rasters are refused before any pixel is read.
+DEFAULT_MAX_RASTER_PIXELS: Final = 250_000_000
 Weight = Annotated[float, Field(ge=0.0)]
 
 
@@ -107,6 +112,12 @@ class Settings(BaseSettings, AnalysisFields):
     )
     max_upload_files: int = Field(
         default=20, ge=1, le=1000, description="Most files in one upload (with sidecars)."
+    )
+    max_raster_pixels: int = Field(
+        default=DEFAULT_MAX_RASTER_PIXELS,
+        ge=1,
+        description="Most pixels of an imported coverage raster (width x height, before and "
+        "after reprojection to Lambert-93); larger ones are refused before reading.",
     )
 
     # Opinions (avis): absolute links, and the priority cut-offs of the recommendation levels.

@@ -259,7 +259,7 @@ def _import_work(
     """The import of ``upload`` into ``layer``, to run in a worker thread."""
 
     def run() -> ImportResult:
-        options, extra = _options(upload.fields)
+        options, extra = _options(upload.fields, workspace.settings.max_raster_pixels)
         paths = _primary_files(upload.files)
         try:
             fmt, report = pipeline.import_files(
@@ -412,7 +412,9 @@ def _stem(path: Path) -> str:
     return name[: -len(".shp.xml")] if name.endswith(".shp.xml") else path.stem.lower()
 
 
-def _options(fields: dict[str, str]) -> tuple[ImportOptions, dict[str, Any]]:
+def _options(
+    fields: dict[str, str], max_raster_pixels: int
+) -> tuple[ImportOptions, dict[str, Any]]:
     def text(name: str) -> str | None:
         value = fields.get(name, "").strip()
         return value or None
@@ -425,6 +427,7 @@ def _options(fields: dict[str, str]) -> tuple[ImportOptions, dict[str, Any]]:
         name_field=text("name_field"),
         include_satellite=flags["include_satellite"],
         wired_only=flags["wired_only"],
+        max_raster_pixels=max_raster_pixels,
     )
     extra: dict[str, Any] = {
         "format_name": text("format"),

@@ -19,6 +19,7 @@ import pyogrio
 
 from geo_service.errors import InputError, ParameterError
 from geo_service.model import CoverageRaster, LayerKind
+from geo_service.settings import DEFAULT_MAX_RASTER_PIXELS
 from geo_service.sources.archive import check_zip
 from geo_service.sources.csvfile import read_csv_header
 from geo_service.sources.raster import read_coverage_raster
@@ -43,6 +44,7 @@ class ImportOptions:
     name_field: str | None = None
     include_satellite: bool = False
     wired_only: bool = False
+    max_raster_pixels: int = DEFAULT_MAX_RASTER_PIXELS
 
     def __post_init__(self) -> None:
         if self.crs is not None:
@@ -225,7 +227,7 @@ def _read_geotiff(
     paths: Sequence[Path], options: ImportOptions
 ) -> tuple[CoverageRaster, LayerReport]:
     (path,) = _one(paths, "coverage")
-    raster = read_coverage_raster(path)
+    raster = read_coverage_raster(path, max_pixels=options.max_raster_pixels)
     rows, cols = raster.shape
     report = LayerReport(source=str(path), kind=LayerKind.COVERAGE, rows_read=rows * cols)
     report.rows_kept = rows * cols

@@ -3,26 +3,38 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Final
 
 import numpy as np
 import rasterio
+import rasterio.io
 from rasterio.errors import RasterioError
 from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
+from rasterio.windows import Window
 
 from geo_service.errors import InputError
 from geo_service.model import CANONICAL_CRS, FRANCE_LONLAT_BOUNDS, CoverageRaster
+from geo_service.settings import DEFAULT_MAX_RASTER_PIXELS
+
+#: Pixels read at once: the band is read in stripes of about this many pixels, so that memory
+#: holds the float32 result and one stripe, whatever the file's type, blocks and compression.
+_STRIPE_PIXELS: Final = 1 << 22
 
 
-def read_coverage_raster(path: Path) -> CoverageRaster:
+def read_coverage_raster(
+    path: Path, *, max_pixels: int = DEFAULT_MAX_RASTER_PIXELS
+) -> CoverageRaster:
     """Read a coverage GeoTIFF (max download speed in Mbit/s, nodata = unknown) into Lambert-93.
 
     Pixels are reprojected with nearest-neighbour resampling when the file is in another CRS.
+    A raster of more than ``max_pixels`` pixels (in the file or once in Lambert-93) is refused
+    from its header, before any pixel is read.
 
     Raises
     ------
     InputError
-        When the file is not a raster, has several bands, declares no CRS, lies outside France
-        or holds negative speeds.
+        When the file is not a raster, has several bands, declares no CRS, lies outside France,
+        has too many pixels or holds negative speeds.
     """
     path = Path(path)
     if not path.is_file():
@@ -30,18 +42,49 @@ def read_coverage_raster(path: Path) -> CoverageRaster:
     try:
         with rasterio.open(path) as src:
             _check_dataset(path, src)
-            data = src.read(1, masked=True).astype(np.float32).filled(np.nan)
-            raster = CoverageRaster(data=data, transform=src.transform, crs=src.crs.to_string())
+            _check_size(path, src.width, src.height, max_pixels, "")
+            raster = CoverageRaster(
+                data=_read_band(src), transform=src.transform, crs=src.crs.to_string()
+            )
     except RasterioError as exc:
         raise InputError(
             f"{path}: cannot be read as a raster ({exc}); expected a one-band GeoTIFF"
         ) from exc
     _check_values(path, raster)
-    return to_lambert93(raster)
+    return to_lambert93(raster, max_pixels=max_pixels, path=path)
 
 
-def to_lambert93(raster: CoverageRaster) -> CoverageRaster:
-    """The same raster in Lambert-93 (nearest-neighbour), or ``raster`` itself if already there."""
+def _read_band(src: rasterio.io.DatasetReader) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """Band 1 as float32 with nodata as NaN, read stripe by stripe (memory: one stripe more)."""
+    out = np.empty((src.height, src.width), dtype=np.float32)
+    step = max(1, _STRIPE_PIXELS // max(1, src.width))
+    for top in range(0, src.height, step):
+        window = Window(0, top, src.width, min(step, src.height - top))
+        stripe = src.read(1, window=window, masked=True)
+        out[top : top + window.height] = stripe.astype(np.float32).filled(np.nan)
+    return out
+
+
+def _check_size(path: Path, width: int, height: int, max_pixels: int, where: str) -> None:
+    if width * height > max_pixels:
+        raise InputError(
+            f"{path}: {width:,} x {height:,} pixels{where} ({width * height:,}); expected at "
+            f"most {max_pixels:,} pixels (setting max_raster_pixels: a département at 10 m). "
+            "Cut the raster to the territory or coarsen its resolution"
+        )
+
+
+def to_lambert93(
+    raster: CoverageRaster,
+    *,
+    max_pixels: int = DEFAULT_MAX_RASTER_PIXELS,
+    path: Path | None = None,
+) -> CoverageRaster:
+    """The same raster in Lambert-93 (nearest-neighbour), or ``raster`` itself if already there.
+
+    Refused (InputError naming ``path``) when the reprojected raster would have more than
+    ``max_pixels`` pixels.
+    """
     src_crs = rasterio.crs.CRS.from_user_input(raster.crs)
     dst_crs = rasterio.crs.CRS.from_user_input(CANONICAL_CRS)
     if src_crs == dst_crs:
@@ -51,6 +94,7 @@ def to_lambert93(raster: CoverageRaster) -> CoverageRaster:
     transform, width, height = calculate_default_transform(
         src_crs, dst_crs, cols, rows, left, bottom, right, top
     )
+    _check_size(path or Path("raster"), width, height, max_pixels, " once in Lambert-93")
     out = np.full((height, width), np.nan, dtype=np.float32)
     reproject(
         raster.data,

@@ -162,6 +162,32 @@ def _geotiff(
     return make
 
 
+def _sparse_geotiff(folder: Path) -> None:
+    # 30,000 x 30,000 float32 pixels (3.6 GB once read) in about 30 kB: a tiled, deflated
+    # GeoTIFF whose only written tile is the first one (GDAL leaves the others sparse).
+    import rasterio
+    from affine import Affine
+    from rasterio.windows import Window
+
+    profile: dict[str, Any] = {
+        "driver": "GTiff",
+        "width": 30_000,
+        "height": 30_000,
+        "count": 1,
+        "dtype": "float32",
+        "crs": "EPSG:2154",
+        "transform": Affine(10, 0, X0, 0, -10, Y0 + 300_000),
+        "nodata": float("nan"),
+        "tiled": True,
+        "blockxsize": 512,
+        "blockysize": 512,
+        "compress": "deflate",
+        "sparse_ok": True,
+    }
+    with rasterio.open(folder / "sparse.tif", "w", **profile) as dst:
+        dst.write(np.full((512, 512), 50.0, dtype=np.float32), 1, window=Window(0, 0, 512, 512))
+
+
 def _zip_bomb(folder: Path) -> None:
     # 400 MB of zeros in one member: about 400 kB once deflated (a ratio of 1000).
     with zipfile.ZipFile(folder / "bomb.zip", "w", zipfile.ZIP_DEFLATED) as archive:
@@ -880,6 +906,15 @@ CASES: Final[tuple[Case, ...]] = (
         "refused",
         r"elsewhere\.tif: .*outside",
         "a raster over Asia",
+    ),
+    Case(
+        "sparse GeoTIFF of 900 million pixels",
+        "coverage",
+        ("sparse.tif",),
+        _sparse_geotiff,
+        "refused",
+        r"sparse\.tif: 30,000 x 30,000 pixels .*at most 250,000,000 pixels",
+        "a 30 kB GeoTIFF of 30,000 x 30,000 pixels (3.6 GB once read)",
     ),
     Case(
         "TIFF header only",

@@ -1,0 +1,119 @@
+"""Bounds on what one import may cost: pixels of a raster, memory of the worst refused files.
+
+The hostile corpus (tests/hostile/) checks each refusal's message and that the store is left
+unchanged; here, what those bounds are made of (the setting that sets them, the reading in
+stripes) and the peak memory of the heaviest refused files, imported in a separate process.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+from hostile.corpus import CASES, write_corpus
+from typer.testing import CliRunner
+
+from geo_service.cli import app
+from geo_service.errors import InputError
+from geo_service.sources import raster as raster_source
+from geo_service.sources.raster import read_coverage_raster
+from tests.conftest import X0, Y0
+
+#: Peak memory allowed to a refused import (resident set of the whole CLI process).
+MAX_REFUSED_RSS_BYTES = 2 * 10**9
+#: The refused cases that would cost the most memory if they were read whole.
+HEAVIEST = ("sparse GeoTIFF of 900 million pixels",)
+
+
+def _tif(path: Path, data: np.ndarray, nodata: float | None = None) -> None:
+    profile = {
+        "driver": "GTiff",
+        "width": data.shape[1],
+        "height": data.shape[0],
+        "count": 1,
+        "dtype": str(data.dtype),
+        "crs": "EPSG:2154",
+        "transform": Affine(50, 0, X0, 0, -50, Y0),
+        "nodata": nodata,
+    }
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data, 1)
+
+
+def test_a_raster_is_read_in_stripes_with_nodata_as_nan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = np.arange(7 * 5, dtype=np.int16).reshape(7, 5)
+    data[3, 2] = data[6, 4] = -1
+    _tif(tmp_path / "c.tif", data, nodata=-1)
+    monkeypatch.setattr(raster_source, "_STRIPE_PIXELS", 10)  # stripes of two rows
+    raster = read_coverage_raster(tmp_path / "c.tif")
+    assert raster.data.dtype == np.float32
+    expected = data.astype(np.float32)
+    expected[data == -1] = np.nan
+    np.testing.assert_array_equal(raster.data, expected)
+
+
+def test_the_pixel_bound_is_a_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _tif(tmp_path / "c.tif", np.full((20, 30), 50.0, dtype=np.float32))
+    assert read_coverage_raster(tmp_path / "c.tif", max_pixels=600).shape == (20, 30)
+    with pytest.raises(InputError, match=r"30 x 20 pixels \(600\); expected at most 599 pixels"):
+        read_coverage_raster(tmp_path / "c.tif", max_pixels=599)
+    monkeypatch.setenv("GEO_SERVICE_MAX_RASTER_PIXELS", "599")
+    data_dir = tmp_path / "data"
+    result = CliRunner().invoke(
+        app, ["import", "coverage", str(tmp_path / "c.tif"), "--data-dir", str(data_dir)]
+    )
+    assert result.exit_code == 2, result.output
+    assert "at most 599 pixels" in result.output
+    assert not (data_dir / "store" / "coverage.tif").exists()
+
+
+def test_the_bound_applies_once_in_lambert93(tmp_path: Path) -> None:
+    # 10 x 10 pixels in degrees: once in Lambert-93, a few more (the box turns).
+    with rasterio.open(
+        tmp_path / "w.tif",
+        "w",
+        driver="GTiff",
+        width=10,
+        height=10,
+        count=1,
+        dtype="float32",
+        crs="EPSG:4326",
+        transform=Affine(0.01, 0, 5.4, 0, -0.01, 43.4),
+    ) as dst:
+        dst.write(np.full((10, 10), 30.0, dtype=np.float32), 1)
+    with pytest.raises(InputError, match=r"w\.tif: .* pixels once in Lambert-93 .*at most 100"):
+        read_coverage_raster(tmp_path / "w.tif", max_pixels=100)
+
+
+@pytest.mark.parametrize("name", HEAVIEST)
+def test_the_heaviest_refused_files_stay_under_2_gb(name: str, tmp_path: Path) -> None:
+    (case,) = [c for c in CASES if c.name == name]
+    write_corpus(tmp_path, (case,))
+    script = (
+        "import resource, runpy, sys\n"
+        "sys.argv = ['geo-service', *sys.argv[1:]]\n"
+        "try:\n"
+        "    runpy.run_module('geo_service', run_name='__main__')\n"
+        "finally:\n"
+        "    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
+        "    print(f'PEAK {peak}', file=sys.stderr)\n"
+    )
+    args = ["import", case.layer, *(str(tmp_path / f) for f in case.files)]
+    if case.format:
+        args += ["--format", case.format]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GEO_SERVICE_")}
+    env["GEO_SERVICE_DATA_DIR"] = str(tmp_path / "data")
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    peak = int(done.stderr.rsplit("PEAK ", 1)[1])
+    assert peak < MAX_REFUSED_RSS_BYTES, f"{name}: peak {peak / 1e9:.2f} GB"
