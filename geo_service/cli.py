@@ -28,6 +28,7 @@ from rich.table import Table
 
 from geo_service import pipeline
 from geo_service.analysis import AnalysisResult, split_reasons
+from geo_service.analysis.point import DEFAULT_PREMISES_RADIUS_M, MAX_PREMISES_RADIUS_M
 from geo_service.errors import GeoServiceError, ParameterError
 from geo_service.export import export_results
 from geo_service.formatting import fr_hectares, fr_number, fr_percent
@@ -427,12 +428,13 @@ def _print_warnings(report: LayerReport) -> None:
 
 
 def _print_result(result: AnalysisResult, top: int) -> None:
-    from geo_service.opinions.common import effective_share
+    from geo_service.analysis.aggregate import status_counts
+    from geo_service.analysis.status import effective_share
 
     zones = result.zones
     if result.run.synthetic:
         console.print("[bold magenta]Synthetic data: demo territory, not real figures.[/]")
-    counts = zones["status"].value_counts()
+    counts = status_counts(zones)
     summary = Table(title=f"{len(zones)} activity zones")
     for column in ("status", "zones", "locaux", "available land"):
         summary.add_column(column, justify="right" if column != "status" else "left")
@@ -440,7 +442,7 @@ def _print_result(result: AnalysisResult, top: int) -> None:
         part = zones[zones["status"] == status.value]
         summary.add_row(
             status.value,
-            str(int(counts.get(status.value, 0))),
+            str(counts[status.value]),
             fr_number(int(part["locaux"].sum())),
             fr_hectares(float(part["available_land_ha"].sum())),
         )
@@ -788,6 +790,65 @@ def map_(
         f"in {fr_number(written.seconds, 1)} s.",
         highlight=False,
     )
+
+
+@app.command()
+@_reports_errors
+def here(
+    lon: Annotated[
+        float, typer.Argument(min=-180.0, max=180.0, metavar="LON", help="Longitude (WGS84).")
+    ],
+    lat: Annotated[
+        float, typer.Argument(min=-90.0, max=90.0, metavar="LAT", help="Latitude (WGS84).")
+    ],
+    radius: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=MAX_PREMISES_RADIUS_M,
+            help="Search radius of the nearest building, in metres.",
+        ),
+    ] = DEFAULT_PREMISES_RADIUS_M,
+    data_dir: DataDir = None,
+) -> None:
+    """What is here? The activity zones and commune at a point, the nearest building and the
+    coverage raster's speed there (west of Greenwich, write -- before the coordinates)."""
+    found = pipeline.here(open_store(_settings(data_dir)), lon, lat, radius_m=radius)
+    console.print(f"[bold]At {lon:g}, {lat:g}[/]", highlight=False)
+    if len(found.zones) == 0:
+        console.print("Zones: none", highlight=False)
+    for row in found.zones.to_dict("records"):
+        rank = row.get("rank")
+        ranked = isinstance(rank, int | float) and rank == rank  # NaN, NA: not ranked
+        console.print(
+            f"Zone {row['zone_id']} {row['name']}: {row['status']}"
+            + (f", rank {int(rank)}" if ranked else ""),
+            highlight=False,
+        )
+    commune = found.commune
+    console.print(
+        "Commune: none"
+        if commune is None
+        else f"Commune: {commune.get('name')} ({commune.get('commune_insee')})",
+        highlight=False,
+    )
+    building = found.nearest_premises
+    if building is None:
+        console.print(f"Nearest building: none within {fr_number(radius)} m", highlight=False)
+    else:
+        console.print(
+            f"Nearest building: {building.get('premises_id')} at "
+            f"{fr_number(building['distance_m'], 1)} m, {building.get('locaux')} locaux, "
+            f"class {building.get('down_class')}",
+            highlight=False,
+        )
+    coverage = found.coverage
+    if coverage is not None:
+        speed = (
+            "unknown" if coverage["mbps"] is None else f"{fr_number(coverage['mbps'], 1)} Mbit/s"
+        )
+        klass = f" ({coverage['speed_class']})" if coverage["speed_class"] else ""
+        console.print(f"Coverage raster: {speed}{klass}", highlight=False)
 
 
 @app.command("hash-key")

@@ -43,10 +43,10 @@ from shapely.geometry.base import BaseGeometry
 from geo_service.errors import ParameterError
 from geo_service.model import (
     CANONICAL_CRS,
-    CLASS_MIN_MBPS,
     SPEED_CLASSES,
     TECHNOLOGIES,
     CoverageRaster,
+    speed_class_rank,
 )
 
 FloatArray = npt.NDArray[np.float64]
@@ -1322,8 +1322,7 @@ def _outside_classes(
     n = len(xy)
     u = rng.random((4, n))
     speed = np.where(radio, np.maximum(copper, 40.0), copper)
-    bounds = np.array([CLASS_MIN_MBPS[c] for c in SPEED_CLASSES])
-    classes = (np.searchsorted(bounds, speed, side="right") - 1).astype(np.int64)
+    classes = speed_class_rank(speed)
     technos = np.select(
         [
             radio & (copper < 30.0),

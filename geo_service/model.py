@@ -186,11 +186,16 @@ def in_france(lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]) -> npt
         return np.asarray((lon >= xmin) & (lon <= xmax) & (lat >= ymin) & (lat <= ymax))
 
 
-def speed_to_class(mbps: npt.ArrayLike) -> npt.NDArray[np.object_]:
-    """The ARCEP class of each download speed in Mbit/s (None for NaN)."""
+def speed_class_rank(mbps: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """Rank in :data:`SPEED_CLASSES` of the ARCEP class of each download speed in Mbit/s
+    (the best class whose lower bound it reaches), -1 for NaN or a negative speed."""
     speeds = np.asarray(mbps, dtype=float)
     bounds = np.array([CLASS_MIN_MBPS[c] for c in SPEED_CLASSES])
     idx = np.searchsorted(bounds, np.nan_to_num(speeds, nan=-1.0), side="right") - 1
+    return np.asarray(np.where(np.isnan(speeds), -1, idx), dtype=np.int64)
+
+
+def speed_to_class(mbps: npt.ArrayLike) -> npt.NDArray[np.object_]:
+    """The ARCEP class of each download speed in Mbit/s (None for NaN)."""
     names = np.array((*SPEED_CLASSES, None), dtype=object)
-    idx = np.where(np.isnan(speeds) | (idx < 0), len(SPEED_CLASSES), idx)
-    return np.asarray(names[idx], dtype=object)
+    return np.asarray(names[speed_class_rank(mbps)], dtype=object)

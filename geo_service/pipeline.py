@@ -16,6 +16,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo_service.analysis import AnalysisResult, CoverageSums, RunInfo, analyze
+from geo_service.analysis.point import DEFAULT_PREMISES_RADIUS_M, Here, what_is_here
 from geo_service.catalog import descriptor
 from geo_service.errors import InputError, NotFoundError, StoreError
 from geo_service.model import CANONICAL_CRS, SCHEMAS, CoverageRaster, LayerKind, LayerMeta
@@ -353,6 +354,24 @@ def load_results(store: Store) -> AnalysisResult:
         communes=store.read_layer(COMMUNE_RESULTS),
         epcis=store.read_layer(EPCI_RESULTS),
         run=run,
+    )
+
+
+def here(
+    store: Store, lon: float, lat: float, *, radius_m: float = DEFAULT_PREMISES_RADIUS_M
+) -> Here:
+    """What is at (lon, lat) in the store: the zone results and commune containing it, the
+    nearest building within ``radius_m`` metres and the coverage raster's speed there (see
+    :func:`geo_service.analysis.point.what_is_here`); a part whose layer is absent is empty."""
+    stored = {n for n in (ZONE_RESULTS, COMMUNES, PREMISES, COVERAGE) if store.has_layer(n)}
+    return what_is_here(
+        lon,
+        lat,
+        zones=store.read_layer(ZONE_RESULTS) if ZONE_RESULTS in stored else None,
+        communes=store.read_layer(COMMUNES) if COMMUNES in stored else None,
+        premises=store.read_layer(PREMISES) if PREMISES in stored else None,
+        raster=store.read_raster(COVERAGE) if COVERAGE in stored else None,
+        radius_m=radius_m,
     )
 
 

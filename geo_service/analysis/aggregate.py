@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 import geopandas as gpd
@@ -14,7 +15,7 @@ from h3ronpy.vector import coordinates_to_cells
 from pyproj import Transformer
 
 from geo_service.analysis.fields import COMMUNE_FIELDS, Aggregation, ResultField
-from geo_service.model import CANONICAL_CRS, OUTPUT_CRS, THD30, class_rank
+from geo_service.model import CANONICAL_CRS, OUTPUT_CRS, THD30, ZoneStatus, class_rank
 
 #: The commune and EPCI fields computed from the zone results (the same for both).
 _AGGREGATES: Final = tuple(f for f in COMMUNE_FIELDS if f.aggregation != Aggregation.NONE)
@@ -58,6 +59,38 @@ def epci_summary(zone_results: pd.DataFrame, communes: gpd.GeoDataFrame | None) 
     return _fill_empty(gpd.GeoDataFrame(merged, geometry="geometry", crs=CANONICAL_CRS))
 
 
+def status_counts(zone_results: pd.DataFrame) -> dict[str, int]:
+    """Zones of each status (every status, in :class:`ZoneStatus` order, 0 when none)."""
+    counts = zone_results["status"].value_counts()
+    return {s.value: int(counts.get(s.value, 0)) for s in ZoneStatus}
+
+
+def locaux_share(zone_results: pd.DataFrame, column: str) -> float | None:
+    """The locaux-weighted mean of zone share ``column`` over the zones where it is known, as
+    the commune and EPCI results have it; None when no zone with locaux has it."""
+    key = pd.Series(0, index=zone_results.index)
+    weight = zone_results["locaux"].astype(float)
+    share = _weighted(zone_results[column], key, weight)
+    found = float(share.iloc[0]) if len(share) else math.nan
+    return None if math.isnan(found) else found
+
+
+def territory_summary(zone_results: pd.DataFrame) -> dict[str, float | int | None]:
+    """The commune and EPCI figures of :data:`_AGGREGATES` over all of ``zone_results``:
+    counts and sums (0 without zones), shares and maxima (None when unknown)."""
+    frame = pd.DataFrame(zone_results.drop(columns="geometry", errors="ignore"))
+    whole = _summarise(frame.assign(_territory=0), "_territory")
+    out: dict[str, float | int | None] = {}
+    for field in _AGGREGATES:
+        raw = whole[field.name].iloc[0] if len(whole) else math.nan
+        counted = field.aggregation in (Aggregation.COUNT, Aggregation.SUM)
+        if pd.isna(raw):
+            out[field.name] = (0 if field.dtype == "integer" else 0.0) if counted else None
+        else:
+            out[field.name] = int(raw) if field.dtype == "integer" else float(raw)
+    return out
+
+
 def _summarise(zone_results: pd.DataFrame, key: str) -> pd.DataFrame:
     """The :data:`_AGGREGATES` of the zones of each ``key`` value, by that value."""
     frame = pd.DataFrame(zone_results.drop(columns="geometry", errors="ignore"))
@@ -84,6 +117,13 @@ def _aggregate(
         return values.groupby(key).sum()
     if field.aggregation == Aggregation.MAX:
         return values.groupby(key).max()
+    return _weighted(values, key, weight)
+
+
+def _weighted(values: pd.Series, key: pd.Series, weight: pd.Series) -> pd.Series:
+    """Mean of ``values`` weighted by ``weight`` per ``key``, over the rows where the value is
+    known and the weight positive (NaN for a key with none)."""
+    values = values.astype(float)
     known = values.notna() & (weight > 0)
     part = (values.fillna(0.0) * weight).where(known, 0.0).groupby(key).sum()
     whole = weight.where(known, 0.0).groupby(key).sum()

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from geo_service.analysis.fields import COMMUNE_FIELDS, ZONE_FIELDS, from_source
-from geo_service.analysis.status import StatusBasis
+from geo_service.analysis.status import StatusBasis, commune_estimate
 from geo_service.formatting import GE, MBPS, fr_date, fr_percent
 from geo_service.insee import fold_arrondissements
 from geo_service.model import LayerKind
@@ -75,7 +75,7 @@ def with_commune_basis(shares: pd.DataFrame, commune: pd.DataFrame) -> pd.DataFr
     """
     thd30 = commune["commune_share_thd30"].to_numpy(dtype=float)
     ftth = commune["commune_share_ftth"].to_numpy(dtype=float)
-    estimate = np.where(np.isnan(thd30), ftth, thd30)
+    estimate = commune_estimate(thd30, ftth)
     use = (shares["basis"] == StatusBasis.NONE.value).to_numpy() & ~np.isnan(estimate)
     out = shares.copy()
     out.loc[use, "basis"] = StatusBasis.COMMUNE.value

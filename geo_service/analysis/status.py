@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from geo_service.model import ZoneStatus
@@ -65,3 +69,43 @@ def classify(shares: pd.DataFrame, params: AnalysisParams) -> pd.Series:
         default=ZoneStatus.UNDERSERVED.value,
     )
     return pd.Series(status, index=shares.index, name="status", dtype=object)
+
+
+def commune_estimate(
+    thd30: npt.NDArray[np.float64], ftth: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """The share of a commune's locaux at ≥ 30 Mbit/s that decides a zone's status from the
+    commune's figures: the THD30 share, or where it is unknown (FTTH observatory alone) the
+    share connectable to fibre, a lower bound."""
+    return np.asarray(np.where(np.isnan(thd30), ftth, thd30), dtype=float)
+
+
+def effective_share(row: Mapping[str, Any], column: str) -> float | None:
+    """The share ``column`` (``share_bhd8``, ``share_thd30``) that decided a zone result's
+    status, as :func:`effective_shares` and the commune fallback chose it: of its premises,
+    else of the raster's known area (``raster_<column>``), else of its commune
+    (``commune_<column>``, THD30 by :func:`commune_estimate`); None where unknown."""
+    basis = row.get("status_basis")
+    if basis == StatusBasis.RASTER.value:
+        return _number(row.get(f"raster_{column}"))
+    if basis == StatusBasis.COMMUNE.value:
+        share = _number(row.get(f"commune_{column}"))
+        if column != "share_thd30":
+            return share
+        ftth = _number(row.get("commune_share_ftth"))
+        nan = float("nan")
+        estimate = commune_estimate(
+            np.array([nan if share is None else share]), np.array([nan if ftth is None else ftth])
+        )
+        return _number(estimate[0])
+    return _number(row.get(column))
+
+
+def _number(raw: object) -> float | None:
+    if raw is None:
+        return None
+    try:
+        number = float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from geo_service import pipeline
 from geo_service.analysis import RunInfo
+from geo_service.analysis.aggregate import status_counts
 from geo_service.api.collections import COLLECTIONS
 from geo_service.api.deps import WorkspaceDep
 from geo_service.api.errors import ERROR_RESPONSES, NOT_FOUND_RESPONSES
@@ -204,11 +205,10 @@ def summary(request: Request, workspace: WorkspaceDep) -> dict[str, Any]:
     result = workspace.results()
     zones = result.zones
     statuses = [s.value for s in ZoneStatus]
-    by_status = zones["status"].value_counts()
     locaux = zones.groupby("status")["locaux"].sum()
     return {
         "zones": len(zones),
-        "by_status": {s: int(by_status.get(s, 0)) for s in statuses},
+        "by_status": status_counts(zones),
         "locaux_by_status": {s: int(locaux.get(s, 0)) for s in statuses},
         "flagged": int(zones["status"].isin(_FLAGGED).sum()),
         "available_land_ha": float(zones["available_land_ha"].fillna(0.0).sum()),

@@ -7,40 +7,32 @@ metres).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from functools import lru_cache
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import shapely
-from pyproj import Transformer
 
 from geo_service import pipeline
+from geo_service.analysis.point import (
+    DEFAULT_PREMISES_RADIUS_M,
+    MAX_PREMISES_RADIUS_M,
+    Positions,
+    containing,
+    coverage_at,
+    nearest_within,
+    project,
+)
 from geo_service.api.collections import COLLECTIONS
-from geo_service.api.features import FeatureIndex, Positions, feature_index
+from geo_service.api.features import FeatureIndex, feature_index
 from geo_service.api.links import commune_links, zone_links
 from geo_service.errors import NotFoundError
-from geo_service.model import CANONICAL_CRS, CLASS_MIN_MBPS, OUTPUT_CRS, CoverageRaster
+from geo_service.model import CANONICAL_CRS
 from geo_service.workspace import Workspace
 
+__all__ = ["DEFAULT_PREMISES_RADIUS_M", "MAX_PREMISES_RADIUS_M", "what_is_here", "zone_refs"]
+
 T = TypeVar("T")
-
-#: Default and largest search radius of the nearest building, in metres.
-DEFAULT_PREMISES_RADIUS_M: Final = 500.0
-MAX_PREMISES_RADIUS_M: Final = 10_000.0
-
-
-@lru_cache(maxsize=8)
-def _transformer(crs: str) -> Transformer:
-    # pyproj transformers are thread-safe (pyproj >= 3.1).
-    return Transformer.from_crs(OUTPUT_CRS, crs, always_xy=True)
-
-
-def _project(lon: float, lat: float, crs: str) -> tuple[float, float]:
-    """(lon, lat) in CRS84 to ``crs``."""
-    x, y = _transformer(crs).transform(lon, lat)
-    return float(x), float(y)
 
 
 def _premises_tree(workspace: Workspace) -> shapely.STRtree:
@@ -64,26 +56,6 @@ def _optional(read: Callable[[], T]) -> T | None:
         return None
 
 
-def speed_class(mbps: float) -> str:
-    """The ARCEP class of a download speed."""
-    return max(
-        (name for name, low in CLASS_MIN_MBPS.items() if mbps >= low),
-        key=lambda name: CLASS_MIN_MBPS[name],
-    )
-
-
-def raster_value(raster: CoverageRaster, x: float, y: float) -> float | None:
-    """The raster's speed at (x, y) in its CRS, or None (outside, or unknown pixel)."""
-    inverse = ~raster.transform
-    col = inverse.a * x + inverse.b * y + inverse.c
-    row = inverse.d * x + inverse.e * y + inverse.f
-    rows, cols = raster.shape
-    if not (0 <= row < rows and 0 <= col < cols):
-        return None
-    found = float(raster.data[int(row), int(col)])
-    return found if math.isfinite(found) else None
-
-
 def what_is_here(
     workspace: Workspace, base: str, lon: float, lat: float, radius_m: float
 ) -> dict[str, Any]:
@@ -100,16 +72,12 @@ def what_is_here(
     return {
         "lon": lon,
         "lat": lat,
-        "zones": [] if zones is None else zone_refs(zones, _containing(zones, here), base),
+        "zones": [] if zones is None else zone_refs(zones, containing(zones.tree, here), base),
         "commune": None if communes is None else _commune(communes, base, here),
         "nearest_premises": _nearest_premises(workspace, lon, lat, radius_m),
         "coverage": _coverage(workspace, lon, lat),
         "synthetic": bool(meta and meta.synthetic),
     }
-
-
-def _containing(index: FeatureIndex, here: shapely.Point) -> Positions:
-    return np.sort(index.tree.query(here, predicate="intersects")).astype(np.intp)
 
 
 def zone_refs(zones: FeatureIndex, positions: Positions, base: str) -> list[dict[str, Any]]:
@@ -129,7 +97,7 @@ def zone_refs(zones: FeatureIndex, positions: Positions, base: str) -> list[dict
 
 
 def _commune(index: FeatureIndex, base: str, here: shapely.Point) -> dict[str, Any] | None:
-    found = _containing(index, here)
+    found = containing(index.tree, here)
     if len(found) == 0:
         return None
     props = index.properties(found[:1])[0]
@@ -148,18 +116,17 @@ def _nearest_premises(
     tree = _optional(lambda: _premises_tree(workspace))
     if tree is None:
         return None
-    here = shapely.points(*_project(lon, lat, CANONICAL_CRS))
-    found, distances = tree.query_nearest(
-        here, max_distance=radius_m, return_distance=True, all_matches=False
-    )
-    if len(found) == 0:
+    here = shapely.points(*project(lon, lat, CANONICAL_CRS))
+    found = nearest_within(tree, here, radius_m)
+    if found is None:
         return None
-    nearest = np.array([int(found[0])], dtype=np.intp)
+    position, distance = found
+    nearest = np.array([position], dtype=np.intp)
     index = feature_index(workspace, COLLECTIONS["premises"])
     props = index.properties(nearest)[0]
     return {
         "id": str(index.ids[nearest[0]]),
-        "distance_m": round(float(distances[0]), 2),
+        "distance_m": round(distance, 2),
         "locaux": props["locaux"],
         "down_class": props["down_class"],
         "best_techno": props["best_techno"],
@@ -171,6 +138,4 @@ def _coverage(workspace: Workspace, lon: float, lat: float) -> dict[str, Any] | 
     raster = workspace.raster()
     if raster is None:
         return None
-    x, y = _project(lon, lat, raster.crs)
-    mbps = raster_value(raster, x, y)
-    return {"mbps": mbps, "speed_class": None if mbps is None else speed_class(mbps)}
+    return coverage_at(raster, lon, lat)

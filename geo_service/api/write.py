@@ -32,6 +32,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Message
 
 from geo_service import pipeline
+from geo_service.analysis.aggregate import status_counts
 from geo_service.api.auth import require_api_key
 from geo_service.api.deps import WorkspaceDep, get_settings, get_workspace
 from geo_service.api.errors import ErrorBody
@@ -521,12 +522,12 @@ async def analysis(request: Request, workspace: WorkspaceDep) -> Response:
 
     def run() -> AnalysisRun:
         result = pipeline.analyze_store(workspace.store, params)
-        counts = result.zones["status"].value_counts()
+        counts = {s: n for s, n in status_counts(result.zones).items() if n}
         return AnalysisRun(
             analyzed_at=result.run.analyzed_at.isoformat(),
             thresholds=params.model_dump(),
             zones=len(result.zones),
-            zones_by_status={str(k): int(v) for k, v in counts.items()},
+            zones_by_status=counts,
             synthetic=result.run.synthetic,
         )
 

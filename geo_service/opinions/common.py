@@ -17,6 +17,7 @@ import shapely
 from pydantic import ValidationError
 
 from geo_service.analysis import AnalysisResult, RunInfo
+from geo_service.analysis.status import effective_share
 from geo_service.errors import ParameterError
 from geo_service.formatting import fr_date, fr_hectares, fr_number, plural
 from geo_service.opinions.model import (
@@ -106,21 +107,6 @@ def text(row: Mapping[str, Any], column: str) -> str | None:
         return None
     out = str(raw).strip()
     return out or None
-
-
-def effective_share(row: Mapping[str, Any], column: str) -> float | None:
-    """The share that decided the zone's status: of its premises, else of the raster's known
-    area (``raster_<column>``), else of its commune (``commune_<column>``; for THD30 the
-    commune's fibre share when its THD30 share is unknown, as the analysis does)."""
-    basis = text(row, "status_basis")
-    if basis == "raster":
-        return value(row, f"raster_{column}")
-    if basis == "commune":
-        share = value(row, f"commune_{column}")
-        if share is None and column == "share_thd30":
-            return value(row, "commune_share_ftth")
-        return share
-    return value(row, column)
 
 
 def share_figure(label: str, row: Mapping[str, Any], column: str) -> KeyFigure:
@@ -239,17 +225,6 @@ def overlapping(zones: gpd.GeoDataFrame, position: int) -> list[int]:
     candidates = candidates[candidates != position]
     areas = shapely.area(shapely.intersection(geoms[candidates], target))
     return [int(j) for j, a in zip(candidates, areas, strict=True) if a > _OVERLAP_M2]
-
-
-def weighted_share(zones: pd.DataFrame, column: str) -> float | None:
-    """Locaux-weighted mean of share ``column`` over the zones where it is known (as in the
-    commune and EPCI sums of the analysis); None when no zone has it."""
-    weight = zones["locaux"].astype(float)
-    known = zones[column].notna() & (weight > 0)
-    whole = float(weight[known].sum())
-    if whole <= 0:
-        return None
-    return float((zones.loc[known, column].astype(float) * weight[known]).sum() / whole)
 
 
 def commune_names(result: AnalysisResult) -> dict[str, str]:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from geo_service.analysis import AnalysisResult
+from geo_service.analysis.aggregate import territory_summary
 from geo_service.formatting import GE, MBPS, fr_date, fr_hectares, fr_number, fr_percent, plural
 from geo_service.model import ZoneStatus
 from geo_service.opinions import common as c
@@ -93,17 +94,9 @@ def _context(result: AnalysisResult, communes: int) -> list[ContextItem]:
 def _key_figures(result: AnalysisResult) -> list[KeyFigure]:
     zones = result.zones
     flagged = zones[zones["rank"].notna()]
-    counts = zones["status"].value_counts()
     whole = {
-        "zones": len(zones),
-        **{f"zones_{s.value}": int(counts.get(s.value, 0)) for s in ZoneStatus},
+        **territory_summary(zones),
         f"{FLAGGED}.zones": len(flagged),
-        "area_ha": float(zones["area_ha"].sum()),
-        "locaux": int(zones["locaux"].sum()),
-        "share_bhd8": c.weighted_share(zones, "share_bhd8"),
-        "share_thd30": c.weighted_share(zones, "share_thd30"),
-        "share_ftth": c.weighted_share(zones, "share_ftth"),
-        "available_land_ha": float(zones["available_land_ha"].sum()),
         f"{FLAGGED}.locaux": int(flagged["locaux"].sum()),
         f"{FLAGGED}.available_land_ha": float(flagged["available_land_ha"].sum()),
     }

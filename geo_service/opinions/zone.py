@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from geo_service.analysis import AnalysisResult
 from geo_service.analysis.priority import FLAGGED
+from geo_service.analysis.status import effective_share
 from geo_service.errors import NotFoundError
 from geo_service.formatting import (
     GBPS,
@@ -283,7 +284,7 @@ def _assessment(row: Mapping[str, Any], result: AnalysisResult) -> list[str]:
     of = {"raster": "de sa surface renseignée", "commune": "des locaux de sa commune"}.get(
         c.text(row, "status_basis") or "", "de ses locaux"
     )
-    thd30, bhd8 = c.effective_share(row, "share_thd30"), c.effective_share(row, "share_bhd8")
+    thd30, bhd8 = effective_share(row, "share_thd30"), effective_share(row, "share_bhd8")
     land = c.value(row, "available_land_ha") or 0.0
     locaux = c.integer(row, "locaux") or 0
     if status == ZoneStatus.SERVED.value:
@@ -371,7 +372,7 @@ def _recommendation(
             method=method_text(params),
         )
     if status == ZoneStatus.SERVED.value:
-        share = share_text(c.effective_share(row, "share_thd30"))
+        share = share_text(effective_share(row, "share_thd30"))
         rationale = (
             f"La zone est bien desservie ({share} en très haut débit pour un seuil de "
             f"{fr_percent(params.served_thd30_share)}) : aucune priorité d'action n'est calculée."
