@@ -41,7 +41,7 @@ def realdata() -> Path:
     return REALDATA
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def database_url() -> str:
     """GEO_SERVICE_TEST_DATABASE_URL, a PostGIS database for the tests (see .ci/postgis.sh)."""
     url = os.environ.get("GEO_SERVICE_TEST_DATABASE_URL", "")

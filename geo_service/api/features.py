@@ -15,20 +15,22 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
+from pygeofilter import ast as cql_ast
 from shapely.geometry import mapping
 
+from geo_service import cql
 from geo_service.analysis import split_reasons
 from geo_service.api.collections import CollectionSpec, FilterValue, Property, PropertyType
-from geo_service.api.crs import CRS84, SupportedCrs, from_crs84
 from geo_service.api.links import Link, feature_links
 from geo_service.api.responses import dumps
+from geo_service.crs import CRS84, SupportedCrs, from_crs84
 from geo_service.errors import NotFoundError
 from geo_service.model import OUTPUT_CRS
 from geo_service.workspace import Workspace
@@ -115,6 +117,19 @@ def _column(prop: Property, frame: pd.DataFrame, *, coded: bool) -> _Column:
 
 
 @dataclass(frozen=True)
+class Output:
+    """How features are written: the CRS of their coordinates, which properties (None: all),
+    and whether the geometry is left out (``skipGeometry``)."""
+
+    crs: SupportedCrs = CRS84
+    properties: tuple[str, ...] | None = None
+    skip_geometry: bool = False
+
+
+DEFAULT_OUTPUT: Final = Output()
+
+
+@dataclass(frozen=True)
 class SerialisedPage:
     """A GeoJSON page of items serialised once: the whole response but its ``timeStamp``."""
 
@@ -185,7 +200,12 @@ class FeatureIndex:
         self.columns = {
             p.name: _column(p, frame, coded=_coded(p, spec)) for p in self.properties_served
         }
+        #: Properties usable in CQL2 filters, with their type (arrays are not).
+        self.filterable: dict[str, cql.PropertyKind] = {
+            p.name: p.type for p in self.properties_served if p.type != "array"
+        }
         self.pages = PageCache()
+        self._nullable_columns: dict[str, pd.Series] = {}
         self._geometry_json: list[str | None] | None = None
         self._properties_json: list[str] | None = None
         self._link_templates: list[str] | None = None
@@ -205,11 +225,18 @@ class FeatureIndex:
             raise NotFoundError(f"no feature '{feature_id}' in collection '{self.spec.id}'")
         return int(found)
 
+    def positions_of(self, ids: Sequence[str]) -> Positions:
+        """The sorted positions of the features with these ids (unknown ids ignored)."""
+        found = self._id_index.get_indexer(list(ids))
+        return np.sort(found[found >= 0]).astype(np.intp)
+
     def select(
         self,
         boxes: Sequence[BBox] | None = None,
         filters: dict[str, FilterValue] | None = None,
         sortby: Sequence[tuple[str, bool]] = (),
+        condition: Any = None,
+        matched: Positions | None = None,
     ) -> Positions | None:
         """Positions of the features matching every criterion, in order (None: all, as stored).
 
@@ -217,6 +244,10 @@ class FeatureIndex:
         ----------
         boxes
             CRS84 boxes; a feature matches when its geometry intersects one of them.
+        condition
+            A checked CQL2 filter, evaluated here (:meth:`matching`).
+        matched
+            The positions a filter evaluated elsewhere kept (:func:`sql_matches`).
         filters
             Property name to the value it must equal.
         sortby
@@ -225,6 +256,11 @@ class FeatureIndex:
         positions: Positions | None = None
         if boxes is not None:
             positions = self._in_boxes(boxes)
+        if condition is not None:
+            kept = self.matching(condition)
+            positions = kept if positions is None else np.intersect1d(positions, kept)
+        if matched is not None:
+            positions = matched if positions is None else np.intersect1d(positions, matched)
         for name, value in (filters or {}).items():
             positions = self._equal(name, value, positions)
         if sortby:
@@ -232,6 +268,77 @@ class FeatureIndex:
                 np.arange(self.size) if positions is None else positions, sortby
             )
         return positions
+
+    def matching(self, node: Any) -> Positions:
+        """Positions of the features a checked CQL2 AST (:func:`~geo_service.cql.parse_filter`)
+        keeps: true, not false nor unknown (SQL's three-valued logic, so that a null never
+        matches, even under NOT)."""
+        kept = self._truth(node).to_numpy(dtype=bool, na_value=False)
+        return np.flatnonzero(kept).astype(np.intp)
+
+    def _truth(self, node: Any) -> Any:
+        """Kleene truth of ``node`` for every feature (NA: unknown)."""
+        if isinstance(node, bool):
+            return pd.array(np.full(self.size, node), dtype="boolean")
+        if isinstance(node, cql_ast.And):
+            return self._truth(node.lhs) & self._truth(node.rhs)
+        if isinstance(node, cql_ast.Or):
+            return self._truth(node.lhs) | self._truth(node.rhs)
+        if isinstance(node, cql_ast.Not):
+            return ~self._truth(node.sub_node)
+        if type(node) in cql.COMPARISONS:
+            return _compare(self._nullable(node.lhs.name), cql.COMPARISONS[type(node)], node.rhs)
+        if isinstance(node, cql_ast.Like):
+            column = self._nullable(node.lhs.name)
+            truth = column.str.fullmatch(cql.like_regex(node.pattern)).astype("boolean")
+            return ~truth if node.not_ else truth
+        if isinstance(node, cql_ast.In):
+            column = self._nullable(node.lhs.name)
+            truth = pd.array(column.isin(list(node.sub_nodes)).to_numpy(), dtype="boolean")
+            truth[column.isna().to_numpy()] = pd.NA
+            return ~truth if node.not_ else truth
+        if isinstance(node, cql_ast.Between):
+            column = self._nullable(node.lhs.name)
+            truth = (column >= node.low) & (column <= node.high)
+            return ~truth if node.not_ else truth
+        if isinstance(node, cql_ast.IsNull):
+            null = pd.array(self._nullable(node.lhs.name).isna(), dtype="boolean")
+            return ~null if node.not_ else null
+        name, predicate = cql.SPATIAL[type(node)]
+        return self._spatial(name, predicate, node.rhs.geometry)
+
+    def _spatial(self, name: str, predicate: Any, literal: Any) -> pd.arrays.BooleanArray:
+        truth = np.zeros(self.size, dtype=bool)
+        # Every predicate but disjoint implies intersecting: test the tree's candidates only.
+        candidates = self.tree.query(literal, predicate="intersects")
+        if name == "disjoint":
+            truth[:] = True
+            truth[candidates] = False
+        else:
+            truth[candidates] = predicate(self.geometries[candidates], literal)
+        result = pd.array(truth, dtype="boolean")
+        result[shapely.is_missing(self.geometries)] = pd.NA
+        return result
+
+    def _nullable(self, name: str) -> pd.Series:
+        """The column ``name`` as a pandas Series of a nullable dtype (cached)."""
+        cached = self._nullable_columns.get(name)
+        if cached is None:
+            column = self.columns[name]
+            kind = column.prop.type
+            if kind == "string":
+                text = [None if _missing(v) else str(v) for v in column.values.tolist()]
+                cached = pd.Series(pd.array(text, dtype="string"))
+            elif kind == "boolean":
+                values = column.values
+                cached = pd.Series(
+                    pd.array(np.where(np.isnan(values), None, values == 1.0), dtype="boolean")
+                )
+            else:
+                cached = pd.Series(pd.array(column.values, dtype="Float64"))
+                cached[np.isnan(column.values)] = pd.NA
+            self._nullable_columns[name] = cached
+        return cached
 
     def _in_boxes(self, boxes: Sequence[BBox]) -> Positions:
         hits = [self.tree.query(shapely.box(*b), predicate="intersects") for b in boxes]
@@ -265,9 +372,11 @@ class FeatureIndex:
         return ordered
 
     # -- serialisation ----------------------------------------------------------------------
-    def properties(self, positions: Positions) -> list[dict[str, Any]]:
-        """The properties of the features at ``positions``, JSON-ready."""
-        names = list(self.columns)
+    def properties(
+        self, positions: Positions, names: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The properties (all, or ``names``) of the features at ``positions``, JSON-ready."""
+        names = list(self.columns) if names is None else list(names)
         values = [self.columns[name].python(positions) for name in names]
         return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
 
@@ -288,29 +397,37 @@ class FeatureIndex:
         positions: Positions,
         base: str,
         links: Sequence[list[Link]] | None = None,
-        crs: SupportedCrs = CRS84,
+        output: Output = DEFAULT_OUTPUT,
     ) -> list[str]:
-        """GeoJSON Features at ``positions`` with coordinates in ``crs``, each with its links
-        under the service URL ``base`` (:func:`~geo_service.api.links.feature_links`) unless
-        ``links`` gives them."""
-        if self._feature_heads is not None and crs is CRS84:
+        """GeoJSON Features at ``positions`` shaped by ``output`` (CRS, properties, geometry),
+        each with its links under the service URL ``base``
+        (:func:`~geo_service.api.links.feature_links`) unless ``links`` gives them."""
+        if self._feature_heads is not None and output == DEFAULT_OUTPUT:
             heads = [self._feature_heads[i] for i in positions.tolist()]
         else:
-            heads = self._make_feature_heads(positions, crs)
+            heads = self._make_feature_heads(positions, output)
         if links is None:
             link_texts = self._links_json(positions, base)
         else:
             link_texts = [dumps(x) for x in links]
         return [f"{head}{text}}}" for head, text in zip(heads, link_texts, strict=True)]
 
-    def _make_feature_heads(self, positions: Positions, crs: SupportedCrs = CRS84) -> list[str]:
+    def _make_feature_heads(
+        self, positions: Positions, output: Output = DEFAULT_OUTPUT
+    ) -> list[str]:
         """Each feature's JSON up to its links: ``{"type":"Feature", ..., "links":``."""
         ids = self.ids[positions].tolist()
-        if crs is CRS84:
+        geometries: list[str | None]
+        if output.skip_geometry:
+            geometries = [None] * len(ids)
+        elif output.crs is CRS84:
             geometries = self.geometry_json(positions)
         else:
-            geometries = geometry_json(self.geometries[positions], crs)
-        properties = self.properties_json(positions)
+            geometries = geometry_json(self.geometries[positions], output.crs)
+        if output.properties is None:
+            properties = self.properties_json(positions)
+        else:
+            properties = [dumps(p) for p in self.properties(positions, output.properties)]
         return [
             f'{{"type":"Feature","id":{dumps(i)},"geometry":{g or "null"},"properties":{p},"links":'
             for i, g, p in zip(ids, geometries, properties, strict=True)
@@ -347,6 +464,23 @@ def geometry_json(geometries: npt.NDArray[Any], crs: SupportedCrs = CRS84) -> li
     return [None if g is None else dumps(mapping(g)) for g in rounded.tolist()]
 
 
+def _compare(column: pd.Series, operator: str, value: Any) -> pd.arrays.BooleanArray:
+    """``column <operator> value`` with nulls unknown."""
+    if operator == "=":
+        result = column == value
+    elif operator == "<>":
+        result = column != value
+    elif operator == "<":
+        result = column < value
+    elif operator == "<=":
+        result = column <= value
+    elif operator == ">":
+        result = column > value
+    else:
+        result = column >= value
+    return pd.array(result, dtype="boolean")
+
+
 def _extra_properties(spec: CollectionSpec, frame: pd.DataFrame) -> list[Property]:
     """Properties for columns the spec does not list (e.g. optional metrics of the analysis)."""
     known = {p.name for p in spec.properties} | {frame.geometry.name}
@@ -372,6 +506,30 @@ def _bounds(geometries: npt.NDArray[Any]) -> BBox | None:
         return None
     bounds = shapely.total_bounds(present)
     return (float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3]))
+
+
+class FiltersInSql(Protocol):
+    """A store that evaluates CQL2 filters itself (PostGIS)."""
+
+    def filter_ids(
+        self, name: str, condition: Any, id_column: str
+    ) -> tuple[str | None, list[str] | None]: ...
+
+
+def sql_matches(
+    workspace: Workspace, spec: CollectionSpec, index: FeatureIndex, condition: Any
+) -> Positions | None:
+    """The positions of the features a CQL2 filter keeps, evaluated by the store in SQL when it
+    can (PostGIS) and holds the very version of the layer the index was built from; None
+    otherwise (the index evaluates it in memory, with the same semantics)."""
+    store = workspace.store
+    if condition is None or not hasattr(store, "filter_ids"):
+        return None
+    sql_store: FiltersInSql = store
+    version, ids = sql_store.filter_ids(spec.layer, condition, spec.id_column)
+    if ids is None or version is None or version != workspace.version(spec.layer):
+        return None
+    return index.positions_of(ids)
 
 
 def feature_index(workspace: Workspace, spec: CollectionSpec) -> FeatureIndex:

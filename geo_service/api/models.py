@@ -104,12 +104,13 @@ class Geometry(BaseModel):
 
 
 def _property_field(prop: Property) -> tuple[Any, Any]:
+    # Not required: the items' `properties` parameter leaves the others out.
     python_type: Any = _PY_TYPES[prop.type]
     if prop.enum is not None:
         python_type = Literal.__getitem__(prop.enum)
     if prop.type == "array":
-        return (python_type, Field(description=prop.description))
-    return (python_type | None, Field(description=prop.description))
+        return (python_type, Field(default_factory=list, description=prop.description))
+    return (python_type | None, Field(default=None, description=prop.description))
 
 
 def _feature_models(spec: CollectionSpec) -> tuple[type[BaseModel], type[BaseModel]]:

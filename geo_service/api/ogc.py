@@ -23,17 +23,15 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from geo_service.api import html
 from geo_service.api.collections import COLLECTIONS, CollectionSpec, Property, collection_spec
-from geo_service.api.crs import (
-    CRS84,
-    STORAGE,
-    SupportedCrs,
-    content_crs_header,
-    crs_uris,
-    parse_crs,
-)
 from geo_service.api.deps import WorkspaceDep, get_workspace, is_synthetic
 from geo_service.api.errors import ERROR_RESPONSES, NOT_FOUND_RESPONSES
-from geo_service.api.features import FeatureIndex, SerialisedPage, feature_index
+from geo_service.api.features import (
+    FeatureIndex,
+    Output,
+    SerialisedPage,
+    feature_index,
+    sql_matches,
+)
 from geo_service.api.links import (
     GEOJSON,
     HTML,
@@ -67,19 +65,35 @@ from geo_service.api.params import (
     BBoxQuery,
     CrsQuery,
     DatetimeQuery,
+    FilterCrsQuery,
+    FilterLangQuery,
+    FilterQuery,
     FormatQuery,
     Interval,
     LimitQuery,
     OffsetQuery,
     OutputFormat,
+    PropertiesQuery,
+    SkipGeometryQuery,
     parse_bbox,
     parse_datetime,
+    parse_properties,
     parse_sortby,
     reject_unknown_parameters,
     wants_html,
 )
 from geo_service.api.responses import GeoJSONResponse, SchemaResponse, dumps, json_response
 from geo_service.catalog import descriptor
+from geo_service.cql import CONFORMANCE as CQL2_CONFORMANCE
+from geo_service.cql import GEOMETRY, parse_filter
+from geo_service.crs import (
+    CRS84,
+    STORAGE,
+    SupportedCrs,
+    content_crs_header,
+    crs_uris,
+    parse_crs,
+)
 from geo_service.errors import NotFoundError
 from geo_service.workspace import Workspace
 
@@ -92,6 +106,7 @@ CONFORMANCE_CLASSES: Final = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    *CQL2_CONFORMANCE,
 )
 GREGORIAN: Final = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 
@@ -314,12 +329,24 @@ def queryables(
     collection_id: CollectionIdPath,
     f: FormatQuery = None,
 ) -> Response:
-    """JSON Schema of the properties usable in the filters of the collection's items."""
+    """JSON Schema of the properties usable in `filter` (CQL2) on the collection's items; those
+    documented as query parameters of the items are also usable as equality filters."""
     spec = _stored_spec(workspace, collection_id)
     title = descriptor(spec.layer, workspace.settings.layers_dir).title
-    properties = {p.name: _json_schema(p) for p in spec.queryables}
+    index = feature_index(workspace, spec)
+    properties = {
+        GEOMETRY: {
+            "title": GEOMETRY,
+            "description": "The feature's geometry, for the spatial functions of `filter`.",
+            "format": "geometry-any",
+        },
+        **{p.name: _json_schema(p) for p in index.properties_served if p.name in index.filterable},
+    }
     if wants_html(request, f):
-        rows = [(name, f"{s['type']} — {s['description']}") for name, s in properties.items()]
+        rows = [
+            (name, f"{s.get('type', 'géométrie')} — {s['description']}")
+            for name, s in properties.items()
+        ]
         body = f"<p>Propriétés utilisables dans les filtres.</p>{html.key_values(rows)}"
         return html.page(
             f"{title} : propriétés interrogeables",
@@ -361,6 +388,11 @@ class ItemsQuery:
     f: OutputFormat | None
     crs: SupportedCrs = CRS84
     bbox_crs: SupportedCrs = CRS84
+    filter: str | None = None
+    filter_lang: str | None = None
+    filter_crs: SupportedCrs = CRS84
+    properties: str | None = None
+    skip_geometry: bool = False
 
 
 async def items_query(
@@ -371,6 +403,11 @@ async def items_query(
     f: FormatQuery = None,
     crs: CrsQuery = None,
     bbox_crs: BBoxCrsQuery = None,
+    filter: FilterQuery = None,
+    filter_lang: FilterLangQuery = None,
+    filter_crs: FilterCrsQuery = None,
+    properties: PropertiesQuery = None,
+    skip_geometry: SkipGeometryQuery = False,
 ) -> ItemsQuery:
     """The common parameters of ``/collections/{id}/items`` (``limit`` capped at the maximum)."""
     return ItemsQuery(
@@ -381,6 +418,11 @@ async def items_query(
         f=f,
         crs=parse_crs(crs, "crs"),
         bbox_crs=parse_crs(bbox_crs, "bbox-crs"),
+        filter=filter,
+        filter_lang=filter_lang,
+        filter_crs=parse_crs(filter_crs, "filter-crs"),
+        properties=properties,
+        skip_geometry=skip_geometry,
     )
 
 
@@ -434,7 +476,12 @@ def _items_page(
     boxes = parse_bbox(query.bbox, query.bbox_crs)
     interval = parse_datetime(query.datetime)
     keys = parse_sortby(sortby, spec.sortables)
-    positions = index.select(boxes, filters, keys)
+    condition = parse_filter(query.filter, query.filter_lang, query.filter_crs, index.filterable)
+    in_sql = sql_matches(workspace, spec, index, condition)
+    if in_sql is not None:
+        positions = index.select(boxes, filters, keys, matched=in_sql)
+    else:
+        positions = index.select(boxes, filters, keys, condition)
     if interval is not None and not _in_time(workspace, spec, interval):
         positions = np.empty(0, dtype=np.intp)
     matched = index.size if positions is None else len(positions)
@@ -467,7 +514,12 @@ def _geojson_page(
 ) -> SerialisedPage:
     matched, page, links = _items_page(request, spec, index, query, sortby, filters, False)
     synthetic = get_workspace(request).meta(spec.layer).synthetic
-    features = index.features_json(page, base_url(request), crs=query.crs)
+    output = Output(
+        crs=query.crs,
+        properties=parse_properties(query.properties, list(index.columns)),
+        skip_geometry=query.skip_geometry,
+    )
+    features = index.features_json(page, base_url(request), output=output)
     head = dumps(
         {
             "type": "FeatureCollection",
@@ -625,7 +677,7 @@ def item(
         name = properties.get("name")
         title = f"{name} ({feature_id})" if name else f"{spec.id} {feature_id}"
         return html.page(title, body, base=base, synthetic=synthetic)
-    text = index.features_json(position, base, [links], crs=target)[0]
+    text = index.features_json(position, base, [links], Output(crs=target))[0]
     return Response(text.encode(), media_type=GEOJSON, headers=content_crs_header(target))
 
 

@@ -9,6 +9,7 @@ Every route also refuses query parameters it does not declare
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Final, Literal
@@ -17,7 +18,7 @@ from fastapi import Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from geo_service.api.crs import CRS84, SUPPORTED, SupportedCrs, bbox_to_crs84
+from geo_service.crs import CRS84, SUPPORTED, SupportedCrs, bbox_to_crs84
 from geo_service.errors import ParameterError
 
 #: Default and maximum page sizes of ``/collections/{id}/items``.
@@ -40,6 +41,44 @@ CrsQuery = Annotated[
         ),
         examples=["http://www.opengis.net/def/crs/EPSG/0/2154"],
     ),
+]
+FilterQuery = Annotated[
+    str | None,
+    Query(
+        alias="filter",
+        description=(
+            "A CQL2 filter (OGC API - Features Part 3) on the queryables "
+            "(`/collections/{collectionId}/queryables`): comparisons, `LIKE` (`%` any text, "
+            "`_` one character), `IN`, `BETWEEN`, `IS NULL`, `AND`/`OR`/`NOT`, and spatial "
+            "functions such as `S_INTERSECTS(geometry, BBOX(5.2,43.2,5.6,43.5))` "
+            "or `S_WITHIN(geometry, POLYGON((...)))`."
+        ),
+        examples=["status = 'unserved' AND available_land_ha > 2"],
+    ),
+]
+FilterLangQuery = Annotated[
+    Literal["cql2-text", "cql2-json"] | None,
+    Query(alias="filter-lang", description="Language of `filter`; default `cql2-text`."),
+]
+FilterCrsQuery = Annotated[
+    str | None,
+    Query(
+        alias="filter-crs",
+        description="CRS of the geometries in `filter` (as for `crs`); default CRS84.",
+    ),
+]
+PropertiesQuery = Annotated[
+    str | None,
+    Query(
+        description=(
+            "Only these properties in each feature (comma-separated names); the id is always given."
+        ),
+        examples=["name,status,priority"],
+    ),
+]
+SkipGeometryQuery = Annotated[
+    bool,
+    Query(alias="skipGeometry", description="Leave each feature's geometry out (`null`)."),
 ]
 BBoxCrsQuery = Annotated[
     str | None,
@@ -204,6 +243,23 @@ def parse_sortby(text: str | None, sortable: tuple[str, ...]) -> list[tuple[str,
             )
         keys.append((name, descending))
     return keys
+
+
+def parse_properties(text: str | None, served: Sequence[str]) -> tuple[str, ...] | None:
+    """The property names of a ``properties`` value, in the served order (None: all)."""
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in served]
+    if unknown or not names:
+        raise ParameterError(
+            "properties",
+            f"unknown property {unknown[0]!r}; "
+            if unknown
+            else f"is empty; expected comma-separated names among {', '.join(served)}",
+        )
+    chosen = set(names)
+    return tuple(name for name in served if name in chosen)
 
 
 def wants_html(request: Request, f: OutputFormat | None) -> bool:

@@ -49,6 +49,7 @@ import rasterio.io
 from psycopg import sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from geo_service.cql import GEOMETRY, attributes
 from geo_service.errors import NotFoundError, ParameterError, StoreError
 from geo_service.model import CoverageRaster, LayerMeta
 from geo_service.store import _pg_rows as rows
@@ -72,6 +73,7 @@ from geo_service.store.base import (
     is_layer_name,
     raster_of,
 )
+from geo_service.store.cql_sql import where_clause
 
 #: Layer names that would clash with the store's own tables.
 RESERVED_NAMES: Final = frozenset({CATALOG, RASTERS, VERSIONS})
@@ -231,6 +233,35 @@ class PostGISStore(Store):
             layout = self._locked_layout(conn, name).only(columns)
             data = rows.copy_out(conn, self._table(name), layout, box)
         return rows.frame_of(data, layout)
+
+    def filter_ids(
+        self, name: str, condition: Any, id_column: str
+    ) -> tuple[str | None, list[str] | None]:
+        """The version of vector layer ``name`` and the ids (``id_column``, as text) of the rows
+        a checked CQL2 filter keeps, read in one transaction; ids None when the filter names a
+        column the table lacks (the caller evaluates it otherwise)."""
+        check_layer_name(name)
+        with self._transaction(f"cannot filter layer '{name}'") as conn:
+            layout = self._locked_layout(conn, name)
+            columns = {c.name for c in layout.columns}
+            version_row = conn.execute(
+                sql.SQL("SELECT version::text FROM {} WHERE name = %s").format(
+                    self._table(CATALOG)
+                ),
+                (name,),
+            ).fetchone()
+            version = None if version_row is None else str(version_row[0])
+            wanted = attributes(condition) - {GEOMETRY}
+            if layout.geometry is None or not (wanted | {id_column}) <= columns:
+                return version, None
+            where, params = where_clause(condition, rows.GEOM, layout.geometry.srid)
+            found = conn.execute(
+                sql.SQL("SELECT {}::text FROM {} WHERE {}").format(
+                    sql.Identifier(id_column), self._table(name), where
+                ),
+                params,
+            ).fetchall()
+        return version, [str(row[0]) for row in found]
 
     def read_raster(self, name: str) -> CoverageRaster:
         check_layer_name(name)

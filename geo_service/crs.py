@@ -100,6 +100,21 @@ def from_crs84(geometries: npt.NDArray[Any], crs: SupportedCrs) -> npt.NDArray[A
     return shapely.transform(geometries, convert)
 
 
+def to_crs84(geometry: Any, crs: SupportedCrs) -> Any:
+    """A geometry given in ``crs`` (in its axis order) in CRS84."""
+    if crs is CRS84:
+        return geometry
+    transformer = _transformer(crs.code, CRS84.code)
+
+    def convert(xy: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        if crs.lat_first:
+            xy = xy[:, ::-1]
+        x, y = transformer.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geometry, convert)
+
+
 def bbox_to_crs84(numbers: list[float], crs: SupportedCrs, text: str) -> list[BBox]:
     """The CRS84 box(es) of a ``bbox`` given in ``crs`` (two when it crosses the antimeridian)."""
     if len(numbers) == 6:
