@@ -24,7 +24,7 @@ from geo_service.api import create_app
 from geo_service.api.app import warm_up
 from geo_service.settings import Settings
 
-API_TAGS = ["OGC API - Features", "Zones and territory"]
+API_TAGS = ["OGC API - Features", "OGC API - Tiles", "Zones and territory"]
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

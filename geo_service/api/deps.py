@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Final
 
+import anyio
 from fastapi import Depends, Request
 
 from geo_service import pipeline
 from geo_service.settings import Settings
 from geo_service.workspace import Workspace
+
+if TYPE_CHECKING:
+    from geo_service.api.collections import CollectionSpec
 
 
 def get_workspace(request: Request) -> Workspace:
@@ -42,3 +46,20 @@ def is_synthetic(workspace: Workspace) -> bool:
         if workspace.store.has_layer(name):
             return workspace.meta(name).synthetic
     return False
+
+
+#: Large collections' pages (premises) built at once: one per core, so that however many such
+#: requests arrive, threads remain for every other request.
+HEAVY_PAGES_AT_ONCE: Final = 2
+
+
+def thread_limiter(request: Request, spec: CollectionSpec) -> anyio.CapacityLimiter | None:
+    """The thread limiter of ``spec``'s pages and tiles: a small one of its own for the
+    collections whose answers are made on request (premises), the default one for the others."""
+    if spec.precompute:
+        return None
+    limiter: anyio.CapacityLimiter | None = getattr(request.app.state, "heavy_limiter", None)
+    if limiter is None:
+        limiter = anyio.CapacityLimiter(HEAVY_PAGES_AT_ONCE)
+        request.app.state.heavy_limiter = limiter
+    return limiter

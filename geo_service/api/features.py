@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -146,8 +146,17 @@ class SerialisedPage:
         return len(self.head) + len(self.tail)
 
 
-class PageCache:
-    """Serialised pages by request key, least recently used first out, bounded in bytes.
+class _Sized(Protocol):
+    @property
+    def size(self) -> int: ...
+
+
+CachedT = TypeVar("CachedT", bound=_Sized)
+
+
+class PageCache(Generic[CachedT]):
+    """Serialised pages (or tiles) by request key, least recently used first out, bounded in
+    bytes.
 
     It belongs to a :class:`FeatureIndex`, which is rebuilt when the store replaces the
     layer: a page is never served from an older version of the data.
@@ -155,11 +164,11 @@ class PageCache:
 
     def __init__(self, budget: int = PAGE_CACHE_BYTES) -> None:
         self.budget = budget
-        self._pages: OrderedDict[Hashable, SerialisedPage] = OrderedDict()
+        self._pages: OrderedDict[Hashable, CachedT] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, build: Callable[[], SerialisedPage]) -> SerialisedPage:
+    def get(self, key: Hashable, build: Callable[[], CachedT]) -> CachedT:
         """The page of ``key``, built by ``build()`` on a miss (errors are not cached)."""
         with self._lock:
             page = self._pages.get(key)
@@ -204,7 +213,7 @@ class FeatureIndex:
         self.filterable: dict[str, cql.PropertyKind] = {
             p.name: p.type for p in self.properties_served if p.type != "array"
         }
-        self.pages = PageCache()
+        self.pages: PageCache[SerialisedPage] = PageCache()
         self._nullable_columns: dict[str, pd.Series] = {}
         self._geometry_json: list[str | None] | None = None
         self._properties_json: list[str] | None = None

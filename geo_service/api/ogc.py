@@ -23,7 +23,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from geo_service.api import html
 from geo_service.api.collections import COLLECTIONS, CollectionSpec, Property, collection_spec
-from geo_service.api.deps import WorkspaceDep, get_workspace, is_synthetic
+from geo_service.api.deps import WorkspaceDep, get_workspace, is_synthetic, thread_limiter
 from geo_service.api.errors import ERROR_RESPONSES, NOT_FOUND_RESPONSES
 from geo_service.api.features import (
     FeatureIndex,
@@ -83,6 +83,8 @@ from geo_service.api.params import (
     wants_html,
 )
 from geo_service.api.responses import GeoJSONResponse, SchemaResponse, dumps, json_response
+from geo_service.api.tiles import CONFORMANCE as TILES_CONFORMANCE
+from geo_service.api.tiles import REL_TILESETS
 from geo_service.catalog import descriptor
 from geo_service.cql import CONFORMANCE as CQL2_CONFORMANCE
 from geo_service.cql import GEOMETRY, parse_filter
@@ -107,6 +109,7 @@ CONFORMANCE_CLASSES: Final = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     *CQL2_CONFORMANCE,
+    *TILES_CONFORMANCE,
 )
 GREGORIAN: Final = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 
@@ -141,6 +144,12 @@ def landing_page(request: Request, workspace: WorkspaceDep, f: FormatQuery = Non
         link(f"{base}/conformance", REL_CONFORMANCE, JSON, "Conformance classes"),
         link(f"{base}/collections", "data", JSON, "Collections"),
         link(f"{base}/collections", REL_DATA, JSON, "Collections"),
+        link(
+            f"{base}/tileMatrixSets",
+            "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+            JSON,
+            "Tile matrix sets",
+        ),
         link(f"{base}/layers", "describedby", JSON, "Layer catalogue: sources and dates"),
         link(f"{base}/summary", "related", JSON, "Summary of the territory"),
     ]
@@ -217,6 +226,7 @@ def _collection(request: Request, workspace: Workspace, spec: CollectionSpec) ->
             link(f"{url}/items", "items", GEOJSON, "Features (GeoJSON)"),
             link(f"{url}/items?f=html", "items", HTML, "Features (HTML)"),
             link(f"{url}/queryables", REL_QUERYABLES, JSON_SCHEMA, "Queryable properties"),
+            link(f"{url}/tiles", REL_TILESETS, JSON, "Vector tiles (Mapbox Vector Tiles)"),
         ],
         "extent": extent or None,
         "itemType": "feature",
@@ -569,23 +579,6 @@ def _items_html(
     return html.page(title, body, base=base, synthetic=synthetic, links=links)
 
 
-#: Large collections' pages (premises) built at once: one per core, so that however many such
-#: requests arrive, threads remain for every other request.
-HEAVY_PAGES_AT_ONCE: Final = 2
-
-
-def _limiter(request: Request, spec: CollectionSpec) -> anyio.CapacityLimiter | None:
-    """The thread limiter of ``spec``'s pages: a small one of its own for the collections whose
-    pages are serialised on request (premises), the default one for the others."""
-    if spec.precompute:
-        return None
-    limiter: anyio.CapacityLimiter | None = getattr(request.app.state, "heavy_limiter", None)
-    if limiter is None:
-        limiter = anyio.CapacityLimiter(HEAVY_PAGES_AT_ONCE)
-        request.app.state.heavy_limiter = limiter
-    return limiter
-
-
 def _filter_annotation(prop: Property) -> Any:
     python_type: Any = {"string": str, "integer": int, "boolean": bool, "number": float}[prop.type]
     if prop.enum is not None:
@@ -600,7 +593,7 @@ def _items_endpoint(spec: CollectionSpec) -> Callable[..., Awaitable[Response]]:
     ) -> Response:
         chosen = {name: value for name, value in filters.items() if value is not None}
         work = functools.partial(items_response, request, spec, query, sortby, chosen)
-        return await anyio.to_thread.run_sync(work, limiter=_limiter(request, spec))
+        return await anyio.to_thread.run_sync(work, limiter=thread_limiter(request, spec))
 
     sortby_doc = (
         "Sort order: comma-separated properties, each optionally prefixed by `-` for "
