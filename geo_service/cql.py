@@ -94,7 +94,7 @@ def parse_filter(
         raise ParameterError("filter", "is empty; expected a CQL2 expression")
     if len(text) > MAX_FILTER_CHARS:
         raise ParameterError("filter", f"is longer than {MAX_FILTER_CHARS} characters")
-    chosen = lang or "cql2-text"
+    chosen = "cql2-text" if lang in (None, "cql-text") else lang
     if chosen not in ("cql2-text", "cql2-json"):
         raise ParameterError("filter-lang", f"expected cql2-text or cql2-json; got {lang!r}")
     try:

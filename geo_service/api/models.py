@@ -175,6 +175,10 @@ class Queryables(BaseModel):
     title: str
     properties: dict[str, dict[str, Any]]
     additionalProperties: bool  # noqa: N815 - JSON Schema spelling
+    queryables: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="The same properties as the draft's list of ids (read by GDAL).",
+    )
 
 
 # -- domain endpoints ------------------------------------------------------------------------

@@ -226,6 +226,7 @@ def _collection(request: Request, workspace: Workspace, spec: CollectionSpec) ->
             link(f"{url}/items", "items", GEOJSON, "Features (GeoJSON)"),
             link(f"{url}/items?f=html", "items", HTML, "Features (HTML)"),
             link(f"{url}/queryables", REL_QUERYABLES, JSON_SCHEMA, "Queryable properties"),
+            link(f"{url}/queryables", "queryables", JSON_SCHEMA, "Queryable properties"),
             link(f"{url}/tiles", REL_TILESETS, JSON, "Vector tiles (Mapbox Vector Tiles)"),
         ],
         "extent": extent or None,
@@ -372,6 +373,9 @@ def queryables(
         "title": title,
         "properties": properties,
         "additionalProperties": False,
+        # The draft's list, which GDAL's OAPIF driver reads to send whole filters to the server
+        # (an unknown keyword to JSON Schema, which ignores it).
+        "queryables": [{"id": name} for name in properties if name != GEOMETRY],
     }
     return json_response(document, JSON_SCHEMA)
 

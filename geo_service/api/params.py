@@ -57,8 +57,14 @@ FilterQuery = Annotated[
     ),
 ]
 FilterLangQuery = Annotated[
-    Literal["cql2-text", "cql2-json"] | None,
-    Query(alias="filter-lang", description="Language of `filter`; default `cql2-text`."),
+    Literal["cql2-text", "cql2-json", "cql-text"] | None,
+    Query(
+        alias="filter-lang",
+        description=(
+            "Language of `filter`: `cql2-text` (default) or `cql2-json`; `cql-text`, the draft's "
+            "name that GDAL's OAPIF driver sends, is read as `cql2-text`."
+        ),
+    ),
 ]
 FilterCrsQuery = Annotated[
     str | None,
