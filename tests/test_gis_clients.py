@@ -59,12 +59,12 @@ def test_ogr2ogr_reads_every_premises_with_page_size_5000(
     assert len({f["properties"]["premises_id"] for f in features}) == len(features)
 
 
-def _pyogrio_script(server: str, where: str) -> str:
+def _pyogrio_script(url: str, where: str) -> str:
     return textwrap.dedent(
         f"""
         import json, pyogrio
         frame = pyogrio.read_dataframe(
-            "OAPIF:{server}", layer="zones", where={where!r}, PAGE_SIZE=5000
+            "OAPIF:{url}", layer="zones", where={where!r}, PAGE_SIZE=5000
         )
         print(json.dumps({{"ids": sorted(frame["zone_id"]), "crs": frame.crs.to_string(),
                           "x": float(frame.geometry.iloc[0].bounds[0])}}))
