@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import inspect
 import os
 import sys
 import warnings
@@ -33,7 +34,7 @@ from geo_service.errors import GeoServiceError, ParameterError
 from geo_service.export import export_results
 from geo_service.formatting import fr_hectares, fr_number, fr_percent
 from geo_service.model import ZoneStatus
-from geo_service.settings import Settings
+from geo_service.settings import AnalysisFields, Settings, analysis_bounds, analysis_flag
 from geo_service.sources.formats import ImportOptions, all_formats
 from geo_service.store import Store, open_store
 from geo_service.validation import LayerReport
@@ -59,8 +60,6 @@ DataDir = Annotated[
         "--data-dir", help="Data directory of the store [default: GEO_SERVICE_DATA_DIR or ./data]."
     ),
 ]
-Share = Annotated[float | None, typer.Option(min=0.0, max=1.0, show_default=False)]
-Positive = Annotated[float | None, typer.Option(min=0.0, show_default=False)]
 
 
 def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
@@ -274,8 +273,49 @@ def layers(data_dir: DataDir = None) -> None:
     _print_layers(open_store(_settings(data_dir)))
 
 
+def _with_threshold_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` with one option per threshold and weight of the analysis, generated from
+    :class:`~geo_service.settings.AnalysisFields` (flag, bounds and help declared there) and
+    passed to it as ``thresholds`` (None where not given: the settings decide)."""
+    names = tuple(AnalysisFields.model_fields)
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        thresholds = {name: kwargs.pop(name, None) for name in names}
+        command(*args, thresholds=thresholds, **kwargs)
+
+    signature = inspect.signature(command, eval_str=True)
+    kept = [p for p in signature.parameters.values() if p.name != "thresholds"]
+    options = [_threshold_option(name) for name in names]
+    last = next(i for i, p in enumerate(kept) if p.name == "data_dir")
+    parameters = [*kept[:last], *options, *kept[last:]]
+    wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _threshold_option(name: str) -> inspect.Parameter:
+    info = AnalysisFields.model_fields[name]
+    bounds = analysis_bounds(name)
+    low = bounds.get("ge", bounds.get("gt"))
+    high = bounds.get("le", bounds.get("lt"))
+    option = typer.Option(
+        analysis_flag(name),
+        min=low,
+        max=high,
+        show_default=False,
+        help=f"{info.description} Default: GEO_SERVICE_{name.upper()}, else {info.default:g}.",
+    )
+    return inspect.Parameter(
+        name,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        default=None,
+        annotation=Annotated[float | None, option],
+    )
+
+
 @app.command()
 @_reports_errors
+@_with_threshold_options
 def analyze(
     zones: Annotated[
         Path | None, typer.Option(help="Zones file (analyse files, not the store).")
@@ -303,15 +343,9 @@ def analyze(
             "store's premises layer, or <data dir>/premises-parquet when the store has none)."
         ),
     ] = None,
-    served_thd30_share: Share = None,
-    unserved_bhd8_share: Share = None,
-    min_raster_valid_share: Share = None,
-    weight_gap: Positive = None,
-    weight_land: Positive = None,
-    weight_locaux: Positive = None,
-    land_half_ha: Positive = None,
-    locaux_half: Positive = None,
     data_dir: DataDir = None,
+    *,
+    thresholds: dict[str, float | None],
 ) -> None:
     """Measure, flag and rank every activity zone.
 
@@ -320,16 +354,7 @@ def analyze(
     Thresholds and weights default to the settings (GEO_SERVICE_SERVED_THD30_SHARE, ...).
     """
     settings = _settings(data_dir)
-    params = settings.analysis_params(
-        served_thd30_share=served_thd30_share,
-        unserved_bhd8_share=unserved_bhd8_share,
-        min_raster_valid_share=min_raster_valid_share,
-        priority_weight_gap=weight_gap,
-        priority_weight_land=weight_land,
-        priority_weight_locaux=weight_locaux,
-        priority_land_half_ha=land_half_ha,
-        priority_locaux_half=locaux_half,
-    )
+    params = settings.analysis_params(**thresholds)
     files = {"--premises": premises, "--land": land, "--raster": raster, "--communes": communes}
     if engine not in ("memory", "dask"):
         raise ParameterError("--engine", f"expected 'memory' or 'dask'; got {engine!r}")

@@ -141,3 +141,28 @@ def test_the_api_serves_every_core_field_as_declared() -> None:
                 field.sortable,
                 field.enum,
             )
+
+
+def test_thresholds_are_declared_once_for_the_cli_and_the_write_api() -> None:
+    from typer.main import get_command
+    from typer.testing import CliRunner
+
+    from geo_service.api.write import AnalysisRequest
+    from geo_service.cli import app
+    from geo_service.settings import AnalysisFields, analysis_bounds, analysis_flag
+
+    analyze_command = get_command(app).commands["analyze"]  # type: ignore[attr-defined]
+    options = {p.name: p for p in analyze_command.params}
+    for name, info in AnalysisFields.model_fields.items():
+        option = options[name]
+        assert option.opts == [analysis_flag(name)]
+        assert info.description is not None
+        assert info.description in option.help
+        above = str(analysis_bounds(name)["le"] * 2)
+        refused = CliRunner().invoke(app, ["analyze", analysis_flag(name), above])
+        assert refused.exit_code == 2
+        assert analysis_flag(name) in refused.output
+        requested = AnalysisRequest.model_fields[name]
+        assert requested.description == info.description
+        assert requested.default is None
+    assert set(AnalysisRequest.model_fields) == set(AnalysisFields.model_fields)

@@ -26,7 +26,7 @@ from typing import Any, Final, TypeVar
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect
 from starlette.types import Message
@@ -46,6 +46,7 @@ from geo_service.errors import (
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
 )
+from geo_service.settings import AnalysisFields, analysis_bounds
 from geo_service.sources.formats import RASTER_SUFFIXES, ImportOptions, all_formats
 from geo_service.sources.vector import VECTOR_SUFFIXES
 from geo_service.store.base import check_layer_name
@@ -135,19 +136,25 @@ class ImportResult(BaseModel):
     version: str | None = Field(description="Version token of the stored layer.")
 
 
-class AnalysisRequest(BaseModel):
-    """Thresholds and weights of an analysis run; each defaults to the settings'."""
+def _analysis_request_model() -> type[BaseModel]:
+    """The body of ``POST /analyze``: each threshold and weight of
+    :class:`~geo_service.settings.AnalysisFields`, optional, with its bounds and description."""
+    fields: dict[str, Any] = {
+        name: (
+            float | None,
+            Field(default=None, description=info.description, **analysis_bounds(name)),
+        )
+        for name, info in AnalysisFields.model_fields.items()
+    }
+    return create_model(
+        "AnalysisRequest",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__="Thresholds and weights of an analysis run; each defaults to the settings'.",
+        **fields,
+    )
 
-    model_config = ConfigDict(extra="forbid")
 
-    served_thd30_share: float | None = Field(default=None, ge=0.0, le=1.0)
-    unserved_bhd8_share: float | None = Field(default=None, ge=0.0, le=1.0)
-    min_raster_valid_share: float | None = Field(default=None, ge=0.0, le=1.0)
-    priority_weight_gap: float | None = Field(default=None, ge=0.0, le=1e6)
-    priority_weight_land: float | None = Field(default=None, ge=0.0, le=1e6)
-    priority_weight_locaux: float | None = Field(default=None, ge=0.0, le=1e6)
-    priority_land_half_ha: float | None = Field(default=None, gt=0.0, le=1e9)
-    priority_locaux_half: float | None = Field(default=None, gt=0.0, le=1e9)
+AnalysisRequest = _analysis_request_model()
 
 
 class AnalysisRun(BaseModel):
@@ -535,7 +542,7 @@ async def analysis(request: Request, workspace: WorkspaceDep) -> Response:
     return json_response(done.model_dump())
 
 
-async def _analysis_request(request: Request) -> AnalysisRequest:
+async def _analysis_request(request: Request) -> BaseModel:
     body = await request.body()
     if len(body) > 64_000:
         raise PayloadTooLargeError("the analysis parameters exceed 64 kB")
