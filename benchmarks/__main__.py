@@ -35,7 +35,7 @@ from typing import Final
 
 import psutil
 
-from benchmarks import analyze, api_latency, arcep_import, maps, national, postgis_store
+from benchmarks import analyze, api_latency, api_mixed, arcep_import, maps, national, postgis_store
 from benchmarks.common import Context, Figure, format_table
 
 Workload = Callable[[Context], list[Figure]]
@@ -44,14 +44,28 @@ WORKLOADS: Final[dict[str, Workload]] = {
     arcep_import.NAME: arcep_import.run,
     analyze.NAME: analyze.run,
     api_latency.NAME: api_latency.run,
+    api_mixed.NAME: api_mixed.run,
     maps.NAME: maps.run,
     postgis_store.NAME: postgis_store.run,
     national.NAME: national.run,
 }
 #: Workloads run by default (national only when asked: it takes minutes).
-DEFAULT: Final = (arcep_import.NAME, analyze.NAME, api_latency.NAME, maps.NAME, postgis_store.NAME)
+DEFAULT: Final = (
+    arcep_import.NAME,
+    analyze.NAME,
+    api_latency.NAME,
+    api_mixed.NAME,
+    maps.NAME,
+    postgis_store.NAME,
+)
 #: Workloads that read the territory built at the start of the run.
-_NEED_TERRITORY: Final = (analyze.NAME, api_latency.NAME, maps.NAME, postgis_store.NAME)
+_NEED_TERRITORY: Final = (
+    analyze.NAME,
+    api_latency.NAME,
+    api_mixed.NAME,
+    maps.NAME,
+    postgis_store.NAME,
+)
 _PACKAGES: Final = ("geopandas", "shapely", "pyarrow", "pandas", "numpy", "dask", "fastapi")
 
 

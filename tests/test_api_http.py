@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from geo_service.api import create_app
 from geo_service.api.app import warm_up
+from geo_service.api.features import FeatureIndex
 from geo_service.api.params import MAX_LIMIT
 from geo_service.settings import Settings
 
@@ -191,9 +192,20 @@ def test_the_documented_examples_exist_in_the_demo(client: TestClient) -> None:
     assert client.get(f"/communes/{example}").status_code == 200
 
 
-def test_a_cheap_request_is_not_stalled_by_expensive_ones(client: TestClient) -> None:
-    """Pages of 1000 premises over most of the territory, two at a time, while /healthz and a
-    zone page are timed: they must not wait for the expensive pages."""
+def test_a_cheap_request_is_not_stalled_by_expensive_ones(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Premises pages made slow (0.3 s each, as a département's can be), two clients asking
+    for them without pause, while /healthz and a zone are timed: built on the event loop, a
+    cheap request would wait for a page; built in worker threads, it does not."""
+    original = FeatureIndex.features_json
+
+    def slow(self: FeatureIndex, *args: Any, **kwargs: Any) -> list[str]:
+        if self.spec.id == "premises":
+            time.sleep(0.3)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(FeatureIndex, "features_json", slow)
     stop = threading.Event()
     expensive_times: list[float] = []
 
@@ -201,10 +213,7 @@ def test_a_cheap_request_is_not_stalled_by_expensive_ones(client: TestClient) ->
         offset = 0
         while not stop.is_set():
             started = time.perf_counter()
-            client.get(
-                "/collections/premises/items",
-                params={"bbox": "4.5,43.0,6.0,44.0", "limit": 1000, "offset": offset},
-            )
+            client.get("/collections/premises/items", params={"limit": 1000, "offset": offset})
             expensive_times.append(time.perf_counter() - started)
             offset += 1000  # every page is new: no page cache
 
@@ -212,9 +221,9 @@ def test_a_cheap_request_is_not_stalled_by_expensive_ones(client: TestClient) ->
     for worker in workers:
         worker.start()
     try:
-        time.sleep(0.3)
+        time.sleep(0.2)
         cheap: list[float] = []
-        for i in range(40):
+        for i in range(30):
             started = time.perf_counter()
             path = "/healthz" if i % 2 else "/collections/zones/items/DEMO-Z001"
             assert client.get(path).status_code == 200
@@ -224,9 +233,6 @@ def test_a_cheap_request_is_not_stalled_by_expensive_ones(client: TestClient) ->
         for worker in workers:
             worker.join()
     cheap.sort()
-    median_cheap = cheap[len(cheap) // 2]
-    median_expensive = sorted(expensive_times)[len(expensive_times) // 2]
-    # Served on the event loop, a cheap request waits about one expensive page (median equal to
-    # it); off the loop it only shares the GIL, a few ms.
-    assert median_cheap < median_expensive / 3, (cheap, median_expensive)
-    assert median_cheap < 0.05, (cheap, median_expensive)
+    assert min(expensive_times) >= 0.3
+    assert cheap[len(cheap) // 2] < 0.1, cheap
+    assert cheap[-3] < 0.2, cheap
