@@ -177,10 +177,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         args.arcep_buildings, args.arcep_baseline_buildings = 20_000, 5_000
     names = selected(args)
     url = args.database_url or os.environ.get("GEO_SERVICE_TEST_DATABASE_URL") or None
+    print(machine())
     if postgis_store.NAME in names and not url:
         print("postgis: skipped (no --database-url nor GEO_SERVICE_TEST_DATABASE_URL)\n")
         names.remove(postgis_store.NAME)
-    print(machine())
     print(f"workloads: {', '.join(names)}; scale '{args.scale}', {args.repeat} run(s) each\n")
     figures: list[Figure] = []
     failed: list[str] = []
