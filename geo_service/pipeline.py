@@ -320,39 +320,47 @@ def analyze_store(
 
 
 def save_results(store: Store, result: AnalysisResult) -> None:
-    """Store the three result layers, each carrying the run information."""
+    """Store the three result layers in one step (:meth:`Store.write_layers`), each carrying
+    the run information: readers never see results of two runs mixed."""
     run = result.run.model_dump(mode="json")
     synthetic = result.run.synthetic
-    for name, frame in (
-        (ZONE_RESULTS, result.zones),
-        (COMMUNE_RESULTS, result.communes),
-        (EPCI_RESULTS, result.epcis),
-    ):
-        meta = layer_meta(
-            name,
-            source="geo-service analyze",
-            synthetic=synthetic,
-            data_date=result.run.analyzed_at.date(),
-            extra={"run": run},
+    layers = {
+        name: (
+            frame,
+            layer_meta(
+                name,
+                source="geo-service analyze",
+                synthetic=synthetic,
+                data_date=result.run.analyzed_at.date(),
+                extra={"run": run},
+            ),
         )
-        store.write_layer(name, frame, meta)
+        for name, frame in (
+            (ZONE_RESULTS, result.zones),
+            (COMMUNE_RESULTS, result.communes),
+            (EPCI_RESULTS, result.epcis),
+        )
+    }
+    store.write_layers(layers)
 
 
 def load_results(store: Store) -> AnalysisResult:
-    """The stored results; raises NotFoundError when the store was never analysed."""
+    """The stored results, the three layers of one run (:meth:`Store.read_layers`); raises
+    NotFoundError when the store was never analysed."""
     if not store.has_layer(ZONE_RESULTS):
         raise NotFoundError(
             f"the {store.describe()} holds no analysis results; run 'geo-service analyze'"
         )
-    meta = store.layer_meta(ZONE_RESULTS)
+    layers = store.read_layers(RESULT_LAYERS)
+    meta = layers[ZONE_RESULTS][1]
     try:
         run = RunInfo.model_validate(meta.extra["run"])
     except (KeyError, ValueError) as exc:
         raise StoreError(f"layer '{ZONE_RESULTS}' lacks its run information: {exc}") from exc
     return AnalysisResult(
-        zones=store.read_layer(ZONE_RESULTS),
-        communes=store.read_layer(COMMUNE_RESULTS),
-        epcis=store.read_layer(EPCI_RESULTS),
+        zones=layers[ZONE_RESULTS][0],
+        communes=layers[COMMUNE_RESULTS][0],
+        epcis=layers[EPCI_RESULTS][0],
         run=run,
     )
 

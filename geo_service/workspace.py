@@ -19,12 +19,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Final, TypeVar
 
 import geopandas as gpd
@@ -41,8 +39,6 @@ T = TypeVar("T")
 #: Keys whose loaders only read the store through the workspace: :meth:`Workspace.refresh`
 #: may run them again. Other keys (map pieces) are rebuilt on demand by their callers.
 REFRESHABLE_PREFIXES: Final = ("layer:", "meta:", "results", "raster", "api:")
-#: How long a reader waits for a writer to finish storing the three result layers.
-_RESULTS_WAIT_S: Final = 10.0
 
 
 @dataclass(frozen=True)
@@ -235,34 +231,11 @@ class Workspace:
         return self.cached(f"meta:{name}", name, lambda: self.store.layer_meta(name))
 
     def results(self) -> AnalysisResult:
-        """The stored analysis results (NotFoundError if the store was never analysed)."""
-        return self.cached("results", pipeline.ZONE_RESULTS, self._consistent_results)
-
-    def _consistent_results(self) -> AnalysisResult:
-        """The results of one analysis run, even while another run is being stored.
-
-        The three result layers are replaced one after the other: a reader that sees them
-        change while it reads, or sees layers of different runs, reads them again.
-        """
-        deadline = time.monotonic() + _RESULTS_WAIT_S
-        while True:
-            before = [self.store.version(name) for name in pipeline.RESULT_LAYERS]
-            result = pipeline.load_results(self.store)
-            after = [self.store.version(name) for name in pipeline.RESULT_LAYERS]
-            if (before == after and self._one_run(result)) or time.monotonic() > deadline:
-                return result
-            time.sleep(0.05)
-
-    def _one_run(self, result: AnalysisResult) -> bool:
-        for name in (pipeline.COMMUNE_RESULTS, pipeline.EPCI_RESULTS):
-            run = self.store.layer_meta(name).extra.get("run") or {}
-            try:
-                stored = datetime.fromisoformat(str(run["analyzed_at"]))
-            except (KeyError, ValueError):
-                continue
-            if stored != result.run.analyzed_at:
-                return False
-        return True
+        """The stored analysis results, the three layers of one run (stored and read in one
+        step by the store); NotFoundError if the store was never analysed."""
+        return self.cached(
+            "results", pipeline.ZONE_RESULTS, lambda: pipeline.load_results(self.store)
+        )
 
     def ensure_ready(self) -> None:
         """Build the demo territory if the store is empty, and analyse it if it has no results."""

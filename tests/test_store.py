@@ -284,6 +284,95 @@ def test_readers_see_the_old_or_the_new_layer_never_a_mix(store: Store) -> None:
     assert len(seen) >= 2, "the reader should have seen several generations"
 
 
+def test_write_layers_replaces_several_layers_in_one_step(store: Store) -> None:
+    """A reader of several layers sees all of one write_layers or all of the next, never a mix."""
+    names = ("zone_results", "commune_results", "epci_results")
+
+    def generation(i: int, k: int) -> gpd.GeoDataFrame:
+        n = 400 + 300 * ((i + k) % 3)
+        return gpd.GeoDataFrame(
+            {"gen": np.full(n, i), "id": [f"r{j}" for j in range(n)]},
+            geometry=gpd.points_from_xy(X0 + np.arange(n), np.full(n, Y0 + k)),
+            crs="EPSG:2154",
+        )
+
+    def layers(i: int) -> dict[str, tuple[gpd.GeoDataFrame, LayerMeta]]:
+        return {
+            name: (generation(i, k), meta(name).model_copy(update={"source": f"run {i}"}))
+            for k, name in enumerate(names)
+        }
+
+    store.write_layers(layers(0))
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def replace() -> None:
+        try:
+            for i in range(1, 9):
+                store.write_layers(layers(i))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            done.set()
+
+    writer = threading.Thread(target=replace)
+    writer.start()
+    reads, seen = 0, set()
+    while not done.is_set() or reads < 3:
+        found = store.read_layers(names)
+        assert list(found) == list(names)
+        gens = {int(g) for frame, _ in found.values() for g in frame["gen"].unique()}
+        assert len(gens) == 1, f"a read mixed runs {gens}"
+        (gen,) = gens
+        for k, name in enumerate(names):
+            frame, about = found[name]
+            assert len(frame) == len(generation(gen, k))
+            assert about.source == f"run {gen}"
+            assert about.feature_count == len(frame)
+        seen.add(gen)
+        reads += 1
+    writer.join()
+    assert not errors
+    assert {store.read_layer(n)["gen"].iloc[0] for n in names} == {8}
+    assert len(seen) >= 2, "the reader should have seen several runs"
+    with pytest.raises(NotFoundError):
+        store.read_layers(["zone_results", "absent"])
+
+
+def test_a_failed_write_layers_leaves_every_layer_as_it_was(
+    store: Store, zones, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.write_layers({"zones": (zones, meta("zones")), "land": (zones, meta("land"))})
+    before = {name: store.version(name) for name in ("zones", "land")}
+    calls: list[int] = []
+    if isinstance(store, GeoPackageStore):
+        real_write = pyogrio.write_dataframe
+
+        def second_fails(frame, path, **kwargs):
+            calls.append(1)
+            real_write(frame.head(1), path, **kwargs)
+            if len(calls) == 2:
+                raise OSError("disk full")
+
+        monkeypatch.setattr(pyogrio, "write_dataframe", second_fails)
+    else:
+        real_copy = pg_rows.copy_rows
+
+        def second_fails(conn, table, frame, geometries, layout):
+            calls.append(1)
+            real_copy(conn, table, frame.head(1), geometries.head(1), layout)
+            if len(calls) == 2:
+                raise OSError("disk full")
+
+        monkeypatch.setattr(pg_rows, "copy_rows", second_fails)
+    with pytest.raises((StoreError, OSError), match="disk full"):
+        store.write_layers({"land": (zones, meta("land")), "zones": (zones, meta("zones"))})
+    assert len(calls) == 2
+    assert {name: store.version(name) for name in ("zones", "land")} == before
+    assert len(store.read_layer("land")) == len(zones)
+    assert len(store.read_layer("zones")) == len(zones)
+
+
 def test_versions_of_several_layers_at_once(store: Store, zones, coverage) -> None:
     store.write_layer("zones", zones, meta("zones"))
     store.write_raster("coverage", coverage, meta("coverage"))

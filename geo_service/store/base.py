@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import geopandas as gpd
@@ -113,6 +113,17 @@ class Store(ABC):
         frame without an active geometry column is a plain table: it is read back as a
         :class:`pandas.DataFrame`, and ``bbox`` is ignored.
         """
+
+    @abstractmethod
+    def write_layers(self, layers: Mapping[str, tuple[gpd.GeoDataFrame, LayerMeta]]) -> None:
+        """Replace (or create) several vector layers in one step (the zone, commune and EPCI
+        results): a reader through :meth:`read_layers` sees all of them old or all new,
+        and a failure leaves every one of them as it was."""
+
+    @abstractmethod
+    def read_layers(self, names: Sequence[str]) -> dict[str, tuple[gpd.GeoDataFrame, LayerMeta]]:
+        """Vector layers ``names`` and their provenance as of one moment: never some of the
+        layers of a :meth:`write_layers` old and others new. NotFoundError if one is absent."""
 
     @abstractmethod
     def update_layer(self, name: str, update: LayerUpdate) -> None:

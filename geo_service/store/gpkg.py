@@ -4,8 +4,11 @@ A layer is replaced by writing a complete new file beside the old one and renami
 the old one (``os.replace``, atomic on POSIX): readers see the old or the new file, never a
 mix, and an import that fails or is killed half-way leaves the previous file untouched (its
 temporary file is removed by the next write). Writers take an exclusive lock on
-``<data_dir>/store/.lock``. Provenance is stored inside each file (GeoPackage layer metadata,
-GeoTIFF tag), so that a file and its description are replaced together.
+``<data_dir>/store/.lock``. Several layers written together (:meth:`GeoPackageStore.write_layers`)
+are all written first, then renamed under an exclusive lock on ``<data_dir>/store/.switch``,
+which readers of several layers (:meth:`GeoPackageStore.read_layers`) hold shared: they see
+all the old files or all the new ones. Provenance is stored inside each file (GeoPackage layer
+metadata, GeoTIFF tag), so that a file and its description are replaced together.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import fcntl
 import json
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -58,6 +61,13 @@ class GeoPackageStore(Store):
         check_layer_name(name)
         self._replace(name, _VECTOR, _vector_writer(name, frame, meta))
 
+    def write_layers(self, layers: Mapping[str, tuple[gpd.GeoDataFrame, LayerMeta]]) -> None:
+        for name in layers:
+            check_layer_name(name)
+        writes = [(name, _vector_writer(name, *layer)) for name, layer in layers.items()]
+        with self._lock():
+            self._replace_all_locked(writes)
+
     def update_layer(self, name: str, update: LayerUpdate) -> None:
         check_layer_name(name)
         with self._lock():
@@ -91,19 +101,45 @@ class GeoPackageStore(Store):
 
     def _replace_locked(self, name: str, suffix: str, write: _Writer) -> None:
         """Replace layer ``name``'s file by the one ``write`` makes (the lock is held)."""
+        self._replace_all_locked([(name, write)], suffix)
+
+    def _replace_all_locked(self, writes: list[tuple[str, _Writer]], suffix: str = _VECTOR) -> None:
+        """Replace each layer's file by the one its writer makes (the writers' lock is held):
+        every file is written first, then all are renamed in one switch, which readers of
+        several layers (:meth:`read_layers`) never see half-done."""
         self._remove_stale_temporaries()
-        tmp = self.root / f".{name}{_TMP_MARK}{uuid.uuid4().hex}{suffix}"
+        temporaries = [
+            (name, self.root / f".{name}{_TMP_MARK}{uuid.uuid4().hex}{suffix}", write)
+            for name, write in writes
+        ]
+        other = _RASTER if suffix == _VECTOR else _VECTOR
+        current = ""  # the layer being written, for the error
         try:
-            write(tmp)
-            _fsync(tmp)
-            other = self.root / f"{name}{_RASTER if suffix == _VECTOR else _VECTOR}"
-            tmp.replace(self.root / f"{name}{suffix}")
-            other.unlink(missing_ok=True)
-            _fsync(self.root)
+            for current, tmp, write in temporaries:  # noqa: B007
+                write(tmp)
+                _fsync(tmp)
+            with self._switch(shared=False):
+                for name, tmp, _ in temporaries:
+                    tmp.replace(self.root / f"{name}{suffix}")
+                    (self.root / f"{name}{other}").unlink(missing_ok=True)
+                _fsync(self.root)
         except OSError as exc:
-            raise StoreError(f"cannot write layer '{name}' in {self.root}: {exc}") from exc
+            raise StoreError(f"cannot write layer '{current}' in {self.root}: {exc}") from exc
         finally:
-            tmp.unlink(missing_ok=True)
+            for _, tmp, _ in temporaries:
+                tmp.unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def _switch(self, *, shared: bool) -> Iterator[None]:
+        """The lock of the switch from old files to new ones: exclusive while a writer renames
+        its files, shared while a reader reads several layers."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".switch").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
@@ -135,6 +171,10 @@ class GeoPackageStore(Store):
             raise StoreError(f"cannot read layer '{name}' from {path}: {exc}") from exc
         dtypes: dict[str, str] = json.loads(metadata.get(_DTYPES_KEY) or "{}")
         return restore_dtypes(frame, dtypes)
+
+    def read_layers(self, names: Sequence[str]) -> dict[str, tuple[gpd.GeoDataFrame, LayerMeta]]:
+        with self._switch(shared=True):
+            return {name: (self.read_layer(name), self.layer_meta(name)) for name in names}
 
     def read_raster(self, name: str) -> CoverageRaster:
         path = self._existing(name, _RASTER)

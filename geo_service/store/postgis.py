@@ -16,7 +16,10 @@ Layout, in one schema (``geo_service`` by default):
 
 A layer is replaced in one transaction: its rows are bulk-loaded (``COPY``) into a new table,
 which is indexed, then the old table is dropped, the new one renamed and the catalog updated,
-and the transaction commits. Readers lock the layer's table before reading its catalog row, so
+and the transaction commits. Several layers written together (:meth:`PostGISStore.write_layers`,
+the three result layers) are replaced in one transaction, their tables locked in name order, as
+:meth:`PostGISStore.read_layers` locks them: a reader of several layers sees all of them old or
+all new. Readers lock the layer's table before reading its catalog row, so
 they see the old layer or the new one, never a mix; an import that fails or is killed half-way
 rolls back and leaves the previous layer untouched. Writers of one layer queue on an advisory
 lock. SQL is composed with :mod:`psycopg.sql` identifiers only, and layer names are checked by
@@ -37,7 +40,7 @@ import atexit
 import contextlib
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -123,6 +126,18 @@ class PostGISStore(Store):
             self._lock_layer(conn, name)
             self._write_locked(conn, name, frame, meta)
 
+    def write_layers(self, layers: Mapping[str, tuple[gpd.GeoDataFrame, LayerMeta]]) -> None:
+        names = sorted(layers)
+        for name in names:
+            self._check_name(name)
+        with self._transaction(f"cannot write layers {', '.join(names)}") as conn:
+            for name in names:  # in name order, as every writer and reader of several layers
+                self._lock_layer(conn, name)
+            staged = [self._stage(conn, name, *layers[name]) for name in names]
+            self._lock_tables(conn, names, "ACCESS EXCLUSIVE", missing_ok=True)
+            for switch in staged:
+                switch()
+
     def update_layer(self, name: str, update: LayerUpdate) -> None:
         self._check_name(name)
         with self._transaction(f"cannot update layer '{name}'") as conn:
@@ -141,6 +156,13 @@ class PostGISStore(Store):
         self, conn: Connection, name: str, frame: gpd.GeoDataFrame, meta: LayerMeta
     ) -> None:
         """Replace vector layer ``name`` by ``frame`` inside ``conn``'s transaction (locked)."""
+        self._stage(conn, name, frame, meta)()
+
+    def _stage(
+        self, conn: Connection, name: str, frame: gpd.GeoDataFrame, meta: LayerMeta
+    ) -> Callable[[], None]:
+        """Load ``frame`` into a new table inside ``conn``'s transaction; the function returned
+        puts it in place of layer ``name``'s table and records it in the catalog."""
         meta = meta.model_copy(update={"name": name, "feature_count": len(frame)})
         geometries = rows.active_geometry(frame)
         layout = rows.layout_of(frame, geometries, name)
@@ -152,9 +174,13 @@ class PostGISStore(Store):
         rows.copy_rows(conn, new, frame, geometries, layout)
         _create_indexes(conn, new, f"{name[:40]}_{version[:8]}", layout)
         conn.execute(sql.SQL("ANALYZE {}").format(new))
-        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._table(name)))
-        conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(new, sql.Identifier(name)))
-        self._record(conn, name, layout.kind, meta, version, layout)
+
+        def switch() -> None:
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._table(name)))
+            conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(new, sql.Identifier(name)))
+            self._record(conn, name, layout.kind, meta, version, layout)
+
+        return switch
 
     def write_raster(self, name: str, raster: CoverageRaster, meta: LayerMeta) -> None:
         self._check_name(name)
@@ -275,6 +301,41 @@ class PostGISStore(Store):
             raise StoreError(
                 f"cannot read raster '{name}' in the {self.describe()}: {exc}"
             ) from exc
+
+    def read_layers(self, names: Sequence[str]) -> dict[str, tuple[gpd.GeoDataFrame, LayerMeta]]:
+        wanted = sorted(set(names))
+        for name in wanted:
+            check_layer_name(name)
+        with self._transaction(f"cannot read layers {', '.join(wanted)}") as conn:
+            # Every table locked at once, in name order as writers of several layers lock
+            # them: no write_layers can switch some of them while they are read.
+            for name in wanted:
+                if self._catalog_row(conn, name) is None:
+                    raise self._not_found(name)
+            self._lock_tables(conn, wanted, "ACCESS SHARE")
+            found: dict[str, tuple[gpd.GeoDataFrame, LayerMeta]] = {}
+            for name in wanted:
+                row = self._catalog_row(conn, name)
+                if row is None:
+                    raise self._not_found(name)
+                layout = rows.Layout.from_catalog(row[0], row[1])
+                data = rows.copy_out(conn, self._table(name), layout, None)
+                found[name] = (rows.frame_of(data, layout), self._meta_in(conn, name))
+        return {name: found[name] for name in names}
+
+    def _lock_tables(
+        self, conn: Connection, names: Sequence[str], mode: str, *, missing_ok: bool = False
+    ) -> None:
+        """Lock the tables of layers ``names`` in ``mode``, in the order given."""
+        for name in names:
+            try:
+                with conn.transaction():  # a savepoint: a missing table does not end the rest
+                    conn.execute(
+                        sql.SQL("LOCK TABLE {} IN {} MODE").format(self._table(name), sql.SQL(mode))
+                    )
+            except psycopg.errors.UndefinedTable:
+                if not missing_ok:
+                    raise self._not_found(name) from None
 
     def layer_meta(self, name: str) -> LayerMeta:
         check_layer_name(name)
