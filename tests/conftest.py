@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -157,3 +158,18 @@ def analysed_demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pipeline.build_demo_store(store)
     pipeline.analyze_store(store, AnalysisParams())
     return path
+
+
+@pytest.fixture(scope="module")
+def demo_client(analysed_demo_dir: Path) -> Iterator[Any]:
+    """A test client of the app serving the analysed demo store, its indexes built."""
+    from fastapi.testclient import TestClient
+
+    from geo_service.api import create_app
+    from geo_service.api.app import warm_up
+    from geo_service.settings import Settings
+
+    app = create_app(Settings(database_url=None, data_dir=analysed_demo_dir))
+    warm_up(app)
+    with TestClient(app) as client:
+        yield client

@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 from geo_service import pipeline
 from geo_service.analysis import AnalysisResult
 from geo_service.api import create_app
-from geo_service.api.app import warm_up
 from geo_service.model import OUTPUT_CRS
 from geo_service.settings import Settings
 from geo_service.store import GeoPackageStore
@@ -23,11 +22,8 @@ ITEMS = "/collections/zones/items"
 
 
 @pytest.fixture(scope="module")
-def client(analysed_demo_dir: Path) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=None, data_dir=analysed_demo_dir))
-    warm_up(app)
-    with TestClient(app) as test_client:
-        yield test_client
+def client(demo_client: TestClient) -> TestClient:
+    return demo_client
 
 
 @pytest.fixture(scope="module")

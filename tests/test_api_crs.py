@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from pyproj import Transformer
-
-from geo_service.api import create_app
-from geo_service.api.app import warm_up
-from geo_service.settings import Settings
 
 L93 = "http://www.opengis.net/def/crs/EPSG/0/2154"
 MERCATOR = "http://www.opengis.net/def/crs/EPSG/0/3857"
@@ -22,11 +15,8 @@ ITEM = "/collections/zones/items/DEMO-Z001"
 
 
 @pytest.fixture(scope="module")
-def client(analysed_demo_dir: Path) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=None, data_dir=analysed_demo_dir))
-    warm_up(app)
-    with TestClient(app) as test_client:
-        yield test_client
+def client(demo_client: TestClient) -> TestClient:
+    return demo_client
 
 
 def _ring(feature: dict) -> np.ndarray:  # type: ignore[type-arg]

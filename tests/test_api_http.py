@@ -8,17 +8,13 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from geo_service.api import create_app
-from geo_service.api.app import warm_up
 from geo_service.api.features import FeatureIndex
 from geo_service.api.params import MAX_LIMIT
-from geo_service.settings import Settings
 
 READ_PATHS = (
     "/",
@@ -38,11 +34,8 @@ READ_PATHS = (
 
 
 @pytest.fixture(scope="module")
-def client(analysed_demo_dir: Path) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=None, data_dir=analysed_demo_dir))
-    warm_up(app)
-    with TestClient(app) as test_client:
-        yield test_client
+def client(demo_client: TestClient) -> TestClient:
+    return demo_client
 
 
 @pytest.mark.parametrize("path", READ_PATHS)

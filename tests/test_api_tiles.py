@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
 import mapbox_vector_tile
@@ -12,22 +11,16 @@ import shapely
 from fastapi.testclient import TestClient
 
 from geo_service import pipeline
-from geo_service.api import create_app
-from geo_service.api.app import warm_up
 from geo_service.api.vector_tiles import EXTENT, MAX_POINTS, tile_bounds
 from geo_service.model import OUTPUT_CRS
-from geo_service.settings import Settings
 from geo_service.store import GeoPackageStore
 
 TILES = "/collections/{}/tiles/WebMercatorQuad"
 
 
 @pytest.fixture(scope="module")
-def client(analysed_demo_dir: Path) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=None, data_dir=analysed_demo_dir))
-    warm_up(app)
-    with TestClient(app) as test_client:
-        yield test_client
+def client(demo_client: TestClient) -> TestClient:
+    return demo_client
 
 
 def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:

@@ -22,7 +22,7 @@ from geo_service.api.params import reject_unknown_parameters
 from geo_service.api.responses import json_response
 from geo_service.api.vector_tiles import MAX_ZOOM, MVT, ORIGIN, TileMaker
 from geo_service.catalog import descriptor
-from geo_service.crs import WEB_MERCATOR
+from geo_service.crs import CRS84, WEB_MERCATOR
 from geo_service.errors import NotFoundError
 from geo_service.workspace import Workspace
 
@@ -122,6 +122,18 @@ def _tileset_links(request: Request, spec: CollectionSpec) -> tuple[str, list[di
     return url, links
 
 
+def _tileset_header(request: Request, workspace: Workspace, spec: CollectionSpec) -> dict[str, Any]:
+    """What a tileset's description and its entry in the list share."""
+    _, links = _tileset_links(request, spec)
+    return {
+        "title": descriptor(spec.layer, workspace.settings.layers_dir).title,
+        "dataType": "vector",
+        "crs": WEB_MERCATOR.uri,
+        "tileMatrixSetURI": TMS_URI,
+        "links": links,
+    }
+
+
 @router.get(
     "/collections/{collectionId}/tiles",
     summary="Tilesets of a collection",
@@ -132,14 +144,7 @@ def tilesets(
 ) -> Response:
     """The vector tilesets of a collection (one: WebMercatorQuad, Mapbox Vector Tiles)."""
     spec = _spec(workspace, collection_id)
-    _, links = _tileset_links(request, spec)
-    entry = {
-        "title": descriptor(spec.layer, workspace.settings.layers_dir).title,
-        "dataType": "vector",
-        "crs": WEB_MERCATOR.uri,
-        "tileMatrixSetURI": TMS_URI,
-        "links": links,
-    }
+    entry = _tileset_header(request, workspace, spec)
     self_link = link(f"{base_url(request)}/collections/{spec.id}/tiles", "self", JSON, "Tilesets")
     return json_response({"links": [self_link], "tilesets": [entry]})
 
@@ -155,14 +160,9 @@ def tileset(
     """The tileset's description: tile matrix set, its layer and the tile URL template."""
     _tms(tms_id)
     spec = _spec(workspace, collection_id)
-    _, links = _tileset_links(request, spec)
     index = feature_index(workspace, spec)
     document: dict[str, Any] = {
-        "title": descriptor(spec.layer, workspace.settings.layers_dir).title,
-        "dataType": "vector",
-        "crs": WEB_MERCATOR.uri,
-        "tileMatrixSetURI": TMS_URI,
-        "links": links,
+        **_tileset_header(request, workspace, spec),
         "layers": [
             {
                 "id": spec.id,
@@ -180,7 +180,7 @@ def tileset(
         document["boundingBox"] = {
             "lowerLeft": list(index.bbox[:2]),
             "upperRight": list(index.bbox[2:]),
-            "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+            "crs": CRS84.uri,
         }
     return json_response(document)
 
