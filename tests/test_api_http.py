@@ -229,3 +229,42 @@ def test_a_cheap_request_is_not_stalled_by_expensive_ones(
     assert min(expensive_times) >= 0.3
     assert cheap[len(cheap) // 2] < 0.1, cheap
     assert cheap[-3] < 0.2, cheap
+
+
+_PATH_VALUES = {
+    "collectionId": "zones",
+    "featureId": "DEMO-Z001",
+    "zoneId": "DEMO-Z001",
+    "zone_id": "DEMO-Z001",
+    "insee": "13901",
+    "tileMatrixSetId": "WebMercatorQuad",
+    "tileMatrix": "0",
+    "tileRow": "0",
+    "tileCol": "0",
+    "layer": "zones",
+}
+
+
+def test_every_documented_read_answers_head_and_options(client: TestClient) -> None:
+    """Each GET of the OpenAPI document: HEAD gives the GET's status and headers without a
+    body, OPTIONS lists GET and HEAD among the path's methods."""
+    document = client.get("/openapi.json").json()
+    checked = 0
+    for template, operations in document["paths"].items():
+        if "get" not in operations:
+            continue
+        path = template
+        for name, value in _PATH_VALUES.items():
+            path = path.replace(f"{{{name}}}", value)
+        assert "{" not in path, f"no example value for a parameter of {template}"
+        get = client.get(path, headers={"Accept-Encoding": "identity"})
+        head = client.head(path, headers={"Accept-Encoding": "identity"})
+        assert head.status_code == get.status_code, path
+        assert head.content == b"", path
+        assert head.headers.get("content-type") == get.headers.get("content-type"), path
+        allowed = set(client.options(path).headers["allow"].split(", "))
+        assert {"GET", "HEAD", "OPTIONS"} <= allowed, (path, allowed)
+        declared = {method.upper() for method in operations}
+        assert declared <= allowed, (path, declared, allowed)
+        checked += 1
+    assert checked >= 20
