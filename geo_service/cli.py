@@ -356,20 +356,19 @@ def analyze(
     settings = _settings(data_dir)
     params = settings.analysis_params(**thresholds)
     files = {"--premises": premises, "--land": land, "--raster": raster, "--communes": communes}
-    if engine not in ("memory", "dask"):
+    if engine not in pipeline.ENGINES:
         raise ParameterError("--engine", f"expected 'memory' or 'dask'; got {engine!r}")
     if engine == "memory" and premises_parquet is not None:
         raise ParameterError("--premises-parquet", "GeoParquet premises need --engine dask")
     if engine == "dask":
         if zones is not None or any(v is not None for v in files.values()):
             raise ParameterError("--engine", "the dask engine analyses the store, not files")
-        from geo_service.partitioned import analyze_partitioned
-
         with _progress("Analysing on dask") as step:
-            result = analyze_partitioned(
+            result = pipeline.analyze(
                 open_store(settings),
                 params,
-                settings,
+                engine=engine,
+                settings=settings,
                 premises_dir=premises_parquet,
                 progress=step,
             )
@@ -393,7 +392,7 @@ def analyze(
                 pipeline.build_demo_store(store, seed=settings.demo_seed, progress=step)
         _check_premises_in_store(store, settings)
         with _progress("Analysing") as step:
-            result = pipeline.analyze_store(store, params, step)
+            result = pipeline.analyze(store, params, settings=settings, progress=step)
     _print_result(result, top)
     if out is not None:
         export_results(result, out)

@@ -15,12 +15,13 @@ from typing import Any, Final
 import geopandas as gpd
 import pandas as pd
 
-from geo_service.analysis import AnalysisResult, CoverageSums, RunInfo, analyze
+from geo_service.analysis import AnalysisResult, CoverageSums, RunInfo
+from geo_service.analysis import analyze as analyze_layers
 from geo_service.analysis.point import DEFAULT_PREMISES_RADIUS_M, Here, what_is_here
 from geo_service.catalog import descriptor
-from geo_service.errors import InputError, NotFoundError, StoreError
+from geo_service.errors import InputError, NotFoundError, ParameterError, StoreError
 from geo_service.model import CANONICAL_CRS, SCHEMAS, CoverageRaster, LayerKind, LayerMeta
-from geo_service.settings import AnalysisParams
+from geo_service.settings import AnalysisParams, Settings
 from geo_service.sources import read_coverage_raster, read_layer_file
 from geo_service.sources.formats import ImportFormat, ImportOptions, choose_format
 from geo_service.store import Store
@@ -295,7 +296,7 @@ def analyze_inputs(
 ) -> AnalysisResult:
     """Run the analysis on loaded inputs; ``premises`` replaces ``inputs.premises`` by their
     sums per zone when they were summed partition by partition."""
-    return analyze(
+    return analyze_layers(
         inputs.zones,
         inputs.premises if premises is None else premises,
         land=inputs.land,
@@ -307,6 +308,42 @@ def analyze_inputs(
         mobile_coverage=inputs.mobile_coverage,
         mobile_sites=inputs.mobile_sites,
         commune_coverage=inputs.commune_coverage,
+    )
+
+
+#: The analysis engines: every layer in memory, or the premises summed on dask.
+ENGINES: Final = ("memory", "dask")
+
+
+def analyze(
+    store: Store,
+    params: AnalysisParams | None = None,
+    *,
+    engine: str = "memory",
+    settings: Settings | None = None,
+    premises_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> AnalysisResult:
+    """Analyse the store's layers and store the results: the one entry point of the CLI, the
+    API and the notebooks.
+
+    ``engine`` "memory" reads every layer in memory; "dask" sums the premises partition by
+    partition on a dask cluster (``settings``' scheduler, else a local one), from the
+    GeoParquet files of ``premises_dir`` when given (see
+    :func:`geo_service.partitioned.analyze_partitioned`). Both give the same results.
+    ``params`` default to ``settings``' thresholds (the defaults without settings).
+    """
+    if engine not in ENGINES:
+        raise ParameterError("engine", f"expected one of {', '.join(ENGINES)}; got {engine!r}")
+    if premises_dir is not None and engine != "dask":
+        raise ParameterError("premises_dir", "GeoParquet premises need the dask engine")
+    params = params or (settings.analysis_params() if settings else AnalysisParams())
+    if engine == "memory":
+        return analyze_store(store, params, progress)
+    from geo_service.partitioned import analyze_partitioned
+
+    return analyze_partitioned(
+        store, params, settings or Settings(), premises_dir=premises_dir, progress=progress
     )
 
 

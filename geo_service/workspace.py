@@ -242,7 +242,7 @@ class Workspace:
         if not self.store.has_layer(pipeline.ZONES):
             pipeline.build_demo_store(self.store, seed=self.settings.demo_seed)
         if not self.store.has_layer(pipeline.ZONE_RESULTS):
-            pipeline.analyze_store(self.store, self.settings.analysis_params())
+            pipeline.analyze(self.store, settings=self.settings)
 
 
 def _refreshable(key: str) -> bool:

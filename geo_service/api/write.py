@@ -528,7 +528,7 @@ async def analysis(request: Request, workspace: WorkspaceDep) -> Response:
         raise ParameterError("body", _first_problem(exc)) from None
 
     def run() -> AnalysisRun:
-        result = pipeline.analyze_store(workspace.store, params)
+        result = pipeline.analyze(workspace.store, params)
         counts = {s: n for s, n in status_counts(result.zones).items() if n}
         return AnalysisRun(
             analyzed_at=result.run.analyzed_at.isoformat(),
