@@ -268,3 +268,21 @@ def test_every_documented_read_answers_head_and_options(client: TestClient) -> N
         assert declared <= allowed, (path, declared, allowed)
         checked += 1
     assert checked >= 20
+
+
+def test_here_outside_the_territory_says_so(client: TestClient) -> None:
+    inside = client.get("/here", params={"lon": 5.120279, "lat": 43.3290}).json()
+    assert inside["in_territory"] is True
+    assert inside["statement"] is None
+    outside = client.get("/here", params={"lon": 2.35, "lat": 48.85}).json()
+    assert outside["in_territory"] is False
+    assert "Hors du territoire chargé" in outside["statement"]
+    assert outside["zones"] == []
+    assert outside["commune"] is None
+
+
+def test_here_gives_the_speed_to_a_tenth_of_a_megabit(client: TestClient) -> None:
+    answer = client.get("/here", params={"lon": 5.2, "lat": 43.45}).json()
+    mbps = answer["coverage"]["mbps"]
+    assert mbps is not None
+    assert round(mbps, 1) == mbps

@@ -57,7 +57,8 @@ def coverage_at(raster: CoverageRaster, lon: float, lat: float) -> dict[str, Any
     """``mbps``, the raster's speed at the point (None: unknown), and its ARCEP ``speed_class``."""
     mbps = raster_value(raster, *project(lon, lat, raster.crs))
     speed_class = None if mbps is None else speed_to_class([mbps])[0]
-    return {"mbps": mbps, "speed_class": speed_class}
+    # The class is decided on the raster's value; the speed is given to 0.1 Mbit/s.
+    return {"mbps": None if mbps is None else round(mbps, 1), "speed_class": speed_class}
 
 
 def containing(tree: shapely.STRtree, point: shapely.Geometry) -> Positions:

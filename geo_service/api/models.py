@@ -289,6 +289,10 @@ class HereResult(BaseModel):
 
     lon: float
     lat: float
+    in_territory: bool = Field(description="Whether the point lies in an analysed commune or zone.")
+    statement: str | None = Field(
+        description="A French sentence when the point is outside the loaded territory."
+    )
     zones: list[ZoneRef]
     commune: CommuneRef | None
     nearest_premises: NearestPremises | None

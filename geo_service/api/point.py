@@ -8,7 +8,7 @@ metres).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import shapely
@@ -33,6 +33,12 @@ from geo_service.workspace import Workspace
 __all__ = ["DEFAULT_PREMISES_RADIUS_M", "MAX_PREMISES_RADIUS_M", "what_is_here", "zone_refs"]
 
 T = TypeVar("T")
+
+#: What the answer says of a point in no analysed commune nor zone.
+OUTSIDE_STATEMENT: Final = (
+    "Hors du territoire chargé : ce point n'est dans aucune commune ni zone d'activités "
+    "analysée ; les valeurs absentes ne sont pas mesurées."
+)
 
 
 def _premises_tree(workspace: Workspace) -> shapely.STRtree:
@@ -69,11 +75,16 @@ def what_is_here(
     zones = _optional(lambda: feature_index(workspace, COLLECTIONS["zones"]))
     communes = _optional(lambda: feature_index(workspace, COLLECTIONS["communes"]))
     meta = _optional(lambda: workspace.meta(pipeline.ZONE_RESULTS))
+    found = [] if zones is None else zone_refs(zones, containing(zones.tree, here), base)
+    commune = None if communes is None else _commune(communes, base, here)
+    inside = commune is not None or bool(found)
     return {
         "lon": lon,
         "lat": lat,
-        "zones": [] if zones is None else zone_refs(zones, containing(zones.tree, here), base),
-        "commune": None if communes is None else _commune(communes, base, here),
+        "in_territory": inside,
+        "statement": None if inside else OUTSIDE_STATEMENT,
+        "zones": found,
+        "commune": commune,
         "nearest_premises": _nearest_premises(workspace, lon, lat, radius_m),
         "coverage": _coverage(workspace, lon, lat),
         "synthetic": bool(meta and meta.synthetic),
