@@ -166,3 +166,36 @@ def test_thresholds_are_declared_once_for_the_cli_and_the_write_api() -> None:
         assert requested.description == info.description
         assert requested.default is None
     assert set(AnalysisRequest.model_fields) == set(AnalysisFields.model_fields)
+
+
+def test_a_declared_key_figure_reaches_the_popup_and_the_opinion(
+    analysed_demo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from geo_service.analysis import fields
+    from geo_service.maps.popups import zone_popup
+    from geo_service.opinions import OpinionOptions, zone_opinion
+
+    extra = ResultField(
+        "locaux_per_ha",
+        "number",
+        "Locaux per hectare of the zone.",
+        "Locaux par hectare",
+        "Nombre de locaux par hectare de la zone",
+        fields.Format.NUMBER,
+        "locaux/ha",
+        figure=True,
+    )
+    monkeypatch.setattr(fields, "ZONE_FIELDS", (*fields.ZONE_FIELDS, extra))
+    result = pipeline.load_results(GeoPackageStore(analysed_demo_dir))
+    zones = result.zones.assign(locaux_per_ha=result.zones["locaux"] / result.zones["area_ha"])
+    result = type(result)(zones=zones, communes=result.communes, epcis=result.epcis, run=result.run)
+    row = zones.iloc[0].to_dict()
+    shown = fields.format_value(extra, float(row["locaux_per_ha"]))
+    popup = zone_popup(row, None, None)
+    assert f'<th>Locaux par hectare</th><td data-field="locaux_per_ha">{shown}</td>' in popup
+    opinion = zone_opinion(result, str(row["zone_id"]), OpinionOptions())
+    figure = next(f for f in opinion.key_figures if f.column == "locaux_per_ha")
+    assert (figure.label, figure.text, figure.unit) == ("Locaux par hectare", shown, "locaux/ha")
+    assert figure.value == pytest.approx(row["locaux_per_ha"])
+    without = zone_popup({**row, "locaux_per_ha": float("nan")}, None, None)
+    assert "locaux_per_ha" not in without  # unknown: not shown

@@ -15,13 +15,14 @@ set names a family of columns sharing its prefix (one per mobile operator).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from geo_service.analysis.status import StatusBasis
-from geo_service.formatting import GBPS, GE, MBPS
+from geo_service.formatting import GBPS, GE, MBPS, fr_hectares, fr_number, fr_percent
 from geo_service.model import LayerKind, ZoneStatus
 
 DType = Literal["string", "integer", "number", "boolean", "array"]
@@ -78,6 +79,9 @@ class ResultField:
     queryable: bool = False
     sortable: bool = True
     enum: tuple[str, ...] | None = None
+    #: Whether the field is one of the zone's key figures beyond the built-in ones: shown by
+    #: its label and format in the map popups and panel and in the zone opinions.
+    figure: bool = False
 
     def matches(self, column: str) -> bool:
         """Whether ``column`` is this field (or a member of its family)."""
@@ -604,3 +608,50 @@ def descriptor_columns(layer: str) -> dict[str, str]:
 
 #: Columns of the zone results, in order, without the optional layers' (geometry last).
 ZONE_RESULT_COLUMNS: Final = tuple(f.name for f in core(ZONE_FIELDS))
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A key figure of a result row: its field, value (None: unknown) and French text."""
+
+    field: ResultField
+    value: float | str | None
+    text: str
+
+
+def format_value(field: ResultField, value: float | str | None) -> str:
+    """``value`` written as ``field``'s format says, in French (``—`` when unknown)."""
+    if value is None:
+        return "—"
+    if field.format == Format.SHARE:
+        return fr_percent(float(value))
+    if field.format == Format.HECTARES:
+        return fr_hectares(float(value))
+    if field.format == Format.COUNT:
+        return fr_number(round(float(value)))
+    if field.format in (Format.NUMBER, Format.PRIORITY):
+        return fr_number(float(value), 1)
+    return str(value)
+
+
+def figures(row: Mapping[str, Any], fields: Iterable[ResultField] | None = None) -> list[Figure]:
+    """The key figures (fields with ``figure``) that ``row`` holds, in declaration order; the
+    zone fields by default."""
+    out = []
+    for field in ZONE_FIELDS if fields is None else fields:
+        if not field.figure or field.family:
+            continue
+        value = _known(row.get(field.name))
+        if value is not None:
+            out.append(Figure(field, value, format_value(field, value)))
+    return out
+
+
+def _known(raw: object) -> float | str | None:
+    if raw is None or isinstance(raw, str):
+        return raw or None
+    try:
+        number = float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number

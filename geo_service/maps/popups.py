@@ -13,6 +13,7 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from geo_service.analysis import split_reasons
+from geo_service.analysis.fields import figures
 from geo_service.formatting import (
     GBPS,
     GE,
@@ -199,6 +200,7 @@ def _figures_table(row: Row) -> str:
             fr_hectares(land),
         )
     )
+    lines += [(f.field.name, f.field.label, f.text) for f in figures(row)]
     cells = "".join(
         f'<tr><th>{text(label)}</th><td data-field="{field}">{text(value)}</td></tr>'
         for field, label, value in lines

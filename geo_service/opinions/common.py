@@ -17,6 +17,7 @@ import shapely
 from pydantic import ValidationError
 
 from geo_service.analysis import AnalysisResult, RunInfo
+from geo_service.analysis.fields import Figure, Format
 from geo_service.analysis.status import effective_share
 from geo_service.errors import ParameterError
 from geo_service.formatting import fr_date, fr_hectares, fr_number, plural
@@ -107,6 +108,16 @@ def text(row: Mapping[str, Any], column: str) -> str | None:
         return None
     out = str(raw).strip()
     return out or None
+
+
+def registry_figure(figure: Figure) -> KeyFigure:
+    """The key figure of a field declared with ``figure`` in the registry of result fields."""
+    field = figure.field
+    unit = "%" if field.format == Format.SHARE else field.unit or ""
+    number = figure.value if isinstance(figure.value, int | float) else None
+    return KeyFigure(
+        label=field.label, value=number, unit=unit, text=figure.text, column=field.name
+    )
 
 
 def share_figure(label: str, row: Mapping[str, Any], column: str) -> KeyFigure:

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from geo_service.analysis import AnalysisResult
+from geo_service.analysis.fields import figures as result_figures
 from geo_service.analysis.priority import FLAGGED
 from geo_service.analysis.status import effective_share
 from geo_service.errors import NotFoundError
@@ -182,6 +183,7 @@ def _key_figures(row: Mapping[str, Any], flagged: int) -> list[KeyFigure]:
                 column="rank",
             )
         )
+    figures += [c.registry_figure(figure) for figure in result_figures(row)]
     return figures
 
 
