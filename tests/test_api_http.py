@@ -286,3 +286,21 @@ def test_here_gives_the_speed_to_a_tenth_of_a_megabit(client: TestClient) -> Non
     mbps = answer["coverage"]["mbps"]
     assert mbps is not None
     assert round(mbps, 1) == mbps
+
+
+def test_a_browser_gets_the_french_home_page_and_gis_clients_the_landing_page(
+    client: TestClient,
+) -> None:
+    home = client.get("/", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert home.headers["content-type"].startswith("text/html")
+    text = home.text
+    assert "Desserte numérique des zones d&#x27;activités" in text or "zones d'activités" in text
+    for needle in ("/maps/territory", "/territory/opinion?f=pdf", "Zones prioritaires", "Données"):
+        assert needle in text
+    first = client.get("/collections/zones/items", params={"rank": 1}).json()["features"][0]
+    assert f"/maps/zones/{first['id']}" in text
+    assert first["properties"]["name"] in text.replace("&#x27;", "'")
+    ogc = client.get("/", params={"f": "html"}).text
+    assert "service-desc" in ogc or "openapi.json" in ogc
+    assert "Zones prioritaires" not in ogc
+    assert client.get("/").json()["links"]

@@ -32,6 +32,7 @@ from geo_service.api.features import (
     feature_index,
     sql_matches,
 )
+from geo_service.api.home import home_page
 from geo_service.api.links import (
     GEOJSON,
     HTML,
@@ -133,8 +134,11 @@ def _now() -> str:
     responses={200: _HTML_ALTERNATIVE, **ERROR_RESPONSES},
 )
 def landing_page(request: Request, workspace: WorkspaceDep, f: FormatQuery = None) -> Response:
-    """The service, its API definition, conformance classes and collections."""
+    """The service, its API definition, conformance classes and collections. A browser (HTML
+    preferred, no `f`) gets the French home page for people; `f=html` the OGC landing page."""
     as_html = wants_html(request, f)
+    if as_html and f is None:
+        return home_page(request, workspace)
     base = base_url(request)
     links = [
         *self_and_alternate(request, as_html),
