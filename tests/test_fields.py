@@ -199,3 +199,18 @@ def test_a_declared_key_figure_reaches_the_popup_and_the_opinion(
     assert figure.value == pytest.approx(row["locaux_per_ha"])
     without = zone_popup({**row, "locaux_per_ha": float("nan")}, None, None)
     assert "locaux_per_ha" not in without  # unknown: not shown
+
+
+def test_a_computed_but_undeclared_zone_column_is_refused(
+    zones, premises, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import geo_service.analysis as analysis
+
+    real = analysis.available_land
+
+    def with_surprise(*args: object, **kwargs: object) -> pd.DataFrame:
+        return real(*args, **kwargs).assign(surprise=1.0)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(analysis, "available_land", with_surprise)
+    with pytest.raises(RuntimeError, match="surprise computed but not declared"):
+        analyze(zones, premises)

@@ -26,6 +26,7 @@ from geo_service.analysis.coverage import (
     finish_coverage,
     premises_coverage,
 )
+from geo_service.analysis.fields import ZONE_FIELDS, field_of
 from geo_service.analysis.land import SQUARE_METRES_PER_HECTARE, available_land
 from geo_service.analysis.mobile import mobile_coverage_shares, mobile_site_counts
 from geo_service.analysis.overlay import in_lambert93
@@ -113,6 +114,7 @@ def analyze_zones(
     reasons = zone_reasons(
         described, shares, status, priority, params, has_raster=raster is not None
     )
+    _check_declared(metrics)
     out = zones.drop(columns=[c for c in zones.columns if c in metrics.columns and c != "zone_id"])
     out = out.join(metrics.drop(columns="zone_id"))
     out["status"] = status
@@ -182,6 +184,17 @@ def analyze(
         epcis=epci_summary(results, communes),
         run=RunInfo(params=params, inputs=dict(inputs or {})),
     )
+
+
+def _check_declared(metrics: pd.DataFrame) -> None:
+    """Refuse a computed zone column that :mod:`geo_service.analysis.fields` does not declare
+    (it would otherwise be dropped from the results without a word)."""
+    undeclared = [c for c in metrics.columns if field_of(ZONE_FIELDS, str(c)) is None]
+    if undeclared:
+        raise RuntimeError(
+            f"zone result column(s) {', '.join(map(str, undeclared))} computed but not declared "
+            "in geo_service/analysis/fields.py"
+        )
 
 
 def _with_columns(frame: gpd.GeoDataFrame, parts: list[pd.DataFrame]) -> gpd.GeoDataFrame:
