@@ -304,3 +304,17 @@ def test_a_browser_gets_the_french_home_page_and_gis_clients_the_landing_page(
     assert "service-desc" in ogc or "openapi.json" in ogc
     assert "Zones prioritaires" not in ogc
     assert client.get("/").json()["links"]
+
+
+def test_html_items_read_in_french_with_the_popups_labels(client: TestClient) -> None:
+    from geo_service.analysis.fields import zone_field
+
+    page = client.get("/collections/zones/items", params={"f": "html", "sortby": "rank"}).text
+    header = page.split("<thead>")[1].split("</thead>")[0]
+    for name in ("name", "status", "priority", "share_thd30"):
+        assert f"<th>{zone_field(name).label}</th>" in header.replace("&#x27;", "'")
+    # Name, status and priority lead; statuses in French; shares as percentages.
+    assert header.index(zone_field("status").label) < header.index(zone_field("area_ha").label)
+    assert "Non desservie" in page
+    assert ">underserved<" not in page and ">unserved<" not in page
+    assert "\u202f%" in page

@@ -25,6 +25,7 @@ _STYLE: Final = (
     "td,th{border:1px solid #ccc;padding:.2rem .4rem;text-align:left;vertical-align:top}"
     ".notice{background:#fde8f3;border:1px solid #c0398a;"
     "padding:.5rem}nav a{margin-right:1rem}.wide{overflow-x:auto}"
+    ".wide td:nth-child(2){white-space:nowrap}"
 )
 
 

@@ -21,7 +21,7 @@ import anyio.to_thread
 import numpy as np
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from geo_service.api import html
+from geo_service.api import html, labels
 from geo_service.api.collections import COLLECTIONS, CollectionSpec, Property, collection_spec
 from geo_service.api.deps import WorkspaceDep, get_workspace, is_synthetic, thread_limiter
 from geo_service.api.errors import ERROR_RESPONSES, NOT_FOUND_RESPONSES
@@ -567,12 +567,20 @@ def _items_html(
 ) -> Response:
     base = base_url(request)
     served = index.properties_served
-    columns = [p.name for p in served if p.type != "array" and p.name != spec.id_column]
+    columns = labels.ordered(
+        [p.name for p in served if p.type != "array" and p.name != spec.id_column]
+    )
     ids = index.ids[page].tolist()
     rows = [
-        (fid, f"{base}/collections/{spec.id}/items/{segment(fid)}?f=html", props)
+        (
+            fid,
+            f"{base}/collections/{spec.id}/items/{segment(fid)}?f=html",
+            labels.readable(spec.layer, props, columns),
+        )
         for fid, props in zip(ids, index.properties(page), strict=True)
     ]
+    columns = [labels.label(spec.layer, c) for c in columns]
+    id_label = labels.label(spec.layer, spec.id_column)
     first = offset + 1 if ids else 0
     paging = " ".join(
         html.anchor(x["href"], "Page suivante" if x["rel"] == "next" else "Page précédente")
@@ -581,7 +589,7 @@ def _items_html(
     )
     body = (
         f"<p>{matched} entités correspondent ; {first} à {offset + len(ids)} affichées.</p>"
-        f"<p>{paging}</p>{html.feature_table(rows, columns, spec.id_column)}<p>{paging}</p>"
+        f"<p>{paging}</p>{html.feature_table(rows, columns, id_label)}<p>{paging}</p>"
     )
     title = descriptor(spec.layer, get_workspace(request).settings.layers_dir).title
     return html.page(title, body, base=base, synthetic=synthetic, links=links)
@@ -674,7 +682,8 @@ def item(
     synthetic = workspace.meta(spec.layer).synthetic
     if as_html:
         properties = index.properties(position)[0]
-        body = html.key_values(properties.items()) + html.link_list(links)
+        shown = labels.readable(spec.layer, properties, labels.ordered(list(properties)))
+        body = html.key_values(shown.items()) + html.link_list(links)
         name = properties.get("name")
         title = f"{name} ({feature_id})" if name else f"{spec.id} {feature_id}"
         return html.page(title, body, base=base, synthetic=synthetic)

@@ -1,0 +1,47 @@
+"""Properties as people read them in the HTML pages: French labels and values.
+
+The labels and formats come from the result fields' one declaration
+(:mod:`geo_service.analysis.fields`, the same as the map popups and the opinions); statuses
+read as on the maps (:data:`geo_service.maps.style.STATUS_LABELS`); a missing value reads
+"—", never 0. Properties the registry does not declare keep their name and raw value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+from geo_service.analysis.fields import RESULT_FIELDS, field_of, format_value
+from geo_service.maps.style import BASIS_LABELS, STATUS_LABELS
+
+#: Columns shown first, in this order, when a collection has them.
+LEADING: Final = ("name", "status", "priority", "rank")
+
+
+def ordered(columns: Sequence[str]) -> list[str]:
+    """``columns`` with the leading ones (name, status, priority, rank) first."""
+    first = [c for c in LEADING if c in columns]
+    return first + [c for c in columns if c not in first]
+
+
+def label(layer: str, column: str) -> str:
+    """The French label of ``column`` of ``layer`` (its name when undeclared)."""
+    field = field_of(RESULT_FIELDS.get(layer, ()), column)
+    return field.label if field is not None else column
+
+
+def shown(layer: str, column: str, value: Any) -> Any:
+    """``value`` of ``column`` as people read it (French text), raw when undeclared."""
+    if column == "status" and isinstance(value, str):
+        return STATUS_LABELS.get(value, value)
+    if column == "status_basis" and isinstance(value, str):
+        return BASIS_LABELS.get(value, value)
+    field = field_of(RESULT_FIELDS.get(layer, ()), column)
+    if field is None or isinstance(value, list | bool):
+        return value
+    return format_value(field, value)
+
+
+def readable(layer: str, properties: dict[str, Any], columns: Sequence[str]) -> dict[str, Any]:
+    """``properties`` keyed by French label, values as people read them, in ``columns`` order."""
+    return {label(layer, c): shown(layer, c, properties.get(c)) for c in columns}
