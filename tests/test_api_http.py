@@ -316,5 +316,6 @@ def test_html_items_read_in_french_with_the_popups_labels(client: TestClient) ->
     # Name, status and priority lead; statuses in French; shares as percentages.
     assert header.index(zone_field("status").label) < header.index(zone_field("area_ha").label)
     assert "Non desservie" in page
-    assert ">underserved<" not in page and ">unserved<" not in page
+    assert ">underserved<" not in page
+    assert ">unserved<" not in page
     assert "\u202f%" in page
