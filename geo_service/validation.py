@@ -103,6 +103,7 @@ def validate_layer(
     frame = frame.reset_index(drop=True)
     frame.index = pd.RangeIndex(1, len(frame) + 1)  # 1-based row numbers while validating
     frame = _drop_missing_geometries(frame, report)
+    frame = flatten(frame, report)
     _check_geometry_types(frame, source, schema)
     _check_vertices(frame, source)
     _check_in_france(frame, source)
@@ -153,6 +154,25 @@ def _drop_missing_geometries(frame: gpd.GeoDataFrame, report: LayerReport) -> gp
         raise InputError(f"{report.source}: no feature has a geometry")
     report.skip("no geometry", [int(i) for i in frame.index[missing]])
     return frame.loc[~missing]
+
+
+def flatten(frame: gpd.GeoDataFrame, report: LayerReport) -> gpd.GeoDataFrame:
+    """``frame`` in two dimensions: Z (heights) and M (measures) are dropped, and reported.
+
+    The stores and the analysis then see the same kind of geometries whatever the file held
+    (shapely keeps M, which GDAL cannot read back). Rows are named by ``frame.index``.
+    """
+    geoms = frame.geometry.values
+    extra = shapely.has_z(geoms) | shapely.has_m(geoms)
+    if not extra.any():
+        return frame
+    frame = frame.copy()
+    frame.geometry = gpd.GeoSeries(shapely.force_2d(geoms), index=frame.index, crs=frame.crs)
+    report.warnings.append(
+        f"{report.source}: Z or M coordinates dropped in {format_rows(list(frame.index[extra]))}"
+        " (geo-service works in two dimensions)"
+    )
+    return frame
 
 
 def _check_geometry_types(frame: gpd.GeoDataFrame, source: str, schema: LayerSchema) -> None:

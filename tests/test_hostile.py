@@ -135,7 +135,8 @@ def snapshot(store: Store) -> dict[str, Any]:
 
 def _cli_args(case: Case, corpus: Path, backend: Backend) -> list[str]:
     args = ["import", case.layer, *(str(corpus / name) for name in case.files), *backend.cli_args]
-    return [*args, "--format", case.format] if case.format else args
+    args += ["--format", case.format] if case.format else []
+    return [*args, "--crs", case.crs] if case.crs else args
 
 
 def _upload(case: Case, corpus: Path, backend: Backend) -> Any:
@@ -144,6 +145,7 @@ def _upload(case: Case, corpus: Path, backend: Backend) -> Any:
         for name in case.files
     ]
     data = {"format": case.format} if case.format else {}
+    data |= {"crs": case.crs} if case.crs else {}
     return backend.client.post(
         f"/layers/{case.layer}", files=files, data=data, headers={"X-API-Key": KEY}
     )
@@ -164,6 +166,8 @@ def test_the_cli_refuses_or_repairs(case: Case, corpus: Path, backend: Backend) 
         assert result.exit_code == 0, output
         assert re.search(case.expect, output), output
         assert snapshot(backend.store)[case.layer] != before[case.layer]
+        analysed = CliRunner().invoke(cli, ["analyze", *backend.cli_args], env=backend.env)
+        assert analysed.exit_code == 0, analysed.output  # what the store accepts analyses
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
@@ -182,6 +186,8 @@ def test_the_api_refuses_or_repairs(case: Case, corpus: Path, backend: Backend) 
         assert body["rows_kept"] > 0
         assert re.search(case.expect, " ".join(body["warnings"]))
         assert snapshot(backend.store)[case.layer] != before[case.layer]
+        analysed = backend.client.post("/analysis", headers={"X-API-Key": KEY})
+        assert analysed.status_code == 200, analysed.text  # what the store accepts analyses
 
 
 def test_the_corpus_is_documented() -> None:

@@ -2,18 +2,22 @@
 how far any compressed input may expand.
 
 GDAL reads a zipped Shapefile or GeoPackage in place (``/vsizip/``), expanding members as it
-goes. :func:`check_zip` reads only the archive's central directory and refuses, before any
+goes. :func:`check_zip` reads the archive's central directory first and refuses, before any
 member is expanded, an archive that is not a zip, holds too many members, names members
 outside itself (``../``, absolute paths), or would expand to too much data or with a
-compression ratio only a "zip bomb" reaches. A gzip stream has no trustworthy directory:
+compression ratio only a "zip bomb" reaches. The directory may lie: each member is then
+expanded once, counting its bytes, and refused as soon as it exceeds the size the directory
+declares (so no member costs more than it claims). A gzip stream has no directory at all:
 its readers call :func:`check_expansion` as they go.
 """
 
 from __future__ import annotations
 
+import struct
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
-from typing import Final
+from typing import BinaryIO, Final
 
 from geo_service.errors import InputError
 
@@ -21,6 +25,11 @@ from geo_service.errors import InputError
 MAX_MEMBERS: Final = 10_000
 #: Most bytes the members may expand to, in total (4 GB).
 MAX_EXPANDED_BYTES: Final = 4_000_000_000
+#: Raw bytes read, and most bytes expanded, at a time while counting a member's bytes.
+_CHUNK: Final = 1 << 20
+#: Size and signature of a zip local file header (PKWARE APPNOTE 4.3.7).
+_LOCAL_HEADER: Final = struct.Struct("<4s22xHH")
+_LOCAL_SIGNATURE: Final = b"PK\x03\x04"
 #: Highest total compression ratio accepted once the members exceed ``RATIO_FLOOR_BYTES``
 #: (text and GeoPackages compress 3 to 30 times; deflate cannot exceed about 1,030).
 MAX_RATIO: Final = 200.0
@@ -65,6 +74,55 @@ def check_zip(path: Path) -> None:
             f"before expanding it: expected at most {MAX_EXPANDED_BYTES / 1e9:g} GB and a "
             f"ratio below {MAX_RATIO:g}"
         )
+    for member in members:
+        if not member.is_dir():
+            _check_member_size(path, member)
+
+
+def _check_member_size(path: Path, member: zipfile.ZipInfo) -> None:
+    """Refuse ``member`` if it expands beyond the size the central directory declares."""
+    if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise InputError(
+            f"{path}: the archive member {member.filename[:120]!r} is compressed with method "
+            f"{member.compress_type}; expected deflate or no compression (what GDAL reads)"
+        )
+    try:
+        with path.open("rb") as raw:
+            expanded = _expanded_size(raw, member)
+    except (struct.error, zlib.error, OSError) as exc:
+        raise InputError(
+            f"{path}: the archive member {member.filename[:120]!r} cannot be expanded ({exc}); "
+            "expected a valid zip file"
+        ) from exc
+    if expanded > member.file_size:
+        raise InputError(
+            f"{path}: the archive member {member.filename[:120]!r} expands beyond the "
+            f"{member.file_size:,} bytes its directory declares; refused while expanding it "
+            "(a forged archive): expected a zip whose directory tells the members' sizes"
+        )
+
+
+def _expanded_size(raw: BinaryIO, member: zipfile.ZipInfo) -> int:
+    """Bytes ``member`` expands to, counted chunk by chunk; the count stops once it exceeds
+    the declared ``file_size`` (memory: one chunk)."""
+    raw.seek(member.header_offset)
+    signature, name_length, extra_length = _LOCAL_HEADER.unpack(raw.read(_LOCAL_HEADER.size))
+    if signature != _LOCAL_SIGNATURE:
+        raise struct.error("no local file header where the directory points")
+    raw.seek(member.header_offset + _LOCAL_HEADER.size + name_length + extra_length)
+    if member.compress_type == zipfile.ZIP_STORED:
+        return member.compress_size
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    expanded, left = 0, member.compress_size
+    while left > 0 and not inflater.eof and expanded <= member.file_size:
+        chunk = raw.read(min(left, _CHUNK))
+        if not chunk:
+            break
+        left -= len(chunk)
+        while chunk and expanded <= member.file_size:
+            expanded += len(inflater.decompress(chunk, _CHUNK))
+            chunk = inflater.unconsumed_tail
+    return expanded
 
 
 def check_expansion(path: Path, packed: int, expanded: int) -> None:

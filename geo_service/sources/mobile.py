@@ -35,7 +35,7 @@ from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, all_
 from geo_service.sources.points import check_in_france, parse_coordinates, to_lonlat
 from geo_service.sources.tabular import refuse_rows, row_numbers
 from geo_service.sources.vector import read_vector
-from geo_service.validation import LayerReport
+from geo_service.validation import LayerReport, flatten
 
 #: Mobile network operators of metropolitan France by MCC-MNC code.
 OPERATORS: Final[dict[str, str]] = {
@@ -256,6 +256,8 @@ def _read_coverage_file(
     frame = read_vector(path, layer=options.layer, crs=options.crs)
     frame.columns = [str(c).lower() if c != frame.geometry.name else c for c in frame.columns]
     report.rows_read += len(frame)
+    frame.index = pd.RangeIndex(1, len(frame) + 1)  # row numbers of the messages
+    frame = flatten(frame, report)
     if frame.crs is None:
         raise InputError(
             f"{path}: no coordinate reference system is declared; expected Lambert-93 "

@@ -44,6 +44,8 @@ class Case:
     expect: str
     what: str
     format: str | None = None
+    #: ``--crs`` (CLI) or the ``crs`` field (API), for files that declare none.
+    crs: str | None = None
 
     @property
     def main_file(self) -> str:
@@ -196,6 +198,30 @@ def _zip_bomb(folder: Path) -> None:
             chunk = b" " * (1 << 20)
             for _ in range(400):
                 member.write(chunk)
+
+
+def _lying_zip(folder: Path) -> None:
+    # A zone GeoJSON followed by 200 MB of spaces, deflated to about 200 kB, whose local header
+    # and central directory both claim the member expands to 1,000 bytes (ratio 0.005).
+    path = folder / "lying.zip"
+    with (
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("zones.geojson", "w", force_zip64=False) as member,
+    ):
+        member.write(json.dumps(_valid_zones()).encode())
+        chunk = b" " * (1 << 20)
+        for _ in range(200):
+            member.write(chunk)
+    content = bytearray(path.read_bytes())
+    local = content.index(b"PK\x03\x04")
+    central = content.index(b"PK\x01\x02")
+    struct.pack_into("<I", content, local + 22, 1000)
+    struct.pack_into("<I", content, central + 24, 1000)
+    # Streamed members carry their sizes in a data descriptor after the data: patch it too.
+    descriptor = content.find(b"PK\x07\x08", local)
+    if 0 <= descriptor < central:
+        struct.pack_into("<I", content, descriptor + 12, 1000)
+    path.write_bytes(bytes(content))
 
 
 def _gzip_bomb(folder: Path) -> None:
@@ -472,6 +498,24 @@ CASES: Final[tuple[Case, ...]] = (
         "repaired",
         r"invalid zones polygon\(s\) repaired",
         "a bow-tie zone (repaired by make_valid, counted as repaired)",
+    ),
+    Case(
+        "POLYGON ZM",
+        "zones",
+        ("zm_zones.csv",),
+        _text(
+            "zm_zones.csv",
+            "zone_id;name;commune_insee;wkt\n"
+            f"Z1;Zone 1;13001;POLYGON ZM (({X0} {Y0} 10 1, {X0 + 100} {Y0} 10 2, "
+            f"{X0 + 100} {Y0 + 100} 10 3, {X0} {Y0 + 100} 10 4, {X0} {Y0} 10 1))\n"
+            f"Z2;Zone 2;13001;POLYGON Z (({X0 + 200} {Y0} 5, {X0 + 300} {Y0} 5, "
+            f"{X0 + 300} {Y0 + 100} 5, {X0 + 200} {Y0} 5))\n",
+        ),
+        "repaired",
+        r"zm_zones\.csv: Z or M coordinates dropped in rows 1, 2",
+        "a zone with heights and measures (POLYGON ZM), another with heights (repaired: 2-D)",
+        format="generic-zones",
+        crs="EPSG:2154",
     ),
     Case(
         "zero-area polygon",
@@ -795,6 +839,15 @@ CASES: Final[tuple[Case, ...]] = (
         "refused",
         r"bomb\.zip: .*expand",
         "a 400 kB zip that expands to 400 MB (ratio 1,000)",
+    ),
+    Case(
+        "zip whose directory lies",
+        "zones",
+        ("lying.zip",),
+        _lying_zip,
+        "refused",
+        r"lying\.zip: .*'zones\.geojson' expands beyond the 1,000 bytes its directory declares",
+        "a 200 kB zip claiming 1 kB that inflates to 200 MB",
     ),
     Case(
         "gzip bomb",
