@@ -35,7 +35,7 @@ from geo_service.export import export_results
 from geo_service.formatting import fr_hectares, fr_number, fr_percent
 from geo_service.model import ZoneStatus
 from geo_service.settings import AnalysisFields, Settings, analysis_bounds, analysis_flag
-from geo_service.sources.formats import ImportOptions, all_formats
+from geo_service.sources.formats import IMPORT_OPTIONS, ImportOptions, all_formats, import_options
 from geo_service.store import Store, open_store
 from geo_service.validation import LayerReport
 from geo_service.workspace import Workspace
@@ -185,67 +185,59 @@ def demo(
     _print_layers(store)
 
 
+def _with_import_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` with one option per :data:`~geo_service.sources.formats.IMPORT_OPTIONS`
+    (option, help and kind declared there), passed to it as ``given`` by option name."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        given = {o.name: kwargs.pop(f"option_{o.name}") for o in IMPORT_OPTIONS}
+        command(*args, given=given, **kwargs)
+
+    signature = inspect.signature(command, eval_str=True)
+    kept = [p for p in signature.parameters.values() if p.name != "given"]
+    options = [
+        inspect.Parameter(
+            f"option_{o.name}",
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            default=False if o.flag else None,
+            annotation=Annotated[
+                bool if o.flag else str | None, typer.Option(o.cli_option, help=o.help)
+            ],
+        )
+        for o in IMPORT_OPTIONS
+    ]
+    last = next(i for i, p in enumerate(kept) if p.name == "data_dir")
+    parameters = [*kept[:last], *options, *kept[last:]]
+    wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    return wrapper
+
+
 @app.command("import")
 @_reports_errors
+@_with_import_options
 def import_(
     layer: Annotated[
         str, typer.Argument(help="Layer to replace: zones, premises, land, communes, coverage, ...")
     ],
     files: Annotated[list[Path], typer.Argument(help="File(s) of that layer.")],
-    format_name: Annotated[
-        str | None,
-        typer.Option(
-            "--format", help="Format name (see 'geo-service formats') [default: detected]."
-        ),
-    ] = None,
-    layer_name: Annotated[
-        str | None, typer.Option("--layer", help="Layer to read in a multi-layer file.")
-    ] = None,
-    crs: Annotated[str | None, typer.Option(help="CRS of a file that declares none.")] = None,
-    id_field: Annotated[str | None, typer.Option(help="Column holding the ids.")] = None,
-    name_field: Annotated[str | None, typer.Option(help="Column holding the names.")] = None,
-    include_satellite: Annotated[
-        bool, typer.Option(help="Count satellite offers in a building's best class.")
-    ] = False,
-    wired_only: Annotated[bool, typer.Option(help="Count wired technologies only.")] = False,
-    append: Annotated[
-        bool,
-        typer.Option(
-            help="Add the features to the stored layer instead of replacing it "
-            "(e.g. land from several producers); ids must not collide."
-        ),
-    ] = False,
-    source: Annotated[
-        str | None, typer.Option(help="Source to cite [default: file names].")
-    ] = None,
-    licence: Annotated[str | None, typer.Option(help="Licence of the data.")] = None,
-    data_date: Annotated[
-        str | None,
-        typer.Option("--date", help="Date of the data, YYYY-MM-DD [default: file date]."),
-    ] = None,
     data_dir: DataDir = None,
+    *,
+    given: dict[str, Any],
 ) -> None:
     """Import files as a layer of the store (atomic replacement); the format is detected."""
     settings = _settings(data_dir)
     store = open_store(settings)
-    options = ImportOptions(
-        layer=layer_name,
-        crs=crs,
-        id_field=id_field,
-        name_field=name_field,
-        include_satellite=include_satellite,
-        wired_only=wired_only,
-        max_raster_pixels=settings.max_raster_pixels,
-    )
+    append = bool(given["append"])
     fmt, report = pipeline.import_files(
         store,
         layer,
         files,
-        format_name=format_name,
-        options=options,
-        source=source,
-        licence=licence,
-        data_date=_parse_date(data_date),
+        format_name=given["format_name"],
+        options=import_options(given, settings.max_raster_pixels),
+        source=given["source"],
+        licence=given["licence"],
+        data_date=_parse_date(given["data_date"]),
         append=append,
     )
     console.print(f"Format: {fmt.name} ({fmt.description}).", highlight=False)

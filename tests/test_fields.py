@@ -214,3 +214,24 @@ def test_a_computed_but_undeclared_zone_column_is_refused(
     monkeypatch.setattr(analysis, "available_land", with_surprise)
     with pytest.raises(RuntimeError, match="surprise computed but not declared"):
         analyze(zones, premises)
+
+
+def test_import_options_are_declared_once_for_the_cli_and_the_upload_form() -> None:
+    from typer.main import get_command
+
+    from geo_service.api.write import UPLOAD_FIELDS
+    from geo_service.cli import app
+    from geo_service.sources.formats import IMPORT_OPTIONS, ImportOptions, import_options
+
+    import_command = get_command(app).commands["import"]  # type: ignore[attr-defined]
+    options = {p.name: p for p in import_command.params}
+    for option in IMPORT_OPTIONS:
+        served = options[f"option_{option.name}"]
+        assert served.opts[0] == option.cli_option.split("/")[0]
+        assert served.help == option.help
+        assert option.help[1:] in UPLOAD_FIELDS[option.form_field]
+    assert list(UPLOAD_FIELDS) == [o.form_field for o in IMPORT_OPTIONS]
+    of_format = {o.name for o in IMPORT_OPTIONS if o.of_format}
+    assert of_format == set(ImportOptions.__dataclass_fields__) - {"max_raster_pixels"}
+    built = import_options({"crs": "EPSG:2154", "wired_only": True, "append": True}, 7)
+    assert (built.crs, built.wired_only, built.max_raster_pixels) == ("EPSG:2154", True, 7)

@@ -47,7 +47,13 @@ from geo_service.errors import (
     UnsupportedMediaTypeError,
 )
 from geo_service.settings import AnalysisFields, analysis_bounds
-from geo_service.sources.formats import RASTER_SUFFIXES, ImportOptions, all_formats
+from geo_service.sources.formats import (
+    IMPORT_OPTIONS,
+    RASTER_SUFFIXES,
+    ImportOptions,
+    all_formats,
+    import_options,
+)
 from geo_service.sources.vector import VECTOR_SUFFIXES
 from geo_service.store.base import check_layer_name
 from geo_service.validation import LayerReport
@@ -100,21 +106,13 @@ UPLOAD_MEDIA_TYPES: Final = frozenset(
         "text/xml",
     }
 )
-#: Form fields of an upload besides the files, with their description.
+#: Form fields of an upload besides the files, with their description (the import options
+#: of :data:`~geo_service.sources.formats.IMPORT_OPTIONS`).
 UPLOAD_FIELDS: Final[dict[str, str]] = {
-    "format": "Format name (GET /formats lists them; `geo-service formats`) [default: detected].",
-    "source_layer": "Layer to read in a multi-layer file (GeoPackage).",
-    "crs": "CRS of a file that declares none, e.g. EPSG:2154.",
-    "id_field": "Column holding the ids.",
-    "name_field": "Column holding the names.",
-    "include_satellite": "true: count satellite offers in a building's best class.",
-    "wired_only": "true: count wired technologies only.",
-    "append": "true: add the features to the stored layer instead of replacing it.",
-    "source": "Source to cite [default: the file names].",
-    "licence": "Licence of the data.",
-    "date": "Date of the data, YYYY-MM-DD [default: the date the files give, else today].",
+    o.form_field: f"true: {o.help[0].lower()}{o.help[1:]}" if o.flag else o.help
+    for o in IMPORT_OPTIONS
 }
-_FLAGS: Final = ("include_satellite", "wired_only", "append")
+_FLAGS: Final = tuple(o.form_field for o in IMPORT_OPTIONS if o.flag)
 _TRUE: Final = ("1", "true", "yes", "on")
 _FALSE: Final = ("0", "false", "no", "off", "")
 _MAX_FIELD_BYTES: Final = 4096
@@ -427,23 +425,13 @@ def _options(
         value = fields.get(name, "").strip()
         return value or None
 
-    flags = {name: _flag(name, fields.get(name, "")) for name in _FLAGS}
-    options = ImportOptions(
-        layer=text("source_layer"),
-        crs=text("crs"),
-        id_field=text("id_field"),
-        name_field=text("name_field"),
-        include_satellite=flags["include_satellite"],
-        wired_only=flags["wired_only"],
-        max_raster_pixels=max_raster_pixels,
-    )
-    extra: dict[str, Any] = {
-        "format_name": text("format"),
-        "source": text("source"),
-        "licence": text("licence"),
-        "data_date": _date(text("date")),
-        "append": flags["append"],
+    given: dict[str, Any] = {
+        o.name: _flag(o.form_field, fields.get(o.form_field, "")) if o.flag else text(o.form_field)
+        for o in IMPORT_OPTIONS
     }
+    options = import_options(given, max_raster_pixels)
+    given["data_date"] = _date(given["data_date"])
+    extra = {o.name: given[o.name] for o in IMPORT_OPTIONS if not o.of_format}
     return options, extra
 
 

@@ -9,10 +9,10 @@ reader of canonical columns.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import geopandas as gpd
 import pyogrio
@@ -49,6 +49,78 @@ class ImportOptions:
     def __post_init__(self) -> None:
         if self.crs is not None:
             parse_crs(self.crs)  # refused here, for every format, before any file is read
+
+
+@dataclass(frozen=True)
+class ImportOption:
+    """An option of an import, declared once for ``geo-service import`` and ``POST /layers``.
+
+    ``name`` is an :class:`ImportOptions` field (``of_format``: the formats read it) or a
+    parameter of :func:`geo_service.pipeline.import_files`; ``flag`` options are switches.
+    """
+
+    name: str
+    help: str
+    flag: bool = False
+    of_format: bool = True
+    #: The CLI option (default ``--name`` with dashes) and the upload's form field (``name``).
+    cli: str | None = None
+    form: str | None = None
+
+    @property
+    def cli_option(self) -> str:
+        """The CLI option: ``--id-field``, or ``--wired-only/--no-wired-only`` for a switch."""
+        option = self.cli or f"--{self.name.replace('_', '-')}"
+        return f"{option}/--no-{option[2:]}" if self.flag else option
+
+    @property
+    def form_field(self) -> str:
+        """The form field of an upload."""
+        return self.form or self.name
+
+
+#: The options of an import, in the order the CLI and the API document them.
+IMPORT_OPTIONS: Final[tuple[ImportOption, ...]] = (
+    ImportOption(
+        "format_name",
+        "Format name (see 'geo-service formats', GET /formats); default: detected.",
+        of_format=False,
+        cli="--format",
+        form="format",
+    ),
+    ImportOption("layer", "Layer to read in a multi-layer file (GeoPackage).", form="source_layer"),
+    ImportOption("crs", "CRS of a file that declares none, e.g. EPSG:2154."),
+    ImportOption("id_field", "Column holding the ids."),
+    ImportOption("name_field", "Column holding the names."),
+    ImportOption(
+        "include_satellite", "Count satellite offers in a building's best class.", flag=True
+    ),
+    ImportOption("wired_only", "Count wired technologies only.", flag=True),
+    ImportOption(
+        "append",
+        "Add the features to the stored layer instead of replacing it (e.g. land from several "
+        "producers); ids must not collide.",
+        flag=True,
+        of_format=False,
+    ),
+    ImportOption("source", "Source to cite; default: the file names.", of_format=False),
+    ImportOption("licence", "Licence of the data.", of_format=False),
+    ImportOption(
+        "data_date",
+        "Date of the data, YYYY-MM-DD; default: the date the files give, else the files' date.",
+        of_format=False,
+        cli="--date",
+        form="date",
+    ),
+)
+
+
+def import_options(
+    given: Mapping[str, Any], max_raster_pixels: int = DEFAULT_MAX_RASTER_PIXELS
+) -> ImportOptions:
+    """The :class:`ImportOptions` of the values ``given`` by option name (others ignored)."""
+    values = {o.name: given[o.name] for o in IMPORT_OPTIONS if o.of_format and o.name in given}
+    return ImportOptions(**values, max_raster_pixels=max_raster_pixels)
 
 
 @dataclass(frozen=True)
