@@ -57,6 +57,13 @@ def load_descriptors(directory: Path | None = None) -> dict[str, LayerDescriptor
     return descriptors
 
 
+def is_raster(name: str, directory: Path | None = None) -> bool:
+    """Whether layer ``name`` is a raster, as its descriptor's geometry says (False when the
+    layer has no descriptor)."""
+    found = load_descriptors(directory).get(name)
+    return found is not None and found.geometry.lower().startswith("raster")
+
+
 def descriptor(name: str, directory: Path | None = None) -> LayerDescriptor:
     """The descriptor of layer ``name``."""
     try:

@@ -26,6 +26,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from geo_service import pipeline
 from geo_service.analysis import AnalysisResult, split_reasons
@@ -414,19 +415,25 @@ def _parse_date(text: str | None) -> date | None:
 
 
 def _print_layers(store: Store) -> None:
-    table = Table(title=f"Layers ({store.describe()})")
-    for column in ("layer", "title", "features", "source", "data date", "licence"):
-        table.add_column(column)
+    from geo_service.catalog import is_raster
+
+    table = Table(title=Text(f"Layers ({store.describe()})"))
+    table.add_column("layer", no_wrap=True)
+    for column in ("title", "size", "source", "data date", "licence"):
+        table.add_column(column, justify="right" if column == "size" else "left")
     for meta in store.list_layers():
         source = meta.source + (" [synthetic]" if meta.synthetic else "")
-        table.add_row(
+        unit = "pixels" if is_raster(meta.name) else "features"
+        cells = (
             meta.name,
             meta.title,
-            fr_number(meta.feature_count),
+            f"{meta.feature_count:,} {unit}",
             source,
-            str(meta.data_date or "—"),
+            meta.data_date.isoformat() if meta.data_date else "—",
             meta.licence,
         )
+        # Data strings are text, never rich markup ("[v2]" in a title stays).
+        table.add_row(*(Text(cell) for cell in cells))
     console.print(table)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+import shapely
 from conftest import point
 from typer.testing import CliRunner
 
@@ -229,6 +230,27 @@ def test_analyze_on_an_empty_store_builds_the_demo_and_lists_flagged_zones(data_
     layers = invoke("layers")
     for name in ("zones", "premises", "land", "communes", "coverage", "zone_results"):
         assert name in layers.output
+    coverage_row = next(line for line in layers.output.splitlines() if " coverage " in line)
+    assert "pixels" in coverage_row
+    assert "features" not in coverage_row
+    zones_row = next(line for line in layers.output.splitlines() if " zones " in line)
+    assert "60 features" in zones_row
+
+
+def test_layers_prints_titles_as_text_not_markup(data_dir: Path) -> None:
+    from geo_service.model import LayerMeta
+    from geo_service.settings import Settings
+    from geo_service.store import open_store
+
+    store = open_store(Settings(data_dir=data_dir, database_url=None))
+    frame = gpd.GeoDataFrame(
+        {"zone_id": ["Z1"], "name": ["a"]}, geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:2154"
+    )
+    meta = LayerMeta(name="zones", kind="vector", title="Zones [v2] [bold]x[/bold]", source="s")
+    store.write_layer("zones", frame, meta)
+    output = invoke("layers").output
+    assert "[v2]" in output
+    assert "[bold]x[/bold]" in output
 
 
 def test_import_then_analyze_the_store(data_dir: Path, files) -> None:
