@@ -12,10 +12,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -28,18 +27,22 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from geo_service import pipeline
-from geo_service.analysis import AnalysisResult, split_reasons
-from geo_service.analysis.point import DEFAULT_PREMISES_RADIUS_M, MAX_PREMISES_RADIUS_M
 from geo_service.errors import GeoServiceError, ParameterError
-from geo_service.export import export_results
 from geo_service.formatting import fr_hectares, fr_number, fr_percent
-from geo_service.model import ZoneStatus
-from geo_service.settings import AnalysisFields, Settings, analysis_bounds, analysis_flag
-from geo_service.sources.formats import IMPORT_OPTIONS, ImportOptions, all_formats, import_options
-from geo_service.store import Store, open_store
-from geo_service.validation import LayerReport
-from geo_service.workspace import Workspace
+from geo_service.import_options import IMPORT_OPTIONS
+from geo_service.limits import DEFAULT_PREMISES_RADIUS_M, MAX_PREMISES_RADIUS_M
+from geo_service.thresholds import THRESHOLDS, Threshold
+
+if TYPE_CHECKING:
+    from geo_service.analysis import AnalysisResult
+    from geo_service.settings import Settings
+    from geo_service.store import Store
+    from geo_service.validation import LayerReport
+    from geo_service.workspace import Workspace
+
+# The heavy modules (geopandas, the analysis, the stores, pydantic settings, the API, maps and
+# opinions) are imported inside the commands that use them: '--help' and argument errors answer
+# without loading them (tests/test_cli_imports.py).
 
 app = typer.Typer(
     name="geo-service",
@@ -76,18 +79,18 @@ def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         except GeoServiceError as exc:
             error_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
             raise typer.Exit(2) from None
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()
-            )
-            error_console.print(f"[bold red]Error:[/] invalid setting: {problems}", highlight=False)
-            raise typer.Exit(2) from None
         except KeyboardInterrupt:
             error_console.print("Interrupted; the store is unchanged.")
             raise typer.Exit(130) from None
         except typer.Exit:
             raise
         except Exception as exc:
+            if _is_validation_error(exc):
+                error_console.print(
+                    f"[bold red]Error:[/] invalid setting: {_validation_problems(exc)}",
+                    highlight=False,
+                )
+                raise typer.Exit(2) from None
             if os.environ.get("GEO_SERVICE_DEBUG"):
                 raise
             error_console.print(
@@ -100,6 +103,18 @@ def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
             warnings.showwarning = previous
 
     return wrapper
+
+
+def _is_validation_error(exc: Exception) -> bool:
+    """Whether ``exc`` is pydantic's (invalid settings); pydantic is loaded if it raised."""
+    pydantic = sys.modules.get("pydantic")
+    return pydantic is not None and isinstance(exc, pydantic.ValidationError)
+
+
+def _validation_problems(exc: Any) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()
+    )
 
 
 def _warning_printer() -> Callable[..., None]:
@@ -115,6 +130,8 @@ def _warning_printer() -> Callable[..., None]:
 
 
 def _settings(data_dir: Path | None) -> Settings:
+    from geo_service.settings import Settings
+
     overrides: dict[str, Any] = {}
     if data_dir is not None:
         overrides["data_dir"] = data_dir
@@ -163,6 +180,9 @@ def demo(
     At national scale the premises are written as GeoParquet files (one per block of 500,000)
     instead of a store layer; analyse them with 'geo-service analyze --engine dask'.
     """
+    from geo_service import pipeline
+    from geo_service.store import open_store
+
     settings = _settings(data_dir)
     store = open_store(settings)
     seed = settings.demo_seed if seed is None else seed
@@ -187,7 +207,7 @@ def demo(
 
 
 def _with_import_options(command: Callable[..., None]) -> Callable[..., None]:
-    """``command`` with one option per :data:`~geo_service.sources.formats.IMPORT_OPTIONS`
+    """``command`` with one option per :data:`~geo_service.import_options.IMPORT_OPTIONS`
     (option, help and kind declared there), passed to it as ``given`` by option name."""
 
     @functools.wraps(command)
@@ -227,6 +247,10 @@ def import_(
     given: dict[str, Any],
 ) -> None:
     """Import files as a layer of the store (atomic replacement); the format is detected."""
+    from geo_service import pipeline
+    from geo_service.sources.formats import import_options
+    from geo_service.store import open_store
+
     settings = _settings(data_dir)
     store = open_store(settings)
     append = bool(given["append"])
@@ -251,6 +275,8 @@ def import_(
 @_reports_errors
 def formats() -> None:
     """List the import formats, by layer."""
+    from geo_service.sources.formats import all_formats
+
     table = Table(title="Import formats")
     for column in ("layer", "format", "files", "description"):
         table.add_column(column, overflow="fold")
@@ -263,14 +289,16 @@ def formats() -> None:
 @_reports_errors
 def layers(data_dir: DataDir = None) -> None:
     """List the layers of the store with their source and date."""
+    from geo_service.store import open_store
+
     _print_layers(open_store(_settings(data_dir)))
 
 
 def _with_threshold_options(command: Callable[..., None]) -> Callable[..., None]:
     """``command`` with one option per threshold and weight of the analysis, generated from
-    :class:`~geo_service.settings.AnalysisFields` (flag, bounds and help declared there) and
+    :data:`~geo_service.thresholds.THRESHOLDS` (flag, bounds and help declared there) and
     passed to it as ``thresholds`` (None where not given: the settings decide)."""
-    names = tuple(AnalysisFields.model_fields)
+    names = tuple(t.name for t in THRESHOLDS)
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> None:
@@ -279,27 +307,24 @@ def _with_threshold_options(command: Callable[..., None]) -> Callable[..., None]
 
     signature = inspect.signature(command, eval_str=True)
     kept = [p for p in signature.parameters.values() if p.name != "thresholds"]
-    options = [_threshold_option(name) for name in names]
+    options = [_threshold_option(t) for t in THRESHOLDS]
     last = next(i for i, p in enumerate(kept) if p.name == "data_dir")
     parameters = [*kept[:last], *options, *kept[last:]]
     wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     return wrapper
 
 
-def _threshold_option(name: str) -> inspect.Parameter:
-    info = AnalysisFields.model_fields[name]
-    bounds = analysis_bounds(name)
-    low = bounds.get("ge", bounds.get("gt"))
-    high = bounds.get("le", bounds.get("lt"))
+def _threshold_option(declared: Threshold) -> inspect.Parameter:
     option = typer.Option(
-        analysis_flag(name),
-        min=low,
-        max=high,
+        declared.option,
+        min=declared.low,
+        max=declared.high,
         show_default=False,
-        help=f"{info.description} Default: GEO_SERVICE_{name.upper()}, else {info.default:g}.",
+        help=f"{declared.description} Default: GEO_SERVICE_{declared.name.upper()}, else "
+        f"{declared.default:g}.",
     )
     return inspect.Parameter(
-        name,
+        declared.name,
         inspect.Parameter.POSITIONAL_OR_KEYWORD,
         default=None,
         annotation=Annotated[float | None, option],
@@ -346,6 +371,10 @@ def analyze(
     empty) and stores the results. With --zones and --premises, analyses those files directly.
     Thresholds and weights default to the settings (GEO_SERVICE_SERVED_THD30_SHARE, ...).
     """
+    from geo_service import pipeline
+    from geo_service.export import export_results
+    from geo_service.store import open_store
+
     settings = _settings(data_dir)
     params = settings.analysis_params(**thresholds)
     files = {"--premises": premises, "--land": land, "--raster": raster, "--communes": communes}
@@ -394,6 +423,7 @@ def analyze(
 
 def _check_premises_in_store(store: Store, settings: Settings) -> None:
     """Point to --engine dask when the premises are GeoParquet files (national demo)."""
+    from geo_service import pipeline
     from geo_service.partitioned import default_premises_dir
 
     directory = default_premises_dir(settings)
@@ -451,8 +481,10 @@ def _print_warnings(report: LayerReport) -> None:
 
 
 def _print_result(result: AnalysisResult, top: int) -> None:
+    from geo_service.analysis import split_reasons
     from geo_service.analysis.aggregate import status_counts
     from geo_service.analysis.status import effective_share
+    from geo_service.model import ZoneStatus
 
     zones = result.zones
     if result.run.synthetic:
@@ -509,6 +541,8 @@ def serve(
 
     from geo_service.api import create_app
     from geo_service.api.app import warm_up
+    from geo_service.store import open_store
+    from geo_service.workspace import Workspace
 
     settings = _settings(data_dir)
     overrides = {"host": host, "port": port}
@@ -571,6 +605,7 @@ def opinion(
     """
     from geo_service.opinions.document import OpinionFormat, Subject, opinion_document
     from geo_service.opinions.model import OpinionKind
+    from geo_service.workspace import Workspace
 
     chosen = [zone is not None, commune is not None, territory, all_flagged]
     if sum(chosen) != 1:
@@ -618,6 +653,8 @@ def opinion(
 
 def _ensure_results(workspace: Workspace) -> None:
     """Build the demo (empty store) and analyse (no results), as the API does on start."""
+    from geo_service import pipeline
+
     store = workspace.store
     if not store.has_layer(pipeline.ZONES):
         console.print("The store is empty: building the synthetic demo territory first.")
@@ -676,6 +713,8 @@ def fetch(
     from rich.progress import DownloadColumn, TransferSpeedColumn
 
     from geo_service.fetch import Territory, download_dir, fetch_territory, plan, read_manifest
+    from geo_service.sources.formats import ImportOptions
+    from geo_service.store import open_store
 
     settings = _settings(data_dir)
     territory = Territory.parse(departement, epci)
@@ -793,6 +832,7 @@ def map_(
     it is empty). Links to zones' data and opinions use GEO_SERVICE_PUBLIC_URL.
     """
     from geo_service.maps.service import export_map
+    from geo_service.workspace import Workspace
 
     workspace = Workspace(_settings(data_dir))
     _ensure_results(workspace)
@@ -836,6 +876,9 @@ def here(
 ) -> None:
     """What is here? The activity zones and commune at a point, the nearest building and the
     coverage raster's speed there (west of Greenwich, write -- before the coordinates)."""
+    from geo_service import pipeline
+    from geo_service.store import open_store
+
     found = pipeline.here(open_store(_settings(data_dir)), lon, lat, radius_m=radius)
     console.print(f"[bold]At {lon:g}, {lat:g}[/]", highlight=False)
     if len(found.zones) == 0:

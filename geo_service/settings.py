@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Final, Literal, TypedDict, Unpack
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from geo_service.thresholds import BY_NAME, Bounds
 
 #: Most pixels of an imported raster: 25,000 km² at 10 m, more than the bounding box of the
 #: largest metropolitan département (Gironde, about 125 x 155 km); 1 GB as float32. Larger
@@ -14,96 +16,48 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_MAX_RASTER_PIXELS: Final = 250_000_000
 
 
-#: Largest priority weight, and largest half-saturation values (land in ha, locaux).
-_MAX_WEIGHT: Final = 1e6
-_MAX_HALF: Final = 1e9
-
-
-class Bounds(TypedDict, total=False):
-    """Bounds of a numeric field, as pydantic's ``Field`` takes them."""
-
-    ge: float
-    gt: float
-    le: float
-    lt: float
-
-
-def _threshold(default: float, flag: str, description: str, **bounds: Unpack[Bounds]) -> Any:
-    """A threshold or weight of the analysis: its default, bounds, CLI flag (``--<flag>``)
-    and help text, declared once for the settings, the CLI and the write API."""
+def _threshold(name: str) -> Any:
+    """The pydantic field of threshold or weight ``name``: its default, bounds, CLI flag and
+    help text come from its declaration in :mod:`geo_service.thresholds`."""
+    declared = BY_NAME[name]
     return Field(
-        default=default, description=description, json_schema_extra={"flag": flag}, **bounds
+        default=declared.default,
+        description=declared.description,
+        json_schema_extra={"flag": declared.flag},
+        **declared.bounds,
     )
 
 
 class AnalysisFields(BaseModel):
     """The thresholds and weights of the analysis, shared by the settings and the parameters.
 
-    Each field is declared once here; the ``analyze`` command's options and the write API's
-    request body are generated from these fields (name, bounds, help text).
+    Each field's default, bounds and help text are declared once in
+    :data:`geo_service.thresholds.THRESHOLDS`; the ``analyze`` command's options and the write
+    API's request body are generated from them.
     """
 
-    served_thd30_share: float = _threshold(
-        0.95,
-        "served-thd30-share",
-        "Share of locaux at >= 30 Mbit/s from which a zone is served.",
-        ge=0.0,
-        le=1.0,
-    )
-    unserved_bhd8_share: float = _threshold(
-        0.5,
-        "unserved-bhd8-share",
-        "Share of locaux at >= 8 Mbit/s below which a zone not served is unserved.",
-        ge=0.0,
-        le=1.0,
-    )
-    min_raster_valid_share: float = _threshold(
-        0.5,
-        "min-raster-valid-share",
-        "Share of a zone without premises that the raster must know for it to decide.",
-        ge=0.0,
-        le=1.0,
-    )
-    priority_weight_gap: float = _threshold(
-        0.5, "weight-gap", "Priority weight of the coverage gap.", ge=0.0, le=_MAX_WEIGHT
-    )
-    priority_weight_land: float = _threshold(
-        0.3, "weight-land", "Priority weight of the available land.", ge=0.0, le=_MAX_WEIGHT
-    )
-    priority_weight_locaux: float = _threshold(
-        0.2, "weight-locaux", "Priority weight of the locaux.", ge=0.0, le=_MAX_WEIGHT
-    )
-    priority_land_half_ha: float = _threshold(
-        5.0,
-        "land-half-ha",
-        "Available hectares at which the land score is one half.",
-        gt=0.0,
-        le=_MAX_HALF,
-    )
-    priority_locaux_half: float = _threshold(
-        100.0,
-        "locaux-half",
-        "Locaux at which the locaux score is one half.",
-        gt=0.0,
-        le=_MAX_HALF,
-    )
+    served_thd30_share: float = _threshold("served_thd30_share")
+    unserved_bhd8_share: float = _threshold("unserved_bhd8_share")
+    min_raster_valid_share: float = _threshold("min_raster_valid_share")
+    priority_weight_gap: float = _threshold("priority_weight_gap")
+    priority_weight_land: float = _threshold("priority_weight_land")
+    priority_weight_locaux: float = _threshold("priority_weight_locaux")
+    priority_land_half_ha: float = _threshold("priority_land_half_ha")
+    priority_locaux_half: float = _threshold("priority_locaux_half")
+
+
+if tuple(AnalysisFields.model_fields) != tuple(BY_NAME):  # pragma: no cover - a coding error
+    raise RuntimeError("AnalysisFields and geo_service.thresholds.THRESHOLDS disagree")
 
 
 def analysis_bounds(name: str) -> Bounds:
     """The bounds (``ge``, ``gt``, ``le``, ``lt``) of analysis field ``name``."""
-    bounds = Bounds()
-    for rule in AnalysisFields.model_fields[name].metadata:
-        for key in ("ge", "gt", "le", "lt"):
-            if (value := getattr(rule, key, None)) is not None:
-                bounds[key] = float(value)
-    return bounds
+    return Bounds(**BY_NAME[name].bounds)
 
 
 def analysis_flag(name: str) -> str:
     """The CLI flag of analysis field ``name`` (``--weight-gap``)."""
-    extra = AnalysisFields.model_fields[name].json_schema_extra
-    assert isinstance(extra, dict)
-    return f"--{extra['flag']}"
+    return BY_NAME[name].option
 
 
 class AnalysisParams(AnalysisFields):

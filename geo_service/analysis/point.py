@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -20,11 +20,9 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from geo_service.limits import DEFAULT_PREMISES_RADIUS_M as DEFAULT_PREMISES_RADIUS_M
+from geo_service.limits import MAX_PREMISES_RADIUS_M as MAX_PREMISES_RADIUS_M
 from geo_service.model import CANONICAL_CRS, OUTPUT_CRS, CoverageRaster, speed_to_class
-
-#: Default and largest search radius of the nearest building, in metres.
-DEFAULT_PREMISES_RADIUS_M: Final = 500.0
-MAX_PREMISES_RADIUS_M: Final = 10_000.0
 
 Positions = npt.NDArray[np.intp]
 
