@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ from fastapi.testclient import TestClient
 from geo_service import pipeline
 from geo_service.analysis import AnalysisResult, split_reasons
 from geo_service.api import create_app
-from geo_service.api.app import warm_up
 from geo_service.api.collections import COLLECTIONS
 from geo_service.api.errors import status_of
 from geo_service.api.features import feature_index
@@ -45,12 +43,9 @@ COLLECTION_IDS = ["zones", "communes", "epcis", "land", "premises"]
 
 
 @pytest.fixture(scope="module")
-def client(analysed_demo_dir: Path) -> Iterator[TestClient]:
+def client(demo_client: TestClient) -> TestClient:
     """A client of the app serving the analysed demo store."""
-    app = create_app(Settings(database_url=None, data_dir=analysed_demo_dir))
-    warm_up(app)
-    with TestClient(app) as test_client:
-        yield test_client
+    return demo_client
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ the arrays for that page only.
 from __future__ import annotations
 
 import math
+import operator
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
@@ -482,21 +483,20 @@ def geometry_json(geometries: npt.NDArray[Any], crs: SupportedCrs = CRS84) -> li
     return [None if g is None else dumps(mapping(g)) for g in rounded.tolist()]
 
 
-def _compare(column: pd.Series, operator: str, value: Any) -> pd.arrays.BooleanArray:
-    """``column <operator> value`` with nulls unknown."""
-    if operator == "=":
-        result = column == value
-    elif operator == "<>":
-        result = column != value
-    elif operator == "<":
-        result = column < value
-    elif operator == "<=":
-        result = column <= value
-    elif operator == ">":
-        result = column > value
-    else:
-        result = column >= value
-    return pd.array(result, dtype="boolean")
+#: The comparison of each CQL2 operator (as :data:`geo_service.cql.COMPARISONS` writes it).
+_COMPARE: Final[dict[str, Callable[[Any, Any], Any]]] = {
+    "=": operator.eq,
+    "<>": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def _compare(column: pd.Series, symbol: str, value: Any) -> pd.arrays.BooleanArray:
+    """``column <symbol> value`` with nulls unknown."""
+    return pd.array(_COMPARE[symbol](column, value), dtype="boolean")
 
 
 def _extra_properties(spec: CollectionSpec, frame: pd.DataFrame) -> list[Property]:
