@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         here,
         import_files,
         load_results,
+        prepare_store,
     )
     from geo_service.settings import AnalysisParams, Settings
     from geo_service.store import Store, open_store
@@ -58,6 +59,7 @@ _PUBLIC: dict[str, str] = {
     "here": "geo_service.pipeline",
     "import_files": "geo_service.pipeline",
     "load_results": "geo_service.pipeline",
+    "prepare_store": "geo_service.pipeline",
     "open_store": "geo_service.store",
     "territory_synthesis": "geo_service.opinions",
     "zone_opinion": "geo_service.opinions",
@@ -79,6 +81,7 @@ __all__ = [
     "import_files",
     "load_results",
     "open_store",
+    "prepare_store",
     "territory_synthesis",
     "zone_opinion",
 ]

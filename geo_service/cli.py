@@ -652,7 +652,7 @@ def opinion(
 
 
 def _ensure_results(workspace: Workspace) -> None:
-    """Build the demo (empty store) and analyse (no results), as the API does on start."""
+    """Build the demo (empty store) and analyse (no results) before serving or drawing."""
     from geo_service import pipeline
 
     store = workspace.store
@@ -661,7 +661,7 @@ def _ensure_results(workspace: Workspace) -> None:
     elif not store.has_layer(pipeline.ZONE_RESULTS):
         console.print("The store has no results yet: analysing it first.")
     with _progress("Preparing the store"):
-        workspace.ensure_ready()
+        pipeline.prepare_store(store, workspace.settings)
 
 
 def _write_file(path: Path, content: bytes) -> None:

@@ -347,6 +347,21 @@ def analyze(
     )
 
 
+def prepare_store(store: Store, settings: Settings) -> str | None:
+    """Make ``store`` servable: build the synthetic demo territory when it holds no zones,
+    analyse it when it has no results. The one start-up step of ``serve``, ``map`` and
+    ``opinion``; returns "demo" or "analysis" for what it did, None when nothing was needed.
+    """
+    done: str | None = None
+    if not store.has_layer(ZONES):
+        build_demo_store(store, seed=settings.demo_seed)
+        done = "demo"
+    if not store.has_layer(ZONE_RESULTS):
+        analyze(store, settings=settings)
+        done = done or "analysis"
+    return done
+
+
 def analyze_store(
     store: Store, params: AnalysisParams, progress: Progress | None = None
 ) -> AnalysisResult:

@@ -23,7 +23,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from enum import Enum
+from typing import Any, TypeVar
 
 import geopandas as gpd
 
@@ -36,9 +37,37 @@ from geo_service.store import Store, open_store
 
 T = TypeVar("T")
 
-#: Keys whose loaders only read the store through the workspace: :meth:`Workspace.refresh`
-#: may run them again. Other keys (map pieces) are rebuilt on demand by their callers.
-REFRESHABLE_PREFIXES: Final = ("layer:", "meta:", "results", "raster", "api:")
+
+class CacheKind(Enum):
+    """The kinds of values the workspace caches, and whether :meth:`Workspace.refresh` may
+    rebuild them: their loaders only read the store through the workspace. Other kinds (map
+    pieces) are rebuilt on demand by their callers."""
+
+    LAYER = ("layer", True)
+    META = ("meta", True)
+    RESULTS = ("results", True)
+    RASTER = ("raster", True)
+    API = ("api", True)
+    MAP = ("map", False)
+
+    def __init__(self, label: str, refreshable: bool) -> None:
+        self.label = label
+        self.refreshable = refreshable
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    """One cached value: its kind, and its name within the kind (a layer's, a collection's)."""
+
+    kind: CacheKind
+    name: str = ""
+
+    @property
+    def refreshable(self) -> bool:
+        return self.kind.refreshable
+
+    def __str__(self) -> str:
+        return f"{self.kind.label}:{self.name}" if self.name else self.kind.label
 
 
 @dataclass(frozen=True)
@@ -54,7 +83,7 @@ class _Pin:
     """The generation of the cache a request reads, and the layer versions it stands for."""
 
     workspace: Workspace
-    entries: dict[str, _Entry]
+    entries: dict[CacheKey, _Entry]
     versions: dict[str, str | None]
 
 
@@ -67,7 +96,7 @@ class Workspace:
     def __init__(self, settings: Settings, store: Store | None = None) -> None:
         self.settings = settings
         self.store = store or open_store(settings)
-        self._cache: dict[str, _Entry] = {}
+        self._cache: dict[CacheKey, _Entry] = {}
         self._lock = threading.RLock()
         self._refresh_lock = threading.Lock()
         self._start_lock = threading.Lock()
@@ -75,14 +104,14 @@ class Workspace:
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._pending: concurrent.futures.Future[None] | None = None
 
-    def cached(self, key: str, layer: str, load: Callable[[], T]) -> T:
+    def cached(self, key: CacheKey, layer: str, load: Callable[[], T]) -> T:
         """``load()``'s value, recomputed only when layer ``layer`` has a new version.
 
         Derived values (e.g. GeoJSON features in WGS84) use their own ``key`` and the
         ``layer`` they come from. While a refresh rebuilds the cache in another thread, a
         stale value is returned as it is (the refresh replaces it), rather than rebuilt here.
         """
-        staged: dict[str, _Entry] | None = getattr(self._local, "staged", None)
+        staged: dict[CacheKey, _Entry] | None = getattr(self._local, "staged", None)
         if staged is not None:
             return self._staged_value(staged, key, layer, load, self.store.version(layer))
         pin = self._pin()
@@ -115,7 +144,7 @@ class Workspace:
         """Within the block (a request, and the threads it runs in), read the cache's
         current generation only."""
         entries = self._cache
-        versions = {e.layer: e.version for k, e in entries.items() if _refreshable(k)}
+        versions = {e.layer: e.version for k, e in entries.items() if k.refreshable}
         token = _PINNED.set(_Pin(self, entries, versions))
         try:
             yield
@@ -128,8 +157,8 @@ class Workspace:
 
     def _staged_value(
         self,
-        staged: dict[str, _Entry],
-        key: str,
+        staged: dict[CacheKey, _Entry],
+        key: CacheKey,
         layer: str,
         load: Callable[[], T],
         version: str | None,
@@ -146,10 +175,10 @@ class Workspace:
         """Whether a refreshable cached value belongs to an older version of its layer."""
         return next(self._outdated(), None) is not None
 
-    def _outdated(self) -> Iterator[tuple[str, _Entry]]:
+    def _outdated(self) -> Iterator[tuple[CacheKey, _Entry]]:
         """The refreshable cached values whose layer the store has replaced (one version read
         per layer)."""
-        entries = [(key, entry) for key, entry in self._cache.items() if _refreshable(key)]
+        entries = [(key, entry) for key, entry in self._cache.items() if key.refreshable]
         versions = self.store.versions(sorted({entry.layer for _, entry in entries}))
         for key, entry in entries:
             if versions[entry.layer] != entry.version:
@@ -167,8 +196,8 @@ class Workspace:
         reading the old values until the swap. Values whose layer is gone are dropped.
         """
         with self._refresh_lock:
-            staged: dict[str, _Entry] = {}
-            dropped: list[str] = []
+            staged: dict[CacheKey, _Entry] = {}
+            dropped: list[CacheKey] = []
             self._local.staged = staged
             try:
                 for key, entry in self._outdated():
@@ -212,7 +241,9 @@ class Workspace:
     # -- layers -----------------------------------------------------------------------------
     def layer(self, name: str) -> gpd.GeoDataFrame:
         """Vector layer ``name`` (Lambert-93)."""
-        return self.cached(f"layer:{name}", name, lambda: self.store.read_layer(name))
+        return self.cached(
+            CacheKey(CacheKind.LAYER, name), name, lambda: self.store.read_layer(name)
+        )
 
     def optional_layer(self, name: str) -> gpd.GeoDataFrame | None:
         """Vector layer ``name``, or None when the store does not hold it."""
@@ -223,27 +254,22 @@ class Workspace:
         if not self.store.has_layer(pipeline.COVERAGE):
             return None
         return self.cached(
-            "raster", pipeline.COVERAGE, lambda: self.store.read_raster(pipeline.COVERAGE)
+            CacheKey(CacheKind.RASTER),
+            pipeline.COVERAGE,
+            lambda: self.store.read_raster(pipeline.COVERAGE),
         )
 
     def meta(self, name: str) -> LayerMeta:
         """Provenance of layer ``name``."""
-        return self.cached(f"meta:{name}", name, lambda: self.store.layer_meta(name))
+        return self.cached(
+            CacheKey(CacheKind.META, name), name, lambda: self.store.layer_meta(name)
+        )
 
     def results(self) -> AnalysisResult:
         """The stored analysis results, the three layers of one run (stored and read in one
         step by the store); NotFoundError if the store was never analysed."""
         return self.cached(
-            "results", pipeline.ZONE_RESULTS, lambda: pipeline.load_results(self.store)
+            CacheKey(CacheKind.RESULTS),
+            pipeline.ZONE_RESULTS,
+            lambda: pipeline.load_results(self.store),
         )
-
-    def ensure_ready(self) -> None:
-        """Build the demo territory if the store is empty, and analyse it if it has no results."""
-        if not self.store.has_layer(pipeline.ZONES):
-            pipeline.build_demo_store(self.store, seed=self.settings.demo_seed)
-        if not self.store.has_layer(pipeline.ZONE_RESULTS):
-            pipeline.analyze(self.store, settings=self.settings)
-
-
-def _refreshable(key: str) -> bool:
-    return key.startswith(REFRESHABLE_PREFIXES)

@@ -589,7 +589,7 @@ def test_every_error_class_has_one_status(error: Exception, status: int) -> None
 
 
 def test_unexpected_errors_are_json_500_without_traceback(tmp_path: Path) -> None:
-    app = create_app(Settings(database_url=None, data_dir=tmp_path), prepare=False)
+    app = create_app(Settings(database_url=None, data_dir=tmp_path))
 
     @app.get("/boom")
     def boom() -> None:
@@ -673,7 +673,7 @@ def test_new_results_are_served_without_restart(
 
 
 def test_an_empty_store_without_preparation(tmp_path: Path) -> None:
-    app = create_app(Settings(database_url=None, data_dir=tmp_path), prepare=False)
+    app = create_app(Settings(database_url=None, data_dir=tmp_path))
     with TestClient(app) as local:
         assert _get(local, "/collections")["collections"] == []
         assert _get(local, "/healthz") == {"status": "ok", "analysed": False}

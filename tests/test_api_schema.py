@@ -43,7 +43,7 @@ def app(analysed_demo_dir: Path) -> FastAPI:
 
 # The OpenAPI document does not depend on the data: read it from an app without any, so that
 # schemathesis can make one test per operation at collection time.
-_DOCUMENT_APP = create_app(Settings(data_dir=Path("no-data"), database_url=None), prepare=False)
+_DOCUMENT_APP = create_app(Settings(data_dir=Path("no-data"), database_url=None))
 schema = schemathesis.openapi.from_asgi("/openapi.json", _DOCUMENT_APP).include(tag=API_TAGS)
 
 

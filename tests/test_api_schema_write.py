@@ -49,7 +49,7 @@ def app(analysed_demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Fa
     return application
 
 
-_DOCUMENT_APP = create_app(Settings(data_dir=Path("no-data"), database_url=None), prepare=False)
+_DOCUMENT_APP = create_app(Settings(data_dir=Path("no-data"), database_url=None))
 _SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", _DOCUMENT_APP)
 write_schema = _SCHEMA.include(tag="Write (API key)")
 other_schema = _SCHEMA.include(tag_regex="^(Maps|Opinions)$")

@@ -109,7 +109,7 @@ def backend(
         settings = Settings(database_url=url, database_schema=schema, api_key_hash=KEY_HASH)
         env = {"GEO_SERVICE_DATABASE_URL": url, "GEO_SERVICE_DATABASE_SCHEMA": schema}
         cli_args = []
-    app = create_app(settings, prepare=False)
+    app = create_app(settings)
     store = app.state.workspace.store
     _baseline(store)
     with TestClient(app) as client:

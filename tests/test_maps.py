@@ -106,7 +106,7 @@ def result(workspace: Workspace) -> AnalysisResult:
 @pytest.fixture(scope="module")
 def client(settings: Settings) -> Iterator[TestClient]:
     """A client of the app serving the demo store."""
-    with TestClient(create_app(settings, prepare=False)) as test_client:
+    with TestClient(create_app(settings)) as test_client:
         yield test_client
 
 
@@ -149,7 +149,7 @@ def evil_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient
             name, canonical, pipeline.layer_meta(name, source=f"{EVIL} source", licence=EVIL)
         )
     pipeline.analyze_store(store, AnalysisParams())
-    app = create_app(Settings(database_url=None, data_dir=data_dir), prepare=False)
+    app = create_app(Settings(database_url=None, data_dir=data_dir))
     with TestClient(app) as test_client:
         yield test_client
 
@@ -369,7 +369,7 @@ def test_frame_ancestors_are_configurable(client: TestClient, analysed_demo_dir:
         data_dir=analysed_demo_dir,
         frame_ancestors="'self' https://www.cci.example",
     )
-    with TestClient(create_app(settings, prepare=False)) as other:
+    with TestClient(create_app(settings)) as other:
         headers = other.get("/maps/territory?embed=1").headers
     assert "frame-ancestors 'self' https://www.cci.example" in headers["content-security-policy"]
     with pytest.raises(ValueError, match="frame_ancestors"):
@@ -412,7 +412,7 @@ def test_maps_index_redirects(client: TestClient) -> None:
 
 
 def test_pages_follow_the_root_path(settings: Settings) -> None:
-    app = create_app(settings, prepare=False)
+    app = create_app(settings)
     with TestClient(app, root_path="/geo") as proxied:
         redirect = proxied.get("/maps", follow_redirects=False)
         assert redirect.headers["location"] == "/geo/maps/territory"

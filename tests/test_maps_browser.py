@@ -70,7 +70,7 @@ def data_dir(analysed_demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
 def server(data_dir: Path) -> Iterator[str]:
     """The app on a free loopback port, in a thread; yields its base URL."""
     _browser_available()
-    app = create_app(Settings(database_url=None, data_dir=data_dir), prepare=False)
+    app = create_app(Settings(database_url=None, data_dir=data_dir))
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -594,7 +594,7 @@ def test_renderings_of_one_opinion(demo: Workspace, result: AnalysisResult) -> N
 def client(demo: Workspace) -> Iterator[TestClient]:
     from geo_service.api import create_app
 
-    with TestClient(create_app(demo.settings, prepare=False)) as test_client:
+    with TestClient(create_app(demo.settings)) as test_client:
         yield test_client
 
 

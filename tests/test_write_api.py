@@ -28,7 +28,7 @@ from geo_service.errors import AuthError, ForbiddenError
 from geo_service.settings import AnalysisParams, Settings
 from geo_service.store import GeoPackageStore
 from geo_service.validation import validate_layer
-from geo_service.workspace import Workspace
+from geo_service.workspace import CacheKey, CacheKind, Workspace
 
 KEY = "write-api-test-key-0123456789abcdef"
 KEY_HASH = hash_api_key(KEY, salt=b"fedcba9876543210")
@@ -54,7 +54,7 @@ def data_dir(tmp_path: Path, zones: gpd.GeoDataFrame, premises: gpd.GeoDataFrame
 def _client(data_dir: Path, **settings: Any) -> TestClient:
     values: dict[str, Any] = {"database_url": None, "data_dir": data_dir, "api_key_hash": KEY_HASH}
     values.update(settings)
-    return TestClient(create_app(Settings(**values), prepare=False))
+    return TestClient(create_app(Settings(**values)))
 
 
 @pytest.fixture
@@ -387,18 +387,20 @@ def test_a_refresh_serves_the_old_values_until_the_new_ones_are_ready(data_dir: 
             assert release.wait(10)
         return calls["n"]
 
-    assert workspace.cached("api:test", "zones", load) == 1
+    assert workspace.cached(CacheKey(CacheKind.API, "test"), "zones", load) == 1
     store = workspace.store
     store.write_layer("zones", store.read_layer("zones"), store.layer_meta("zones"))
     assert workspace.stale()
     future = workspace.start_refresh()
     assert started.wait(10)
     assert workspace.refreshing()
-    assert workspace.cached("api:test", "zones", load) == 1  # old value while rebuilding
+    assert (
+        workspace.cached(CacheKey(CacheKind.API, "test"), "zones", load) == 1
+    )  # old value while rebuilding
     release.set()
     future.result(10)
     assert not workspace.stale()
-    assert workspace.cached("api:test", "zones", load) == 2
+    assert workspace.cached(CacheKey(CacheKind.API, "test"), "zones", load) == 2
 
 
 def test_reads_stay_fast_while_a_rebuild_runs(data_dir: Path) -> None:
@@ -440,13 +442,20 @@ def test_a_request_reads_one_generation_of_the_cache(data_dir: Path) -> None:
         pipeline.analyze_store(store, strict)
         workspace.refresh()  # another thread's refresh swaps in the new results
         assert workspace.results() is before  # this request still reads its generation
-        derived = workspace.cached("maps:test", "zone_results", lambda: workspace.results())
+        derived = workspace.cached(
+            CacheKey(CacheKind.MAP, "test"), "zone_results", lambda: workspace.results()
+        )
         assert derived is before
     after = workspace.results()
     assert after is not before
     assert after.run.params.served_thd30_share == 1.0
     # the value derived inside the request was tagged with its generation: rebuilt now
-    assert workspace.cached("maps:test", "zone_results", lambda: workspace.results()) is after
+    assert (
+        workspace.cached(
+            CacheKey(CacheKind.MAP, "test"), "zone_results", lambda: workspace.results()
+        )
+        is after
+    )
 
 
 def test_a_read_on_an_event_loop_outside_a_request_is_not_stale(data_dir: Path) -> None:

@@ -120,7 +120,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     )
     store.write_raster("coverage", raster, pipeline.layer_meta("coverage", source=SCRIPT))
     pipeline.analyze_store(store, AnalysisParams())
-    app = create_app(Settings(database_url=None, data_dir=data_dir), prepare=False)
+    app = create_app(Settings(database_url=None, data_dir=data_dir))
     with TestClient(app) as test_client:
         yield test_client
 

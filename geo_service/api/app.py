@@ -31,20 +31,13 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: Settings | None = None, *, prepare: bool = True) -> FastAPI:
-    """The geo-service web application.
-
-    Parameters
-    ----------
-    settings
-        Configuration (default: from the environment).
-    prepare
-        Build and analyse the demo territory first when the store is empty.
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The geo-service web application over the store ``settings`` name (default: from the
+    environment), served as it is: an empty store is served empty (``geo-service serve``
+    prepares the store first, see :func:`geo_service.pipeline.prepare_store`).
     """
     settings = settings or Settings()
     workspace = Workspace(settings)
-    if prepare:
-        workspace.ensure_ready()
     app = FastAPI(
         title="geo-service",
         description=DESCRIPTION,

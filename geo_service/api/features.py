@@ -34,7 +34,7 @@ from geo_service.api.responses import dumps
 from geo_service.crs import CRS84, SupportedCrs, from_crs84
 from geo_service.errors import NotFoundError
 from geo_service.model import OUTPUT_CRS
-from geo_service.workspace import Workspace
+from geo_service.workspace import CacheKey, CacheKind, Workspace
 
 #: Stands for the service's base URL in cached link JSON (JSON writes it as \u0000, which
 #: no escaped id or title can contain).
@@ -567,5 +567,7 @@ def sql_matches(
 def feature_index(workspace: Workspace, spec: CollectionSpec) -> FeatureIndex:
     """The in-memory features of collection ``spec``, rebuilt when its store layer changes."""
     return workspace.cached(
-        f"api:features:{spec.id}", spec.layer, lambda: FeatureIndex(spec, spec.load(workspace))
+        CacheKey(CacheKind.API, f"features:{spec.id}"),
+        spec.layer,
+        lambda: FeatureIndex(spec, spec.load(workspace)),
     )

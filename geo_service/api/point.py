@@ -28,7 +28,7 @@ from geo_service.api.features import FeatureIndex, feature_index
 from geo_service.api.links import commune_links, zone_links
 from geo_service.errors import NotFoundError
 from geo_service.model import CANONICAL_CRS
-from geo_service.workspace import Workspace
+from geo_service.workspace import CacheKey, CacheKind, Workspace
 
 __all__ = ["DEFAULT_PREMISES_RADIUS_M", "MAX_PREMISES_RADIUS_M", "what_is_here", "zone_refs"]
 
@@ -50,7 +50,9 @@ def _premises_tree(workspace: Workspace) -> shapely.STRtree:
             frame = frame.to_crs(CANONICAL_CRS)
         return shapely.STRtree(np.asarray(frame.geometry.values, dtype=object))
 
-    tree: shapely.STRtree = workspace.cached("api:here:premises", pipeline.PREMISES, build)
+    tree: shapely.STRtree = workspace.cached(
+        CacheKey(CacheKind.API, "here:premises"), pipeline.PREMISES, build
+    )
     return tree
 
 

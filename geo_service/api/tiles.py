@@ -24,7 +24,7 @@ from geo_service.api.vector_tiles import MAX_ZOOM, MVT, ORIGIN, TileMaker
 from geo_service.catalog import descriptor
 from geo_service.crs import CRS84, WEB_MERCATOR
 from geo_service.errors import NotFoundError
-from geo_service.workspace import Workspace
+from geo_service.workspace import CacheKey, CacheKind, Workspace
 
 TAG: Final = "OGC API - Tiles"
 router = APIRouter(tags=[TAG], dependencies=[Depends(reject_unknown_parameters)])
@@ -231,7 +231,7 @@ def tile_maker(workspace: Workspace, spec: CollectionSpec) -> TileMaker:
         index = feature_index(workspace, spec)
         return TileMaker(index, spec.id, tuple(index.filterable))
 
-    return workspace.cached(f"api:tiles:{spec.id}", spec.layer, build)
+    return workspace.cached(CacheKey(CacheKind.API, f"tiles:{spec.id}"), spec.layer, build)
 
 
 @router.get(

@@ -37,7 +37,7 @@ from geo_service.maps.territory import (
     territory_html,
 )
 from geo_service.maps.zone import zone_data, zone_html
-from geo_service.workspace import Workspace
+from geo_service.workspace import CacheKey, CacheKind, Workspace
 
 #: Pages kept in memory (per results version).
 PAGE_CACHE_SIZE: Final = 32
@@ -66,27 +66,33 @@ def territory_data(workspace: Workspace) -> TerritoryData:
     land = None
     if store.has_layer(pipeline.LAND):
         land = workspace.cached(
-            "maps:land", pipeline.LAND, lambda: land_layer(workspace.layer(pipeline.LAND))
+            CacheKey(CacheKind.MAP, "land"),
+            pipeline.LAND,
+            lambda: land_layer(workspace.layer(pipeline.LAND)),
         )
     resolution = workspace.settings.h3_resolution
     hexagons = None
     if store.has_layer(pipeline.PREMISES):
         hexagons = workspace.cached(
-            f"maps:hexagons:{resolution}",
+            CacheKey(CacheKind.MAP, f"hexagons:{resolution}"),
             pipeline.PREMISES,
             lambda: hexagon_layer(workspace.layer(pipeline.PREMISES), resolution),
         )
     raster = None
     coverage = workspace.raster()
     if coverage is not None:
-        raster = workspace.cached("maps:raster", pipeline.COVERAGE, lambda: raster_image(coverage))
+        raster = workspace.cached(
+            CacheKey(CacheKind.MAP, "raster"), pipeline.COVERAGE, lambda: raster_image(coverage)
+        )
     communes = workspace.cached(
-        "maps:commune-geometries", pipeline.ZONE_RESULTS, lambda: commune_geometries(result)
+        CacheKey(CacheKind.MAP, "commune-geometries"),
+        pipeline.ZONE_RESULTS,
+        lambda: commune_geometries(result),
     )
     return TerritoryData(
         result=result,
         zone_geometries=workspace.cached(
-            "maps:zone-geometries",
+            CacheKey(CacheKind.MAP, "zone-geometries"),
             pipeline.ZONE_RESULTS,
             lambda: map_geometries(result.zones, tolerance=ZONE_TOLERANCE_M),
         ),
@@ -95,7 +101,7 @@ def territory_data(workspace: Workspace) -> TerritoryData:
         hexagons=hexagons,
         raster=raster,
         commune_coverage=workspace.cached(
-            "maps:commune-coverage",
+            CacheKey(CacheKind.MAP, "commune-coverage"),
             pipeline.ZONE_RESULTS,
             lambda: commune_coverage_layer(result, communes),
         ),
@@ -210,7 +216,7 @@ class _PageCache:
 
 
 def _pages(workspace: Workspace) -> _PageCache:
-    return workspace.cached("maps:pages", pipeline.ZONE_RESULTS, _PageCache)
+    return workspace.cached(CacheKey(CacheKind.MAP, "pages"), pipeline.ZONE_RESULTS, _PageCache)
 
 
 def _versions(workspace: Workspace) -> tuple[str | None, ...]:
