@@ -591,6 +591,16 @@ def field_of(fields: Iterable[ResultField], column: str) -> ResultField | None:
     return next((f for f in fields if f.matches(column)), None)
 
 
+def commune_basis_shares() -> tuple[ResultField, ...]:
+    """The shares of a zone's commune (ARCEP statistics), shown when they decided its status
+    (``status_basis`` ``commune``), in declaration order."""
+    return tuple(
+        f
+        for f in ZONE_FIELDS
+        if f.source == LayerKind.COMMUNE_COVERAGE and f.format == Format.SHARE
+    )
+
+
 def zone_field(name: str) -> ResultField:
     """The zone result field ``name``; raises KeyError if undeclared."""
     found = field_of(ZONE_FIELDS, name)

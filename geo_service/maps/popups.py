@@ -13,7 +13,7 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from geo_service.analysis import split_reasons
-from geo_service.analysis.fields import figures
+from geo_service.analysis.fields import commune_basis_shares, figures
 from geo_service.formatting import (
     GBPS,
     GE,
@@ -28,13 +28,6 @@ from geo_service.maps.style import BASIS_LABELS, STATUS_COLOURS, STATUS_LABELS
 
 Row = Mapping[str, Any]
 
-#: The shares of the zone's commune (ARCEP statistics) shown when they decided its status
-#: (``status_basis`` ``commune``): result column, French label.
-COMMUNE_SHARES: Final = (
-    ("commune_share_thd30", f"Locaux de la commune à {GE}30{MBPS} (Arcep)"),
-    ("commune_share_bhd8", f"Locaux de la commune à {GE}8{MBPS} (Arcep)"),
-    ("commune_share_ftth", "Locaux de la commune raccordables à la fibre (FttH, Arcep)"),
-)
 _ISO_DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -176,9 +169,9 @@ def _figures_table(row: Row) -> str:
     lines = [("area_ha", "Surface", fr_hectares(_float(row.get("area_ha"))))]
     if str(row.get("status_basis")) == "commune":
         lines += [
-            (field, label, fr_percent(_float(row.get(field))))
-            for field, label in COMMUNE_SHARES
-            if _present(row.get(field))
+            (field.name, field.label, fr_percent(_float(row.get(field.name))))
+            for field in commune_basis_shares()
+            if _present(row.get(field.name))
         ]
     else:
         lines += _premises_lines(row)

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from geo_service.analysis import AnalysisResult
+from geo_service.analysis.fields import commune_basis_shares
 from geo_service.analysis.fields import figures as result_figures
 from geo_service.analysis.priority import FLAGGED
 from geo_service.analysis.status import effective_share
@@ -148,16 +149,9 @@ def _key_figures(row: Mapping[str, Any], flagged: int) -> list[KeyFigure]:
     ]
     if c.text(row, "status_basis") == "commune":
         figures += [
-            c.share_figure(label, row, column)
-            for column, label in (
-                ("commune_share_bhd8", f"Locaux de la commune à {GE}8{MBPS} (Arcep)"),
-                ("commune_share_thd30", f"Locaux de la commune à {GE}30{MBPS} (Arcep)"),
-                (
-                    "commune_share_ftth",
-                    "Locaux de la commune raccordables à la fibre (FttH, Arcep)",
-                ),
-            )
-            if c.value(row, column) is not None
+            c.share_figure(field.label, row, field.name)
+            for field in commune_basis_shares()
+            if c.value(row, field.name) is not None
         ]
     if c.value(row, "raster_valid_share") is not None:
         figures.append(c.share_figure("Surface renseignée par la carte", row, "raster_valid_share"))
