@@ -332,32 +332,70 @@ def _present(values: pd.Series) -> pd.Series:
     return values.notna() & (text != "") & text.notna()
 
 
+# Text columns are checked with Arrow string kernels, whole columns at once. Those kernels and
+# Python's str methods agree on ASCII text; the rare values with other characters are checked
+# by the Python functions below, so that every value is treated as ``str`` methods would.
+
+
+def _stripped(values: pd.Series) -> pd.Series:
+    """``values`` as Arrow-backed text, stripped; NA where missing or blank."""
+    text = values.astype("string").str.strip()
+    return text.mask(text == "")
+
+
+def _per_value(text: pd.Series, vectorised: pd.Series, python: Callable[[str], Any]) -> pd.Series:
+    """``vectorised`` (computed from ``text`` by Arrow kernels), with the non-ASCII values of
+    ``text`` computed by ``python`` instead."""
+    other = (text.notna() & ~text.str.isascii()).to_numpy(dtype=bool)
+    if not other.any():
+        return vectorised
+    out = vectorised.astype(object)
+    out[other] = [python(v) for v in text[other]]
+    return out.astype(vectorised.dtype)
+
+
+def _as_str(text: pd.Series) -> pd.Series:
+    """Text as the layers hold it: ``str`` values and missing ones (all-missing: ``None``)."""
+    if text.isna().all():
+        return pd.Series([None] * len(text), index=text.index, dtype=object)
+    return text.astype("str")
+
+
 def _text(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
-    out = pd.Series(
-        np.where(_present(values), values.astype("string").str.strip(), None),
-        index=values.index,
-        dtype=object,
-    )
-    out = out.map(_integral_text)
+    text = _integral(_stripped(values))
     if required:
-        missing = out.isna()
+        missing = text.isna()
         if missing.any():
             raise _fail_rows(source, column, values.index[missing], "empty values", "a value")
-    return out
+    return _as_str(text)
 
 
-def _integral_text(value: object) -> object:
+def _integral(text: pd.Series) -> pd.Series:
     """'12.0' (an id read as a float) becomes '12'; other values are kept."""
-    if isinstance(value, str) and value.endswith(".0") and value[:-2].lstrip("-").isdigit():
+    vectorised = text.str.replace(r"^(-*[0-9]+)\.0$", r"\1", regex=True)
+    return _per_value(text, vectorised, _integral_text)
+
+
+def _integral_text(value: str) -> str:
+    if value.endswith(".0") and value[:-2].lstrip("-").isdigit():
         return value[:-2]
     return value
 
 
+def _upper(text: pd.Series) -> pd.Series:
+    return _per_value(text, text.str.upper(), str.upper)
+
+
 def _insee(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
-    text = _text(values, source, column, required)
-    padded = text.map(lambda v: v.zfill(5) if isinstance(v, str) and v.isdigit() else v)
-    padded = padded.map(lambda v: v.upper() if isinstance(v, str) else v)
-    bad = padded.notna() & ~padded.map(lambda v: isinstance(v, str) and bool(INSEE_CODE.match(v)))
+    text = _stripped(_text(values, source, column, required))
+    digits = _per_value(text, text.str.fullmatch(r"[0-9]+"), str.isdigit).fillna(False)
+    padded = _upper(text.where(~digits.astype(bool), text.str.pad(5, "left", "0")))
+    codes = _per_value(
+        padded,
+        padded.str.fullmatch(r"[0-9]{5}|2[AB][0-9]{3}"),
+        lambda v: bool(INSEE_CODE.match(v)),
+    )
+    bad = (padded.notna() & ~codes.fillna(False).astype(bool)).to_numpy(dtype=bool)
     if bad.any():
         example = padded[bad].iloc[0]
         raise _fail_rows(
@@ -367,19 +405,17 @@ def _insee(values: pd.Series, source: str, column: str, required: bool) -> pd.Se
             f"values that are not INSEE codes (e.g. '{example}')",
             "5 characters such as 13055, 01004 or 2A004",
         )
-    return padded
+    return _as_str(padded)
 
 
 def _one_of(allowed: tuple[str, ...], what: str) -> _Converter:
     """A converter to upper-case codes among ``allowed`` (``what`` names them in messages)."""
 
     def convert(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
-        text = _text(values, source, column, required).map(
-            lambda v: v.upper() if isinstance(v, str) else v
-        )
-        bad = text.notna() & ~text.isin(allowed)
+        text = _upper(_stripped(_text(values, source, column, required)))
+        bad = (text.notna() & ~text.isin(allowed)).to_numpy(dtype=bool)
         if bad.any():
-            found = ", ".join(repr(v) for v in pd.unique(text[bad])[:5])
+            found = ", ".join(repr(str(v)) for v in pd.unique(text[bad])[:5])
             raise _fail_rows(
                 source,
                 column,
@@ -387,7 +423,7 @@ def _one_of(allowed: tuple[str, ...], what: str) -> _Converter:
                 f"values {found} that are not {what}",
                 f"one of {', '.join(allowed)}",
             )
-        return text
+        return _as_str(text)
 
     return convert
 
