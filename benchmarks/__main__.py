@@ -10,6 +10,8 @@ in the same run, then one table of every figure with its target and PASS/MISS:
 - ``maps``: territory map build time and HTML size, against plain folium;
 - ``postgis``: the zone overlay in PostGIS (GiST index, one SQL query) and the PostGIS store,
   when a database is given (``--database-url`` or ``GEO_SERVICE_TEST_DATABASE_URL``);
+- ``whole``: ``geo-service analyze`` on the store and ``--help`` as whole processes, beside a
+  plain geopandas script run as a whole process (minimum and median);
 - ``national``: 45,000 zones and 45 M premises analysed on dask, time and peak memory (only
   when asked: ``--only national`` or ``--national``; it takes about 10 minutes).
 
@@ -35,7 +37,16 @@ from typing import Final
 
 import psutil
 
-from benchmarks import analyze, api_latency, api_mixed, arcep_import, maps, national, postgis_store
+from benchmarks import (
+    analyze,
+    api_latency,
+    api_mixed,
+    arcep_import,
+    maps,
+    national,
+    postgis_store,
+    whole_process,
+)
 from benchmarks.common import Context, Figure, format_table
 
 Workload = Callable[[Context], list[Figure]]
@@ -48,6 +59,7 @@ WORKLOADS: Final[dict[str, Workload]] = {
     maps.NAME: maps.run,
     postgis_store.NAME: postgis_store.run,
     national.NAME: national.run,
+    whole_process.NAME: whole_process.run,
 }
 #: Workloads run by default (national only when asked: it takes minutes).
 DEFAULT: Final = (
@@ -57,6 +69,7 @@ DEFAULT: Final = (
     api_mixed.NAME,
     maps.NAME,
     postgis_store.NAME,
+    whole_process.NAME,
 )
 #: Workloads that read the territory built at the start of the run.
 _NEED_TERRITORY: Final = (
@@ -65,6 +78,7 @@ _NEED_TERRITORY: Final = (
     api_mixed.NAME,
     maps.NAME,
     postgis_store.NAME,
+    whole_process.NAME,
 )
 _PACKAGES: Final = ("geopandas", "shapely", "pyarrow", "pandas", "numpy", "dask", "fastapi")
 
