@@ -424,9 +424,9 @@ def analyze(
 def _check_premises_in_store(store: Store, settings: Settings) -> None:
     """Point to --engine dask when the premises are GeoParquet files (national demo)."""
     from geo_service import pipeline
-    from geo_service.partitioned import default_premises_dir
+    from geo_service.premises_dir import default_premises_dir
 
-    directory = default_premises_dir(settings)
+    directory = default_premises_dir(settings.data_dir)
     if not store.has_layer(pipeline.PREMISES) and any(directory.glob("*.parquet")):
         raise ParameterError(
             "--engine",

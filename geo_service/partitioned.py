@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from dask.delayed import delayed
 from distributed import Client, LocalCluster, as_completed
 
-from geo_service import pipeline
+from geo_service import pipeline, premises_dir
 from geo_service.analysis import AnalysisResult, CoverageSums, coverage_sums
 from geo_service.analysis.coverage import SUM_FIELDS
 from geo_service.analysis.overlay import in_lambert93
@@ -49,8 +49,6 @@ from geo_service.settings import AnalysisParams, Settings
 from geo_service.store import Store
 from geo_service.validation import MAX_LOCAUX
 
-#: Default directory of the premises GeoParquet files, under the data directory.
-PREMISES_PARQUET: Final = "premises-parquet"
 #: Provenance of the premises, beside their GeoParquet files.
 META_FILE: Final = "_layer.json"
 #: Premises per partition when the store's premises layer is split in memory.
@@ -62,9 +60,8 @@ Progress = Callable[[str], None]
 
 
 def default_premises_dir(settings: Settings) -> Path:
-    """Where ``geo-service demo --scale national`` writes the premises, and where
-    ``geo-service analyze --engine dask`` looks for them: ``<data dir>/premises-parquet``."""
-    return settings.data_dir / PREMISES_PARQUET
+    """Where the national premises are: ``<data dir>/premises-parquet``."""
+    return premises_dir.default_premises_dir(settings.data_dir)
 
 
 def premises_files(directory: Path) -> list[Path]:

@@ -71,6 +71,19 @@ def test_in_memory_analysis_loads_no_optional_engine() -> None:
     assert _loaded_after(code, ENGINES) == []
 
 
+def test_analyze_on_the_store_checks_for_national_premises_without_dask(tmp_path: Path) -> None:
+    """'geo-service analyze' looks for GeoParquet premises on every run, without loading dask."""
+    code = (
+        "from pathlib import Path\n"
+        "from geo_service.cli import _check_premises_in_store\n"
+        "from geo_service.settings import Settings\n"
+        "from geo_service.store import GeoPackageStore\n"
+        f"root = Path({str(tmp_path)!r})\n"
+        "_check_premises_in_store(GeoPackageStore(root), Settings(data_dir=root))\n"
+    )
+    assert _loaded_after(code, ENGINES) == []
+
+
 def test_invalid_setting_is_still_one_line(tmp_path: Path) -> None:
     """Pydantic is imported lazily: its errors are still reported without a traceback."""
     done = subprocess.run(
