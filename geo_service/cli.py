@@ -483,6 +483,7 @@ def _print_warnings(report: LayerReport) -> None:
 def _print_result(result: AnalysisResult, top: int) -> None:
     from geo_service.analysis import split_reasons
     from geo_service.analysis.aggregate import status_counts
+    from geo_service.analysis.fields import PRIORITY_DECIMALS
     from geo_service.analysis.status import effective_share
     from geo_service.model import ZoneStatus
 
@@ -511,7 +512,8 @@ def _print_result(result: AnalysisResult, top: int) -> None:
         share = effective_share(row, "share_thd30")
         console.print(
             f"[bold]{row['rank']:>3}. {row['zone_id']}[/] {row['name']} — {row['status']}, "
-            f"priority {fr_number(row['priority'], 1)}, ≥ 30 Mbit/s: {fr_percent(share)}, "
+            f"priority {fr_number(row['priority'], PRIORITY_DECIMALS)}, "
+            f"≥ 30 Mbit/s: {fr_percent(share)}, "
             f"land: {fr_hectares(row['available_land_ha'])}",
             highlight=False,
         )

@@ -260,7 +260,7 @@ def test_reasons_explain_status_and_priority(zones, premises, land) -> None:
     assert "4 locaux dans 2 bâtiments" in reasons
     assert "0,25\u202fha de foncier disponible (1 parcelle)" in reasons
     assert reasons[-1] == (
-        "Priorité 15/100 : écart de couverture 25\u202f%, 0,25\u202fha disponibles, 4 locaux"
+        "Priorité 14,7/100 : écart de couverture 25\u202f%, 0,25\u202fha disponibles, 4 locaux"
     )
     unserved = by_id(analyze_zones(zones, premises, params=AnalysisParams(unserved_bhd8_share=0.9)))
     assert "17\u202f% des locaux sans bon haut débit (<\u202f8\u202fMbit/s)" in split_reasons(

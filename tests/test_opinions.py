@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from geo_service import pipeline
 from geo_service.analysis import AnalysisResult, analyze
+from geo_service.analysis.fields import PRIORITY_DECIMALS
 from geo_service.cli import app as cli_app
 from geo_service.errors import NotFoundError, ParameterError
 from geo_service.formatting import NNBSP, fr_number
@@ -40,7 +41,7 @@ from geo_service.opinions.htmldoc import render_html
 from geo_service.opinions.markdown import md_escape, render_markdown
 from geo_service.opinions.model import OpinionKind
 from geo_service.opinions.staticmap import MapLayers, opinion_map
-from geo_service.opinions.wording import of_place, share_text
+from geo_service.opinions.wording import of_place, priority_text, share_text
 from geo_service.settings import Settings
 from geo_service.store import open_store
 from geo_service.validation import validate_layer
@@ -338,8 +339,8 @@ def test_opinion_states_its_thresholds_sources_and_synthetic_data(result: Analys
     rec = opinion.recommendation
     assert rec.level == 1
     assert rec.label == "Priorité 1"
-    assert "à partir de 70/100" in rec.rationale
-    assert "à partir de 50/100" in rec.rationale
+    assert "à partir de 70,0/100" in rec.rationale
+    assert "à partir de 50,0/100" in rec.rationale
     assert f"95{NNBSP}%" in rec.method
     assert f"50{NNBSP}%" in rec.method
     assert opinion.synthetic
@@ -455,7 +456,7 @@ def test_one_flagged_zone_is_written_in_the_singular() -> None:
         "1 zone d'activités est signalée (mal desservie ou non desservie) ; elle réunit 2 locaux"
     )
     assert territory.recommendation.rationale.startswith(
-        "1 zone d'activités signalée : 1 zone en priorité 2. Priorité 52/100. Niveaux"
+        "1 zone d'activités signalée : 1 zone en priorité 2. Priorité 51,8/100. Niveaux"
     )
 
 
@@ -716,3 +717,30 @@ def test_cli_analyses_a_store_without_results_first(
     assert opinion.kind == OpinionKind.TERRITORY
     assert not opinion.synthetic
     assert opinion.figure("zones").value == len(zones)
+
+
+def _printed(text: str) -> float:
+    return float(text.removesuffix("/100").replace(NNBSP, "").replace(",", "."))
+
+
+@pytest.mark.parametrize("priority", [49.5, 49.95, 69.7, 69.96, 50.0, 70.0])
+def test_level_is_decided_on_the_printed_priority(priority: float) -> None:
+    """DEMO-Z008 (49.5) printed "50/100" at level 3 beside "priorité 2 à partir de 50/100"."""
+    rounded = round(priority, PRIORITY_DECIMALS)
+    printed = _printed(priority_text(rounded))
+    assert OPTIONS.levels.level(rounded) == OPTIONS.levels.level(printed)
+    assert printed == rounded
+
+
+def test_levels_and_ranks_agree_with_the_printed_priorities(result: AnalysisResult) -> None:
+    flagged = result.flagged().drop(columns="geometry").to_dict("records")
+    assert flagged
+    printed = []
+    for row in flagged:
+        assert row["priority"] == round(row["priority"], PRIORITY_DECIMALS), row["zone_id"]
+        opinion = zone_opinion(result, row["zone_id"], OPTIONS)
+        shown = _printed(priority_text(opinion.recommendation.priority))
+        assert opinion.recommendation.level == OPTIONS.levels.level(shown), row["zone_id"]
+        assert priority_text(opinion.recommendation.priority) in _all_text(opinion)
+        printed.append(shown)
+    assert printed == sorted(printed, reverse=True), "ranks follow the printed priorities"

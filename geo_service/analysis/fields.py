@@ -25,6 +25,10 @@ from geo_service.analysis.status import StatusBasis
 from geo_service.formatting import GBPS, GE, MBPS, fr_hectares, fr_number, fr_percent
 from geo_service.model import LayerKind, ZoneStatus
 
+PRIORITY_DECIMALS: Final = 1
+"""Decimals of a priority: the analysis rounds to them, every surface prints them, and levels,
+ranks and status words are decided on that rounded figure (never on more digits than are shown)."""
+
 DType = Literal["string", "integer", "number", "boolean", "array"]
 
 
@@ -639,7 +643,9 @@ def format_value(field: ResultField, value: float | str | None) -> str:
         return fr_hectares(float(value))
     if field.format == Format.COUNT:
         return fr_number(round(float(value)))
-    if field.format in (Format.NUMBER, Format.PRIORITY):
+    if field.format == Format.PRIORITY:
+        return fr_number(float(value), PRIORITY_DECIMALS)
+    if field.format == Format.NUMBER:
         return fr_number(float(value), 1)
     return str(value)
 

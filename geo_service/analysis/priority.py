@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from geo_service.analysis.fields import PRIORITY_DECIMALS
 from geo_service.model import ZoneStatus
 from geo_service.settings import AnalysisParams
 
@@ -40,7 +41,7 @@ def priority_scores(
     score = 100.0 * (weights[0] * gap + weights[1] * land + weights[2] * business) / sum(weights)
     flagged = status.isin(FLAGGED).to_numpy()
     served = (status == ZoneStatus.SERVED.value).to_numpy()
-    priority = np.where(flagged, np.round(score, 1), np.where(served, 0.0, np.nan))
+    priority = np.where(flagged, np.round(score, PRIORITY_DECIMALS), np.where(served, 0.0, np.nan))
     out = pd.DataFrame(
         {"priority": priority, "gap_score": gap, "land_score": land, "locaux_score": business},
         index=metrics.index,

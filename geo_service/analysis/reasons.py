@@ -8,6 +8,7 @@ from typing import Any, Final
 import pandas as pd
 
 from geo_service.analysis.commune_coverage import commune_reason
+from geo_service.analysis.fields import PRIORITY_DECIMALS
 from geo_service.analysis.status import StatusBasis
 from geo_service.formatting import GE, MBPS, NNBSP, fr_hectares, fr_number, fr_percent, plural
 from geo_service.model import ZoneStatus
@@ -104,7 +105,7 @@ def _priority_sentence(row: dict[str, Any]) -> str:
     ]
     if row["locaux"] > 0:
         factors.append(plural(int(row["locaux"]), "local", "locaux"))
-    return f"priorité {fr_number(row['priority'], 0)}/100 : {', '.join(factors)}"
+    return f"priorité {fr_number(row['priority'], PRIORITY_DECIMALS)}/100 : {', '.join(factors)}"
 
 
 def _capitalised(sentences: list[str]) -> list[str]:

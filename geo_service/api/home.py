@@ -16,6 +16,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from geo_service.analysis.aggregate import status_counts
+from geo_service.analysis.fields import PRIORITY_DECIMALS
 from geo_service.api import html
 from geo_service.api.collections import COLLECTIONS
 from geo_service.api.deps import is_synthetic
@@ -70,7 +71,7 @@ def _zones_section(workspace: Workspace, base: str) -> str:
             rank=escape(str(p["rank"])),
             name=escape(str(p["name"])),
             status=escape(STATUS_LABELS.get(str(p["status"]), str(p["status"]))),
-            priority=escape(fr_number(p["priority"], 1)),
+            priority=escape(fr_number(p["priority"], PRIORITY_DECIMALS)),
             base=escape(base),
             zone=escape(segment(str(p["zone_id"]))),
         )

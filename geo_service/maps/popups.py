@@ -13,7 +13,7 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from geo_service.analysis import split_reasons
-from geo_service.analysis.fields import commune_basis_shares, figures
+from geo_service.analysis.fields import PRIORITY_DECIMALS, commune_basis_shares, figures
 from geo_service.formatting import (
     GBPS,
     GE,
@@ -137,7 +137,7 @@ def zone_popup(row: Row, commune_name: str | None, links: Links | None) -> str:
     if _present(row.get("rank")):
         parts.append(
             f'<p class="gs-priority">Priorité <span data-field="priority">'
-            f"{text(fr_number(row['priority'], 1))}</span>/100 · rang "
+            f"{text(fr_number(row['priority'], PRIORITY_DECIMALS))}</span>/100 · rang "
             f'<span data-field="rank">{int(row["rank"])}</span></p>'
         )
     parts.append(_figures_table(row))

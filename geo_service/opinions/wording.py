@@ -6,6 +6,7 @@ import math
 from datetime import date
 from typing import Final
 
+from geo_service.analysis.fields import PRIORITY_DECIMALS
 from geo_service.formatting import (
     GE,
     MBPS,
@@ -67,8 +68,8 @@ def of_place(name: str) -> str:
 
 
 def priority_text(priority: float | None) -> str:
-    """``86/100``."""
-    return f"{fr_number(priority)}/100"
+    """``86,4/100``: the precision that decides levels and ranks (``PRIORITY_DECIMALS``)."""
+    return f"{fr_number(priority, PRIORITY_DECIMALS)}/100"
 
 
 def zones_count(count: int) -> str:
