@@ -24,6 +24,7 @@ from geo_service.model import CoverageRaster, LayerKind
 from geo_service.settings import DEFAULT_MAX_RASTER_PIXELS
 from geo_service.sources.archive import check_zip
 from geo_service.sources.csvfile import read_csv_header
+from geo_service.sources.geopackage import check_geopackage
 from geo_service.sources.raster import read_coverage_raster
 from geo_service.sources.vector import (
     SINGLE_LAYER_SUFFIXES,
@@ -168,6 +169,8 @@ def sniff(path: Path) -> Sniff:
     if suffix in VECTOR_SUFFIXES and suffix not in (".parquet", ".geoparquet"):
         if suffix == ".zip":
             check_zip(path)
+        if suffix == ".gpkg":
+            check_geopackage(path)
         try:
             source = f"/vsizip/{path}" if suffix == ".zip" else str(path)
             info = pyogrio.read_info(source, layer=0)  # its first layer

@@ -19,6 +19,7 @@ from geo_service.errors import InputError, format_rows
 from geo_service.model import SCHEMAS, LayerKind
 from geo_service.sources.archive import check_zip
 from geo_service.sources.csvfile import read_csv_table
+from geo_service.sources.geopackage import check_geopackage
 from geo_service.validation import LayerReport, validate_layer
 
 VECTOR_SUFFIXES: Final = (
@@ -113,6 +114,8 @@ def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     zipped = path.suffix.lower() == ".zip"
     if zipped:
         check_zip(path)
+    if path.suffix.lower() == ".gpkg":
+        check_geopackage(path)
     source = f"/vsizip/{path}" if zipped else str(path)
     try:
         if layer is None and path.suffix.lower() not in SINGLE_LAYER_SUFFIXES:

@@ -125,6 +125,23 @@ def _truncated_gpkg(folder: Path) -> None:
     (folder / "truncated.gpkg").write_bytes(content[: len(content) // 2])
 
 
+def _recursive_view_gpkg(folder: Path) -> None:
+    """A GeoPackage whose only layer is a view of a recursive CTE of 10^9 rows."""
+    path = folder / "recursive_view.gpkg"
+    path.write_bytes(_gpkg_bytes())
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE VIEW big AS WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c "
+            "LIMIT 1000000000) SELECT n AS fid, 'Z' || n AS zone_id, 'Zone' AS name, "
+            "(SELECT geom FROM zones LIMIT 1) AS geom FROM c"
+        )
+        conn.execute("UPDATE gpkg_contents SET table_name = 'big' WHERE table_name = 'zones'")
+        conn.execute(
+            "UPDATE gpkg_geometry_columns SET table_name = 'big' WHERE table_name = 'zones'"
+        )
+        conn.execute("DELETE FROM gpkg_ogr_contents")
+
+
 def _sqlite_not_gpkg(folder: Path) -> None:
     path = folder / "plain_sqlite.gpkg"
     with sqlite3.connect(path) as conn:
@@ -358,6 +375,15 @@ CASES: Final[tuple[Case, ...]] = (
         "refused",
         r"no_features\.geojson: .*(empty|no feature)",
         "a FeatureCollection without features",
+    ),
+    Case(
+        "GeoPackage layer that is a recursive view",
+        "zones",
+        ("recursive_view.gpkg",),
+        _recursive_view_gpkg,
+        "refused",
+        r"recursive_view\.gpkg: layer big \(a view\) is computed by a query",
+        "a 100 kB GeoPackage whose only layer is a view of a recursive CTE of 10^9 rows",
     ),
     Case(
         "truncated GeoPackage",
