@@ -13,6 +13,8 @@ from affine import Affine
 from conftest import X0, Y0, box, point
 
 from geo_service.analysis import analyze, analyze_zones, h3_coverage, split_reasons
+from geo_service.analysis.status import effective_share
+from geo_service.formatting import fr_percent
 from geo_service.model import CoverageRaster
 from geo_service.settings import AnalysisParams
 from geo_service.validation import validate_layer
@@ -349,3 +351,24 @@ def test_h3_coverage_sums_locaux_per_hexagon(premises) -> None:
     assert cells.crs.equals("OGC:CRS84")
     assert ((cells["share_thd30"] >= 0) & (cells["share_thd30"] <= 1)).all()
     assert shapely.contains(cells.union_all(), premises.to_crs("OGC:CRS84").union_all())
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ({"status_basis": "none", "share_thd30": float("nan")}, "—"),
+        ({"status_basis": "raster", "raster_share_thd30": None}, "—"),
+        (
+            {"status_basis": "commune", "commune_share_thd30": None, "commune_share_ftth": None},
+            "—",
+        ),
+        ({"status_basis": "commune", "commune_share_thd30": None, "commune_share_ftth": 0.4}, "40"),
+        ({"status_basis": "premises", "share_thd30": 0.0}, "0"),
+    ],
+)
+def test_an_unknown_deciding_share_reads_unknown_not_zero(
+    row: dict[str, object], expected: str
+) -> None:
+    """`geo-service analyze` printed `≥ 30 Mbit/s: 0 %` for an empty share_thd30."""
+    text = fr_percent(effective_share(row, "share_thd30"))
+    assert text.split("\u202f")[0] == expected
