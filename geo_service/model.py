@@ -51,11 +51,34 @@ class LayerKind(StrEnum):
     LAND = "land"
     COMMUNES = "communes"
     COVERAGE = "coverage"
+    # Transport access (DESIGN.md, "Next topics"): points validated against SCHEMAS.
+    TRANSIT_STOPS = "transit_stops"
+    RAIL_STATIONS = "rail_stations"
+    ROAD_ACCESS = "road_access"
+    HUBS = "hubs"
     # Complementary layers (no schema in SCHEMAS: their importers validate them).
     FTTH_DEPLOYMENT = "ftth_deployment"
     MOBILE_SITES = "mobile_sites"
     MOBILE_COVERAGE = "mobile_coverage"
     COMMUNE_COVERAGE = "commune_coverage"
+
+
+#: Public-transport modes of the ``transit_stops`` layer (from GTFS ``route_type``).
+TRANSIT_MODES: Final[tuple[str, ...]] = (
+    "bus",
+    "coach",
+    "tram",
+    "metro",
+    "train",
+    "ferry",
+    "cable",
+    "other",
+)
+#: Kinds of the ``hubs`` layer: ``airport`` has scheduled flights (an IATA code),
+#: ``aerodrome`` does not; ports and logistics platforms.
+HUB_KINDS: Final[tuple[str, ...]] = ("airport", "aerodrome", "port", "logistics")
+#: Kinds of the ``road_access`` layer.
+ROAD_ACCESS_KINDS: Final[tuple[str, ...]] = ("interchange", "motorway_link", "junction")
 
 
 class ZoneStatus(StrEnum):
@@ -115,6 +138,34 @@ SCHEMAS: Final[dict[LayerKind, LayerSchema]] = {
         ("commune_insee", "name"),
         ("epci_siren", "epci_name", "population"),
         POLYGONAL,
+    ),
+    LayerKind.TRANSIT_STOPS: LayerSchema(
+        LayerKind.TRANSIT_STOPS,
+        "stop_id",
+        ("stop_id", "name", "modes"),
+        ("peak_departures", "peak_date", "feed"),
+        frozenset({"Point"}),
+    ),
+    LayerKind.RAIL_STATIONS: LayerSchema(
+        LayerKind.RAIL_STATIONS,
+        "station_id",
+        ("station_id", "name"),
+        ("uic", "passengers", "commune_insee"),
+        frozenset({"Point"}),
+    ),
+    LayerKind.ROAD_ACCESS: LayerSchema(
+        LayerKind.ROAD_ACCESS,
+        "access_id",
+        ("access_id", "name"),
+        ("road", "kind"),
+        frozenset({"Point"}),
+    ),
+    LayerKind.HUBS: LayerSchema(
+        LayerKind.HUBS,
+        "hub_id",
+        ("hub_id", "name", "kind"),
+        ("iata", "icao"),
+        frozenset({"Point"}),
     ),
 }
 

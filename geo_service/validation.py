@@ -27,10 +27,13 @@ from geo_service.insee import INSEE_CODE
 from geo_service.model import (
     CANONICAL_CRS,
     FRANCE_LONLAT_BOUNDS,
+    HUB_KINDS,
     POLYGONAL,
+    ROAD_ACCESS_KINDS,
     SCHEMAS,
     SPEED_CLASSES,
     TECHNOLOGIES,
+    TRANSIT_MODES,
     LayerKind,
     LayerSchema,
     in_france,
@@ -500,6 +503,47 @@ def _boolean(values: pd.Series, source: str, column: str, required: bool) -> pd.
 
 
 _Converter = Callable[[pd.Series, str, str, bool], pd.Series]
+
+
+def _lower_one_of(allowed: tuple[str, ...], what: str) -> _Converter:
+    """A converter to lower-case words among ``allowed`` (``what`` names them in messages)."""
+
+    def convert(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
+        text = _text(values, source, column, required).map(
+            lambda v: v.strip().lower() if isinstance(v, str) else v
+        )
+        bad = text.notna() & ~text.isin(allowed)
+        if bad.any():
+            found = ", ".join(repr(v) for v in pd.unique(text[bad])[:5])
+            raise _fail_rows(
+                source,
+                column,
+                values.index[bad],
+                f"values {found} that are not {what}",
+                f"one of {', '.join(allowed)}",
+            )
+        return text
+
+    return convert
+
+
+def _modes(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
+    """Comma-separated public-transport modes (``bus,tram``), sorted; empty: none known."""
+    text = values.astype("string").str.strip().str.lower().fillna("")
+    words = text.str.split(r"\s*,\s*")
+    bad = words.map(lambda ws: any(w and w not in TRANSIT_MODES for w in ws))
+    if bad.any():
+        raise _fail_rows(
+            source,
+            column,
+            values.index[bad.to_numpy(dtype=bool)],
+            "values that are not lists of transport modes",
+            f"comma-separated modes among {', '.join(TRANSIT_MODES)}",
+        )
+    joined = words.map(lambda ws: ",".join(sorted({w for w in ws if w})))
+    return pd.Series(joined.to_numpy(dtype=object), index=values.index, dtype=object)
+
+
 _CONVERTERS: Final[dict[LayerKind, dict[str, _Converter]]] = {
     LayerKind.ZONES: {"commune_insee": _insee},
     LayerKind.PREMISES: {
@@ -511,4 +555,8 @@ _CONVERTERS: Final[dict[LayerKind, dict[str, _Converter]]] = {
     },
     LayerKind.LAND: {"available": _boolean, "area_ha": _area},
     LayerKind.COMMUNES: {"commune_insee": _insee, "population": _population},
+    LayerKind.TRANSIT_STOPS: {"modes": _modes, "peak_departures": _population},
+    LayerKind.RAIL_STATIONS: {"passengers": _boolean, "commune_insee": _insee},
+    LayerKind.ROAD_ACCESS: {"kind": _lower_one_of(ROAD_ACCESS_KINDS, "road access kinds")},
+    LayerKind.HUBS: {"kind": _lower_one_of(HUB_KINDS, "hub kinds")},
 }

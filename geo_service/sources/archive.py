@@ -79,6 +79,14 @@ def check_zip(path: Path) -> None:
             _check_member_size(path, member)
 
 
+def zip_members(path: Path) -> tuple[str, ...]:
+    """Lower-case base names of the files of zip archive ``path`` (checked by
+    :func:`check_zip` first)."""
+    with zipfile.ZipFile(path) as archive:
+        names = [PurePosixPath(m.filename).name.lower() for m in archive.infolist()]
+    return tuple(sorted(n for n in names if n))
+
+
 def _check_member_size(path: Path, member: zipfile.ZipInfo) -> None:
     """Refuse ``member`` if it expands beyond the size the central directory declares."""
     if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):

@@ -22,7 +22,7 @@ from geo_service.import_options import IMPORT_OPTIONS as IMPORT_OPTIONS
 from geo_service.import_options import ImportOption as ImportOption
 from geo_service.model import CoverageRaster, LayerKind
 from geo_service.settings import DEFAULT_MAX_RASTER_PIXELS
-from geo_service.sources.archive import check_zip
+from geo_service.sources.archive import check_zip, zip_members
 from geo_service.sources.csvfile import read_csv_header
 from geo_service.sources.geopackage import check_geopackage
 from geo_service.sources.raster import read_coverage_raster
@@ -64,12 +64,14 @@ def import_options(
 
 @dataclass(frozen=True)
 class Sniff:
-    """What is known of a file without reading it whole: name, extension, lower-case columns."""
+    """What is known of a file without reading it whole: name, extension, lower-case columns,
+    and the lower-case names of the files in it when it is a zip archive or a folder (GTFS)."""
 
     path: Path
     suffix: str
     columns: tuple[str, ...] = ()
     layers: tuple[str, ...] = ()
+    members: tuple[str, ...] = ()
 
     def has(self, *columns: str) -> bool:
         """Whether every one of ``columns`` (case-insensitive) is present."""
@@ -155,7 +157,10 @@ def choose_format(layer: str, paths: Sequence[Path], name: str | None = None) ->
 
 
 def sniff(path: Path) -> Sniff:
-    """Look at ``path``'s extension and column headers (not its rows)."""
+    """Look at ``path``'s extension and column headers (not its rows); a folder is known by
+    the names of its files."""
+    if path.is_dir():
+        return Sniff(path, "/", members=tuple(sorted(p.name.lower() for p in path.iterdir())))
     if not path.is_file():
         raise InputError(f"{path}: file not found")
     name = path.name.lower()
@@ -167,8 +172,10 @@ def sniff(path: Path) -> Sniff:
             header = ()
         return Sniff(path, suffix, header)
     if suffix in VECTOR_SUFFIXES and suffix not in (".parquet", ".geoparquet"):
+        members: tuple[str, ...] = ()
         if suffix == ".zip":
             check_zip(path)
+            members = zip_members(path)
         if suffix == ".gpkg":
             check_geopackage(path)
         try:
@@ -180,8 +187,8 @@ def sniff(path: Path) -> Sniff:
                 layers = tuple(str(n) for n in pyogrio.list_layers(source)[:, 0])
             columns = tuple(str(c).lower() for c in info["fields"])
         except Exception:  # an unreadable file is simply not recognised
-            return Sniff(path, suffix)
-        return Sniff(path, suffix, columns, layers)
+            return Sniff(path, suffix, members=members)
+        return Sniff(path, suffix, columns, layers, members)
     return Sniff(path, suffix)
 
 
@@ -253,7 +260,15 @@ def _one(paths: Sequence[Path], layer: str) -> tuple[Path]:
     return (Path(paths[0]),)
 
 
-for _kind in (LayerKind.ZONES, LayerKind.PREMISES, LayerKind.LAND, LayerKind.COMMUNES):
+for _kind in (
+    LayerKind.ZONES,
+    LayerKind.PREMISES,
+    LayerKind.LAND,
+    LayerKind.COMMUNES,
+    LayerKind.RAIL_STATIONS,
+    LayerKind.ROAD_ACCESS,
+    LayerKind.HUBS,
+):
     register(_generic_vector(_kind))
 register(
     ImportFormat(
@@ -275,6 +290,8 @@ FORMAT_MODULES: Final[tuple[str, ...]] = (
     "geo_service.sources.cartofriches",
     "geo_service.sources.ademe",
     "geo_service.sources.arcep_communes",
+    "geo_service.sources.gtfs",
+    "geo_service.sources.transport",
     "geo_service.sources.anyvector",
 )
 

@@ -1,0 +1,247 @@
+"""Transport importers: GTFS stops and their morning-peak departures, SNCF stations, DGITM
+toll gates, OpenStreetMap motorway access, OpenFlights airports (hand-made fixtures and the
+real files of ../shared/realdata/transport)."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from conftest import REALDATA, require
+
+from geo_service import pipeline
+from geo_service.errors import InputError
+from geo_service.sources.formats import REGISTRY, ImportOptions, choose_format
+from geo_service.sources.gtfs import route_mode
+from geo_service.store import GeoPackageStore
+from geo_service.validation import LayerReport
+
+TINY = Path(__file__).parent / "fixtures" / "transport" / "gtfs_tiny"
+TRANSPORT = REALDATA / "transport"
+
+
+def read(
+    layer: str, paths: list[Path], fmt: str | None = None
+) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    chosen = choose_format(layer, paths, fmt)
+    frame, report = chosen.read(paths, ImportOptions())
+    assert isinstance(frame, gpd.GeoDataFrame)
+    assert isinstance(report, LayerReport)
+    return frame, report
+
+
+def real(relative: str) -> Path:
+    path = TRANSPORT / relative
+    require(path.exists(), f"real transport file {path} is absent")
+    return path
+
+
+def by_stop(frame: gpd.GeoDataFrame) -> dict[str, object]:
+    return dict(zip(frame["stop_id"], frame["peak_departures"], strict=True))
+
+
+# -- GTFS: a tiny feed counted by hand ------------------------------------------------------
+#
+# Wednesday 2025-01-08 is the busiest weekday: the WK trips T1-T4 run Monday to Friday
+# (not on Tuesday 7th, removed in calendar_dates) and T5 runs that day only. Departures in
+# [07:00, 09:00) that are not a trip's last stop and allow boarding:
+#   B1 (Zone Nord): T1 07:10, T3 08:59:59 (T2 06:55 too early, T5 07:30 no pickup) -> 2
+#   STA (station, platforms STA_1 + STA_2): T1 07:20, T2 07:05, T5 07:40, T4 07:45 -> 4
+#     (T3 09:00:00 is the end of the window, excluded)
+#   B2 (Terminus): only last stops -> 0;  FAR: last stop of T4 -> 0
+# T6 (coach) runs on Saturdays only; UNUSED has no stop time.
+TINY_DEPARTURES = {
+    "gtfs_tiny:B1": 2,
+    "gtfs_tiny:STA": 4,
+    "gtfs_tiny:B2": 0,
+    "gtfs_tiny:FAR": 0,
+}
+
+
+def test_tiny_gtfs_peak_departures_counted_by_hand() -> None:
+    stops, report = read("transit_stops", [TINY])
+    assert by_stop(stops) == TINY_DEPARTURES
+    assert stops["peak_date"].unique().tolist() == ["2025-01-08"]
+    modes = dict(zip(stops["stop_id"], stops["modes"], strict=True))
+    assert modes == {
+        "gtfs_tiny:B1": "bus,coach",
+        "gtfs_tiny:B2": "bus,coach",
+        "gtfs_tiny:FAR": "train",
+        "gtfs_tiny:STA": "bus,train",
+    }
+    assert report.rows_read == 7
+    assert report.skipped == {"stops of gtfs_tiny (stops.txt) that no trip calls at": [7]}
+    assert any("2 stop points folded into their 1 parent stations" in w for w in report.warnings)
+    station = stops.set_index("stop_id").geometry["gtfs_tiny:STA"]
+    assert station.equals(gpd.GeoSeries.from_xy([5.38], [43.30], crs=4326).to_crs(2154).iloc[0])
+
+
+def test_tiny_gtfs_zipped_and_calendar_dates_only(tmp_path: Path) -> None:
+    folder = tmp_path / "dates_only"
+    shutil.copytree(TINY, folder)
+    (folder / "calendar.txt").unlink()
+    weekdays = [f"202501{d:02d}" for d in (6, 8, 9, 10)]  # WK's days, without Tuesday 7th
+    lines = ["service_id,date,exception_type", "EXTRA,20250108,1"]
+    lines += [f"WK,{d},1" for d in weekdays] + ["SAT,20250111,1"]
+    (folder / "calendar_dates.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    archive = tmp_path / "dates_only.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for member in folder.iterdir():
+            out.write(member, member.name)
+    stops, _ = read("transit_stops", [archive])
+    assert by_stop(stops) == {
+        k.replace("gtfs_tiny", "dates_only"): v for k, v in TINY_DEPARTURES.items()
+    }
+
+
+def test_gtfs_without_calendars_gives_unknown_departures(tmp_path: Path) -> None:
+    folder = tmp_path / "no_days"
+    shutil.copytree(TINY, folder)
+    (folder / "calendar.txt").unlink()
+    (folder / "calendar_dates.txt").unlink()
+    stops, report = read("transit_stops", [folder])
+    assert stops["peak_departures"].isna().all()  # unknown, never 0
+    assert stops["peak_date"].isna().all()
+    assert any("departures of its stops are unknown" in w for w in report.warnings)
+
+
+def test_several_feeds_keep_ids_unique(tmp_path: Path) -> None:
+    other = tmp_path / "other_feed"
+    shutil.copytree(TINY, other)
+    stops, report = read("transit_stops", [TINY, other])
+    assert len(stops) == 8
+    assert stops["stop_id"].is_unique
+    assert set(stops["feed"]) == {"gtfs_tiny", "other_feed"}
+    assert report.rows_read == 14
+
+
+def test_gtfs_append_to_stored_stops(tmp_path: Path) -> None:
+    store = GeoPackageStore(tmp_path / "store")
+    other = tmp_path / "second"
+    shutil.copytree(TINY, other)
+    pipeline.import_files(store, "transit_stops", [TINY])
+    pipeline.import_files(store, "transit_stops", [other], append=True)
+    stored = store.read_layer("transit_stops")
+    assert len(stored) == 8
+    assert stored["peak_departures"].dtype == "Int64"
+    with pytest.raises(InputError, match="already in the stored 'transit_stops' layer"):
+        pipeline.import_files(store, "transit_stops", [other], append=True)
+
+
+def test_a_folder_without_stop_times_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "broken"
+    shutil.copytree(TINY, folder)
+    (folder / "stop_times.txt").unlink()
+    with pytest.raises(InputError, match=r"broken: not a GTFS feed: stop_times.txt missing"):
+        REGISTRY["gtfs"].read([folder], ImportOptions())
+
+
+def test_route_modes() -> None:
+    assert [route_mode(t) for t in (0, 1, 2, 3, 4, 7, 11, 109, 200, 401, 700, 900, 1700)] == [
+        "tram",
+        "metro",
+        "train",
+        "bus",
+        "ferry",
+        "cable",
+        "bus",
+        "train",
+        "coach",
+        "metro",
+        "bus",
+        "tram",
+        "other",
+    ]
+
+
+def test_rail_stations_from_gtfs() -> None:
+    stations, _ = read("rail_stations", [TINY], "gtfs-rail")
+    assert sorted(stations["name"]) == ["Gare Centrale", "Gare Lointaine"]
+    assert stations["passengers"].all()
+
+
+# -- real files ---------------------------------------------------------------------------------
+
+
+@pytest.mark.realdata
+def test_real_ter_subset() -> None:
+    path = real("gtfs/sncf_ter_gtfs_2025-01-22_subset_bdr13.zip")
+    stops, report = read("transit_stops", [path])
+    assert report.rows_read == 445  # the README's 445 stops: 234 points + 211 stations
+    assert len(stops) == 211
+    assert stops["peak_date"].unique().tolist() == ["2025-03-07"]  # calendar_dates only
+    named = stops.set_index("name")["peak_departures"]
+    assert named["Marseille Saint-Charles"] == 23
+    assert int(stops["peak_departures"].sum()) == 825
+    assert stops["modes"].str.contains("train").sum() == 200
+
+
+@pytest.mark.realdata
+def test_real_rtm_metro_departures_unknown() -> None:
+    path = real("gtfs/rtm_metro_m1m2_subset_2026-09")
+    stops, report = read("transit_stops", [path])
+    assert len(stops) == 61
+    assert set(stops["modes"]) == {"metro"}
+    assert stops["peak_departures"].isna().all()
+    assert any("unknown" in w for w in report.warnings)
+
+
+@pytest.mark.realdata
+def test_real_sncf_station_list() -> None:
+    stations, report = read("rail_stations", [real("stations/liste-des-gares.csv")])
+    assert report.rows_read == 6469
+    assert len(stations) == 6062  # one station per UIC code (a row per line)
+    table = pd.read_csv(TRANSPORT / "stations/liste-des-gares.csv", sep=";", dtype=str)
+    dep13 = table.loc[table["DEPARTEMEN"] == "BOUCHES-DU-RHONE", "CODE_UIC"]
+    assert len(dep13) == 105  # the README's 105 stations in 13
+    in13 = stations[stations["station_id"].isin(set(dep13))]
+    assert len(in13) == 88
+    assert int(in13["passengers"].sum()) == 46  # counted with pandas on the raw rows
+    charles = stations.set_index("name").loc["Marseille-St-Charles"]
+    assert charles["passengers"]
+    assert charles.geometry.distance(gpd.points_from_xy([892400], [6247000])[0]) < 2000
+
+
+@pytest.mark.realdata
+def test_real_passenger_stations() -> None:
+    stations, _ = read("rail_stations", [real("stations/gares-de-voyageurs.geojson")])
+    assert len(stations) == 2782
+    dep13, _ = read("rail_stations", [real("stations/gares-de-voyageurs_bdr13.geojson")])
+    assert len(dep13) == 44
+    assert dep13["commune_insee"].str.startswith("13").all()
+
+
+@pytest.mark.realdata
+def test_real_toll_gates_comma_decimals() -> None:
+    gates, report = read("road_access", [real("roads/gares-peage-2024.csv")])
+    assert report.rows_read == 1266
+    assert len(gates) == 1011  # typeGare Echangeur; the 255 Pleine voie left out
+    assert report.rows_skipped == 255
+    assert str(report.data_date) == "2024-01-01"
+    first = gates.iloc[0]
+    assert (first["name"], first.geometry.x, first.geometry.y) == ("Beaupont", 874230.62, 6595951.2)
+    dep13 = gates.cx[800_000:950_000, 6_200_000:6_330_000]
+    assert len(dep13) > 0
+
+
+@pytest.mark.realdata
+def test_real_osm_motorway_links() -> None:
+    links, report = read("road_access", [real("roads/osm_motorway_link_exits_france.geojson")])
+    assert report.rows_read == 404
+    assert len(links) == 401  # three overseas ways left out
+    assert set(links["kind"]) == {"motorway_link"}
+
+
+@pytest.mark.realdata
+def test_real_openflights_airports() -> None:
+    hubs, report = read("hubs", [real("airports/openflights_airports_france.csv")])
+    assert report.rows_read == 454
+    assert len(hubs) == 442  # 9 railway stations and 3 points abroad left out
+    icao = hubs.set_index("icao")
+    assert icao.loc["LFML", "kind"] == "airport"  # Marseille Provence, IATA MRS
+    assert icao.loc["LFMA", "kind"] == "aerodrome"  # Aix-les-Milles, no IATA code
+    assert (hubs["kind"] == "port").sum() == 3
