@@ -32,6 +32,7 @@ from geo_service.formatting import fr_hectares, fr_number, fr_percent
 from geo_service.import_options import IMPORT_OPTIONS
 from geo_service.limits import DEFAULT_PREMISES_RADIUS_M, MAX_PREMISES_RADIUS_M
 from geo_service.thresholds import THRESHOLDS, Threshold
+from geo_service.vintages import VINTAGED_LAYERS, is_vintaged, split_archived_name
 
 if TYPE_CHECKING:
     from geo_service.analysis import AnalysisResult
@@ -264,11 +265,14 @@ def import_(
         licence=given["licence"],
         data_date=_parse_date(given["data_date"]),
         append=append,
+        vintage=given["vintage"],
     )
     console.print(f"Format: {fmt.name} ({fmt.description}).", highlight=False)
     _print_report(report)
     done = "extended" if append else "replaced"
     console.print(f"Layer '{layer}' {done} in the {store.describe()}.")
+    if is_vintaged(layer):
+        _print_vintages(store, layer)
 
 
 @app.command()
@@ -287,11 +291,59 @@ def formats() -> None:
 
 @app.command()
 @_reports_errors
-def layers(data_dir: DataDir = None) -> None:
-    """List the layers of the store with their source and date."""
+def layers(
+    vintages: Annotated[
+        bool, typer.Option("--vintages", help="List every stored vintage of the coverage layers.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """List the layers of the store with their source, date and vintage."""
     from geo_service.store import open_store
 
-    _print_layers(open_store(_settings(data_dir)))
+    store = open_store(_settings(data_dir))
+    if not vintages:
+        _print_layers(store)
+        return
+    for layer in VINTAGED_LAYERS:
+        if store.has_layer(layer):
+            _print_vintages(store, layer)
+
+
+@app.command("drop-vintage")
+@_reports_errors
+def drop_vintage(
+    layer: Annotated[str, typer.Argument(help="Coverage layer: premises, commune_coverage, ...")],
+    vintage: Annotated[str, typer.Argument(help="Older vintage to remove, e.g. 2017-T3.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Remove an older vintage of a coverage layer (the current one stays)."""
+    from geo_service import pipeline
+    from geo_service.store import open_store
+
+    store = open_store(_settings(data_dir))
+    pipeline.drop_vintage(store, layer, vintage)
+    console.print(f"Vintage {vintage} of layer '{layer}' dropped from the {store.describe()}.")
+    _print_vintages(store, layer)
+
+
+def _print_vintages(store: Store, layer: str) -> None:
+    from geo_service import pipeline
+
+    table = Table(title=Text(f"Vintages of '{layer}' ({store.describe()})"))
+    for column in ("vintage", "state", "store layer", "size", "source", "data date"):
+        table.add_column(column, justify="right" if column == "size" else "left")
+    found = pipeline.vintages(store, layer)
+    for meta in found:
+        cells = (
+            meta.vintage or "—",
+            "current" if meta.name == layer else "older, read-only",
+            meta.name,
+            f"{meta.feature_count:,}",
+            meta.source,
+            meta.data_date.isoformat() if meta.data_date else "—",
+        )
+        table.add_row(*(Text(cell) for cell in cells))
+    console.print(table)
 
 
 def _with_threshold_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -449,9 +501,11 @@ def _print_layers(store: Store) -> None:
 
     table = Table(title=Text(f"Layers ({store.describe()})"))
     table.add_column("layer", no_wrap=True)
-    for column in ("title", "size", "source", "data date", "licence"):
+    for column in ("title", "size", "source", "data date", "vintage", "licence"):
         table.add_column(column, justify="right" if column == "size" else "left")
     for meta in store.list_layers():
+        if split_archived_name(meta.name) is not None:
+            continue  # older vintages: 'geo-service layers --vintages'
         source = meta.source + (" [synthetic]" if meta.synthetic else "")
         unit = "pixels" if is_raster(meta.name) else "features"
         cells = (
@@ -460,6 +514,7 @@ def _print_layers(store: Store) -> None:
             f"{meta.feature_count:,} {unit}",
             source,
             meta.data_date.isoformat() if meta.data_date else "—",
+            meta.vintage or "—",
             meta.licence,
         )
         # Data strings are text, never rich markup ("[v2]" in a title stays).

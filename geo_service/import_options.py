@@ -70,4 +70,15 @@ IMPORT_OPTIONS: Final[tuple[ImportOption, ...]] = (
         cli="--date",
         form="date",
     ),
+    ImportOption(
+        "vintage",
+        "Vintage (quarter) of a coverage layer, e.g. 2026-T1; default: the quarter of the data "
+        "date. The latest vintage is the current layer, older ones are kept read-only.",
+        of_format=False,
+    ),
+    ImportOption(
+        "quarter",
+        "Quarter column of the ARCEP FTTH observatory file to import, e.g. 2017-T3, or 'all' "
+        "for one vintage per quarter; default: the latest.",
+    ),
 )

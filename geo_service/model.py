@@ -185,6 +185,7 @@ class LayerMeta(BaseModel):
     imported_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     feature_count: int = 0
     synthetic: bool = False
+    vintage: str | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
 
 

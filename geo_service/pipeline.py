@@ -7,7 +7,7 @@ composition of those pieces, so every interface runs the same code.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -26,6 +26,15 @@ from geo_service.sources import read_coverage_raster, read_layer_file
 from geo_service.sources.formats import ImportFormat, ImportOptions, choose_format
 from geo_service.store import Store
 from geo_service.validation import LayerReport, validate_layer
+from geo_service.vintages import (
+    archived_name,
+    check_vintaged,
+    is_vintaged,
+    parse_vintage,
+    split_archived_name,
+    vintage_key,
+    vintage_of_date,
+)
 
 ZONES: Final = "zones"
 PREMISES: Final = "premises"
@@ -170,18 +179,44 @@ def import_files(
     attribution: str | None = None,
     data_date: date | None = None,
     append: bool = False,
+    vintage: str | None = None,
 ) -> tuple[ImportFormat, LayerReport]:
     """Read files in a producer's format, validate them and store them as ``layer``, atomically.
 
     The format is ``format_name`` or the one detected (see :mod:`geo_service.sources.formats`).
     With ``append``, the features are added to the stored vector layer (e.g. land plots from
     several producers) instead of replacing it; their ids must not collide with stored ones.
+    A coverage layer (:data:`geo_service.vintages.VINTAGED_LAYERS`) is stored as vintage
+    ``vintage`` (default: the quarter of the data date; with ``append``, the current one), see
+    :func:`store_vintage`.
     Raises InputError (and leaves the store as it was) when the files cannot be used.
     """
     layer = str(layer)
     paths = [Path(p) for p in paths]
+    options = options or ImportOptions()
+    if (options.quarter or "").strip().lower() == "all":
+        return _import_quarters(
+            store,
+            layer,
+            paths,
+            options,
+            vintage,
+            append,
+            metadata={
+                "format_name": format_name,
+                "source": source,
+                "licence": licence,
+                "attribution": attribution,
+                "data_date": data_date,
+            },
+        )
+    if vintage is None and options.quarter is not None:
+        vintage = options.quarter
+    if vintage is not None:
+        check_vintaged(layer)
+        vintage = parse_vintage(vintage)
     fmt = choose_format(layer, paths, format_name)
-    frame, report = fmt.read(paths, options or ImportOptions())
+    frame, report = fmt.read(paths, options)
     meta = layer_meta(
         layer,
         source=source or ", ".join(p.name for p in paths),
@@ -192,23 +227,142 @@ def import_files(
         or max((d for p in paths if (d := _file_date(p))), default=None),
         extra={"format": fmt.name},
     )
-    if isinstance(frame, CoverageRaster):
-        store.write_raster(layer, frame, meta)
+    if is_vintaged(layer):
+        meta = meta.model_copy(
+            update={"vintage": _import_vintage(store, layer, meta, vintage, append)}
+        )
+    if isinstance(frame, CoverageRaster) or not append:
+        store_vintage(store, layer, frame, meta)
         return fmt, report
-    if append:
-        added = frame
+    added = frame
 
-        def extended(
-            stored: gpd.GeoDataFrame | None, stored_meta: LayerMeta | None
-        ) -> tuple[gpd.GeoDataFrame, LayerMeta]:
-            if stored is None or stored_meta is None:
-                return added, meta
-            return _appended(layer, stored, stored_meta, added, meta)
+    def extended(
+        stored: gpd.GeoDataFrame | None, stored_meta: LayerMeta | None
+    ) -> tuple[gpd.GeoDataFrame, LayerMeta]:
+        if stored is None or stored_meta is None:
+            return added, meta
+        return _appended(layer, stored, stored_meta, added, meta)
 
-        store.update_layer(layer, extended)
-    else:
-        store.write_layer(layer, frame, meta)
+    store.update_layer(layer, extended)
     return fmt, report
+
+
+def _import_quarters(
+    store: Store,
+    layer: str,
+    paths: list[Path],
+    options: ImportOptions,
+    vintage: str | None,
+    append: bool,
+    metadata: dict[str, Any],
+) -> tuple[ImportFormat, LayerReport]:
+    """Import every quarter of the FTTH observatory's files as its own vintage, oldest first
+    (each import atomic); the last report is given back."""
+    from geo_service.sources.arcep_communes import file_quarters
+
+    if vintage is not None or append:
+        raise ParameterError(
+            "--quarter", "'all' imports one vintage per quarter: give no --vintage nor --append"
+        )
+    quarters = file_quarters(paths)
+    if not quarters:
+        raise ParameterError("--quarter", "none of the files has quarter columns (T1 2018…)")
+    done: tuple[ImportFormat, LayerReport] | None = None
+    for quarter in quarters:
+        done = import_files(
+            store, layer, paths, options=replace(options, quarter=quarter), **metadata
+        )
+    assert done is not None
+    return done
+
+
+def _import_vintage(
+    store: Store, layer: str, meta: LayerMeta, given: str | None, append: bool
+) -> str | None:
+    """The vintage an import of coverage layer ``layer`` is stored as."""
+    current = store.layer_meta(layer).vintage if store.has_layer(layer) else None
+    if append:
+        if given is not None and current is not None and given != current:
+            raise ParameterError(
+                "--vintage",
+                f"--append adds to the current vintage of layer '{layer}' ({current}); "
+                f"vintage {given} cannot be appended to",
+            )
+        return current or given
+    if given is not None:
+        return given
+    return vintage_of_date(meta.data_date) if meta.data_date else None
+
+
+def store_vintage(
+    store: Store, layer: str, data: gpd.GeoDataFrame | CoverageRaster, meta: LayerMeta
+) -> None:
+    """Store ``data`` as vintage ``meta.vintage`` of layer ``layer``.
+
+    The latest vintage is the layer itself: a newer vintage replaces it, and the one it
+    replaces is kept as an older vintage (:func:`geo_service.vintages.archived_name`) in the
+    same atomic step for vector layers; a vintage older than the current one is stored beside
+    it. Older vintages are read-only: importing one again is refused (drop it first). Without
+    a vintage (or without a stored one) the layer is replaced as before.
+    """
+    current = store.layer_meta(layer) if store.has_layer(layer) else None
+    raster = isinstance(data, CoverageRaster)
+    if meta.vintage is None or current is None or current.vintage in (None, meta.vintage):
+        if raster:
+            store.write_raster(layer, data, meta)
+        else:
+            store.write_layer(layer, data, meta)
+        return
+    older = archived_name(layer, meta.vintage)
+    if vintage_key(meta.vintage) < vintage_key(current.vintage):
+        if store.has_layer(older):
+            raise ParameterError(
+                "--vintage",
+                f"vintage {meta.vintage} of layer '{layer}' is stored and read-only; drop it "
+                f"first ('geo-service drop-vintage {layer} {meta.vintage}')",
+            )
+        if raster:
+            store.write_raster(older, data, meta)
+        else:
+            store.write_layer(older, data, meta)
+        return
+    previous = archived_name(layer, current.vintage)
+    if raster:
+        # Two steps, each atomic: the older copy first, so a failure loses nothing.
+        store.write_raster(previous, store.read_raster(layer), current)
+        store.write_raster(layer, data, meta)
+        return
+    store.write_layers({layer: (data, meta), previous: (store.read_layer(layer), current)})
+
+
+def vintages(store: Store, layer: str) -> list[LayerMeta]:
+    """The stored vintages of ``layer``, oldest first (the last one is the current layer)."""
+    check_vintaged(layer, "layer")
+    found = [
+        meta
+        for meta in store.list_layers()
+        if (split := split_archived_name(meta.name)) is not None and split[0] == layer
+    ]
+    found.sort(key=lambda meta: vintage_key(meta.vintage or "0000-T1"))
+    if store.has_layer(layer):
+        found.append(store.layer_meta(layer))
+    return found
+
+
+def drop_vintage(store: Store, layer: str, vintage: str) -> None:
+    """Remove older vintage ``vintage`` of ``layer`` (the current one cannot be dropped)."""
+    check_vintaged(layer, "layer")
+    vintage = parse_vintage(vintage, "vintage")
+    if store.has_layer(layer) and store.layer_meta(layer).vintage == vintage:
+        raise ParameterError(
+            "vintage",
+            f"{vintage} is the current vintage of layer '{layer}'; only older vintages can be "
+            "dropped (import a newer one, or delete the layer)",
+        )
+    name = archived_name(layer, vintage)
+    if not store.has_layer(name):
+        raise NotFoundError(f"layer '{layer}' has no stored vintage {vintage}")
+    store.delete_layer(name)
 
 
 def _appended(

@@ -37,7 +37,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo_service.errors import InputError, format_rows
+from geo_service.errors import InputError, ParameterError, format_rows
 from geo_service.insee import fold_arrondissements, is_arrondissement, is_insee, normalise_insee
 from geo_service.model import CANONICAL_CRS, LayerKind
 from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, all_files, register
@@ -56,6 +56,7 @@ from geo_service.sources.tabular import (
     read_table,
     row_numbers,
 )
+from geo_service.vintages import parse_vintage, vintage_key
 
 #: Columns of the ``commune_coverage`` layer.
 COMMUNE_COVERAGE_COLUMNS: Final = (
@@ -124,7 +125,7 @@ def read_commune_coverage(
     One row per commune (columns :data:`COMMUNE_COVERAGE_COLUMNS`, no geometry, Lambert-93
     declared) and the report of the import.
     """
-    tables = [_read_file(Path(p)) for p in paths]
+    tables = [_read_file(Path(p), options.quarter) for p in paths]
     merged = _merge_kinds(tables)
     screens = [t.screen for t in tables]
     report = ImportReport(
@@ -155,7 +156,7 @@ def ftth_class_of(share: pd.Series) -> pd.Series:
 # -- reading one file ---------------------------------------------------------------------------
 
 
-def _read_file(path: Path) -> _Table:
+def _read_file(path: Path, quarter: str | None = None) -> _Table:
     source = str(path)
     if not path.is_file():
         raise InputError(f"{path}: file not found")
@@ -167,7 +168,7 @@ def _read_file(path: Path) -> _Table:
     if kind is FileKind.FTTH_COMMUNES:
         return _ftth_communes(table, source)
     if kind is FileKind.FTTH_DEPLOYMENT:
-        return _ftth_deployment(table, source)
+        return _ftth_deployment(table, source, quarter)
     return _ftth_wide(table, source)
 
 
@@ -254,7 +255,7 @@ def _ftth_communes(table: pd.DataFrame, source: str) -> _Table:
     return out
 
 
-def _ftth_deployment(table: pd.DataFrame, source: str) -> _Table:
+def _ftth_deployment(table: pd.DataFrame, source: str, quarter: str | None = None) -> _Table:
     cols = find_columns(
         table,
         source,
@@ -268,10 +269,10 @@ def _ftth_deployment(table: pd.DataFrame, source: str) -> _Table:
             f"{source}: no quarter column; expected columns such as 'T1 2018' after "
             f"'Code commune' and 'Champ'; found: {found}"
         )
-    latest = max(quarters, key=_quarter_key)
+    latest = max(quarters, key=_quarter_key) if quarter is None else _chosen(quarters, quarter)
     out = _Table(Screen(source, len(table)), FileKind.FTTH_DEPLOYMENT, period=str(latest))
     out.screen.data_date = _quarter_end(latest)
-    if len(quarters) > 1:
+    if len(quarters) > 1 and quarter is None:
         listed = ", ".join(str(q) for q in quarters)
         out.screen.warn(f"quarter {latest} used (the file has {listed})")
     champ = normalised(table[str(cols["champ"])])
@@ -522,6 +523,28 @@ def _first_period(frame: pd.DataFrame) -> pd.Series:
     for column in _period_columns(frame):
         period = period.where(period.notna(), frame[column])
     return period
+
+
+def file_quarters(paths: Sequence[Path]) -> list[str]:
+    """The quarters (vintage labels, oldest first) of the FTTH observatory's deployment files
+    among ``paths`` (the other files have none)."""
+    found: set[tuple[int, int]] = set()
+    for path in paths:
+        if not _is_observatory(path):
+            continue
+        table = read_table(path, skip_lines=header_line(path, "code commune"))
+        found |= {_quarter_key(c) for c in table.columns if _QUARTER.match(normalise_name(c))}
+    return [f"{year}-T{number}" for year, number in sorted(found)]
+
+
+def _chosen(quarters: list[object], quarter: str) -> object:
+    """The column of ``quarters`` that option ``--quarter`` names."""
+    wanted = vintage_key(parse_vintage(quarter, "--quarter"))
+    for column in quarters:
+        if _quarter_key(column) == wanted:
+            return column
+    listed = ", ".join(str(q) for q in quarters)
+    raise ParameterError("--quarter", f"the file has no quarter {quarter}; it has {listed}")
 
 
 def _quarter_key(column: object) -> tuple[int, int]:

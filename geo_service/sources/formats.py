@@ -47,6 +47,7 @@ class ImportOptions:
     name_field: str | None = None
     include_satellite: bool = False
     wired_only: bool = False
+    quarter: str | None = None
     max_raster_pixels: int = DEFAULT_MAX_RASTER_PIXELS
 
     def __post_init__(self) -> None:
