@@ -499,13 +499,15 @@ def _parse_date(text: str | None) -> date | None:
 def _print_layers(store: Store) -> None:
     from geo_service.catalog import is_raster
 
+    # Older vintages are listed by 'geo-service layers --vintages'.
+    metas = [m for m in store.list_layers() if split_archived_name(m.name) is None]
+    dated = any(m.vintage for m in metas)  # the vintage column only when one has a vintage
     table = Table(title=Text(f"Layers ({store.describe()})"))
     table.add_column("layer", no_wrap=True)
-    for column in ("title", "size", "source", "data date", "vintage", "licence"):
+    columns = ("title", "size", "source", "data date", *(("vintage",) if dated else ()), "licence")
+    for column in columns:
         table.add_column(column, justify="right" if column == "size" else "left")
-    for meta in store.list_layers():
-        if split_archived_name(meta.name) is not None:
-            continue  # older vintages: 'geo-service layers --vintages'
+    for meta in metas:
         source = meta.source + (" [synthetic]" if meta.synthetic else "")
         unit = "pixels" if is_raster(meta.name) else "features"
         cells = (
@@ -514,7 +516,7 @@ def _print_layers(store: Store) -> None:
             f"{meta.feature_count:,} {unit}",
             source,
             meta.data_date.isoformat() if meta.data_date else "—",
-            meta.vintage or "—",
+            *((meta.vintage or "—",) if dated else ()),
             meta.licence,
         )
         # Data strings are text, never rich markup ("[v2]" in a title stays).
