@@ -118,8 +118,35 @@ def read_csv_table(
             f"{dialect.encoding} ({_first_line(exc)}); expected one header line then one row "
             "per feature with the same number of fields"
         ) from exc
+    _refuse_duplicate_names(path, dialect, skip_lines)
     frame.columns = [str(c).strip().strip('"').strip() for c in frame.columns]
     return frame
+
+
+def _refuse_duplicate_names(path: Path, dialect: CsvDialect, skip_lines: int) -> None:
+    """Refuse a header naming a column twice (pandas would silently rename one ``name.1``)."""
+    header = pd.read_csv(
+        path,
+        sep=dialect.separator,
+        encoding=dialect.encoding,
+        dtype=str,
+        header=None,
+        nrows=1,
+        keep_default_na=False,
+        skiprows=skip_lines,
+        skipinitialspace=True,
+    )
+    seen: dict[str, tuple[int, str]] = {}
+    for number, raw in enumerate(header.iloc[0].tolist() if len(header) else [], start=1):
+        name = str(raw).strip().strip('"').strip()
+        key = name.lower()
+        if key and key in seen:
+            first, first_name = seen[key]
+            raise InputError(
+                f"{path}: columns {first} '{first_name}' and {number} '{name}' have the same "
+                "name; expected each column named once (rename or remove one)"
+            )
+        seen.setdefault(key, (number, name))
 
 
 def _read_bytes(path: Path) -> bytes:

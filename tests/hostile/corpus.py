@@ -386,6 +386,21 @@ CASES: Final[tuple[Case, ...]] = (
         "a 100 kB GeoPackage whose only layer is a view of a recursive CTE of 10^9 rows",
     ),
     Case(
+        "duplicate column names",
+        "zones",
+        ("duplicate_columns.csv",),
+        _text(
+            "duplicate_columns.csv",
+            "zone_id,name,locaux,locaux,wkt\n"
+            'Z1,Zone 1,3,4,"POLYGON ((890000 6250000, 890100 6250000, 890100 6250100, '
+            '890000 6250000))"\n',
+        ),
+        "refused",
+        r"duplicate_columns\.csv: columns 3 'locaux' and 4 'locaux' have the same name",
+        "a CSV whose header names the column locaux twice",
+        crs="EPSG:2154",
+    ),
+    Case(
         "truncated GeoPackage",
         "zones",
         ("truncated.gpkg",),
