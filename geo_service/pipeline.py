@@ -308,10 +308,7 @@ def store_vintage(
     current = store.layer_meta(layer) if store.has_layer(layer) else None
     raster = isinstance(data, CoverageRaster)
     if meta.vintage is None or current is None or current.vintage in (None, meta.vintage):
-        if raster:
-            store.write_raster(layer, data, meta)
-        else:
-            store.write_layer(layer, data, meta)
+        _write(store, layer, data, meta)
         return
     older = archived_name(layer, meta.vintage)
     if vintage_key(meta.vintage) < vintage_key(current.vintage):
@@ -321,10 +318,7 @@ def store_vintage(
                 f"vintage {meta.vintage} of layer '{layer}' is stored and read-only; drop it "
                 f"first ('geo-service drop-vintage {layer} {meta.vintage}')",
             )
-        if raster:
-            store.write_raster(older, data, meta)
-        else:
-            store.write_layer(older, data, meta)
+        _write(store, older, data, meta)
         return
     previous = archived_name(layer, current.vintage)
     if raster:
@@ -333,6 +327,15 @@ def store_vintage(
         store.write_raster(layer, data, meta)
         return
     store.write_layers({layer: (data, meta), previous: (store.read_layer(layer), current)})
+
+
+def _write(
+    store: Store, name: str, data: gpd.GeoDataFrame | CoverageRaster, meta: LayerMeta
+) -> None:
+    if isinstance(data, CoverageRaster):
+        store.write_raster(name, data, meta)
+    else:
+        store.write_layer(name, data, meta)
 
 
 def vintages(store: Store, layer: str) -> list[LayerMeta]:
