@@ -744,3 +744,17 @@ def test_levels_and_ranks_agree_with_the_printed_priorities(result: AnalysisResu
         assert priority_text(opinion.recommendation.priority) in _all_text(opinion)
         printed.append(shown)
     assert printed == sorted(printed, reverse=True), "ranks follow the printed priorities"
+
+
+def test_recommendations_name_no_technology(result: AnalysisResult) -> None:
+    """The opinion calls itself technology-neutral: its recommendations say what the zone
+    needs, not which technology."""
+    opinions = [zone_opinion(result, str(z), OPTIONS) for z in result.zones["zone_id"]]
+    opinions += [
+        commune_opinion(result, str(i), OPTIONS)
+        for i in result.zones["commune_insee"].dropna().unique()
+    ]
+    opinions.append(territory_synthesis(result, OPTIONS))
+    for opinion in opinions:
+        for sentence in opinion.recommendations:
+            assert not re.search(r"fibre|ftth|cuivre|satellite|4g|5g", sentence, re.I), sentence

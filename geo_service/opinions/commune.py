@@ -296,7 +296,8 @@ def _recommendations(lines: list[ZoneLine], sums: Mapping[str, float | int]) -> 
     out = [f"{c.LEVEL_ACTIONS[level]} {c.zone_names(group)}." for level, group in groups.items()]
     if groups and float(sums[FLAGGED_LAND]) > 0:
         out.append(
-            "Intégrer le raccordement en fibre optique aux conditions d'aménagement et de "
+            "Intégrer la desserte en très haut débit aux conditions "
+            "d'aménagement et de "
             f"commercialisation des {fr_hectares(float(sums[FLAGGED_LAND]))} de foncier "
             "disponible dans les zones signalées."
         )
@@ -310,7 +311,8 @@ def _recommendations(lines: list[ZoneLine], sums: Mapping[str, float | int]) -> 
     if not out:
         out.append(
             "Aucune action prioritaire n'est requise sur la desserte des zones d'activités de la "
-            "commune ; veiller à la généralisation de la fibre optique."
+            "commune ; veiller au maintien de la qualité de service (très haut débit pour "
+            "chaque local)."
         )
     return out
 

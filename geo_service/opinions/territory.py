@@ -264,7 +264,8 @@ def _recommendations(lines: list[ZoneLine], values: Mapping[str, float | int | N
     land = float(values[f"{FLAGGED}.available_land_ha"] or 0.0)
     if land > 0:
         out.append(
-            "Intégrer le raccordement en fibre optique aux conditions d'aménagement et de "
+            "Intégrer la desserte en très haut débit aux conditions "
+            "d'aménagement et de "
             f"commercialisation des {fr_hectares(land)} de foncier disponible des zones "
             "signalées."
         )

@@ -395,7 +395,7 @@ def _recommendations(row: Mapping[str, Any], options: c.OpinionOptions) -> list[
     if status == ZoneStatus.SERVED.value:
         out = [
             "Aucune action prioritaire n'est requise sur la desserte de la zone ; veiller au "
-            "maintien de la qualité de service et à la généralisation de la fibre optique."
+            "maintien de la qualité de service (très haut débit pour chaque local)."
         ]
         if land > 0:
             out.append(
@@ -421,13 +421,14 @@ def _recommendations(row: Mapping[str, Any], options: c.OpinionOptions) -> list[
     ]
     if land > 0:
         out.append(
-            f"Prévoir le raccordement en fibre optique des {fr_hectares(land)} de foncier "
-            "disponible dans les conditions d'aménagement et de commercialisation des parcelles."
+            f"Prévoir la desserte en très haut débit des {fr_hectares(land)} de "
+            "foncier disponible dans les conditions d'aménagement et de commercialisation des "
+            "parcelles."
         )
     if ftth is not None and ftth < 0.5:
         out.append(
-            "Faire préciser le calendrier des déploiements de la fibre optique jusqu'au local "
-            "(FttH) prévus sur la zone."
+            "Faire préciser aux opérateurs le calendrier des déploiements très haut débit "
+            "prévus sur la zone, la technologie restant à leur choix."
         )
     if status == ZoneStatus.UNSERVED.value and locaux > 0:
         out.append(
