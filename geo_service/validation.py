@@ -311,6 +311,16 @@ def _check_point_plots_have_area(
 
 def _check_ids(frame: gpd.GeoDataFrame, source: str, column: str) -> None:
     ids = frame[column]
+    # zones are reached at /zones/{zone_id}; other ids (ARCEP's IMB/13001/X/...) hold '/'
+    slash = ids.astype(str).str.contains("/", regex=False).to_numpy() & (column == "zone_id")
+    if slash.any():
+        raise _fail_rows(
+            source,
+            column,
+            frame.index[slash],
+            f"'/' in {', '.join(repr(str(v)) for v in pd.unique(ids[slash])[:3])}",
+            "identifiers without '/' (they are part of the API's URLs)",
+        )
     dup = ids.duplicated(keep=False).to_numpy()
     if dup.any():
         groups = frame.index[dup].to_series().groupby(ids[dup].to_numpy(), sort=False)

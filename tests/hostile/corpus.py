@@ -401,6 +401,20 @@ CASES: Final[tuple[Case, ...]] = (
         crs="EPSG:2154",
     ),
     Case(
+        "zone id with a slash",
+        "zones",
+        ("slash_id.geojson",),
+        _json(
+            "slash_id.geojson",
+            _collection(
+                [_feature({"zone_id": "ZA/1", "name": "Zone 1"}, _polygon(_square(X0, Y0)))]
+            ),
+        ),
+        "refused",
+        r"slash_id\.geojson: column 'zone_id': '/' in 'ZA/1' in row",
+        "a zone whose id contains '/', which no per-zone URL could reach",
+    ),
+    Case(
         "truncated GeoPackage",
         "zones",
         ("truncated.gpkg",),
