@@ -725,7 +725,10 @@ CASES: Final[tuple[Case, ...]] = (
                 [
                     {
                         **_zone(0),
-                        "properties": {"zone_id": "<b>Z0</b>", "name": "<script>alert(1)</script>"},
+                        "properties": {
+                            "zone_id": "<b onmouseover=alert(1)>Z0",
+                            "name": "<script>alert(1)</script>",
+                        },
                     },
                     {
                         **_zone(1),
@@ -736,7 +739,8 @@ CASES: Final[tuple[Case, ...]] = (
         ),
         "repaired",
         r"",
-        "markup in ids and names: stored as text, escaped wherever it is shown",
+        "markup in ids and names: stored as text, escaped wherever it is shown (ids hold no '/',"
+        " refused since no per-zone URL could reach them)",
     ),
     Case(
         "non-UTF-8 CSV",
