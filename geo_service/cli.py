@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Final, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -207,37 +207,53 @@ def demo(
     _print_layers(store)
 
 
-def _with_import_options(command: Callable[..., None]) -> Callable[..., None]:
-    """``command`` with one option per :data:`~geo_service.import_options.IMPORT_OPTIONS`
-    (option, help and kind declared there), passed to it as ``given`` by option name."""
+def _with_import_options(
+    *names: str,
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """A decorator giving a command one option per :data:`~geo_service.import_options.
+    IMPORT_OPTIONS` (all, or those ``names``; option, help and kind declared there), passed to
+    it as ``given`` by option name."""
+    chosen = tuple(o for o in IMPORT_OPTIONS if not names or o.name in names)
+    if len(chosen) != len(names or chosen):
+        raise ValueError(f"unknown import options among {names}")
 
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        given = {o.name: kwargs.pop(f"option_{o.name}") for o in IMPORT_OPTIONS}
-        command(*args, given=given, **kwargs)
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> None:
+            given = {o.name: kwargs.pop(f"option_{o.name}") for o in chosen}
+            command(*args, given=given, **kwargs)
 
-    signature = inspect.signature(command, eval_str=True)
-    kept = [p for p in signature.parameters.values() if p.name != "given"]
-    options = [
-        inspect.Parameter(
-            f"option_{o.name}",
-            inspect.Parameter.POSITIONAL_OR_KEYWORD,
-            default=False if o.flag else None,
-            annotation=Annotated[
-                bool if o.flag else str | None, typer.Option(o.cli_option, help=o.help)
-            ],
+        signature = inspect.signature(command, eval_str=True)
+        kept = [p for p in signature.parameters.values() if p.name != "given"]
+        options = [
+            inspect.Parameter(
+                f"option_{o.name}",
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                default=False if o.flag else None,
+                annotation=Annotated[
+                    bool if o.flag else str | None, typer.Option(o.cli_option, help=o.help)
+                ],
+            )
+            for o in chosen
+        ]
+        last = next(i for i, p in enumerate(kept) if p.name == "data_dir")
+        parameters = [*kept[:last], *options, *kept[last:]]
+        wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=parameters
         )
-        for o in IMPORT_OPTIONS
-    ]
-    last = next(i for i, p in enumerate(kept) if p.name == "data_dir")
-    parameters = [*kept[:last], *options, *kept[last:]]
-    wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
-    return wrapper
+        return wrapper
+
+    return decorate
+
+
+#: The import options that ``geo-service fetch`` passes to every import it runs (the others
+#: name one file's columns or provenance, which the fetched sources declare themselves).
+_FETCH_OPTIONS: Final = ("include_satellite", "wired_only")
 
 
 @app.command("import")
 @_reports_errors
-@_with_import_options
+@_with_import_options()
 def import_(
     layer: Annotated[
         str, typer.Argument(help="Layer to replace: zones, premises, land, communes, coverage, ...")
@@ -734,6 +750,7 @@ def _write_file(path: Path, content: bytes) -> None:
 
 @app.command()
 @_reports_errors
+@_with_import_options(*_FETCH_OPTIONS)
 def fetch(
     departement: Annotated[str, typer.Option(help="Département code (13, 2A, 971...).")],
     epci: Annotated[
@@ -756,11 +773,9 @@ def fetch(
         Path | None,
         typer.Option(help="Expected checksums: lines '<sha256>  <file name>' (sha256sum)."),
     ] = None,
-    include_satellite: Annotated[
-        bool, typer.Option(help="Count satellite offers in a building's best class.")
-    ] = False,
-    wired_only: Annotated[bool, typer.Option(help="Count wired technologies only.")] = False,
     data_dir: DataDir = None,
+    *,
+    given: dict[str, Any],
 ) -> None:
     """Download a territory's official open data and import it into the store.
 
@@ -772,7 +787,7 @@ def fetch(
     from rich.progress import DownloadColumn, TransferSpeedColumn
 
     from geo_service.fetch import Territory, download_dir, fetch_territory, plan, read_manifest
-    from geo_service.sources.formats import ImportOptions
+    from geo_service.sources.formats import import_options
     from geo_service.store import open_store
 
     settings = _settings(data_dir)
@@ -794,7 +809,7 @@ def fetch(
         console.print(table)
         return
     store = open_store(settings)
-    options = ImportOptions(include_satellite=include_satellite, wired_only=wired_only)
+    options = import_options(given, settings.max_raster_pixels)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

@@ -36,10 +36,16 @@ def fr_number(value: float | int | None, decimals: int = 0) -> str:
     return text.replace(",", NNBSP).replace(".", ",")
 
 
-def fr_percent(share: float | None, decimals: int = 0) -> str:
-    """A share in [0, 1] as a French percentage: ``0.62`` → ``62 %``."""
+def fr_percent(share: float | None, decimals: int | None = None) -> str:
+    """A share in [0, 1] as a French percentage: ``0.62`` → ``62 %``, ``—`` when unknown.
+
+    Without ``decimals``, whole percents, and one decimal where rounding would read 0 % or
+    100 % wrongly (``0,3 %``, ``99,6 %``): a zone almost covered is not printed as covered.
+    """
     if share is None or math.isnan(share):
         return "—"
+    if decimals is None:
+        decimals = 1 if 0.0005 <= share < 0.005 or 0.995 <= share < 0.9995 else 0
     return f"{fr_number(100 * share, decimals)}{NNBSP}%"
 
 

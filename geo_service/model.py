@@ -90,6 +90,16 @@ class ZoneStatus(StrEnum):
     UNKNOWN = "unknown"
 
 
+#: French words of each zone status, agreeing with « zone »: singular, plural. The maps' labels,
+#: the result fields' labels and the opinions' sentences are made from them.
+STATUS_WORDS: Final[dict[str, tuple[str, str]]] = {
+    ZoneStatus.SERVED: ("bien desservie", "bien desservies"),
+    ZoneStatus.UNDERSERVED: ("mal desservie", "mal desservies"),
+    ZoneStatus.UNSERVED: ("non desservie", "non desservies"),
+    ZoneStatus.UNKNOWN: ("indéterminée", "indéterminées"),
+}
+
+
 @dataclass(frozen=True)
 class LayerSchema:
     """Columns and geometries of a canonical vector layer."""

@@ -231,7 +231,51 @@ def test_import_options_are_declared_once_for_the_cli_and_the_upload_form() -> N
         assert served.help == option.help
         assert option.help[1:] in UPLOAD_FIELDS[option.form_field]
     assert list(UPLOAD_FIELDS) == [o.form_field for o in IMPORT_OPTIONS]
+    fetch_command = get_command(app).commands["fetch"]  # type: ignore[attr-defined]
+    fetched = {p.name: p for p in fetch_command.params if p.name.startswith("option_")}
+    assert set(fetched) == {"option_include_satellite", "option_wired_only"}
+    for option in IMPORT_OPTIONS:
+        if f"option_{option.name}" in fetched:
+            assert fetched[f"option_{option.name}"].help == option.help
     of_format = {o.name for o in IMPORT_OPTIONS if o.of_format}
     assert of_format == set(ImportOptions.__dataclass_fields__) - {"max_raster_pixels"}
     built = import_options({"crs": "EPSG:2154", "wired_only": True, "append": True}, 7)
     assert (built.crs, built.wired_only, built.max_raster_pixels) == ("EPSG:2154", True, 7)
+
+
+def test_opinion_key_figures_are_labelled_and_written_as_the_registry_says(
+    analysed_demo_dir: Path,
+) -> None:
+    from geo_service.analysis.fields import COMMUNE_FIELDS, format_value, summary_figures
+    from geo_service.opinions import OpinionOptions, commune_opinion, zone_opinion
+    from geo_service.opinions.territory import territory_synthesis
+    from geo_service.opinions.wording import priority_text
+
+    result = pipeline.load_results(GeoPackageStore(analysed_demo_dir))
+    options = OpinionOptions()
+    opinions = [
+        *(zone_opinion(result, str(z), options) for z in result.zones["zone_id"][:12]),
+        *(commune_opinion(result, str(c), options) for c in result.communes["commune_insee"]),
+        territory_synthesis(result, options),
+    ]
+    for opinion in opinions:
+        fields = ZONE_FIELDS if opinion.kind == "zone" else COMMUNE_FIELDS
+        for figure in opinion.key_figures:
+            field = field_of(fields, figure.column)
+            if field is None or figure.column == "rank":
+                continue  # a sum over the flagged zones, or the rank "n sur N"
+            assert figure.label == field.label, (opinion.subject, figure.column)
+            value = figure.value if isinstance(figure.value, int | float) else None
+            expected = (
+                priority_text(value)
+                if field.format == "priority" and value is not None
+                else format_value(field, value)
+            )
+            assert figure.text == expected, (opinion.subject, figure.column)
+        if opinion.kind != "zone":
+            columns = {f.column for f in opinion.key_figures}
+            summary = {f.name for f in summary_figures(COMMUNE_FIELDS) if f.format != "share"}
+            assert summary <= columns, opinion.subject
+            labels = [f.label for f in opinion.key_figures]
+            assert {"Zones bien desservies", "Zones non desservies"} <= set(labels)
+            assert "Zones signalées" in labels

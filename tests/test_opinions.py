@@ -120,7 +120,9 @@ def test_commune_key_figures_equal_the_analysis(result: AnalysisResult) -> None:
         zones = result.zones[result.zones["commune_insee"] == row["commune_insee"]]
         flagged = zones[zones["rank"].notna()]
         for figure in opinion.key_figures:
-            if figure.column == "zones[flagged].available_land_ha":
+            if figure.column == "zones[flagged].zones":
+                expected = float(len(flagged))
+            elif figure.column == "zones[flagged].available_land_ha":
                 expected = float(flagged["available_land_ha"].sum())
             elif figure.column == "zones[flagged].locaux":
                 expected = float(flagged["locaux"].sum())
@@ -285,7 +287,7 @@ def test_every_number_in_the_territory_synthesis_comes_from_the_analysis(
     opinion = territory_synthesis(result, OPTIONS)
     weight = zones["locaux"].astype(float)
     shares = []
-    for column in ("share_bhd8", "share_thd30", "share_ftth"):
+    for column in ("share_bhd8", "share_thd30", "share_thd100", "share_thd1g", "share_ftth"):
         known = zones[column].notna() & (weight > 0)
         shares.append((zones[column][known] * weight[known]).sum() / weight[known].sum())
     values = [
@@ -294,7 +296,9 @@ def test_every_number_in_the_territory_synthesis_comes_from_the_analysis(
         len(zones),
         zones["commune_insee"].nunique(),
         zones["area_ha"].sum(),
+        zones["premises"].sum(),
         zones["locaux"].sum(),
+        zones["available_plots"].sum(),
         zones["available_land_ha"].sum(),
         flagged["locaux"].sum(),
         flagged["available_land_ha"].sum(),

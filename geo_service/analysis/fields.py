@@ -23,7 +23,7 @@ from typing import Any, Final, Literal
 
 from geo_service.analysis.status import StatusBasis
 from geo_service.formatting import GBPS, GE, MBPS, fr_hectares, fr_number, fr_percent
-from geo_service.model import LayerKind, ZoneStatus
+from geo_service.model import STATUS_WORDS, LayerKind, ZoneStatus
 
 PRIORITY_DECIMALS: Final = 1
 """Decimals of a priority: the analysis rounds to them, every surface prints them, and levels,
@@ -155,7 +155,7 @@ _COVERAGE_SHARES: Final = (
     (
         "share_ftth",
         "Share of locaux where fibre to the premises is available, 0-1.",
-        "Fibre optique (FttH) disponible",
+        "Locaux raccordables à la fibre (FttH)",
         "Part des locaux raccordables à la fibre (FttH)",
     ),
 )
@@ -198,7 +198,7 @@ ZONE_FIELDS: Final[tuple[ResultField, ...]] = (
         "area_ha",
         "number",
         "Area of the zone in hectares (Lambert-93).",
-        "Surface",
+        "Surface de la zone",
         "Surface de la zone (ha, Lambert-93)",
         Format.HECTARES,
         "ha",
@@ -215,27 +215,28 @@ ZONE_FIELDS: Final[tuple[ResultField, ...]] = (
         "locaux",
         "integer",
         "Locaux (premises units) in the zone.",
-        "Locaux",
+        "Locaux recensés",
         "Nombre de locaux dans la zone",
         Format.COUNT,
+        "locaux",
     ),
     *(_share(*share) for share in _COVERAGE_SHARES),
     _share(
         "raster_share_bhd8",
         "Share of the known raster area at >= 8 Mbit/s, 0-1.",
-        f"Surface à {GE}8{MBPS} (raster)",
+        f"Surface renseignée à {GE}8{MBPS} (carte)",
         "Part de la surface renseignée à au moins 8 Mbit/s (carte de couverture)",
     ),
     _share(
         "raster_share_thd30",
         "Share of the known raster area at >= 30 Mbit/s, 0-1.",
-        f"Surface à {GE}30{MBPS} (raster)",
+        f"Surface renseignée à {GE}30{MBPS} (carte)",
         "Part de la surface renseignée à au moins 30 Mbit/s (carte de couverture)",
     ),
     _share(
         "raster_valid_share",
         "Share of the zone's area with known raster pixels, 0-1.",
-        "Surface renseignée par le raster",
+        "Surface renseignée par la carte",
         "Part de la surface de la zone renseignée par la carte de couverture",
     ),
     ResultField(
@@ -254,6 +255,7 @@ ZONE_FIELDS: Final[tuple[ResultField, ...]] = (
         "Parcelles disponibles",
         "Nombre de parcelles disponibles",
         Format.COUNT,
+        "parcelles",
     ),
     ResultField(
         "status",
@@ -371,9 +373,10 @@ def _aggregates(where: str) -> tuple[ResultField, ...]:
             f"zones_{status}",
             "integer",
             f"Activity zones whose status is {status}.",
-            f"Zones ({status})",
+            f"Zones {STATUS_WORDS[status][1]}",
             f"Nombre de zones d'activités {fr} au statut {status}",
             Format.COUNT,
+            "zones",
             aggregation=Aggregation.COUNT,
             of=status,
         )
@@ -398,6 +401,7 @@ def _aggregates(where: str) -> tuple[ResultField, ...]:
             "Zones d'activités",
             "Nombre de zones d'activités",
             Format.COUNT,
+            "zones",
             aggregation=Aggregation.COUNT,
         ),
         *counts,
@@ -426,12 +430,14 @@ def _aggregates(where: str) -> tuple[ResultField, ...]:
             "locaux",
             "integer",
             "Locaux in the zones.",
-            "Locaux",
+            "Locaux recensés",
             "Locaux dans les zones",
             Format.COUNT,
+            "locaux",
             aggregation=Aggregation.SUM,
             of="locaux",
         ),
+        *shares,
         ResultField(
             "available_land_ha",
             "number",
@@ -450,10 +456,10 @@ def _aggregates(where: str) -> tuple[ResultField, ...]:
             "Parcelles disponibles",
             "Parcelles disponibles dans les zones",
             Format.COUNT,
+            "parcelles",
             aggregation=Aggregation.SUM,
             of="available_plots",
         ),
-        *shares,
         ResultField(
             "priority_max",
             "number",
@@ -595,6 +601,13 @@ def field_of(fields: Iterable[ResultField], column: str) -> ResultField | None:
     return next((f for f in fields if f.matches(column)), None)
 
 
+def summary_figures(fields: Iterable[ResultField]) -> tuple[ResultField, ...]:
+    """The key figures of a commune's, an EPCI's or the territory's opinion, in declaration
+    order: the fields computed from the zones but the highest priority (a figure only where
+    zones are flagged)."""
+    return tuple(f for f in fields if f.aggregation not in (Aggregation.NONE, Aggregation.MAX))
+
+
 def commune_basis_shares() -> tuple[ResultField, ...]:
     """The shares of a zone's commune (ARCEP statistics), shown when they decided its status
     (``status_basis`` ``commune``), in declaration order."""
@@ -605,12 +618,17 @@ def commune_basis_shares() -> tuple[ResultField, ...]:
     )
 
 
-def zone_field(name: str) -> ResultField:
-    """The zone result field ``name``; raises KeyError if undeclared."""
-    found = field_of(ZONE_FIELDS, name)
+def named(fields: Iterable[ResultField], name: str) -> ResultField:
+    """The field ``name`` (a family member included) of ``fields``; KeyError if undeclared."""
+    found = field_of(fields, name)
     if found is None:
         raise KeyError(name)
     return found
+
+
+def zone_field(name: str) -> ResultField:
+    """The zone result field ``name``; raises KeyError if undeclared."""
+    return named(ZONE_FIELDS, name)
 
 
 def descriptor_columns(layer: str) -> dict[str, str]:

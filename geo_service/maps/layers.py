@@ -16,7 +16,7 @@ from geo_service.analysis import AnalysisResult, RunInfo, h3_coverage
 from geo_service.formatting import GE, MBPS, fr_date, fr_percent
 from geo_service.maps import style
 from geo_service.maps.geojson import clean, map_geometries, packed_layer
-from geo_service.model import CANONICAL_CRS, OUTPUT_CRS, ZoneStatus
+from geo_service.model import CANONICAL_CRS, OUTPUT_CRS, STATUS_WORDS, ZoneStatus
 from geo_service.settings import AnalysisParams
 
 #: Simplification tolerance of land plots (metres, Lambert-93).
@@ -126,8 +126,8 @@ def sources_config(run: RunInfo, *, empty: str | None = None) -> dict[str, Any]:
         if meta.attribution and escape(meta.attribution) not in attributions:
             attributions.append(escape(meta.attribution))
     analysed = run.analyzed_at.date()
-    served = style.STATUS_WORDS[ZoneStatus.SERVED][0]
-    unserved = style.STATUS_WORDS[ZoneStatus.UNSERVED][0]
+    served = STATUS_WORDS[ZoneStatus.SERVED][0]
+    unserved = STATUS_WORDS[ZoneStatus.UNSERVED][0]
     items.append(
         f"Analyse geo-service du {fr_date(analysed)} ; seuils : {served} à partir de "
         f"{fr_percent(run.params.served_thd30_share)} des locaux à {GE}30{MBPS}, {unserved} "

@@ -15,7 +15,7 @@ from typing import Final
 
 from geo_service.analysis.priority import FLAGGED as _FLAGGED
 from geo_service.formatting import GBPS, GE, MBPS, fr_percent
-from geo_service.model import SPEED_CLASSES, ZoneStatus
+from geo_service.model import SPEED_CLASSES, STATUS_WORDS, ZoneStatus
 from geo_service.settings import AnalysisParams
 
 #: Fill colour of each zone status (Okabe–Ito).
@@ -31,14 +31,6 @@ STATUS_TEXT_COLOURS: Final[dict[str, str]] = {
     ZoneStatus.UNDERSERVED: "#9a6400",
     ZoneStatus.UNSERVED: "#a13c00",
     ZoneStatus.UNKNOWN: "#666666",
-}
-#: French words of each zone status, agreeing with « zone »: singular, plural. The maps'
-#: labels and the opinions' sentences are made from them.
-STATUS_WORDS: Final[dict[str, tuple[str, str]]] = {
-    ZoneStatus.SERVED: ("bien desservie", "bien desservies"),
-    ZoneStatus.UNDERSERVED: ("mal desservie", "mal desservies"),
-    ZoneStatus.UNSERVED: ("non desservie", "non desservies"),
-    ZoneStatus.UNKNOWN: ("indéterminée", "indéterminées"),
 }
 #: French name of each zone status on maps and legends.
 STATUS_LABELS: Final[dict[str, str]] = {

@@ -17,10 +17,19 @@ import shapely
 from pydantic import ValidationError
 
 from geo_service.analysis import AnalysisResult, RunInfo
-from geo_service.analysis.fields import Figure, Format
+from geo_service.analysis.fields import (
+    COMMUNE_FIELDS,
+    Figure,
+    Format,
+    ResultField,
+    format_value,
+    named,
+    summary_figures,
+    zone_field,
+)
 from geo_service.analysis.status import effective_share
 from geo_service.errors import ParameterError
-from geo_service.formatting import fr_date, fr_hectares, fr_number, plural
+from geo_service.formatting import fr_date, plural
 from geo_service.opinions.model import (
     DataSource,
     KeyFigure,
@@ -32,7 +41,6 @@ from geo_service.opinions.wording import (
     of_place,
     priority_text,
     quoted,
-    share_text,
     status_count,
     status_label,
 )
@@ -42,6 +50,10 @@ from geo_service.settings import Settings
 _LAYER_ORDER: Final = ("zones", "premises", "coverage", "land", "communes")
 #: Opinion formats offered as links.
 FORMATS: Final = ("json", "html", "pdf", "md")
+#: Prefix of the key figures over the flagged zones only (``zones[flagged].locaux``).
+FLAGGED: Final = "zones[flagged]"
+#: The zone figures that commune and territory opinions also sum over the flagged zones.
+_FLAGGED_SUMS: Final = ("locaux", "available_land_ha")
 #: Smallest intersection (m²) for two zones to count as overlapping.
 _OVERLAP_M2: Final = 1.0
 
@@ -110,39 +122,74 @@ def text(row: Mapping[str, Any], column: str) -> str | None:
     return out or None
 
 
-def registry_figure(figure: Figure) -> KeyFigure:
-    """The key figure of a field declared with ``figure`` in the registry of result fields."""
-    field = figure.field
-    unit = "%" if field.format == Format.SHARE else field.unit or ""
-    number = figure.value if isinstance(figure.value, int | float) else None
+def field_figure(
+    field: ResultField,
+    row: Mapping[str, Any],
+    *,
+    column: str | None = None,
+    label: str | None = None,
+) -> KeyFigure:
+    """The key figure of result field ``field`` in ``row``: label, unit and writing from the
+    registry of result fields (``—`` when unknown, never 0). ``column`` is where ``row`` holds
+    the value when not under the field's name (a sum over the flagged zones, for instance),
+    ``label`` the label then."""
+    number = value(row, column or field.name)
+    if field.dtype == "integer" and number is not None:
+        number = round(number)
+    if field.format == Format.PRIORITY and number is not None:
+        shown = priority_text(number)
+    else:
+        shown = format_value(field, number)
     return KeyFigure(
-        label=field.label, value=number, unit=unit, text=figure.text, column=field.name
+        label=label or field.label,
+        value=number,
+        unit="%" if field.format == Format.SHARE else field.unit or "",
+        text=shown,
+        column=column or field.name,
     )
 
 
-def share_figure(label: str, row: Mapping[str, Any], column: str) -> KeyFigure:
-    """A share key figure (value in [0, 1], rendered as a percentage)."""
-    share = value(row, column)
-    return KeyFigure(label=label, value=share, unit="%", text=share_text(share), column=column)
+def summary_key_figures(row: Mapping[str, Any], sums: Mapping[str, float | int]) -> list[KeyFigure]:
+    """The key figures of a commune's or the territory's opinion: its figures computed from
+    the zones (shares only where known), then those of its flagged zones (``sums``)."""
+    figures = [
+        field_figure(field, row)
+        for field in summary_figures(COMMUNE_FIELDS)
+        if field.format != Format.SHARE or value(row, field.name) is not None
+    ]
+    return figures + flagged_figures(sums)
 
 
-def hectares_figure(label: str, row: Mapping[str, Any], column: str) -> KeyFigure:
-    """An area key figure in hectares."""
-    area = value(row, column) or 0.0
-    return KeyFigure(label=label, value=area, unit="ha", text=fr_hectares(area), column=column)
+def flagged_sums(zones: pd.DataFrame) -> dict[str, float | int]:
+    """How many of ``zones`` are flagged (``zones[flagged].zones``) and the sums of
+    :data:`_FLAGGED_SUMS` over them (``zones[flagged].<field>``)."""
+    flagged = zones[zones["rank"].notna()]
+    out: dict[str, float | int] = {f"{FLAGGED}.zones": len(flagged)}
+    for name in _FLAGGED_SUMS:
+        total = flagged[name].sum()
+        out[f"{FLAGGED}.{name}"] = (
+            int(total) if zone_field(name).dtype == "integer" else float(total)
+        )
+    return out
 
 
-def count_figure(label: str, row: Mapping[str, Any], column: str, unit: str = "") -> KeyFigure:
-    """A count key figure."""
-    count = integer(row, column) or 0
-    return KeyFigure(label=label, value=count, unit=unit, text=fr_number(count), column=column)
+def flagged_figures(sums: Mapping[str, float | int]) -> list[KeyFigure]:
+    """The key figures of :func:`flagged_sums`, labelled from the registry of result fields."""
+    zones = named(COMMUNE_FIELDS, "zones")
+    figures = [field_figure(zones, sums, column=f"{FLAGGED}.zones", label="Zones signalées")]
+    for name in _FLAGGED_SUMS:
+        field = zone_field(name)
+        figures.append(
+            field_figure(
+                field, sums, column=f"{FLAGGED}.{name}", label=f"{field.label} en zones signalées"
+            )
+        )
+    return figures
 
 
-def priority_figure(label: str, row: Mapping[str, Any], column: str) -> KeyFigure:
-    """A priority key figure (0-100)."""
-    priority = value(row, column)
-    shown = "—" if priority is None else priority_text(priority)
-    return KeyFigure(label=label, value=priority, unit="/100", text=shown, column=column)
+def registry_figure(figure: Figure) -> KeyFigure:
+    """The key figure of a field declared with ``figure`` in the registry of result fields."""
+    return field_figure(figure.field, {figure.field.name: figure.value})
 
 
 def sources(run: RunInfo) -> list[DataSource]:

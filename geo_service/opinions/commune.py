@@ -9,8 +9,9 @@ from urllib.parse import quote
 import pandas as pd
 
 from geo_service.analysis import AnalysisResult
+from geo_service.analysis.fields import COMMUNE_FIELDS, named
 from geo_service.errors import NotFoundError
-from geo_service.formatting import GE, MBPS, fr_date, fr_hectares, fr_number, plural
+from geo_service.formatting import fr_date, fr_hectares, fr_number, plural
 from geo_service.model import ZoneStatus
 from geo_service.opinions import common as c
 from geo_service.opinions.model import (
@@ -36,9 +37,10 @@ from geo_service.opinions.wording import (
 )
 
 #: Column of the key figure "available land in flagged zones" (a sum over zone results).
-FLAGGED_LAND: Final = "zones[flagged].available_land_ha"
+FLAGGED_LAND: Final = f"{c.FLAGGED}.available_land_ha"
 #: Column of the key figure "locaux in flagged zones" (a sum over zone results).
-FLAGGED_LOCAUX: Final = "zones[flagged].locaux"
+FLAGGED_LOCAUX: Final = f"{c.FLAGGED}.locaux"
+_PRIORITY_MAX: Final = named(COMMUNE_FIELDS, "priority_max")
 
 
 def commune_opinion(
@@ -74,11 +76,7 @@ def commune_opinion(
         key=lambda z: (z.rank is None, z.rank or 0, z.name),
     )
     flagged_lines = [z for z in lines if z.rank is not None]
-    flagged = zones[zones["rank"].notna()]
-    sums = {
-        FLAGGED_LAND: float(flagged["available_land_ha"].sum()),
-        FLAGGED_LOCAUX: int(flagged["locaux"].sum()),
-    }
+    sums = c.flagged_sums(zones)
     total_flagged = len(result.flagged())
     label = c.commune_text(str(insee), names)
     code = quote(str(insee), safe="")
@@ -132,31 +130,9 @@ def _context(row: Mapping[str, Any], result: AnalysisResult, zones: int) -> list
 def _key_figures(
     row: Mapping[str, Any], sums: Mapping[str, float | int], has_flagged: bool
 ) -> list[KeyFigure]:
-    figures = [
-        c.count_figure("Zones d'activités", row, "zones", "zones"),
-        c.count_figure("Zones bien desservies", row, "zones_served", "zones"),
-        c.count_figure("Zones mal desservies", row, "zones_underserved", "zones"),
-        c.count_figure("Zones non desservies", row, "zones_unserved", "zones"),
-        c.count_figure("Zones indéterminées", row, "zones_unknown", "zones"),
-        c.hectares_figure("Surface des zones", row, "area_ha"),
-        c.count_figure("Bâtiments recensés", row, "premises"),
-        c.count_figure("Locaux recensés", row, "locaux", "locaux"),
-    ]
-    for column, label in (
-        ("share_bhd8", f"Locaux en bon haut débit ({GE}8{MBPS})"),
-        ("share_thd30", f"Locaux en très haut débit ({GE}30{MBPS})"),
-        ("share_ftth", "Locaux raccordables à la fibre (FttH)"),
-    ):
-        if c.value(row, column) is not None:
-            figures.append(c.share_figure(label, row, column))
-    figures += [
-        c.hectares_figure("Foncier disponible", row, "available_land_ha"),
-        c.count_figure("Parcelles disponibles", row, "available_plots", "parcelles"),
-        c.hectares_figure("Foncier disponible en zones signalées", sums, FLAGGED_LAND),
-        c.count_figure("Locaux en zones signalées", sums, FLAGGED_LOCAUX, "locaux"),
-    ]
+    figures = c.summary_key_figures(row, sums)
     if has_flagged:
-        figures.append(c.priority_figure("Priorité la plus haute", row, "priority_max"))
+        figures.append(c.field_figure(_PRIORITY_MAX, row))
     return figures
 
 

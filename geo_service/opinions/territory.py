@@ -8,7 +8,7 @@ from typing import Final
 
 from geo_service.analysis import AnalysisResult
 from geo_service.analysis.aggregate import territory_summary
-from geo_service.formatting import GE, MBPS, fr_date, fr_hectares, fr_number, fr_percent, plural
+from geo_service.formatting import fr_date, fr_hectares, fr_number, fr_percent, plural
 from geo_service.model import ZoneStatus
 from geo_service.opinions import common as c
 from geo_service.opinions.model import (
@@ -32,8 +32,6 @@ from geo_service.opinions.wording import (
     zones_count,
 )
 
-#: Prefix of the key figures summed over the flagged zones only.
-FLAGGED: Final = "zones[flagged]"
 _SEE_ANNEX: Final = " (voir l'annexe)"
 
 
@@ -92,39 +90,7 @@ def _context(result: AnalysisResult, communes: int) -> list[ContextItem]:
 
 
 def _key_figures(result: AnalysisResult) -> list[KeyFigure]:
-    zones = result.zones
-    flagged = zones[zones["rank"].notna()]
-    whole = {
-        **territory_summary(zones),
-        f"{FLAGGED}.zones": len(flagged),
-        f"{FLAGGED}.locaux": int(flagged["locaux"].sum()),
-        f"{FLAGGED}.available_land_ha": float(flagged["available_land_ha"].sum()),
-    }
-    figures = [
-        c.count_figure("Zones d'activités", whole, "zones", "zones"),
-        c.count_figure("Zones bien desservies", whole, "zones_served", "zones"),
-        c.count_figure("Zones mal desservies", whole, "zones_underserved", "zones"),
-        c.count_figure("Zones non desservies", whole, "zones_unserved", "zones"),
-        c.count_figure("Zones indéterminées", whole, "zones_unknown", "zones"),
-        c.count_figure("Zones signalées", whole, f"{FLAGGED}.zones", "zones"),
-        c.hectares_figure("Surface des zones", whole, "area_ha"),
-        c.count_figure("Locaux recensés", whole, "locaux", "locaux"),
-    ]
-    for column, label in (
-        ("share_bhd8", f"Locaux en bon haut débit ({GE}8{MBPS})"),
-        ("share_thd30", f"Locaux en très haut débit ({GE}30{MBPS})"),
-        ("share_ftth", "Locaux raccordables à la fibre (FttH)"),
-    ):
-        if whole[column] is not None:
-            figures.append(c.share_figure(label, whole, column))
-    figures += [
-        c.hectares_figure("Foncier disponible", whole, "available_land_ha"),
-        c.count_figure("Locaux en zones signalées", whole, f"{FLAGGED}.locaux", "locaux"),
-        c.hectares_figure(
-            "Foncier disponible en zones signalées", whole, f"{FLAGGED}.available_land_ha"
-        ),
-    ]
-    return figures
+    return c.summary_key_figures(territory_summary(result.zones), c.flagged_sums(result.zones))
 
 
 def _findings(
@@ -148,8 +114,8 @@ def _findings(
     if not lines:
         out.append("Aucune zone n'est signalée (mal desservie ou non desservie).")
         return out
-    flagged_locaux = int(values[f"{FLAGGED}.locaux"] or 0)
-    flagged_land = float(values[f"{FLAGGED}.available_land_ha"] or 0.0)
+    flagged_locaux = int(values[f"{c.FLAGGED}.locaux"] or 0)
+    flagged_land = float(values[f"{c.FLAGGED}.available_land_ha"] or 0.0)
     land = float(values["available_land_ha"] or 0.0)
     flagged = (
         "est signalée (mal desservie ou non desservie) ; elle réunit"
@@ -211,7 +177,7 @@ def _assessment(values: Mapping[str, float | int | None], lines: list[ZoneLine])
     out = [
         f"La desserte en très haut débit reste insuffisante dans {zones_count(len(lines))} du "
         f"territoire analysé ({', '.join(parts)}). Elle conditionne l'attractivité de "
-        f"{fr_hectares(float(values[f'{FLAGGED}.available_land_ha'] or 0.0))} de foncier "
+        f"{fr_hectares(float(values[f'{c.FLAGGED}.available_land_ha'] or 0.0))} de foncier "
         "économique disponible et l'activité des entreprises déjà installées."
     ]
     unknown = int(values["zones_unknown"] or 0)
@@ -261,7 +227,7 @@ def _recommendations(lines: list[ZoneLine], values: Mapping[str, float | int | N
         f"{c.zone_names(group, rest=_SEE_ANNEX)}."
         for level, group in groups.items()
     ]
-    land = float(values[f"{FLAGGED}.available_land_ha"] or 0.0)
+    land = float(values[f"{c.FLAGGED}.available_land_ha"] or 0.0)
     if land > 0:
         out.append(
             "Intégrer la desserte en très haut débit aux conditions "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from typing import Final
 
@@ -17,8 +16,7 @@ from geo_service.formatting import (
     fr_percent,
     plural,
 )
-from geo_service.maps.style import STATUS_WORDS
-from geo_service.model import ZoneStatus
+from geo_service.model import STATUS_WORDS, ZoneStatus
 from geo_service.opinions.model import PriorityLevels
 from geo_service.settings import AnalysisParams
 
@@ -47,12 +45,8 @@ def quoted(name: str) -> str:
 
 
 def share_text(share: float | None) -> str:
-    """A share as a percentage, with one decimal where rounding would read 0 % or 100 % wrongly
-    (``99,6 %`` rather than ``100 %``)."""
-    if share is None or math.isnan(share):
-        return "—"
-    if 0.0005 <= share < 0.005 or 0.995 <= share < 0.9995:
-        return fr_percent(share, 1)
+    """A share as a percentage (:func:`~geo_service.formatting.fr_percent`, whose precision
+    never reads 0 % or 100 % wrongly)."""
     return fr_percent(share)
 
 

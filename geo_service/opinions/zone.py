@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 from urllib.parse import quote
 
 from geo_service.analysis import AnalysisResult
-from geo_service.analysis.fields import commune_basis_shares
+from geo_service.analysis.fields import Format, ResultField, commune_basis_shares, zone_field
 from geo_service.analysis.fields import figures as result_figures
 from geo_service.analysis.priority import FLAGGED
 from geo_service.analysis.status import effective_share
@@ -43,6 +43,22 @@ from geo_service.opinions.wording import (
     share_text,
     status_label,
 )
+
+#: The zone fields the opinion shows first, in order (shares only where known): label, unit
+#: and writing of each come from the registry of result fields.
+_MEASURES: Final = (
+    "area_ha",
+    "premises",
+    "locaux",
+    "share_bhd8",
+    "share_thd30",
+    "share_thd100",
+    "share_thd1g",
+    "share_ftth",
+)
+#: Then the coverage map's figures (where the map covers the zone), then the land.
+_RASTER: Final = ("raster_valid_share", "raster_share_thd30")
+_LAND: Final = ("available_land_ha", "available_plots")
 
 
 def zone_opinion(
@@ -130,44 +146,18 @@ def _context(
 
 
 def _key_figures(row: Mapping[str, Any], flagged: int) -> list[KeyFigure]:
-    figures = [
-        c.hectares_figure("Surface de la zone", row, "area_ha"),
-        c.count_figure("Bâtiments recensés", row, "premises"),
-        c.count_figure("Locaux recensés", row, "locaux", "locaux"),
-    ]
-    shares = (
-        ("share_bhd8", f"Locaux en bon haut débit ({GE}8{MBPS})"),
-        ("share_thd30", f"Locaux en très haut débit ({GE}30{MBPS})"),
-        ("share_thd100", f"Locaux à {GE}100{MBPS}"),
-        ("share_thd1g", f"Locaux à {GE}1{GBPS}"),
-        ("share_ftth", "Locaux raccordables à la fibre (FttH)"),
-    )
-    figures += [
-        c.share_figure(label, row, column)
-        for column, label in shares
-        if c.value(row, column) is not None
-    ]
+    fields: list[ResultField] = [zone_field(name) for name in _MEASURES]
     if c.text(row, "status_basis") == "commune":
-        figures += [
-            c.share_figure(field.label, row, field.name)
-            for field in commune_basis_shares()
-            if c.value(row, field.name) is not None
-        ]
-    if c.value(row, "raster_valid_share") is not None:
-        figures.append(c.share_figure("Surface renseignée par la carte", row, "raster_valid_share"))
-        if c.value(row, "raster_share_thd30") is not None:
-            figures.append(
-                c.share_figure(
-                    f"Surface renseignée à {GE}30{MBPS} (carte)", row, "raster_share_thd30"
-                )
-            )
-    figures += [
-        c.hectares_figure("Foncier disponible", row, "available_land_ha"),
-        c.count_figure("Parcelles disponibles", row, "available_plots", "parcelles"),
+        fields += commune_basis_shares()
+    fields += [zone_field(name) for name in (*_RASTER, *_LAND)]
+    figures = [
+        c.field_figure(field, row)
+        for field in fields
+        if field.format != Format.SHARE or c.value(row, field.name) is not None
     ]
-    if c.integer(row, "rank") is not None:
-        figures.append(c.priority_figure("Priorité", row, "priority"))
-        rank = c.integer(row, "rank")
+    rank = c.integer(row, "rank")
+    if rank is not None:
+        figures.append(c.field_figure(zone_field("priority"), row))
         figures.append(
             KeyFigure(
                 label="Rang parmi les zones signalées",
