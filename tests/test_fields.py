@@ -279,3 +279,25 @@ def test_opinion_key_figures_are_labelled_and_written_as_the_registry_says(
             labels = [f.label for f in opinion.key_figures]
             assert {"Zones bien desservies", "Zones non desservies"} <= set(labels)
             assert "Zones signalées" in labels
+
+
+def test_popup_measures_are_labelled_and_written_as_the_registry_says(
+    analysed_demo_dir: Path,
+) -> None:
+    from html import escape
+
+    from geo_service.analysis.fields import ZONE_MEASURES, format_value, zone_field
+    from geo_service.maps.popups import zone_popup
+
+    result = pipeline.load_results(GeoPackageStore(analysed_demo_dir))
+    rows = result.zones.drop(columns="geometry").to_dict("records")
+    row = next(r for r in rows if r["status_basis"] == "premises")
+    popup = zone_popup(row, None, None)
+    for name in ZONE_MEASURES:
+        field = zone_field(name)
+        raw = row[name]
+        shown = format_value(field, None if pd.isna(raw) else float(raw))
+        cell = f'<th>{escape(field.label)}</th><td data-field="{name}">{escape(shown)}</td>'
+        assert cell in popup, name
+    unknown = zone_popup({**row, "share_thd30": float("nan")}, None, None)
+    assert '<td data-field="share_thd30">—</td>' in unknown  # unknown, never 0 %

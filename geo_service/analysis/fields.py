@@ -638,6 +638,11 @@ def descriptor_columns(layer: str) -> dict[str, str]:
     }
 
 
+#: The zone's measured figures in the order the maps and the opinions show them: its area,
+#: then its premises and their coverage shares.
+ZONE_MEASURES: Final = ("area_ha", "premises", "locaux", *(c[0] for c in _COVERAGE_SHARES))
+
+
 #: Columns of the zone results, in order, without the optional layers' (geometry last).
 ZONE_RESULT_COLUMNS: Final = tuple(f.name for f in core(ZONE_FIELDS))
 

@@ -13,9 +13,16 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from geo_service.analysis import split_reasons
-from geo_service.analysis.fields import PRIORITY_DECIMALS, commune_basis_shares, figures
+from geo_service.analysis.fields import (
+    PRIORITY_DECIMALS,
+    ZONE_MEASURES,
+    ResultField,
+    commune_basis_shares,
+    figures,
+    format_value,
+    zone_field,
+)
 from geo_service.formatting import (
-    GBPS,
     GE,
     MBPS,
     fr_date,
@@ -166,15 +173,16 @@ def _basis(row: Row) -> str:
 
 
 def _figures_table(row: Row) -> str:
-    lines = [("area_ha", "Surface", fr_hectares(_float(row.get("area_ha"))))]
+    area, *premises = ZONE_MEASURES
+    lines = [_field_line(zone_field(area), row)]
     if str(row.get("status_basis")) == "commune":
         lines += [
-            (field.name, field.label, fr_percent(_float(row.get(field.name))))
+            _field_line(field, row)
             for field in commune_basis_shares()
             if _present(row.get(field.name))
         ]
     else:
-        lines += _premises_lines(row)
+        lines += [_field_line(zone_field(name), row) for name in premises]
     valid = _float(row.get("raster_valid_share"))
     if valid is not None:
         lines.append(
@@ -201,22 +209,12 @@ def _figures_table(row: Row) -> str:
     return f'<table class="gs-figures">{cells}</table>'
 
 
-def _premises_lines(row: Row) -> list[tuple[str, str, str]]:
-    """Figures of the premises inside the zone: result column, French label, value."""
-    locaux = _int(row.get("locaux"))
-    return [
-        ("premises", "Bâtiments recensés", fr_number(_int(row.get("premises")))),
-        ("locaux", "Locaux", fr_number(locaux)),
-        ("share_bhd8", f"Locaux à {GE}8{MBPS}", fr_percent(_float(row.get("share_bhd8")))),
-        ("share_thd30", f"Locaux à {GE}30{MBPS}", fr_percent(_float(row.get("share_thd30")))),
-        ("share_thd100", f"Locaux à {GE}100{MBPS}", fr_percent(_float(row.get("share_thd100")))),
-        ("share_thd1g", f"Locaux à {GE}1{GBPS}", fr_percent(_float(row.get("share_thd1g")))),
-        (
-            "share_ftth",
-            "Fibre optique (FttH) disponible",
-            fr_percent(_float(row.get("share_ftth"))),
-        ),
-    ]
+def _field_line(field: ResultField, row: Row) -> tuple[str, str, str]:
+    """A figure of the popup: result column, French label and value as the registry of result
+    fields writes them (``—`` when unknown)."""
+    raw = row.get(field.name)
+    value = str(raw) if field.dtype == "string" and _present(raw) else _float(raw)
+    return field.name, field.label, format_value(field, value)
 
 
 def _thd30_phrase(row: Row) -> str:

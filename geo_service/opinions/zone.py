@@ -7,7 +7,13 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from geo_service.analysis import AnalysisResult
-from geo_service.analysis.fields import Format, ResultField, commune_basis_shares, zone_field
+from geo_service.analysis.fields import (
+    ZONE_MEASURES,
+    Format,
+    ResultField,
+    commune_basis_shares,
+    zone_field,
+)
 from geo_service.analysis.fields import figures as result_figures
 from geo_service.analysis.priority import FLAGGED
 from geo_service.analysis.status import effective_share
@@ -44,19 +50,8 @@ from geo_service.opinions.wording import (
     status_label,
 )
 
-#: The zone fields the opinion shows first, in order (shares only where known): label, unit
-#: and writing of each come from the registry of result fields.
-_MEASURES: Final = (
-    "area_ha",
-    "premises",
-    "locaux",
-    "share_bhd8",
-    "share_thd30",
-    "share_thd100",
-    "share_thd1g",
-    "share_ftth",
-)
-#: Then the coverage map's figures (where the map covers the zone), then the land.
+#: After the measures (``ZONE_MEASURES``), the coverage map's figures where the map covers
+#: the zone, then the land.
 _RASTER: Final = ("raster_valid_share", "raster_share_thd30")
 _LAND: Final = ("available_land_ha", "available_plots")
 
@@ -146,7 +141,7 @@ def _context(
 
 
 def _key_figures(row: Mapping[str, Any], flagged: int) -> list[KeyFigure]:
-    fields: list[ResultField] = [zone_field(name) for name in _MEASURES]
+    fields: list[ResultField] = [zone_field(name) for name in ZONE_MEASURES]
     if c.text(row, "status_basis") == "commune":
         fields += commune_basis_shares()
     fields += [zone_field(name) for name in (*_RASTER, *_LAND)]
