@@ -277,7 +277,7 @@ def test_zone_popups_say_the_status_is_estimated(
     fibre = zone_popups(page_of(without_premises, None))["A"]  # 13001: fibre figures only
     assert f"{ESTIMATED} (période T1 2018)" in fibre["p"]
     assert popup_fields(fibre["p"])["commune_share_ftth"] == "42\u202f%"
-    assert "commune_share_thd30" not in popup_fields(fibre["p"])
+    assert popup_fields(fibre["p"])["commune_share_thd30"] == "non mesuré"  # not 0, not absent
     assert "42\u202f% des locaux de la commune raccordables à la fibre (Arcep)" in fibre["t"]
 
 

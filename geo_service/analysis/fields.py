@@ -29,6 +29,9 @@ PRIORITY_DECIMALS: Final = 1
 """Decimals of a priority: the analysis rounds to them, every surface prints them, and levels,
 ranks and status words are decided on that rounded figure (never on more digits than are shown)."""
 
+UNMEASURED: Final = "non mesuré"
+"""How a figure the sources do not give reads where a reader could otherwise take it for 0."""
+
 DType = Literal["string", "integer", "number", "boolean", "array"]
 
 
@@ -510,49 +513,49 @@ COMMUNE_FIELDS: Final[tuple[ResultField, ...]] = (
     _arcep(
         "arcep_locaux",
         "Locaux of the commune according to ARCEP.",
-        "Locaux (Arcep)",
+        "Locaux de la commune (Arcep)",
         "Locaux de la commune selon l'Arcep",
     ),
     _arcep(
         "arcep_share_bhd8",
         "Share of the commune's locaux with at least 8 Mbit/s (ARCEP), 0-1.",
-        f"Locaux à {GE}8{MBPS}",
+        f"Locaux de la commune à {GE}8{MBPS} (Arcep)",
         "Part des locaux de la commune à au moins 8 Mbit/s en filaire (Arcep)",
     ),
     _arcep(
         "arcep_share_thd30",
         "Share of the commune's locaux with at least 30 Mbit/s (ARCEP), 0-1.",
-        f"Locaux à {GE}30{MBPS}",
+        f"Locaux de la commune à {GE}30{MBPS} (Arcep)",
         "Part des locaux de la commune à au moins 30 Mbit/s en filaire (Arcep)",
     ),
     _arcep(
         "arcep_share_thd100",
         "Share of the commune's locaux with at least 100 Mbit/s (ARCEP), 0-1.",
-        f"Locaux à {GE}100{MBPS}",
+        f"Locaux de la commune à {GE}100{MBPS} (Arcep)",
         "Part des locaux de la commune à au moins 100 Mbit/s en filaire (Arcep)",
     ),
     _arcep(
         "arcep_share_thd1g",
         "Share of the commune's locaux with at least 1 Gbit/s (ARCEP), 0-1.",
-        f"Locaux à {GE}1{GBPS}",
+        f"Locaux de la commune à {GE}1{GBPS} (Arcep)",
         "Part des locaux de la commune à au moins 1 Gbit/s en filaire (Arcep)",
     ),
     _arcep(
         "arcep_share_ftth",
         "Share of the commune's locaux connectable to fibre (ARCEP), 0-1.",
-        "Locaux raccordables à la fibre (FttH)",
+        "Locaux de la commune raccordables à la fibre (FttH, Arcep)",
         "Part des locaux de la commune raccordables à la fibre (Arcep)",
     ),
     _arcep(
         "arcep_ftth_class",
         "ARCEP FTTH coverage class of the commune: 0, 5, 10, 25, 50 or 80.",
-        "Classe de couverture FttH",
+        "Classe de couverture FttH (Arcep)",
         "Classe de couverture FttH de l'Arcep : 0, 5 (moins de 10 %), 10, 25, 50, 80",
     ),
     _arcep(
         "arcep_period",
         "Date or quarter of the ARCEP commune statistics.",
-        "Période",
+        "Période des statistiques communales",
         "Date ou trimestre des statistiques communales de l'Arcep",
     ),
 )
@@ -616,6 +619,18 @@ def commune_basis_shares() -> tuple[ResultField, ...]:
         for f in ZONE_FIELDS
         if f.source == LayerKind.COMMUNE_COVERAGE and f.format == Format.SHARE
     )
+
+
+def commune_basis_figures(row: Mapping[str, Any]) -> list[Figure]:
+    """The :func:`commune_basis_shares` of a zone result whose commune decided its status, as
+    people read them; every one is listed, :data:`UNMEASURED` where the statistics lack it (the
+    FTTH observatory alone gives no THD30 share), so that no reader takes a gap for 0."""
+    out = []
+    for field in commune_basis_shares():
+        value = _known(row.get(field.name))
+        text = UNMEASURED if value is None else format_value(field, value)
+        out.append(Figure(field, value, text))
+    return out
 
 
 def named(fields: Iterable[ResultField], name: str) -> ResultField:

@@ -101,6 +101,16 @@ def effective_share(row: Mapping[str, Any], column: str) -> float | None:
     return _number(row.get(column))
 
 
+def thd30_lower_bound(row: Mapping[str, Any]) -> bool:
+    """Whether the THD30 share that decided a zone result's status is only a lower bound: its
+    commune's share connectable to fibre standing for the commune's unknown THD30 share."""
+    return (
+        row.get("status_basis") == StatusBasis.COMMUNE.value
+        and _number(row.get("commune_share_thd30")) is None
+        and _number(row.get("commune_share_ftth")) is not None
+    )
+
+
 def _number(raw: object) -> float | None:
     if raw is None:
         return None

@@ -17,7 +17,7 @@ from geo_service.analysis.fields import (
     PRIORITY_DECIMALS,
     ZONE_MEASURES,
     ResultField,
-    commune_basis_shares,
+    commune_basis_figures,
     figures,
     format_value,
     zone_field,
@@ -176,11 +176,7 @@ def _figures_table(row: Row) -> str:
     area, *premises = ZONE_MEASURES
     lines = [_field_line(zone_field(area), row)]
     if str(row.get("status_basis")) == "commune":
-        lines += [
-            _field_line(field, row)
-            for field in commune_basis_shares()
-            if _present(row.get(field.name))
-        ]
+        lines += [(f.field.name, f.field.label, f.text) for f in commune_basis_figures(row)]
     else:
         lines += [_field_line(zone_field(name), row) for name in premises]
     valid = _float(row.get("raster_valid_share"))

@@ -50,6 +50,7 @@ FLAGGED: Final = frozenset(_FLAGGED)
 BASIS_LABELS: Final[dict[str, str]] = {
     "premises": "d'après les locaux recensés",
     "raster": "d'après le raster de couverture (aucun local recensé)",
+    "commune": "d'après les statistiques communales de l'Arcep (aucun local recensé)",
     "none": "aucune donnée exploitable",
 }
 

@@ -27,7 +27,7 @@ from geo_service.analysis.fields import (
     summary_figures,
     zone_field,
 )
-from geo_service.analysis.status import effective_share
+from geo_service.analysis.status import effective_share, thd30_lower_bound
 from geo_service.errors import ParameterError
 from geo_service.formatting import fr_date, plural
 from geo_service.opinions.model import (
@@ -38,6 +38,7 @@ from geo_service.opinions.model import (
     ZoneLine,
 )
 from geo_service.opinions.wording import (
+    deciding_share_text,
     of_place,
     priority_text,
     quoted,
@@ -353,6 +354,7 @@ def zone_line(
         status_label=status_label(status),
         status_basis=basis,
         share_thd30=thd30,
+        share_thd30_text=deciding_share_text(thd30, basis, thd30_lower_bound(row)),
         locaux=integer(row, "locaux") or 0,
         available_land_ha=value(row, "available_land_ha") or 0.0,
         priority=priority,

@@ -14,7 +14,7 @@ from typing import Final
 from geo_service.formatting import GE, MBPS, fr_date, fr_hectares, fr_number, plural
 from geo_service.maps.style import STATUS_TEXT_COLOURS
 from geo_service.opinions.model import Opinion, OpinionKind, ZoneLine
-from geo_service.opinions.wording import draft_notice, priority_text, share_text
+from geo_service.opinions.wording import SHARE_NOTE, draft_notice, priority_text
 
 _KICKER: Final = "Projet d'avis — desserte numérique des zones d'activités économiques"
 _SYNTHETIC: Final = (
@@ -82,6 +82,9 @@ section.annex { break-before: page; }
   padding: 1mm 1.5mm; }
 .zones td { padding: 0.9mm 1.5mm; border-bottom: 0.4pt solid #d6dde2; vertical-align: top; }
 .zones td.num { text-align: right; white-space: nowrap; }
+.zones td.share { white-space: normal; }
+.zones th.unit { white-space: nowrap; }
+.zones .note { font-size: 7pt; color: #555; margin-top: 0.8mm; }
 .zones tr { break-inside: avoid; }
 .zone-id { color: #666; font-size: 7pt; }
 .status-unserved { font-weight: bold; }
@@ -233,11 +236,12 @@ def _zones(opinion: Opinion) -> str:
     head = (
         "<thead><tr><th>Rang</th><th>Zone</th>"
         + ("<th>Commune</th>" if with_commune else "")
-        + f"<th>Statut</th><th>{GE}30{MBPS}</th><th>Locaux</th><th>Foncier</th><th>Priorité</th>"
-        "<th>Niveau</th></tr></thead>"
+        + f'<th>Statut</th><th class="unit">{GE}30{MBPS}</th><th>Locaux</th><th>Foncier</th>'
+        "<th>Priorité</th><th>Niveau</th></tr></thead>"
     )
     rows = "".join(_zone_row(z, with_commune) for z in opinion.zones)
-    table = f"<table>{head}<tbody>{rows}</tbody></table>"
+    note = f'<p class="note">{escape(SHARE_NOTE)}</p>'
+    table = f"<table>{head}<tbody>{rows}</tbody></table>{note}"
     return f'<section class="{css}">{_heading(title)}{table}</section>'
 
 
@@ -249,7 +253,7 @@ def _zone_row(zone: ZoneLine, with_commune: bool) -> str:
         f'<span class="zone-id">{escape(zone.zone_id)}</span></td>',
         f"<td>{escape(commune)}</td>" if with_commune else "",
         f'<td class="status-{escape(zone.status)}">{escape(zone.status_label)}</td>',
-        f'<td class="num">{escape(share_text(zone.share_thd30))}</td>',
+        f'<td class="num share">{escape(zone.share_thd30_text)}</td>',
         f'<td class="num">{fr_number(zone.locaux)}</td>',
         f'<td class="num">{escape(fr_hectares(zone.available_land_ha))}</td>',
         f'<td class="num">{escape(priority_text(zone.priority)) if zone.rank else "—"}</td>',

@@ -8,7 +8,7 @@ from typing import Final
 
 from geo_service.formatting import GE, MBPS, fr_date, fr_hectares, fr_number
 from geo_service.opinions.model import Opinion, OpinionKind
-from geo_service.opinions.wording import draft_notice, priority_text, share_text
+from geo_service.opinions.wording import SHARE_NOTE, draft_notice, priority_text
 
 _SPECIAL: Final = re.compile(r"([\\`*_\[\]<>|~])")
 _LEADING: Final = re.compile(r"^([#+=-])")
@@ -55,7 +55,7 @@ def render_markdown(opinion: Opinion) -> str:
                     f"{z.name} ({z.zone_id})",
                     z.commune_name or z.commune_insee or "—",
                     z.status_label,
-                    share_text(z.share_thd30),
+                    z.share_thd30_text,
                     fr_number(z.locaux),
                     fr_hectares(z.available_land_ha),
                     priority_text(z.priority) if z.rank is not None else "—",
@@ -63,6 +63,7 @@ def render_markdown(opinion: Opinion) -> str:
                 for z in opinion.zones
             ],
         )
+        lines += ["", md_escape(SHARE_NOTE)]
     lines += ["", "## 1. Constats", "", *_bullets(opinion.findings)]
     lines += ["", "## 2. Appréciation", ""]
     for paragraph in opinion.assessment:

@@ -109,6 +109,8 @@ class ZoneLine(BaseModel):
     status_label: str
     status_basis: str
     share_thd30: float | None = None
+    #: ``share_thd30`` as the tables print it (``wording.deciding_share_text``).
+    share_thd30_text: str = "—"
     locaux: int
     available_land_ha: float
     priority: float | None = None

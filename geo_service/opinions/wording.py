@@ -50,6 +50,29 @@ def share_text(share: float | None) -> str:
     return fr_percent(share)
 
 
+#: What a zone table's THD30 share is a share of, by status basis (locaux of the zone: nothing).
+SHARE_OF: Final[dict[str, str]] = {"raster": "surface", "commune": "commune"}
+#: The note under a zone table saying what its THD30 shares are shares of.
+SHARE_NOTE: Final = (
+    f"{GE}30{MBPS} : part des locaux de la zone ; « surface » : part de la surface renseignée "
+    "par la carte de couverture (aucun local recensé) ; « commune » : part des locaux de la "
+    "commune selon l'Arcep, « au moins » quand seule la part raccordable à la fibre (FttH) "
+    "est connue ; « — » : non mesuré."
+)
+
+
+def deciding_share_text(share: float | None, basis: str, lower_bound: bool = False) -> str:
+    """The THD30 share that decided a zone's status, as the zone tables print it: of its locaux
+    (``62 %``), of the raster's known surface (``62 % (surface)``), of its commune's locaux
+    (``62 % (commune)``; ``au moins 20 % (commune)`` when only the fibre share is known);
+    ``—`` when unknown (see :data:`SHARE_NOTE`)."""
+    if share is None or share != share:  # NaN
+        return "—"
+    out = f"au moins {share_text(share)}" if lower_bound else share_text(share)
+    of = SHARE_OF.get(basis)
+    return f"{out} ({of})" if of else out
+
+
 def of_place(name: str) -> str:
     """``de Fonvelle``, ``d'Aubesque``, ``du Rove``, ``des Pennes-Mirabeau`` (French elision)."""
     if name.startswith("Le "):

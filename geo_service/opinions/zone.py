@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from geo_service.analysis import AnalysisResult
 from geo_service.analysis.fields import (
+    UNMEASURED,
     ZONE_MEASURES,
     Format,
     ResultField,
@@ -16,7 +17,7 @@ from geo_service.analysis.fields import (
 )
 from geo_service.analysis.fields import figures as result_figures
 from geo_service.analysis.priority import FLAGGED
-from geo_service.analysis.status import effective_share
+from geo_service.analysis.status import effective_share, thd30_lower_bound
 from geo_service.errors import NotFoundError
 from geo_service.formatting import (
     GBPS,
@@ -40,6 +41,7 @@ from geo_service.opinions.model import (
 from geo_service.opinions.wording import (
     BHD8_TEXT,
     THD30_TEXT,
+    deciding_share_text,
     level_label,
     levels_text,
     locaux_count,
@@ -140,15 +142,23 @@ def _context(
     return items
 
 
+def _unmeasured(figure: KeyFigure) -> KeyFigure:
+    """``figure`` reading :data:`UNMEASURED` when its value is unknown."""
+    return figure if figure.value is not None else figure.model_copy(update={"text": UNMEASURED})
+
+
 def _key_figures(row: Mapping[str, Any], flagged: int) -> list[KeyFigure]:
-    fields: list[ResultField] = [zone_field(name) for name in ZONE_MEASURES]
-    if c.text(row, "status_basis") == "commune":
-        fields += commune_basis_shares()
-    fields += [zone_field(name) for name in (*_RASTER, *_LAND)]
+    # the commune's shares decide: every one is listed, "non mesuré" where unknown (never 0)
+    shares = commune_basis_shares() if c.text(row, "status_basis") == "commune" else ()
+    fields: list[ResultField] = [
+        *(zone_field(name) for name in ZONE_MEASURES),
+        *shares,
+        *(zone_field(name) for name in (*_RASTER, *_LAND)),
+    ]
     figures = [
-        c.field_figure(field, row)
+        _unmeasured(c.field_figure(field, row)) if field in shares else c.field_figure(field, row)
         for field in fields
-        if field.format != Format.SHARE or c.value(row, field.name) is not None
+        if field in shares or field.format != Format.SHARE or c.value(row, field.name) is not None
     ]
     rank = c.integer(row, "rank")
     if rank is not None:
@@ -268,9 +278,11 @@ def _assessment(row: Mapping[str, Any], result: AnalysisResult) -> list[str]:
     thd30, bhd8 = effective_share(row, "share_thd30"), effective_share(row, "share_bhd8")
     land = c.value(row, "available_land_ha") or 0.0
     locaux = c.integer(row, "locaux") or 0
+    at_least = "au moins " if thd30_lower_bound(row) else ""
     if status == ZoneStatus.SERVED.value:
         out = [
-            f"La zone est bien desservie : {share_text(thd30)} {of} ont accès au très haut débit, "
+            f"La zone est bien desservie : {at_least}{share_text(thd30)} {of} ont accès au très "
+            "haut débit, "
             f"au-delà du seuil de {fr_percent(params.served_thd30_share)}. La couverture "
             "numérique ne constitue pas un frein à l'implantation ou au développement "
             "d'entreprises sur ce site."
@@ -281,7 +293,14 @@ def _assessment(row: Mapping[str, Any], result: AnalysisResult) -> list[str]:
                 f"{fr_hectares(land)} de foncier disponible."
             )
         return out
-    if status == ZoneStatus.UNDERSERVED.value and bhd8 is None:
+    if status == ZoneStatus.UNDERSERVED.value and thd30_lower_bound(row):
+        out = [
+            "La zone est mal desservie : la fibre optique (FttH) n'est raccordable que pour "
+            f"{share_text(thd30)} {of}, la part des locaux à {GE}30{MBPS} n'y étant pas "
+            f"mesurée ; cette part minimale reste en deçà du seuil de "
+            f"{fr_percent(params.served_thd30_share)} retenu pour une zone bien desservie."
+        ]
+    elif status == ZoneStatus.UNDERSERVED.value and bhd8 is None:
         out = [
             f"La zone est mal desservie : le très haut débit n'atteint que {share_text(thd30)} "
             f"{of}, en deçà du seuil de {fr_percent(params.served_thd30_share)} retenu pour une "
@@ -353,7 +372,7 @@ def _recommendation(
             method=method_text(params),
         )
     if status == ZoneStatus.SERVED.value:
-        share = share_text(effective_share(row, "share_thd30"))
+        share = deciding_share_text(effective_share(row, "share_thd30"), "", thd30_lower_bound(row))
         rationale = (
             f"La zone est bien desservie ({share} en très haut débit pour un seuil de "
             f"{fr_percent(params.served_thd30_share)}) : aucune priorité d'action n'est calculée."
