@@ -7,6 +7,8 @@ to one HTTP status in one place (``geo_service.api.errors``).
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class GeoServiceError(Exception):
     """Base class of the errors geo-service reports to its users."""
@@ -14,6 +16,18 @@ class GeoServiceError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled as it is (an import's error crosses from its worker process), whatever the
+        # subclass's __init__ takes
+        return (_rebuilt, (type(self), self.args, self.__dict__))
+
+
+def _rebuilt(cls: type[GeoServiceError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class InputError(GeoServiceError):
@@ -46,6 +60,10 @@ class ForbiddenError(AuthError):
 
 class PayloadTooLargeError(InputError):
     """An upload (or the data it expands to) exceeds a configured limit."""
+
+
+class LimitExceededError(PayloadTooLargeError):
+    """An import that needed more memory or time than its configured limit."""
 
 
 class UnsupportedMediaTypeError(InputError):

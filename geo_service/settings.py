@@ -150,6 +150,19 @@ class Settings(BaseSettings, AnalysisFields):
         "after reprojection to Lambert-93); larger ones are refused before reading.",
     )
 
+    import_memory_mb: float = Field(
+        default=4000.0,
+        ge=1000.0,
+        description="Memory (address space, MB) of the worker process of each import; an "
+        "import needing more is stopped with a clear refusal, the store unchanged.",
+    )
+    import_timeout_s: float = Field(
+        default=600.0,
+        gt=0.0,
+        description="Seconds an import may run in its worker process before it is stopped "
+        "with a clear refusal, the store unchanged.",
+    )
+
     # Opinions (avis): absolute links, and the priority cut-offs of the recommendation levels.
     public_url: str = Field(
         default="http://127.0.0.1:8000",

@@ -4,10 +4,11 @@ Every route here needs the API key (:mod:`geo_service.api.auth`); reading stays 
 routes call the same pipeline as the CLI (``geo-service import``, ``geo-service analyze``):
 an upload is streamed to a temporary directory (refused with 413 as soon as it exceeds
 ``GEO_SERVICE_MAX_UPLOAD_MB``), its file names are reduced to safe base names, its extensions
-and media types checked (415), then imported in a worker thread so the event loop keeps
-serving reads. Writes of one server are serialised; the store's own atomic replacement keeps
-readers on the old or the new layer, never a mix, and leaves the store unchanged when an
-import is refused.
+and media types checked (415), then imported in a worker process bounded in memory and time
+(``GEO_SERVICE_IMPORT_MEMORY_MB``, ``GEO_SERVICE_IMPORT_TIMEOUT_S``; past them, 413 naming the
+file), so that no file can stall the readers or exhaust the server's memory. Writes of one
+server are serialised; the store's own atomic replacement keeps readers on the old or the new
+layer, never a mix, and leaves the store unchanged when an import is refused or stopped.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from geo_service.api.deps import WorkspaceDep, get_settings, get_workspace
 from geo_service.api.errors import ErrorBody
 from geo_service.api.params import reject_unknown_parameters
 from geo_service.api.responses import json_response
+from geo_service.bounded import Bounds, WorkerFailureError, preload, run_bounded
 from geo_service.errors import (
     GeoServiceError,
     InputError,
@@ -46,7 +48,7 @@ from geo_service.errors import (
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
 )
-from geo_service.settings import AnalysisFields, analysis_bounds
+from geo_service.settings import AnalysisFields, Settings, analysis_bounds
 from geo_service.sources.formats import (
     IMPORT_OPTIONS,
     RASTER_SUFFIXES,
@@ -55,12 +57,13 @@ from geo_service.sources.formats import (
     import_options,
 )
 from geo_service.sources.vector import VECTOR_SUFFIXES
+from geo_service.store import Store, open_store
 from geo_service.store.base import check_layer_name
 from geo_service.validation import LayerReport
-from geo_service.workspace import Workspace
 
 T = TypeVar("T")
 logger = logging.getLogger("geo_service.api")
+preload(__name__)  # the imports' worker processes run _import_in_worker
 
 TAG: Final = "Write (API key)"
 router = APIRouter(
@@ -248,7 +251,7 @@ async def import_layer(request: Request, layer: str) -> Response:
     with tempfile.TemporaryDirectory(prefix="geo-service-upload-") as tmp:
         folder = Path(tmp)
         upload = await _receive_upload(request, folder, limit, settings.max_upload_files)
-        work = _import_work(get_workspace(request), layer, upload, folder)
+        work = _import_work(settings, layer, upload, folder)
         result = await _serialised(request, work)
     return json_response(result.model_dump())
 
@@ -260,30 +263,43 @@ class _Upload:
 
 
 def _import_work(
-    workspace: Workspace, layer: str, upload: _Upload, folder: Path
+    settings: Settings, layer: str, upload: _Upload, folder: Path
 ) -> Callable[[], ImportResult]:
-    """The import of ``upload`` into ``layer``, to run in a worker thread."""
+    """The import of ``upload`` into ``layer``, to run in a worker thread: it waits for a
+    worker process bounded in memory and time (:mod:`geo_service.bounded`), so that no file
+    can stall the server or exhaust its memory."""
+    bounds = Bounds(memory_mb=settings.import_memory_mb, timeout_s=settings.import_timeout_s)
+    names = ", ".join(p.name for p in _primary_files(upload.files))
 
     def run() -> ImportResult:
-        options, extra = _options(upload.fields, workspace.settings.max_raster_pixels)
-        paths = _primary_files(upload.files)
         try:
-            fmt, report = pipeline.import_files(
-                workspace.store, layer, paths, options=options, **extra
+            return run_bounded(
+                _import_in_worker, settings, layer, upload, folder, bounds=bounds, what=names
             )
-        except GeoServiceError as exc:
-            raise _renamed(exc, folder) from None
-        except Exception as exc:  # a reader's unforeseen failure is still the file's fault
-            logger.exception("unexpected failure importing %s", [p.name for p in paths])
-            detail = _without_folder(str(exc).strip().split("\n")[0][:200], folder)
+        except WorkerFailureError as exc:  # a reader's unforeseen failure is still the file's fault
             raise InputError(
-                f"{', '.join(p.name for p in paths)}: cannot be imported as '{layer}' "
-                f"({type(exc).__name__}: {detail}); expected files of one of the formats "
-                "'geo-service formats' lists"
+                f"{names}: cannot be imported as '{layer}' "
+                f"({exc.kind}: {_without_folder(exc.detail[:200], folder)}); expected files of "
+                "one of the formats 'geo-service formats' lists"
             ) from None
-        return _import_result(workspace, layer, fmt.name, paths, report, folder)
 
     return run
+
+
+def _import_in_worker(
+    settings: Settings, layer: str, upload: _Upload, folder: Path
+) -> ImportResult:
+    """The import itself, in the worker process: opens the store, imports, reports."""
+    options, extra = _options(upload.fields, settings.max_raster_pixels)
+    paths = _primary_files(upload.files)
+    store = open_store(settings)
+    try:
+        fmt, report = pipeline.import_files(store, layer, paths, options=options, **extra)
+        return _import_result(store, layer, fmt.name, paths, report, folder)
+    except GeoServiceError as exc:
+        raise _renamed(exc, folder) from None
+    finally:
+        store.close()
 
 
 def _importable_layer(layer: str) -> str:
@@ -465,7 +481,7 @@ def _without_folder(text: str, folder: Path) -> str:
 
 
 def _import_result(
-    workspace: Workspace,
+    store: Store,
     layer: str,
     format_name: str,
     paths: list[Path],
@@ -481,7 +497,7 @@ def _import_result(
         repaired=report.repaired,
         skipped={reason: len(rows) for reason, rows in report.skipped.items()},
         warnings=[_without_folder(w, folder) for w in report.warnings],
-        version=workspace.store.version(layer),
+        version=store.version(layer),
     )
 
 

@@ -1,0 +1,137 @@
+"""Work on untrusted files in a child process bounded in memory and in time.
+
+A file can keep a reader busy for hours, or make it allocate without end, inside C code (GDAL,
+GEOS, NumPy) that holds the GIL: neither a thread nor a signal handler can stop it, and a server
+running it in a thread stops answering. The one bound that always holds is another process,
+limited in address space (``RLIMIT_AS``) and killed when its time is up. The children are forked
+from a fork server that has the importers loaded already, so starting one costs milliseconds;
+a child killed half-way leaves the store as it was (every store write is atomic).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import resource
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any, Final, TypeVar
+
+from geo_service.errors import GeoServiceError, LimitExceededError
+
+T = TypeVar("T")
+logger = logging.getLogger("geo_service.bounded")
+
+_CONTEXT: Final = multiprocessing.get_context("forkserver")
+#: Modules loaded once in the fork server rather than in each child (see :func:`preload`).
+_PRELOADED: Final = ["geo_service.pipeline", "geo_service.store"]
+_CONTEXT.set_forkserver_preload(_PRELOADED)
+_MB: Final = 1_000_000
+#: Ways a child dies when an allocation fails in C or C++ code (abort on std::bad_alloc).
+_MEMORY_SIGNALS: Final = frozenset({signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS})
+_MEMORY_WORDS: Final = ("out of memory", "cannot allocate", "memoryerror", "bad_alloc")
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Limits of one piece of work, and the settings that set them (named in the messages)."""
+
+    memory_mb: float
+    timeout_s: float
+    memory_setting: str = "GEO_SERVICE_IMPORT_MEMORY_MB"
+    timeout_setting: str = "GEO_SERVICE_IMPORT_TIMEOUT_S"
+
+
+class WorkerFailureError(Exception):
+    """The work raised something other than a :class:`GeoServiceError` (its traceback was
+    logged by the child): ``kind`` is the exception's class name, ``detail`` its first line."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
+
+
+def preload(*modules: str) -> None:
+    """Load ``modules`` (those of the work functions) in the fork server too, when it starts."""
+    _PRELOADED.extend(m for m in modules if m not in _PRELOADED)
+    _CONTEXT.set_forkserver_preload(_PRELOADED)
+
+
+def run_bounded(work: Callable[..., T], *args: Any, bounds: Bounds, what: str) -> T:
+    """``work(*args)`` in a child process within ``bounds``; its value, or its error.
+
+    ``work`` and ``args`` are pickled (module-level function, plain values). A
+    :class:`GeoServiceError` raised by the work is raised here as it is; a child that runs out
+    of memory or time raises :class:`LimitExceededError` naming ``what`` (e.g. the files) and
+    the setting; any other failure :class:`WorkerFailureError`.
+    """
+    receiver, sender = _CONTEXT.Pipe(duplex=False)
+    process = _CONTEXT.Process(
+        target=_child, args=(sender, bounds.memory_mb, work, args), daemon=True
+    )
+    process.start()
+    sender.close()
+    try:
+        if not receiver.poll(bounds.timeout_s):
+            raise LimitExceededError(
+                f"{what}: not finished after {bounds.timeout_s:g} s ({bounds.timeout_setting}), "
+                "stopped; the store is unchanged. Split the file, or raise the limit"
+            )
+        try:
+            status, value = receiver.recv()
+        except EOFError:  # the child died without answering
+            process.join()
+            raise _died(process.exitcode, bounds, what) from None
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+        receiver.close()
+    if status == "ok":
+        return value  # type: ignore[no-any-return]
+    if status == "memory":
+        raise _out_of_memory(bounds, what)
+    if status == "error":
+        raise value
+    raise WorkerFailureError(*value)
+
+
+def _child(sender: Connection, memory_mb: float, work: Callable[..., Any], args: Any) -> None:
+    limit = int(memory_mb * _MB)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    outcome: tuple[str, Any]
+    try:
+        outcome = ("ok", work(*args))
+    except GeoServiceError as exc:
+        outcome = ("error", exc)
+    except MemoryError:
+        outcome = ("memory", None)
+    except Exception as exc:
+        detail = str(exc).strip().split("\n")[0][:300]
+        if any(word in f"{type(exc).__name__} {detail}".lower() for word in _MEMORY_WORDS):
+            outcome = ("memory", None)
+        else:
+            logger.exception("unexpected failure in a bounded worker")
+            outcome = ("failure", (type(exc).__name__, detail))
+    try:
+        sender.send(outcome)
+    except MemoryError:
+        sender.send(("memory", None))
+    sender.close()
+
+
+def _died(exitcode: int | None, bounds: Bounds, what: str) -> Exception:
+    if exitcode is not None and -exitcode in _MEMORY_SIGNALS:
+        return _out_of_memory(bounds, what)
+    how = f"signal {-exitcode}" if exitcode is not None and exitcode < 0 else f"status {exitcode}"
+    return WorkerFailureError("WorkerDied", f"the worker process stopped with {how}")
+
+
+def _out_of_memory(bounds: Bounds, what: str) -> LimitExceededError:
+    return LimitExceededError(
+        f"{what}: needed more than {bounds.memory_mb:g} MB of memory ({bounds.memory_setting}), "
+        "stopped; the store is unchanged. Split the file, or raise the limit"
+    )

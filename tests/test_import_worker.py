@@ -1,0 +1,243 @@
+"""Imports run in a worker process bounded in memory and time (``geo_service.bounded``).
+
+A file can keep GDAL or GEOS busy for hours holding the GIL, or make them allocate without end:
+run in a thread, it stalls every reader of the server. Here, work that holds the GIL is stopped
+at its time limit while the caller's other threads keep running, work that allocates too much
+is stopped at its memory limit, both with a message naming the file and the setting; and
+through a real server, ``/healthz`` answers in < 200 ms while a slow upload is imported and
+then stopped, the store unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+from fastapi.testclient import TestClient
+from test_api_server import _free_port, _wait_until_up
+from test_hostile import KEY, KEY_HASH, X0, Y0, _baseline, snapshot
+
+from geo_service.api import create_app
+from geo_service.bounded import Bounds, WorkerFailureError, run_bounded
+from geo_service.errors import LimitExceededError, ParameterError
+from geo_service.settings import Settings
+from geo_service.store import GeoPackageStore
+
+#: Longest answer of /healthz while an import runs.
+MAX_READ_SECONDS = 0.2
+
+
+def _backtrack() -> None:
+    # exponential backtracking inside the re module's C code, which never releases the GIL
+    re.match(r"(a+)+$", "a" * 64 + "b")
+
+
+def _allocate(mb: int) -> int:
+    return len(bytearray(mb * 1_000_000))
+
+
+def _refuse() -> None:
+    raise ParameterError("crs", "expected EPSG:2154")
+
+
+def _fail() -> None:
+    raise KeyError("locaux")
+
+
+def _abort() -> None:
+    os.kill(os.getpid(), signal.SIGABRT)  # as C++ code does on std::bad_alloc
+
+
+def _double(value: int) -> int:
+    return 2 * value
+
+
+class _Ticker:
+    """A thread noting the time every 10 ms: the longest gap is how long it was stalled."""
+
+    def __init__(self) -> None:
+        self.ticks: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.ticks.append(time.perf_counter())
+            time.sleep(0.01)
+
+    def __enter__(self) -> _Ticker:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def longest_gap(self) -> float:
+        return max(b - a for a, b in zip(self.ticks, self.ticks[1:], strict=False))
+
+
+def test_work_holding_the_gil_is_stopped_at_its_time_limit() -> None:
+    run_bounded(_double, 1, bounds=Bounds(memory_mb=2000, timeout_s=30), what="warm-up")
+    start = time.perf_counter()
+    with _Ticker() as ticker, pytest.raises(LimitExceededError) as refused:
+        run_bounded(_backtrack, bounds=Bounds(memory_mb=2000, timeout_s=1.0), what="view.gpkg")
+    elapsed = time.perf_counter() - start
+    assert refused.value.message.startswith(
+        "view.gpkg: not finished after 1 s (GEO_SERVICE_IMPORT_TIMEOUT_S), stopped; "
+        "the store is unchanged"
+    )
+    assert 1.0 <= elapsed < 5.0
+    assert len(ticker.ticks) > 50
+    assert ticker.longest_gap < MAX_READ_SECONDS
+
+
+def test_work_allocating_too_much_is_stopped_at_its_memory_limit() -> None:
+    bounds = Bounds(memory_mb=1000, timeout_s=60)
+    with pytest.raises(LimitExceededError, match=r"^big\.tif: needed more than 1000 MB of memory"):
+        run_bounded(_allocate, 3000, bounds=bounds, what="big.tif")
+    with pytest.raises(LimitExceededError, match=r"GEO_SERVICE_IMPORT_MEMORY_MB"):
+        run_bounded(_abort, bounds=bounds, what="big.tif")
+    assert run_bounded(_allocate, 100, bounds=bounds, what="small.tif") == 100_000_000
+
+
+def test_values_and_errors_cross_from_the_worker() -> None:
+    bounds = Bounds(memory_mb=2000, timeout_s=60)
+    assert run_bounded(_double, 21, bounds=bounds, what="x") == 42
+    with pytest.raises(ParameterError) as refused:
+        run_bounded(_refuse, bounds=bounds, what="x")
+    assert refused.value.parameter == "crs"
+    assert refused.value.message == "parameter 'crs': expected EPSG:2154"
+    with pytest.raises(WorkerFailureError) as failed:
+        run_bounded(_fail, bounds=bounds, what="x")
+    assert (failed.value.kind, failed.value.detail) == ("KeyError", "'locaux'")
+
+
+def _premises_csv(path: Path, rows: int) -> Path:
+    lines = (
+        f"p{i};1;THD30;{5.30 + (i % 1000) * 1e-4:.5f};{43.20 + (i // 1000) * 1e-4:.5f}"
+        for i in range(rows)
+    )
+    path.write_text("premises_id;locaux;down_class;lon;lat\n" + "\n".join(lines) + "\n", "utf-8")
+    return path
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, GeoPackageStore]]:
+    """``geo-service serve`` over a small territory, imports limited to 1.5 s."""
+    store = GeoPackageStore(tmp_path / "data")
+    _baseline(store)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GEO_SERVICE_")}
+    env |= {
+        "NO_PROXY": "127.0.0.1,localhost",
+        "GEO_SERVICE_API_KEY_HASH": KEY_HASH,
+        "GEO_SERVICE_IMPORT_TIMEOUT_S": "1.5",
+    }
+    command = [sys.executable, "-m", "geo_service", "serve", "--port", str(port)]
+    command += ["--data-dir", str(tmp_path / "data")]
+    log = tmp_path / "serve.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(url, process, log)
+        yield url, store
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_readers_stay_fast_while_an_upload_is_imported_then_stopped(
+    served: tuple[str, GeoPackageStore], tmp_path: Path
+) -> None:
+    url, store = served
+    csv = _premises_csv(tmp_path / "premises.csv", 300_000)  # about 6 s to import here
+    before = snapshot(store)
+    answers: list[httpx.Response] = []
+
+    def upload() -> None:
+        with csv.open("rb") as body:
+            answers.append(
+                httpx.post(
+                    f"{url}/layers/premises",
+                    files=[("file", ("premises.csv", body, "text/csv"))],
+                    headers={"X-API-Key": KEY},
+                    timeout=60,
+                )
+            )
+
+    uploading = threading.Thread(target=upload)
+    latencies: list[float] = []
+    with httpx.Client(base_url=url, timeout=10) as reader:
+        reader.get("/healthz")
+        uploading.start()
+        while uploading.is_alive():
+            start = time.perf_counter()
+            assert reader.get("/healthz").status_code == 200
+            latencies.append(time.perf_counter() - start)
+            time.sleep(0.02)
+    uploading.join()
+    (answer,) = answers
+    assert answer.status_code == 413, answer.text
+    assert answer.json()["description"].startswith(
+        "premises.csv: not finished after 1.5 s (GEO_SERVICE_IMPORT_TIMEOUT_S), stopped"
+    )
+    assert len(latencies) >= 10
+    assert max(latencies) < MAX_READ_SECONDS, sorted(latencies)[-5:]
+    assert snapshot(store) == before
+
+
+def _sparse_tif(path: Path, side: int) -> Path:
+    profile = {
+        "driver": "GTiff",
+        "width": side,
+        "height": side,
+        "count": 1,
+        "dtype": "float32",
+        "crs": "EPSG:2154",
+        "transform": Affine(10, 0, X0, 0, -10, Y0 + 10 * side),
+        "nodata": float("nan"),
+        "tiled": True,
+        "compress": "deflate",
+        "sparse_ok": True,
+    }
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(np.full((256, 256), 50.0, dtype=np.float32), 1, window=((0, 256), (0, 256)))
+    return path
+
+
+def test_an_upload_needing_more_memory_than_its_limit_is_refused(tmp_path: Path) -> None:
+    # 15,000 x 15,000 pixels, within the pixel bound, 900 MB once read: past a 1000 MB worker
+    tif = _sparse_tif(tmp_path / "coverage.tif", 15_000)
+    settings = Settings(
+        database_url=None, data_dir=tmp_path / "data", api_key_hash=KEY_HASH, import_memory_mb=1000
+    )
+    app = create_app(settings)
+    store = app.state.workspace.store
+    _baseline(store)
+    before = snapshot(store)
+    with TestClient(app) as client:
+        answer = client.post(
+            "/layers/coverage",
+            files=[("file", ("coverage.tif", tif.read_bytes(), "image/tiff"))],
+            headers={"X-API-Key": KEY},
+        )
+    assert answer.status_code == 413, answer.text
+    assert answer.json()["description"].startswith(
+        "coverage.tif: needed more than 1000 MB of memory (GEO_SERVICE_IMPORT_MEMORY_MB), stopped"
+    )
+    assert snapshot(store) == before
