@@ -57,6 +57,13 @@ def fr_hectares(area_ha: float | None) -> str:
     return f"{fr_number(area_ha, decimals)}{NNBSP}ha"
 
 
+def fr_kilometres(distance_km: float | None) -> str:
+    """Kilometres with one decimal: ``11,8 km`` (``—`` when unknown)."""
+    if distance_km is None or math.isnan(distance_km):
+        return "—"
+    return f"{fr_number(distance_km, 1)}{NNBSP}km"
+
+
 def fr_date(value: date | None) -> str:
     """``date(2026, 1, 1)`` → ``1er janvier 2026``."""
     if value is None:

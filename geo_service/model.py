@@ -100,6 +100,24 @@ STATUS_WORDS: Final[dict[str, tuple[str, str]]] = {
 }
 
 
+class AccessClass(StrEnum):
+    """Transport access class of an activity zone (see :mod:`geo_service.analysis.transport`)."""
+
+    GOOD = "good"
+    FAIR = "fair"
+    POOR = "poor"
+    UNKNOWN = "unknown"
+
+
+#: French words of the access classes (maps, opinions, reasons).
+ACCESS_CLASS_LABELS: Final[dict[str, str]] = {
+    AccessClass.GOOD.value: "bien desservie",
+    AccessClass.FAIR.value: "partiellement desservie",
+    AccessClass.POOR.value: "mal desservie",
+    AccessClass.UNKNOWN.value: "desserte inconnue",
+}
+
+
 @dataclass(frozen=True)
 class LayerSchema:
     """Columns and geometries of a canonical vector layer."""

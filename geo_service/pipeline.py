@@ -15,7 +15,7 @@ from typing import Any, Final
 import geopandas as gpd
 import pandas as pd
 
-from geo_service.analysis import AnalysisResult, CoverageSums, RunInfo
+from geo_service.analysis import AnalysisResult, CoverageSums, RunInfo, TransportLayers
 from geo_service.analysis import analyze as analyze_layers
 from geo_service.analysis.point import DEFAULT_PREMISES_RADIUS_M, Here, what_is_here
 from geo_service.catalog import descriptor
@@ -44,6 +44,12 @@ COVERAGE: Final = "coverage"
 MOBILE_COVERAGE: Final = "mobile_coverage"
 MOBILE_SITES: Final = "mobile_sites"
 COMMUNE_COVERAGE: Final = "commune_coverage"
+TRANSIT_STOPS: Final = "transit_stops"
+RAIL_STATIONS: Final = "rail_stations"
+ROAD_ACCESS: Final = "road_access"
+HUBS: Final = "hubs"
+#: The transport layers, each optional (the access of the zones, unknown without them).
+TRANSPORT_LAYERS: Final = (TRANSIT_STOPS, RAIL_STATIONS, ROAD_ACCESS, HUBS)
 ZONE_RESULTS: Final = "zone_results"
 COMMUNE_RESULTS: Final = "commune_results"
 EPCI_RESULTS: Final = "epci_results"
@@ -58,6 +64,7 @@ INPUT_LAYERS: Final = (
     MOBILE_COVERAGE,
     MOBILE_SITES,
     COMMUNE_COVERAGE,
+    *TRANSPORT_LAYERS,
 )
 RESULT_LAYERS: Final = (ZONE_RESULTS, COMMUNE_RESULTS, EPCI_RESULTS)
 
@@ -77,6 +84,7 @@ class Inputs:
     mobile_coverage: gpd.GeoDataFrame | None = None
     mobile_sites: gpd.GeoDataFrame | None = None
     commune_coverage: gpd.GeoDataFrame | None = None
+    transport: TransportLayers | None = None
 
 
 def layer_meta(
@@ -436,6 +444,12 @@ def load_inputs(store: Store, *, premises: bool = True) -> Inputs:
         mobile_coverage=vectors.get(MOBILE_COVERAGE),
         mobile_sites=vectors.get(MOBILE_SITES),
         commune_coverage=vectors.get(COMMUNE_COVERAGE),
+        transport=TransportLayers(
+            transit_stops=vectors.get(TRANSIT_STOPS),
+            rail_stations=vectors.get(RAIL_STATIONS),
+            road_access=vectors.get(ROAD_ACCESS),
+            hubs=vectors.get(HUBS),
+        ),
     )
 
 
@@ -465,6 +479,7 @@ def analyze_inputs(
         mobile_coverage=inputs.mobile_coverage,
         mobile_sites=inputs.mobile_sites,
         commune_coverage=inputs.commune_coverage,
+        transport=inputs.transport,
     )
 
 

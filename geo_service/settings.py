@@ -44,6 +44,11 @@ class AnalysisFields(BaseModel):
     priority_weight_locaux: float = _threshold("priority_weight_locaux")
     priority_land_half_ha: float = _threshold("priority_land_half_ha")
     priority_locaux_half: float = _threshold("priority_locaux_half")
+    transit_walk_m: float = _threshold("transit_walk_m")
+    access_good_departures: float = _threshold("access_good_departures")
+    access_good_rail_km: float = _threshold("access_good_rail_km")
+    access_good_road_km: float = _threshold("access_good_road_km")
+    access_poor_road_km: float = _threshold("access_poor_road_km")
 
 
 if tuple(AnalysisFields.model_fields) != tuple(BY_NAME):  # pragma: no cover - a coding error
@@ -71,6 +76,12 @@ class AnalysisParams(AnalysisFields):
     Priority (0-100, non-served zones only) is the weighted mean of three scores in [0, 1]:
     the coverage gap ``1 - share_thd30``, the available land ``L / (L + land_half_ha)`` and the
     locaux ``N / (N + locaux_half)``.
+
+    Transport access (``access_class``, see :mod:`geo_service.analysis.transport`): stops
+    within ``transit_walk_m`` of the zone count; public transport is good with at least
+    ``access_good_departures`` morning-peak departures, a métro, tram or train stop among them,
+    or a passenger station within ``access_good_rail_km``; road access is good within
+    ``access_good_road_km`` of a motorway interchange and poor beyond ``access_poor_road_km``.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -80,6 +91,15 @@ class AnalysisParams(AnalysisFields):
         total = self.priority_weight_gap + self.priority_weight_land + self.priority_weight_locaux
         if total <= 0:
             raise ValueError("at least one priority weight must be positive")
+        return self
+
+    @model_validator(mode="after")
+    def _road_thresholds_ordered(self) -> AnalysisParams:
+        if self.access_good_road_km > self.access_poor_road_km:
+            raise ValueError(
+                "access_good_road_km must not exceed access_poor_road_km (good road access is "
+                "nearer than poor)"
+            )
         return self
 
 

@@ -15,6 +15,8 @@ from typing import Final, TypedDict
 #: Largest priority weight, and largest half-saturation values (land in ha, locaux).
 _MAX_WEIGHT: Final = 1e6
 _MAX_HALF: Final = 1e9
+#: Largest distance threshold of the transport access, in km (more than a département's span).
+_MAX_KM: Final = 500.0
 
 
 class Bounds(TypedDict, total=False):
@@ -109,6 +111,46 @@ THRESHOLDS: Final[tuple[Threshold, ...]] = (
         "locaux-half",
         "Locaux at which the locaux score is one half.",
         Bounds(gt=0.0, le=_MAX_HALF),
+    ),
+    # Transport access (geo_service.analysis.transport).
+    Threshold(
+        "transit_walk_m",
+        500.0,
+        "transit-walk-m",
+        "Walking distance from a zone's perimeter within which public-transport stops count, m.",
+        Bounds(gt=0.0, le=5000.0),
+    ),
+    Threshold(
+        "access_good_departures",
+        8.0,
+        "good-departures",
+        "Morning-peak (07:00-09:00) departures within walking distance from which a zone's "
+        "public transport is good.",
+        Bounds(ge=0.0, le=100_000.0),
+    ),
+    Threshold(
+        "access_good_rail_km",
+        2.0,
+        "good-rail-km",
+        "Straight-line distance to a passenger rail station within which a zone's public "
+        "transport is good, km.",
+        Bounds(ge=0.0, le=_MAX_KM),
+    ),
+    Threshold(
+        "access_good_road_km",
+        5.0,
+        "good-road-km",
+        "Straight-line distance to a motorway interchange within which a zone's road access is "
+        "good, km.",
+        Bounds(ge=0.0, le=_MAX_KM),
+    ),
+    Threshold(
+        "access_poor_road_km",
+        15.0,
+        "poor-road-km",
+        "Straight-line distance to a motorway interchange beyond which a zone's road access is "
+        "poor, km.",
+        Bounds(ge=0.0, le=_MAX_KM),
     ),
 )
 

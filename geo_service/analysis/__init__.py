@@ -35,6 +35,7 @@ from geo_service.analysis.raster import raster_coverage
 from geo_service.analysis.reasons import REASONS_SEPARATOR, split_reasons, zone_reasons
 from geo_service.analysis.result import ZONE_RESULT_COLUMNS, AnalysisResult, RunInfo
 from geo_service.analysis.status import classify, effective_shares
+from geo_service.analysis.transport import TransportLayers, transport_access
 from geo_service.model import CoverageRaster, LayerMeta
 from geo_service.settings import AnalysisParams
 
@@ -46,6 +47,7 @@ __all__ = [
     "AnalysisResult",
     "CoverageSums",
     "RunInfo",
+    "TransportLayers",
     "analyze",
     "analyze_zones",
     "coverage_sums",
@@ -63,6 +65,7 @@ def analyze_zones(
     params: AnalysisParams | None = None,
     progress: Progress | None = None,
     commune_coverage: pd.DataFrame | None = None,
+    transport: TransportLayers | None = None,
 ) -> gpd.GeoDataFrame:
     """Measure, flag and rank every zone.
 
@@ -84,6 +87,10 @@ def analyze_zones(
         premises and no usable raster takes its status from its commune's figures
         (``status_basis`` "commune"), and the results gain
         :data:`~geo_service.analysis.commune_coverage.ZONE_COMMUNE_COLUMNS`.
+    transport
+        The transport layers (stops, stations, interchanges, hubs), any of them absent: the
+        access columns of :mod:`geo_service.analysis.transport` (unknown where a layer is
+        absent).
 
     Returns
     -------
@@ -114,14 +121,19 @@ def analyze_zones(
     reasons = zone_reasons(
         described, shares, status, priority, params, has_raster=raster is not None
     )
+    step("transport")
+    access = transport_access(zones, transport, params)
     _check_declared(metrics)
-    out = zones.drop(columns=[c for c in zones.columns if c in metrics.columns and c != "zone_id"])
+    _check_declared(access)
+    computed = {*metrics.columns, *access.columns} - {"zone_id"}
+    out = zones.drop(columns=[c for c in zones.columns if c in computed])
     out = out.join(metrics.drop(columns="zone_id"))
     out["status"] = status
     out["status_basis"] = shares["basis"]
     out["priority"] = priority["priority"]
     out["rank"] = priority["rank"]
     out["reasons"] = reasons
+    out = out.join(access)
     for column in ZONE_RESULT_COLUMNS:
         if column not in out.columns:
             out[column] = None
@@ -144,6 +156,7 @@ def analyze(
     mobile_coverage: gpd.GeoDataFrame | None = None,
     mobile_sites: gpd.GeoDataFrame | None = None,
     commune_coverage: pd.DataFrame | None = None,
+    transport: TransportLayers | None = None,
 ) -> AnalysisResult:
     """Zone results (:func:`analyze_zones`) with their commune and EPCI sums and run information.
 
@@ -155,7 +168,8 @@ def analyze(
     of :mod:`geo_service.analysis.mobile` to the zone results. ``commune_coverage`` (ARCEP
     commune statistics) gives a status to zones nothing else describes (see
     :func:`analyze_zones`) and adds the communes' own figures to the commune results
-    (:data:`~geo_service.analysis.commune_coverage.COMMUNE_ARCEP_COLUMNS`).
+    (:data:`~geo_service.analysis.commune_coverage.COMMUNE_ARCEP_COLUMNS`). ``transport``
+    adds the access of each zone (see :func:`analyze_zones`), counted per commune and EPCI.
     """
     params = params or AnalysisParams()
     communes = None if communes is None else in_lambert93(communes)
@@ -168,6 +182,7 @@ def analyze(
         params=params,
         progress=progress,
         commune_coverage=commune_coverage,
+        transport=transport,
     )
     mobile = []
     if mobile_coverage is not None:

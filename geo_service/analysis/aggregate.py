@@ -110,7 +110,9 @@ def _aggregate(
     if field.aggregation == Aggregation.COUNT:
         matches = pd.Series(1, index=frame.index, dtype=np.int64)
         if field.of is not None:
-            matches = (frame["status"] == field.of).astype(np.int64)
+            # Results stored before a counted column existed count no zone for it.
+            counted = frame.get(field.count_column, pd.Series(None, index=frame.index))
+            matches = (counted == field.of).astype(np.int64)
         return matches.groupby(key).sum()
     values = frame[field.of]
     if field.aggregation == Aggregation.SUM:

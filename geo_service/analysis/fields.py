@@ -22,8 +22,16 @@ from enum import StrEnum
 from typing import Any, Final, Literal
 
 from geo_service.analysis.status import StatusBasis
-from geo_service.formatting import GBPS, GE, MBPS, fr_hectares, fr_number, fr_percent
-from geo_service.model import STATUS_WORDS, LayerKind, ZoneStatus
+from geo_service.formatting import (
+    GBPS,
+    GE,
+    MBPS,
+    fr_hectares,
+    fr_kilometres,
+    fr_number,
+    fr_percent,
+)
+from geo_service.model import ACCESS_CLASS_LABELS, STATUS_WORDS, AccessClass, LayerKind, ZoneStatus
 
 PRIORITY_DECIMALS: Final = 1
 """Decimals of a priority: the analysis rounds to them, every surface prints them, and levels,
@@ -60,6 +68,7 @@ class Format(StrEnum):
     SHARE = "share"
     PRIORITY = "priority"
     LIST = "list"
+    KILOMETRES = "kilometres"
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,11 @@ class ResultField:
     #: Whether the field is one of the zone's key figures beyond the built-in ones: shown by
     #: its label and format in the map popups and panel and in the zone opinions.
     figure: bool = False
+    #: French words of the values of a coded text field (``enum``), as people read them.
+    value_labels: tuple[tuple[str, str], ...] | None = None
+    #: For :attr:`Aggregation.COUNT` with ``of`` set: the zone column whose value ``of`` is
+    #: counted.
+    count_column: str = "status"
 
     def matches(self, column: str) -> bool:
         """Whether ``column`` is this field (or a member of its family)."""
@@ -96,6 +110,7 @@ class ResultField:
 
 
 _STATUSES: Final = tuple(s.value for s in ZoneStatus)
+_ACCESS_CLASSES: Final = tuple(a.value for a in AccessClass)
 _BASES: Final = tuple(b.value for b in StatusBasis)
 _SHARE: Final = "share"
 
@@ -160,6 +175,115 @@ _COVERAGE_SHARES: Final = (
         "Share of locaux where fibre to the premises is available, 0-1.",
         "Locaux raccordables à la fibre (FttH)",
         "Part des locaux raccordables à la fibre (FttH)",
+    ),
+)
+
+_STRAIGHT: Final = "à vol d'oiseau"
+
+
+def _nearest(name: str, what: str, what_fr: str, label: str, layer: str) -> list[ResultField]:
+    """The distance and name fields of the nearest ``what`` (from layer ``layer``)."""
+    absent = f"vide si la couche {layer} n'est pas chargée"
+    return [
+        ResultField(
+            f"{name}_km",
+            "number",
+            f"Straight-line distance (Lambert-93) from the zone's perimeter to the nearest "
+            f"{what}, km (0 inside the zone; null without the {layer} layer).",
+            f"{label} ({_STRAIGHT})",
+            f"Distance à vol d'oiseau (Lambert-93) du périmètre de la zone {what_fr} le plus "
+            f"proche, en km ({absent})",
+            Format.KILOMETRES,
+            "km",
+            figure=True,
+        ),
+        ResultField(
+            f"{name}_name",
+            "string",
+            f"Name of the nearest {what}.",
+            label,
+            f"Nom {what_fr} le plus proche",
+        ),
+    ]
+
+
+#: The transport access of each zone (:mod:`geo_service.analysis.transport`); always present,
+#: unknown (null) when the layer measuring it is not loaded.
+_TRANSPORT_FIELDS: Final[tuple[ResultField, ...]] = (
+    *_nearest(
+        "road_access",
+        "motorway interchange",
+        "à l'échangeur autoroutier",
+        "Échangeur autoroutier le plus proche",
+        "road_access",
+    ),
+    *_nearest(
+        "rail_station",
+        "passenger rail station",
+        "à la gare voyageurs",
+        "Gare voyageurs la plus proche",
+        "rail_stations",
+    ),
+    *_nearest("airport", "airport", "à l'aéroport", "Aéroport le plus proche", "hubs"),
+    ResultField(
+        "transit_stops",
+        "integer",
+        "Public-transport stops within walking distance of the zone's perimeter "
+        "(transit_walk_m, default 500 m); null without the transit_stops layer.",
+        "Arrêts de transport en commun à distance de marche",
+        "Nombre d'arrêts de transport en commun à distance de marche du périmètre de la zone "
+        "(500 m par défaut ; vide si la couche transit_stops n'est pas chargée)",
+        Format.COUNT,
+        figure=True,
+    ),
+    ResultField(
+        "transit_modes",
+        "string",
+        "Modes of those stops, comma-separated (bus, coach, tram, metro, train...).",
+        "Modes de transport en commun",
+        "Modes desservant ces arrêts, séparés par des virgules (bus, coach, tram, metro, train...)",
+        figure=True,
+    ),
+    ResultField(
+        "transit_peak_departures",
+        "integer",
+        "Morning-peak (07:00-09:00) departures at those stops whose departures are known (a "
+        "lower bound when transit_stops_unknown > 0); null when none is known.",
+        "Départs en pointe du matin (7 h – 9 h)",
+        "Départs entre 7 h et 9 h aux arrêts à distance de marche dont les horaires sont "
+        "connus (vide : inconnu)",
+        Format.COUNT,
+        figure=True,
+    ),
+    ResultField(
+        "transit_stops_unknown",
+        "integer",
+        "Stops within walking distance whose morning-peak departures are unknown (feed without "
+        "service days).",
+        "Arrêts sans horaires connus",
+        "Nombre d'arrêts à distance de marche dont les départs sont inconnus (réseau sans "
+        "calendrier de service)",
+        Format.COUNT,
+    ),
+    ResultField(
+        "access_class",
+        "string",
+        "Transport access class of the zone: good, fair, poor or unknown.",
+        "Accès et transports",
+        "good (bien desservie), fair (partiellement), poor (mal desservie) ou unknown",
+        queryable=True,
+        enum=_ACCESS_CLASSES,
+        figure=True,
+        value_labels=tuple(ACCESS_CLASS_LABELS.items()),
+    ),
+    ResultField(
+        "access_reasons",
+        "array",
+        "Sentences (French) explaining the transport access class.",
+        "Explications (accès et transports)",
+        "Explications en français de la desserte de la zone par les transports",
+        Format.LIST,
+        sortable=False,
     ),
 )
 
@@ -365,6 +489,7 @@ ZONE_FIELDS: Final[tuple[ResultField, ...]] = (
         Format.COUNT,
         source=LayerKind.MOBILE_SITES,
     ),
+    *_TRANSPORT_FIELDS,
 )
 
 
@@ -473,6 +598,21 @@ def _aggregates(where: str) -> tuple[ResultField, ...]:
             "/100",
             Aggregation.MAX,
             "priority",
+        ),
+        *(
+            ResultField(
+                f"zones_access_{access}",
+                "integer",
+                f"Activity zones whose transport access class is {access}.",
+                f"Zones ({ACCESS_CLASS_LABELS[access]})",
+                f"Nombre de zones d'activités {fr} dont la desserte par les transports est "
+                f"{access} ({ACCESS_CLASS_LABELS[access]})",
+                Format.COUNT,
+                aggregation=Aggregation.COUNT,
+                of=access,
+                count_column="access_class",
+            )
+            for access in _ACCESS_CLASSES
         ),
     )
 
@@ -685,6 +825,10 @@ def format_value(field: ResultField, value: float | str | None) -> str:
         return fr_number(float(value), PRIORITY_DECIMALS)
     if field.format == Format.NUMBER:
         return fr_number(float(value), 1)
+    if field.format == Format.KILOMETRES:
+        return fr_kilometres(float(value))
+    if field.value_labels is not None:
+        return dict(field.value_labels).get(str(value), str(value))
     return str(value)
 
 
