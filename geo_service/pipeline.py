@@ -115,10 +115,15 @@ def layer_meta(
 def build_demo_store(
     store: Store, *, scale: str = "demo", seed: int = 2154, progress: Progress | None = None
 ) -> None:
-    """Build the synthetic demo territory and store its layers (replacing the input layers)."""
+    """Build the synthetic demo territory and store its layers (replacing the input layers),
+    its transport layers (:mod:`geo_service.demo_transport`) included."""
     from geo_service.demo import build_demo
+    from geo_service.demo_transport import demo_transport
 
     territory = build_demo(scale, seed=seed, progress=progress)
+    if progress:
+        progress("transport")
+    transport = demo_transport(territory, seed)
     store_demo_layers(
         store,
         (
@@ -126,6 +131,7 @@ def build_demo_store(
             (ZONES, territory.zones),
             (LAND, territory.land),
             (PREMISES, territory.premises),
+            *((name, transport[name]) for name in TRANSPORT_LAYERS),
         ),
         territory.coverage,
         data_date=territory.data_date,

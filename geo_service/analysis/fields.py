@@ -242,7 +242,6 @@ _TRANSPORT_FIELDS: Final[tuple[ResultField, ...]] = (
         "Modes of those stops, comma-separated (bus, coach, tram, metro, train...).",
         "Modes de transport en commun",
         "Modes desservant ces arrêts, séparés par des virgules (bus, coach, tram, metro, train...)",
-        figure=True,
     ),
     ResultField(
         "transit_peak_departures",
@@ -273,7 +272,6 @@ _TRANSPORT_FIELDS: Final[tuple[ResultField, ...]] = (
         "good (bien desservie), fair (partiellement), poor (mal desservie) ou unknown",
         queryable=True,
         enum=_ACCESS_CLASSES,
-        figure=True,
         value_labels=tuple(ACCESS_CLASS_LABELS.items()),
     ),
     ResultField(

@@ -14,6 +14,7 @@ from geo_service.errors import NotFoundError
 from geo_service.formatting import fr_date, fr_hectares, fr_number, plural
 from geo_service.model import ZoneStatus
 from geo_service.opinions import common as c
+from geo_service.opinions.access import summary_access, transport_dates
 from geo_service.opinions.model import (
     ContextItem,
     KeyFigure,
@@ -102,6 +103,7 @@ def commune_opinion(
         params=result.run.params,
         levels=options.levels,
         zones=lines,
+        access=summary_access(row, zones, "de la commune", transport_dates(result.run)),
         links=c.links(
             options,
             f"/maps/territory?commune={code}",

@@ -13,6 +13,7 @@ from typing import Final
 
 from geo_service.formatting import GE, MBPS, fr_date, fr_hectares, fr_number, plural
 from geo_service.maps.style import STATUS_TEXT_COLOURS
+from geo_service.opinions.access import ACCESS_TITLE
 from geo_service.opinions.model import Opinion, OpinionKind, ZoneLine
 from geo_service.opinions.wording import SHARE_NOTE, draft_notice, priority_text
 
@@ -136,6 +137,7 @@ def render_html(opinion: Opinion, map_png: bytes | None = None) -> str:
         _zones(opinion) if opinion.kind == OpinionKind.COMMUNE else "",
         _section("1. Constats", _list(opinion.findings)),
         _section("2. Appréciation", "".join(f"<p>{escape(p)}</p>" for p in opinion.assessment)),
+        _access(opinion),
         _recommendation(opinion),
         _section("4. Limites des données", _list(opinion.limits)),
         _sources(opinion),
@@ -300,6 +302,13 @@ def _links(opinion: Opinion) -> str:
 
 def _footer(opinion: Opinion) -> str:
     return f"<footer>{escape(draft_notice(opinion.date, opinion.analyzed_at.date()))}</footer>"
+
+
+def _access(opinion: Opinion) -> str:
+    if not opinion.access:
+        return ""
+    body = "".join(f"<p>{escape(p)}</p>" for p in opinion.access)
+    return f'<section class="access">{_heading(ACCESS_TITLE)}{body}</section>'
 
 
 def _section(title: str, body: str) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from geo_service.formatting import GE, MBPS, fr_date, fr_hectares, fr_number
+from geo_service.opinions.access import ACCESS_TITLE
 from geo_service.opinions.model import Opinion, OpinionKind
 from geo_service.opinions.wording import SHARE_NOTE, draft_notice, priority_text
 
@@ -68,6 +69,10 @@ def render_markdown(opinion: Opinion) -> str:
     lines += ["", "## 2. Appréciation", ""]
     for paragraph in opinion.assessment:
         lines += [md_escape(paragraph), ""]
+    if opinion.access:
+        lines += [f"## {ACCESS_TITLE}", ""]
+        for paragraph in opinion.access:
+            lines += [md_escape(paragraph), ""]
     lines += ["## 3. Recommandation", "", f"**{md_escape(rec.label)}.** {md_escape(rec.rationale)}"]
     lines += ["", *_bullets(opinion.recommendations), "", f"*Méthode.* {md_escape(rec.method)}"]
     lines += ["", "## 4. Limites des données", "", *_bullets(opinion.limits)]

@@ -152,6 +152,11 @@ class Opinion(BaseModel):
     zones: list[ZoneLine] = Field(
         default_factory=list, description="Zones of the commune, or flagged zones by rank."
     )
+    access: list[str] = Field(
+        default_factory=list,
+        description="Accès et transports: how the subject's zones are reached, one paragraph "
+        "per item (empty: not assessed).",
+    )
     links: Links
 
     def figure(self, column: str) -> KeyFigure:

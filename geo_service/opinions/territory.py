@@ -11,6 +11,7 @@ from geo_service.analysis.aggregate import territory_summary
 from geo_service.formatting import fr_date, fr_hectares, fr_number, fr_percent, plural
 from geo_service.model import ZoneStatus
 from geo_service.opinions import common as c
+from geo_service.opinions.access import summary_access, transport_dates
 from geo_service.opinions.model import (
     ContextItem,
     KeyFigure,
@@ -75,6 +76,9 @@ def territory_synthesis(result: AnalysisResult, options: c.OpinionOptions | None
         params=result.run.params,
         levels=options.levels,
         zones=lines,
+        access=summary_access(
+            territory_summary(zones), zones, "du territoire", transport_dates(result.run)
+        ),
         links=c.links(options, "/maps/territory", "/collections/zones/items", "/territory/opinion"),
     )
 

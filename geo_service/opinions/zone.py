@@ -31,6 +31,7 @@ from geo_service.formatting import (
 )
 from geo_service.model import ZoneStatus
 from geo_service.opinions import common as c
+from geo_service.opinions.access import transport_dates, zone_access
 from geo_service.opinions.model import (
     ContextItem,
     KeyFigure,
@@ -106,6 +107,7 @@ def zone_opinion(
         recommendation=_recommendation(row, result, options, flagged),
         recommendations=_recommendations(row, options),
         limits=_limits(row, result, position),
+        access=zone_access(row, result.run.params, transport_dates(result.run)),
         sources=c.sources(result.run),
         params=result.run.params,
         levels=options.levels,
