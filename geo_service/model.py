@@ -109,12 +109,13 @@ class AccessClass(StrEnum):
     UNKNOWN = "unknown"
 
 
-#: French words of the access classes (maps, opinions, reasons).
-ACCESS_CLASS_LABELS: Final[dict[str, str]] = {
-    AccessClass.GOOD.value: "bien desservie",
-    AccessClass.FAIR.value: "partiellement desservie",
-    AccessClass.POOR.value: "mal desservie",
-    AccessClass.UNKNOWN.value: "desserte inconnue",
+#: French words of each access class, agreeing with « zone »: singular, plural (maps, opinions,
+#: result labels).
+ACCESS_WORDS: Final[dict[str, tuple[str, str]]] = {
+    AccessClass.GOOD: ("bien desservie", "bien desservies"),
+    AccessClass.FAIR: ("partiellement desservie", "partiellement desservies"),
+    AccessClass.POOR: ("mal desservie", "mal desservies"),
+    AccessClass.UNKNOWN: ("de desserte inconnue", "de desserte inconnue"),
 }
 
 

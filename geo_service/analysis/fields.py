@@ -31,7 +31,7 @@ from geo_service.formatting import (
     fr_number,
     fr_percent,
 )
-from geo_service.model import ACCESS_CLASS_LABELS, STATUS_WORDS, AccessClass, LayerKind, ZoneStatus
+from geo_service.model import ACCESS_WORDS, STATUS_WORDS, AccessClass, LayerKind, ZoneStatus
 
 PRIORITY_DECIMALS: Final = 1
 """Decimals of a priority: the analysis rounds to them, every surface prints them, and levels,
@@ -272,7 +272,7 @@ _TRANSPORT_FIELDS: Final[tuple[ResultField, ...]] = (
         "good (bien desservie), fair (partiellement), poor (mal desservie) ou unknown",
         queryable=True,
         enum=_ACCESS_CLASSES,
-        value_labels=tuple(ACCESS_CLASS_LABELS.items()),
+        value_labels=tuple((str(a), words[0]) for a, words in ACCESS_WORDS.items()),
     ),
     ResultField(
         "access_reasons",
@@ -602,10 +602,11 @@ def _aggregates(where: str) -> tuple[ResultField, ...]:
                 f"zones_access_{access}",
                 "integer",
                 f"Activity zones whose transport access class is {access}.",
-                f"Zones ({ACCESS_CLASS_LABELS[access]})",
-                f"Nombre de zones d'activités {fr} dont la desserte par les transports est "
-                f"{access} ({ACCESS_CLASS_LABELS[access]})",
+                f"Zones {ACCESS_WORDS[access][1]} (transports)",
+                f"Nombre de zones d'activités {fr} dont l'accès par les transports est "
+                f"{access} ({ACCESS_WORDS[access][0]})",
                 Format.COUNT,
+                "zones",
                 aggregation=Aggregation.COUNT,
                 of=access,
                 count_column="access_class",

@@ -9,7 +9,7 @@ from typing import Any, Final
 from geo_service.analysis import RunInfo, split_reasons
 from geo_service.analysis.priority import FLAGGED
 from geo_service.formatting import NNBSP, fr_date, fr_kilometres, fr_number, plural
-from geo_service.model import ACCESS_CLASS_LABELS, AccessClass
+from geo_service.model import ACCESS_WORDS, AccessClass
 from geo_service.opinions import common as c
 from geo_service.opinions.wording import quoted
 from geo_service.settings import AnalysisParams
@@ -18,12 +18,6 @@ from geo_service.settings import AnalysisParams
 ACCESS_TITLE: Final = "Accès et transports"
 #: The transport layers, as the section cites them.
 TRANSPORT_LAYERS: Final = ("transit_stops", "rail_stations", "road_access", "hubs")
-_CLASS_WORDS: Final[dict[str, tuple[str, str]]] = {
-    AccessClass.GOOD.value: ("bien desservie", "bien desservies"),
-    AccessClass.FAIR.value: ("partiellement desservie", "partiellement desservies"),
-    AccessClass.POOR.value: ("mal desservie", "mal desservies"),
-    AccessClass.UNKNOWN.value: ("de desserte inconnue", "de desserte inconnue"),
-}
 
 
 def method_sentence(params: AnalysisParams) -> str:
@@ -54,7 +48,7 @@ def zone_access(row: Mapping[str, Any], params: AnalysisParams, dates: str) -> l
     facts = [f"{reason}." for reason in split_reasons(c.text(row, "access_reasons"))]
     return [
         "Au regard des seuils retenus, la zone est "
-        f"{quoted(ACCESS_CLASS_LABELS[access])} par les transports.",
+        f"{quoted(ACCESS_WORDS[access][0])} par les transports.",
         *facts,
         method_sentence(params),
         f"Données de transport : {dates}.",
@@ -67,7 +61,7 @@ def counts_sentence(counts: Mapping[str, int], subject: str) -> str | None:
     if total == 0 or counts.get(AccessClass.UNKNOWN.value, 0) == total:
         return None
     parts = [
-        f"{fr_number(n)} {_CLASS_WORDS[access][0 if n < 2 else 1]}"
+        f"{fr_number(n)} {ACCESS_WORDS[access][0 if n < 2 else 1]}"
         for access, n in counts.items()
         if n > 0
     ]
