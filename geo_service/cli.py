@@ -903,7 +903,7 @@ def map_(
 
     Without --self-contained, Leaflet and the map's script are copied to FILE_assets/ beside
     the file. Analyses the store first when it has no results (building the demo territory if
-    it is empty). Links to zones' data and opinions use GEO_SERVICE_PUBLIC_URL.
+    it is empty). Links to zones' data and opinions use GEO_SERVICE_PUBLIC_URL (none when unset).
     """
     from geo_service.maps.service import export_map
     from geo_service.workspace import Workspace

@@ -185,8 +185,10 @@ class Settings(BaseSettings, AnalysisFields):
 
     # Opinions (avis): absolute links, and the priority cut-offs of the recommendation levels.
     public_url: str = Field(
-        default="http://127.0.0.1:8000",
-        description="Public base URL of the service, for absolute links and iframe snippets.",
+        default="",
+        description="Public base URL of the service, for the absolute links and iframe snippets "
+        "of opinions and exported maps; empty: written documents carry no links (the API "
+        "links served pages to the address the client called).",
     )
     opinion_level1_priority: float = Field(
         default=70.0,

@@ -537,9 +537,18 @@ def test_self_contained_export_needs_nothing(workspace: Workspace, tmp_path: Pat
     assert 'id="gs-embed-code"' not in page  # no server: no iframe snippet, no form
     assert "<form" not in page
     popups = [f["properties"]["p"] for f in script_argument(page, "zones")["features"]]
+    # no GEO_SERVICE_PUBLIC_URL: a file read anywhere links nowhere (not to 127.0.0.1)
+    assert not any('href="' in popup for popup in popups)
+
+
+def test_exported_links_start_with_the_public_url(workspace: Workspace, tmp_path: Path) -> None:
+    settings = workspace.settings.model_copy(update={"public_url": "https://cartes.example"})
+    written = export_map(Workspace(settings), tmp_path / "carte.html", self_contained=True)
+    page = written.path.read_text(encoding="utf-8")
+    popups = [f["properties"]["p"] for f in script_argument(page, "zones")["features"]]
     links = [link for popup in popups for link in re.findall(r'href="([^"]+)"', popup)]
     assert len(links) == 3 * len(popups)
-    assert all(link.startswith(workspace.settings.public_url) for link in links)
+    assert all(link.startswith("https://cartes.example/") for link in links)
 
 
 def test_linked_export_copies_its_assets(workspace: Workspace, tmp_path: Path) -> None:

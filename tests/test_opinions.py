@@ -552,11 +552,43 @@ def test_zone_pdf_pages_hold_the_name_and_figures(demo: Workspace, result: Analy
         "3. Recommandation",
         "4. Limites des données",
         "5. Sources",
-        "Carte interactive et données",
     ]
     positions = [whole.index(h) for h in headings]
     assert positions == sorted(positions)
     assert opinion.findings[1].replace(NNBSP, " ") in whole
+    # no GEO_SERVICE_PUBLIC_URL: no link, no iframe (a 127.0.0.1 link helps no reader)
+    assert "Carte interactive et données" not in whole
+    assert "http" not in whole
+    assert b"/URI" not in document.content  # no link annotation either
+
+
+def test_pdf_links_start_with_the_public_url(tmp_path: Path, demo: Workspace) -> None:
+    settings = demo.settings.model_copy(update={"public_url": "https://cartes.cci.example/"})
+    workspace = Workspace(settings, demo.store)
+    zone_id = str(demo.results().flagged()["zone_id"].iloc[0])
+    document = opinion_document(workspace, Subject(OpinionKind.ZONE, zone_id), OpinionFormat.PDF)
+    whole = " ".join(_pdf_pages(document.content))
+    assert "Carte interactive et données" in whole
+    assert f"https://cartes.cci.example/maps/zones/{zone_id}?embed=1" in whole.replace(" ", "")
+    assert "127.0.0.1" not in whole
+
+
+def test_options_default_to_no_links(result: AnalysisResult) -> None:
+    assert Settings().public_url == ""
+    zone_id = str(result.flagged()["zone_id"].iloc[0])
+    insee = str(result.flagged()["commune_insee"].iloc[0])
+    for opinion in (
+        zone_opinion(result, zone_id),
+        commune_opinion(result, insee),
+        territory_synthesis(result),
+    ):
+        assert opinion.links is None
+        assert all(z.map_url is None for z in opinion.zones)
+        page, markdown = render_html(opinion), render_markdown(opinion)
+        assert "<iframe" not in page
+        assert "<iframe" not in markdown
+        assert "href=" not in page
+        assert "127.0.0.1" not in page + markdown
 
 
 def test_territory_pdf_has_the_ranked_annex_on_its_own_pages(
@@ -584,12 +616,16 @@ def test_renderings_of_one_opinion(demo: Workspace, result: AnalysisResult) -> N
     assert markdown.startswith(f"# {md_escape(opinion.title)}\n")
     for heading in ("## Chiffres clés", "## 1. Constats", "## 3. Recommandation", "## 5. Sources"):
         assert f"\n{heading}\n" in markdown
-    assert "```html\n<iframe" in markdown
+    assert "<iframe" not in markdown  # no public URL: no links
+    linked = opinion_document(demo, subject, OpinionFormat.MD, on=ON, base_url="https://a.example")
+    assert "```html\n<iframe" in linked.content.decode()
     page = opinion_document(demo, subject, OpinionFormat.HTML, on=ON).content.decode()
     assert "@page" in page
     assert "data:image/png;base64," in page
-    assert opinion.links.map_url.endswith(f"/maps/territory?commune={insee}")
-    assert opinion.links.embed_url.endswith(f"/maps/territory?commune={insee}&embed=1")
+    with_links = commune_opinion(result, insee, OPTIONS)
+    assert with_links.links is not None
+    assert with_links.links.map_url.endswith(f"/maps/territory?commune={insee}")
+    assert with_links.links.embed_url.endswith(f"/maps/territory?commune={insee}&embed=1")
 
 
 # --- API -------------------------------------------------------------------------------------
@@ -619,6 +655,7 @@ def test_api_zone_opinion_in_every_format(client: TestClient, result: AnalysisRe
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.headers["content-disposition"] == f'attachment; filename="avis-zone-{zone_id}.pdf"'
     assert pdf.content.startswith(b"%PDF-")
+    assert "testserver" not in " ".join(_pdf_pages(pdf.content))  # leaves the browser: no link
     html = client.get(f"/zones/{zone_id}/opinion", params={"f": "html"})
     assert html.headers["content-type"] == "text/html; charset=utf-8"
     assert html.text.startswith("<!DOCTYPE html>")

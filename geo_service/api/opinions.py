@@ -91,16 +91,20 @@ def territory_opinion(
 
 def _answer(request: Request, workspace: Workspace, subject: Subject, f: str) -> Response:
     fmt = OpinionFormat.parse(f, "f")
-    document = opinion_document(workspace, subject, fmt, base_url=_public_url(request, workspace))
+    downloaded = fmt in (OpinionFormat.PDF, OpinionFormat.MD)
+    base_url = _public_url(request, workspace, downloaded)
+    document = opinion_document(workspace, subject, fmt, base_url=base_url)
     headers = {}
-    if fmt in (OpinionFormat.PDF, OpinionFormat.MD):
+    if downloaded:
         headers["Content-Disposition"] = f'attachment; filename="{document.filename}"'
     return Response(document.content, media_type=document.media_type, headers=headers)
 
 
-def _public_url(request: Request, workspace: Workspace) -> str:
-    """``GEO_SERVICE_PUBLIC_URL`` when set, else the base URL the client used."""
+def _public_url(request: Request, workspace: Workspace, downloaded: bool) -> str:
+    """``GEO_SERVICE_PUBLIC_URL`` when set; else the base URL the client used for a page read
+    in the browser, and nothing (no links) for a document that leaves it (PDF, Markdown):
+    the address this client called need not be one its readers can reach."""
     settings = workspace.settings
-    if "public_url" in settings.model_fields_set:
+    if settings.public_url:
         return settings.public_url
-    return str(request.base_url).rstrip("/")
+    return "" if downloaded else str(request.base_url).rstrip("/")

@@ -159,7 +159,7 @@ def export_map(
     With ``self_contained``, every script, style and image is inlined: one file that works
     from ``file://`` with no network. Otherwise they are copied to ``<stem>_assets/`` beside
     the file and linked relatively. Links to zones' data and opinions use the settings'
-    ``public_url``.
+    ``public_url``; without it the file carries none (no address would be true for its reader).
     """
     started = time.perf_counter()
     if zone_id is not None and (status or commune):
@@ -171,7 +171,7 @@ def export_map(
         embed=embed,
         basemap=check_basemap(basemap or workspace.settings.basemap),
         assets=AssetMode.inline() if self_contained else AssetMode(quote(folder.name)),
-        links=Links(workspace.settings.public_url),
+        links=Links(workspace.settings.public_url) if workspace.settings.public_url else None,
         server=False,
     )
     if zone_id is not None:

@@ -63,10 +63,11 @@ _OVERLAP_M2: Final = 1.0
 class OpinionOptions:
     """How opinions are written: public base URL for links, level cut-offs, date of the opinion.
 
+    ``base_url`` empty: the opinion carries no links (no address would be true for its reader).
     ``on`` is the date printed on the opinion (today when None).
     """
 
-    base_url: str = "http://127.0.0.1:8000"
+    base_url: str = ""
     levels: PriorityLevels = field(default_factory=PriorityLevels)
     on: date | None = None
 
@@ -364,13 +365,18 @@ def zone_line(
     )
 
 
-def zone_map_url(options: OpinionOptions, zone_id: str) -> str:
-    """The interactive map of a zone."""
+def zone_map_url(options: OpinionOptions, zone_id: str) -> str | None:
+    """The interactive map of a zone (None without a base URL)."""
+    if not options.root:
+        return None
     return f"{options.root}/maps/zones/{quote(zone_id, safe='')}"
 
 
-def links(options: OpinionOptions, map_path: str, api_path: str, opinion_path: str) -> Links:
-    """Absolute links of an opinion: interactive map, embeddable map, iframe, API, opinions."""
+def links(options: OpinionOptions, map_path: str, api_path: str, opinion_path: str) -> Links | None:
+    """Absolute links of an opinion: interactive map, embeddable map, iframe, API, opinions;
+    None without a base URL."""
+    if not options.root:
+        return None
     map_url = f"{options.root}{map_path}"
     separator = "&" if "?" in map_url else "?"
     embed_url = f"{map_url}{separator}embed=1"

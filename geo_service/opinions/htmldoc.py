@@ -208,11 +208,13 @@ def _map(opinion: Opinion, map_png: bytes | None) -> str:
         OpinionKind.TERRITORY: "les zones d'activités par statut, numérotées par rang de priorité",
     }[opinion.kind]
     alt = f"Carte de {what} — {opinion.subject}"
+    link = ""
+    if opinion.links is not None:
+        url = escape(opinion.links.map_url)
+        link = f' Carte interactive : <a href="{url}">{url}</a>'
     return (
         f'<figure class="map"><img src="data:image/png;base64,{data}" alt="{escape(alt)}">'
-        f"<figcaption>Carte : {escape(what)}. Carte interactive : "
-        f'<a href="{escape(opinion.links.map_url)}">{escape(opinion.links.map_url)}</a>'
-        "</figcaption></figure>"
+        f"<figcaption>Carte : {escape(what)}.{link}</figcaption></figure>"
     )
 
 
@@ -251,7 +253,7 @@ def _zone_row(zone: ZoneLine, with_commune: bool) -> str:
     commune = zone.commune_name or zone.commune_insee or "—"
     cells = [
         f'<td class="num">{fr_number(zone.rank) if zone.rank is not None else "—"}</td>',
-        f'<td><a href="{escape(zone.map_url)}">{escape(zone.name)}</a><br>'
+        f"<td>{_linked(zone.name, zone.map_url)}<br>"
         f'<span class="zone-id">{escape(zone.zone_id)}</span></td>',
         f"<td>{escape(commune)}</td>" if with_commune else "",
         f'<td class="status-{escape(zone.status)}">{escape(zone.status_label)}</td>',
@@ -285,12 +287,19 @@ def _sources(opinion: Opinion) -> str:
     return _section("5. Sources", f'<table class="sources">{head}{rows}</table>')
 
 
+def _linked(text: str, url: str | None) -> str:
+    """``text`` escaped, as a link to ``url`` when there is one."""
+    return f'<a href="{escape(url)}">{escape(text)}</a>' if url else escape(text)
+
+
 def _attribution(text: str) -> str:
     return f'<br><span class="attribution">{escape(text)}</span>' if text else ""
 
 
 def _links(opinion: Opinion) -> str:
     links = opinion.links
+    if links is None:
+        return ""
     body = (
         f'<p>Carte interactive : <a href="{escape(links.map_url)}">{escape(links.map_url)}</a>'
         "</p><p>Pour l'intégrer à une page web :</p>"

@@ -90,18 +90,21 @@ def render_markdown(opinion: Opinion) -> str:
         ],
     )
     links = opinion.links
+    if links is not None:
+        lines += [
+            "",
+            "## Carte interactive et données",
+            "",
+            f"- Carte interactive : <{links.map_url}>",
+            f"- Données (API) : <{links.api_url}>",
+            "",
+            "Pour intégrer la carte à une page web :",
+            "",
+            "```html",
+            links.iframe,
+            "```",
+        ]
     lines += [
-        "",
-        "## Carte interactive et données",
-        "",
-        f"- Carte interactive : <{links.map_url}>",
-        f"- Données (API) : <{links.api_url}>",
-        "",
-        "Pour intégrer la carte à une page web :",
-        "",
-        "```html",
-        links.iframe,
-        "```",
         "",
         f"*{md_escape(draft_notice(opinion.date, opinion.analyzed_at.date()))}*",
         "",

@@ -116,7 +116,7 @@ class ZoneLine(BaseModel):
     priority: float | None = None
     rank: int | None = None
     level: int | None = None
-    map_url: str
+    map_url: str | None = None
 
 
 class ContextItem(BaseModel):
@@ -157,7 +157,8 @@ class Opinion(BaseModel):
         description="Accès et transports: how the subject's zones are reached, one paragraph "
         "per item (empty: not assessed).",
     )
-    links: Links
+    #: None when no public base URL is set (``GEO_SERVICE_PUBLIC_URL``): no links at all.
+    links: Links | None = None
 
     def figure(self, column: str) -> KeyFigure:
         """The key figure taken from analysis column ``column`` (KeyError if absent)."""
