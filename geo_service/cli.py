@@ -35,6 +35,8 @@ from geo_service.thresholds import THRESHOLDS, Threshold
 from geo_service.vintages import VINTAGED_LAYERS, is_vintaged, split_archived_name
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from geo_service.analysis import AnalysisResult
     from geo_service.settings import Settings
     from geo_service.store import Store
@@ -576,6 +578,7 @@ def _print_result(result: AnalysisResult, top: int) -> None:
             fr_hectares(float(part["available_land_ha"].sum())),
         )
     console.print(summary)
+    _print_access(zones)
     flagged = result.flagged()
     if len(flagged) == 0 or top == 0:
         return
@@ -587,11 +590,48 @@ def _print_result(result: AnalysisResult, top: int) -> None:
             f"[bold]{row['rank']:>3}. {row['zone_id']}[/] {row['name']} — {row['status']}, "
             f"priority {fr_number(row['priority'], PRIORITY_DECIMALS)}, "
             f"≥ 30 Mbit/s: {fr_percent(share)}, "
-            f"land: {fr_hectares(row['available_land_ha'])}",
+            f"land: {fr_hectares(row['available_land_ha'])}, "
+            f"transport access: {row.get('access_class') or 'unknown'}",
             highlight=False,
         )
         for reason in split_reasons(row["reasons"]):
             console.print(f"       • {reason}", highlight=False)
+
+
+def _print_access(zones: pd.DataFrame) -> None:
+    """The zones by transport access class, with median straight-line distances."""
+    import pandas as pd
+
+    from geo_service.model import AccessClass
+
+    if "access_class" not in zones.columns or zones["access_class"].eq("unknown").all():
+        console.print(
+            "Transport access: unknown (no transit_stops, rail_stations, road_access or hubs "
+            "layer stored)."
+        )
+        return
+    table = Table(title="Transport access (straight-line distances from the zone)")
+    for column in (
+        "access",
+        "zones",
+        "interchange km",
+        "station km",
+        "with stops",
+        "known departures",
+    ):
+        table.add_column(column, justify="left" if column == "access" else "right")
+    for access in AccessClass:
+        part = zones[zones["access_class"] == access.value]
+        departures = pd.to_numeric(part["transit_peak_departures"], errors="coerce")
+        table.add_row(
+            access.value,
+            str(len(part)),
+            fr_number(part["road_access_km"].median(), 1) if len(part) else "—",
+            fr_number(part["rail_station_km"].median(), 1) if len(part) else "—",
+            str(int((pd.to_numeric(part["transit_stops"], errors="coerce") > 0).sum())),
+            fr_number(int(departures.sum())) if departures.notna().any() else "—",
+        )
+    console.print(table)
 
 
 @app.command()
@@ -989,6 +1029,18 @@ def here(
         )
         klass = f" ({coverage['speed_class']})" if coverage["speed_class"] else ""
         console.print(f"Coverage raster: {speed}{klass}", highlight=False)
+    for prefix, label in (
+        ("road_access", "Nearest motorway interchange"),
+        ("rail_station", "Nearest passenger station"),
+        ("airport", "Nearest airport"),
+    ):
+        facility = found.transport.get(prefix)
+        if facility is not None:
+            console.print(
+                f"{label}: {facility['name']} at {fr_number(facility['distance_km'], 1)} km "
+                "(straight line)",
+                highlight=False,
+            )
 
 
 @app.command("hash-key")

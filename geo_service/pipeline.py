@@ -450,13 +450,13 @@ def load_inputs(store: Store, *, premises: bool = True) -> Inputs:
         mobile_coverage=vectors.get(MOBILE_COVERAGE),
         mobile_sites=vectors.get(MOBILE_SITES),
         commune_coverage=vectors.get(COMMUNE_COVERAGE),
-        transport=TransportLayers(
-            transit_stops=vectors.get(TRANSIT_STOPS),
-            rail_stations=vectors.get(RAIL_STATIONS),
-            road_access=vectors.get(ROAD_ACCESS),
-            hubs=vectors.get(HUBS),
-        ),
+        transport=transport_layers(vectors.get),
     )
+
+
+def transport_layers(read: Callable[[str], gpd.GeoDataFrame | None]) -> TransportLayers:
+    """The transport layers (:data:`TRANSPORT_LAYERS`), each given by ``read`` (None: absent)."""
+    return TransportLayers(**{name: read(name) for name in TRANSPORT_LAYERS})
 
 
 def _no_premises() -> gpd.GeoDataFrame:
@@ -599,7 +599,8 @@ def here(
     store: Store, lon: float, lat: float, *, radius_m: float = DEFAULT_PREMISES_RADIUS_M
 ) -> Here:
     """What is at (lon, lat) in the store: the zone results and commune containing it, the
-    nearest building within ``radius_m`` metres and the coverage raster's speed there (see
+    nearest building within ``radius_m`` metres, the coverage raster's speed there and the
+    nearest interchange, station and airport (see
     :func:`geo_service.analysis.point.what_is_here`); a part whose layer is absent is empty."""
     stored = {n for n in (ZONE_RESULTS, COMMUNES, PREMISES, COVERAGE) if store.has_layer(n)}
     return what_is_here(
@@ -610,6 +611,9 @@ def here(
         premises=store.read_layer(PREMISES) if PREMISES in stored else None,
         raster=store.read_raster(COVERAGE) if COVERAGE in stored else None,
         radius_m=radius_m,
+        transport=transport_layers(
+            lambda name: store.read_layer(name) if store.has_layer(name) else None
+        ),
     )
 
 

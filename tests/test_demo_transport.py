@@ -35,7 +35,8 @@ def test_the_demo_transport_layers_are_canonical_and_deterministic() -> None:
     stops = layers["transit_stops"]
     # A feed without service days: departures unknown (null), never 0.
     coaches = stops[stops["feed"] == "demo-cars"]
-    assert len(coaches) > 0 and coaches["peak_departures"].isna().all()
+    assert len(coaches) > 0
+    assert coaches["peak_departures"].isna().all()
     assert stops[stops["feed"] != "demo-cars"]["peak_departures"].notna().all()
     assert {"bus", "tram", "train", "coach"} == set(stops["modes"])
     assert not layers["rail_stations"]["passengers"].all()
@@ -87,3 +88,58 @@ def test_commune_and_territory_opinions_count_the_zones_by_access(
         assert any(str(flagged_poor["zone_id"].iloc[0]) in p for p in territory.access)
     else:
         assert "Aucune zone ne cumule" in territory.access[1]
+
+
+def test_the_zone_popup_shows_the_access_class_and_its_facts(result: AnalysisResult) -> None:
+    from geo_service.maps.popups import zone_popup
+
+    zones = result.zones.drop(columns="geometry")
+    row = zones[zones["transit_stops"] > 0].iloc[0].to_dict()
+    popup = zone_popup(row, None, None)
+    word = {"good": "bien desservie", "fair": "partiellement desservie", "poor": "mal desservie"}
+    assert f'<span data-field="access_class">{word[row["access_class"]]}</span>' in popup
+    assert '<td data-field="road_access_km">' in popup
+    assert "à vol d&#x27;oiseau" in popup or "à vol d'oiseau" in popup
+    unknown = zone_popup({**row, "access_class": "unknown"}, None, None)
+    assert "desserte inconnue" in unknown
+    assert "gs-access-reasons" not in unknown
+
+
+def test_here_answers_the_nearest_interchange_station_and_airport(
+    analysed_demo_dir: Path,
+) -> None:
+    from fastapi.testclient import TestClient
+    from shapely import Point
+
+    from geo_service.analysis.point import project, what_is_here
+    from geo_service.api import create_app
+    from geo_service.model import CANONICAL_CRS
+    from geo_service.settings import Settings
+
+    store = GeoPackageStore(analysed_demo_dir)
+    lon, lat = 5.45, 43.4
+    found = pipeline.here(store, lon, lat)
+    here = Point(*project(lon, lat, CANONICAL_CRS))
+    interchanges = store.read_layer("road_access")
+    distances = interchanges.distance(here)
+    nearest = interchanges.loc[distances.idxmin()]
+    road = found.transport["road_access"]
+    assert road is not None
+    assert road["name"] == nearest["name"]
+    assert road["distance_km"] == pytest.approx(distances.min() / 1000, abs=1e-3)
+    stations = store.read_layer("rail_stations")
+    passenger = stations[stations["passengers"].astype(bool)]
+    station = found.transport["rail_station"]
+    assert station is not None
+    assert station["name"] == passenger.loc[passenger.distance(here).idxmin(), "name"]
+    app_ = create_app(Settings(database_url=None, data_dir=analysed_demo_dir))
+    with TestClient(app_) as client:
+        served = client.get("/here", params={"lon": lon, "lat": lat}).json()
+    assert served["transport"]["road_access"] == pytest.approx(road)
+    assert served["transport"]["rail_station"]["name"] == station["name"]
+    assert served["transport"]["airport"]["name"] == "Aéroport de démonstration Provence"
+    assert what_is_here(lon, lat).transport == {
+        "road_access": None,
+        "rail_station": None,
+        "airport": None,
+    }

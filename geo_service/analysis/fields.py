@@ -248,7 +248,7 @@ _TRANSPORT_FIELDS: Final[tuple[ResultField, ...]] = (
         "integer",
         "Morning-peak (07:00-09:00) departures at those stops whose departures are known (a "
         "lower bound when transit_stops_unknown > 0); null when none is known.",
-        "Départs en pointe du matin (7 h – 9 h)",
+        "Départs connus en pointe du matin (7 h – 9 h)",
         "Départs entre 7 h et 9 h aux arrêts à distance de marche dont les horaires sont "
         "connus (vide : inconnu)",
         Format.COUNT,
@@ -272,7 +272,10 @@ _TRANSPORT_FIELDS: Final[tuple[ResultField, ...]] = (
         "good (bien desservie), fair (partiellement), poor (mal desservie) ou unknown",
         queryable=True,
         enum=_ACCESS_CLASSES,
-        value_labels=tuple((str(a), words[0]) for a, words in ACCESS_WORDS.items()),
+        value_labels=tuple(
+            (str(a), "desserte inconnue" if a == AccessClass.UNKNOWN else words[0])
+            for a, words in ACCESS_WORDS.items()
+        ),
     ),
     ResultField(
         "access_reasons",

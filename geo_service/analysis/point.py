@@ -20,6 +20,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from geo_service.analysis.transport import TransportLayers, nearest_facilities
 from geo_service.limits import DEFAULT_PREMISES_RADIUS_M as DEFAULT_PREMISES_RADIUS_M
 from geo_service.limits import MAX_PREMISES_RADIUS_M as MAX_PREMISES_RADIUS_M
 from geo_service.model import CANONICAL_CRS, OUTPUT_CRS, CoverageRaster, speed_to_class
@@ -91,6 +92,9 @@ class Here:
     nearest_premises: dict[str, Any] | None = None
     #: The coverage raster's ``mbps`` and ``speed_class`` there (None: no raster).
     coverage: dict[str, Any] | None = None
+    #: The nearest interchange, station and airport (``name``, straight-line ``distance_km``)
+    #: by :data:`~geo_service.analysis.transport.FACILITIES` prefix (None: layer absent).
+    transport: dict[str, dict[str, Any] | None] = field(default_factory=dict)
 
 
 def _rows(frame: gpd.GeoDataFrame, positions: Positions) -> pd.DataFrame:
@@ -111,10 +115,11 @@ def what_is_here(
     premises: gpd.GeoDataFrame | None = None,
     raster: CoverageRaster | None = None,
     radius_m: float = DEFAULT_PREMISES_RADIUS_M,
+    transport: TransportLayers | None = None,
 ) -> Here:
     """The zone results and commune containing (lon, lat), the nearest building within
-    ``radius_m`` metres and the raster's speed there; each part is left empty without its
-    layer."""
+    ``radius_m`` metres, the raster's speed there and the nearest transport facilities; each
+    part is left empty without its layer."""
     found_zones = pd.DataFrame()
     if zones is not None:
         tree = shapely.STRtree(np.asarray(zones.geometry.values, dtype=object))
@@ -142,4 +147,7 @@ def what_is_here(
         commune=commune,
         nearest_premises=building,
         coverage=None if raster is None else coverage_at(raster, lon, lat),
+        transport=nearest_facilities(
+            shapely.points(*project(lon, lat, CANONICAL_CRS)), transport or TransportLayers()
+        ),
     )

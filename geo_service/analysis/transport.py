@@ -105,11 +105,7 @@ def transport_access(
     zones = in_lambert93(zones)
     geoms = np.asarray(zones.geometry.values, dtype=object)
     out = pd.DataFrame(index=zones.index)
-    for prefix, facilities in (
-        ("road_access", layers.road_access),
-        ("rail_station", _passenger_stations(layers.rail_stations)),
-        ("airport", _airports(layers.hubs)),
-    ):
+    for prefix, facilities in _facilities(layers):
         km, names = nearest(geoms, facilities)
         out[f"{prefix}_km"] = km
         out[f"{prefix}_name"] = pd.Series(names, index=zones.index, dtype=object)
@@ -149,6 +145,31 @@ def nearest(
     for zone, facility in zip(zone_idx.tolist(), facility_idx.tolist(), strict=True):
         names[zone] = labels[facility]
     return km, names
+
+
+#: The facilities :func:`nearest_facilities` answers, by the prefix of their result columns.
+FACILITIES: Final = ("road_access", "rail_station", "airport")
+
+
+def nearest_facilities(
+    point: shapely.Geometry, layers: TransportLayers
+) -> dict[str, dict[str, object] | None]:
+    """The nearest motorway interchange, passenger station and airport to ``point`` (Lambert-93):
+    their ``name`` and straight-line ``distance_km``, None where the layer is absent or empty."""
+    out: dict[str, dict[str, object] | None] = {}
+    for prefix, facilities in _facilities(layers):
+        km, names = nearest(np.asarray([point], dtype=object), facilities)
+        out[prefix] = None if np.isnan(km[0]) else {"name": names[0], "distance_km": km[0]}
+    return out
+
+
+def _facilities(layers: TransportLayers) -> list[tuple[str, gpd.GeoDataFrame | None]]:
+    """Each facility of :data:`FACILITIES` and the features it is looked for among."""
+    return [
+        ("road_access", layers.road_access),
+        ("rail_station", _passenger_stations(layers.rail_stations)),
+        ("airport", _airports(layers.hubs)),
+    ]
 
 
 def stops_within(

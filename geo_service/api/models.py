@@ -284,6 +284,21 @@ class RasterValue(BaseModel):
     speed_class: str | None = Field(description="ARCEP class of that speed.")
 
 
+class NearestFacility(BaseModel):
+    """The nearest facility of a kind to a point."""
+
+    name: str | None
+    distance_km: float = Field(description="Straight-line distance (Lambert-93), km.")
+
+
+class NearestTransport(BaseModel):
+    """The nearest motorway interchange, passenger rail station and airport (null: no layer)."""
+
+    road_access: NearestFacility | None = None
+    rail_station: NearestFacility | None = None
+    airport: NearestFacility | None = None
+
+
 class HereResult(BaseModel):
     """What is at a point: zones, commune, nearest building, coverage raster."""
 
@@ -297,6 +312,10 @@ class HereResult(BaseModel):
     commune: CommuneRef | None
     nearest_premises: NearestPremises | None
     coverage: RasterValue | None
+    transport: NearestTransport = Field(
+        default_factory=NearestTransport,
+        description="Nearest interchange, station and airport, straight-line distances.",
+    )
     synthetic: bool
 
 

@@ -23,6 +23,7 @@ from geo_service.analysis.point import (
     nearest_within,
     project,
 )
+from geo_service.analysis.transport import nearest_facilities
 from geo_service.api.collections import COLLECTIONS
 from geo_service.api.features import FeatureIndex, feature_index
 from geo_service.api.links import commune_links, zone_links
@@ -89,6 +90,10 @@ def what_is_here(
         "commune": commune,
         "nearest_premises": _nearest_premises(workspace, lon, lat, radius_m),
         "coverage": _coverage(workspace, lon, lat),
+        "transport": nearest_facilities(
+            shapely.points(*project(lon, lat, CANONICAL_CRS)),
+            pipeline.transport_layers(workspace.optional_layer),
+        ),
         "synthetic": bool(meta and meta.synthetic),
     }
 

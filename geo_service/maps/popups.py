@@ -32,6 +32,7 @@ from geo_service.formatting import (
     plural,
 )
 from geo_service.maps.style import BASIS_LABELS, STATUS_COLOURS, STATUS_LABELS
+from geo_service.model import AccessClass
 
 Row = Mapping[str, Any]
 
@@ -153,6 +154,7 @@ def zone_popup(row: Row, commune_name: str | None, links: Links | None) -> str:
         parts.append('<ul class="gs-reasons">')
         parts.extend(f"<li>{text(reason)}</li>" for reason in reasons)
         parts.append("</ul>")
+    parts += _access_block(row)
     if links is not None:
         parts.append(
             '<p class="gs-links">'
@@ -165,6 +167,24 @@ def zone_popup(row: Row, commune_name: str | None, links: Links | None) -> str:
         )
     parts.append("</div>")
     return "".join(parts)
+
+
+def _access_block(row: Row) -> list[str]:
+    """The zone's transport access: its class and, when known, the facts behind it (the
+    distances and stop counts are in the figures table)."""
+    access = row.get("access_class")
+    if not _present(access):
+        return []
+    word = format_value(zone_field("access_class"), str(access))
+    out = [
+        '<p class="gs-access">Accès et transports : '
+        f'<span data-field="access_class">{text(word)}</span></p>'
+    ]
+    reasons = split_reasons(row.get("access_reasons"))
+    if str(access) != AccessClass.UNKNOWN.value and reasons:
+        items = "".join(f"<li>{text(reason)}</li>" for reason in reasons)
+        out.append(f'<ul class="gs-access-reasons">{items}</ul>')
+    return out
 
 
 def _basis(row: Row) -> str:
