@@ -33,7 +33,7 @@ from distributed import Client, LocalCluster, as_completed
 
 from geo_service import pipeline, premises_dir
 from geo_service.analysis import AnalysisResult, CoverageSums, coverage_sums
-from geo_service.analysis.coverage import SUM_FIELDS
+from geo_service.analysis.coverage import PREMISES_COLUMNS, SUM_FIELDS
 from geo_service.analysis.overlay import in_lambert93
 from geo_service.demo import (
     DEMO_DATA_DATE,
@@ -53,7 +53,7 @@ from geo_service.validation import MAX_LOCAUX
 META_FILE: Final = "_layer.json"
 #: Premises per partition when the store's premises layer is split in memory.
 PARTITION_ROWS: Final = 500_000
-_COLUMNS: Final = ("locaux", "down_class", "ftth")
+_COLUMNS: Final = PREMISES_COLUMNS
 _REQUIRED: Final = ("locaux", "down_class")
 
 Progress = Callable[[str], None]

@@ -17,6 +17,7 @@ import pandas as pd
 
 from geo_service.analysis import AnalysisResult, CoverageSums, RunInfo, TransportLayers
 from geo_service.analysis import analyze as analyze_layers
+from geo_service.analysis.coverage import PREMISES_COLUMNS
 from geo_service.analysis.point import DEFAULT_PREMISES_RADIUS_M, Here, what_is_here
 from geo_service.catalog import descriptor
 from geo_service.errors import InputError, NotFoundError, ParameterError, StoreError
@@ -428,6 +429,8 @@ def load_inputs(store: Store, *, premises: bool = True) -> Inputs:
     Premises may be absent when ARCEP commune statistics (``commune_coverage``) are stored:
     zones then take their status from their commune's figures. With ``premises=False`` the
     premises layer is neither required nor read (the partitioned engine reads them itself).
+    The premises are read with the columns the analysis uses (:data:`PREMISES_COLUMNS`) and
+    their geometry only: maps and opinions read the whole layer from the store.
     """
     metas = {name: store.layer_meta(name) for name in INPUT_LAYERS if store.has_layer(name)}
     if not premises:
@@ -439,7 +442,12 @@ def load_inputs(store: Store, *, premises: bool = True) -> Inputs:
             f"the {store.describe()} has no {' and no '.join(missing)} layer; run "
             "'geo-service demo' or 'geo-service import' first"
         )
-    vectors = {name: store.read_layer(name) for name in metas if name != COVERAGE}
+    columns = {PREMISES: list(PREMISES_COLUMNS)}
+    vectors = {
+        name: store.read_layer(name, columns=columns.get(name))
+        for name in metas
+        if name != COVERAGE
+    }
     return Inputs(
         zones=vectors[ZONES],
         premises=vectors[PREMISES] if PREMISES in vectors else _no_premises(),

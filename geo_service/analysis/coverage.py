@@ -39,6 +39,9 @@ SUM_FIELDS: Final = (
     "locaux_ftth_known",
 )
 
+#: The premises' columns the coverage reads (besides the geometry); ``ftth`` is optional.
+PREMISES_COLUMNS: Final = ("locaux", "down_class", "ftth")
+
 Int64Array = npt.NDArray[np.int64]
 
 

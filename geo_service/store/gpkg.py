@@ -38,6 +38,7 @@ from geo_service.store.base import (
     raster_of,
     restore_dtypes,
 )
+from geo_service.store.gpkg_read import read_gpkg_frame
 
 _META_KEY: Final = "GEO_SERVICE_META"
 _DTYPES_KEY: Final = "GEO_SERVICE_DTYPES"
@@ -165,7 +166,7 @@ class GeoPackageStore(Store):
     ) -> gpd.GeoDataFrame:
         path = self._existing(name, _VECTOR)
         try:
-            frame = pyogrio.read_dataframe(path, bbox=bbox, columns=columns, use_arrow=True)
+            frame = read_gpkg_frame(path, bbox=bbox, columns=columns)
             metadata = pyogrio.read_info(path).get("layer_metadata") or {}
         except Exception as exc:  # GDAL error classes
             raise StoreError(f"cannot read layer '{name}' from {path}: {exc}") from exc
