@@ -130,6 +130,12 @@ class Settings(BaseSettings, AnalysisFields):
     demo_seed: int = Field(default=2154, description="Seed of the synthetic demo territory.")
 
     h3_resolution: int = Field(default=8, ge=5, le=10, description="H3 grid of the coverage map.")
+    map_inline_zones_max: int = Field(
+        default=5000,
+        ge=0,
+        description="Most zones the served territory map inlines; above, it shows an overview "
+        "by H3 cell and loads the zones of the viewport from the server as the user zooms in.",
+    )
 
     # Maps (territory and zone maps): basemap and who may frame them.
     basemap: Literal["none", "osm", "ign-plan"] = Field(

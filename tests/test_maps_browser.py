@@ -374,3 +374,66 @@ def test_commune_coverage_layer_without_premises(browser: Any, tmp_path: Path, z
     tooltips = "Array.from(document.querySelectorAll('.leaflet-tooltip'), t => t.textContent)"
     assert "Parcelle disponible" in " ".join(wait_for(browser, tooltips))
     assert console_errors(browser) == []
+
+
+@pytest.fixture(scope="module")
+def viewport_server(data_dir: Path) -> Iterator[str]:
+    """The app serving the same store with the territory map shown by viewport (more than
+    10 zones), on a free loopback port; yields its base URL."""
+    _browser_available()
+    settings = Settings(database_url=None, data_dir=data_dir, map_inline_zones_max=10)
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning")
+    runner = uvicorn.Server(config)
+    thread = threading.Thread(target=runner.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not runner.started:
+        if time.monotonic() > deadline:  # pragma: no cover - a broken server
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    port = runner.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    runner.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_territory_map_by_viewport_loads_the_zones_of_the_view(
+    browser: Any, viewport_server: str, analysed_demo_dir: Path, tmp_path: Path
+) -> None:
+    """Above the inline limit the page holds H3 cells; zoomed in, the zones of the view come
+    from /maps/territory/zones with the inline map's styles and popups; search asks the server."""
+    from selenium.webdriver.common.by import By
+
+    zones = pipeline.load_results(GeoPackageStore(analysed_demo_dir)).zones
+    browser.get(f"{viewport_server}/maps/territory")
+    wait_for(browser, f"!!(window.L && window[{MAP_NAME}])")
+    browser.execute_script(f"window[{MAP_NAME}].setZoom(8);")  # a national-scale view
+    wait_for(browser, "document.querySelector('path.gs-zone-cell')")
+    assert browser.execute_script("return document.querySelectorAll('path.gs-zone').length") == 0
+    cells = browser.execute_script("return document.querySelectorAll('path.gs-zone-cell').length")
+    assert 0 < cells < len(zones)
+    legend = browser.find_element(By.CSS_SELECTOR, ".gs-legend").text
+    assert "zoomez pour afficher les zones" in legend
+    screenshot(browser, tmp_path, "viewport-overview.png")
+    # zoom onto one zone: the zones of the view are loaded and drawn, its popup opens
+    row = zones[zones["zone_id"] == "DEMO-Z008"].to_crs(4326).iloc[0]
+    west, south, east, north = row.geometry.bounds
+    browser.execute_script(
+        f"window[{MAP_NAME}].fitBounds([[{south}, {west}], [{north}, {east}]], {{maxZoom: 13}});"
+    )
+    wait_for(browser, "document.querySelector('path.gs-zone')")
+    assert (
+        browser.execute_script("return document.querySelectorAll('path.gs-zone-cell').length") == 0
+    )
+    drawn = browser.execute_script("return document.querySelectorAll('path.gs-zone').length")
+    assert 0 < drawn <= len(zones)
+    screenshot(browser, tmp_path, "viewport-zones.png")
+    search = browser.find_element(By.CSS_SELECTOR, ".gs-search-input")
+    search.send_keys(str(row["name"])[:6])
+    result = wait_for(browser, "document.querySelector('.gs-search-result')")
+    result.click()
+    text = wait_for(browser, POPUP_TEXT)
+    assert str(row["name"]) in text or "DEMO-Z" in text
+    screenshot(browser, tmp_path, "viewport-popup.png")
+    assert [u for u in requested_urls(browser) if not u.startswith(viewport_server)] == []
+    assert console_errors(browser) == []

@@ -12,16 +12,19 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from geo_service.api.deps import SettingsDep, WorkspaceDep
-from geo_service.api.errors import NOT_FOUND_RESPONSES
-from geo_service.api.params import reject_unknown_parameters
+from geo_service.api.errors import ERROR_RESPONSES, NOT_FOUND_RESPONSES
+from geo_service.api.links import GEOJSON
+from geo_service.api.params import parse_bbox, reject_unknown_parameters
+from geo_service.api.responses import GeoJSONResponse
 from geo_service.api.security import map_policy
 from geo_service.maps.assets import AssetMode
-from geo_service.maps.page import BASEMAPS, PageOptions
+from geo_service.maps.page import BASEMAPS, PageOptions, Viewport
 from geo_service.maps.popups import Links
-from geo_service.maps.service import territory_page, territory_view, zone_page
+from geo_service.maps.service import territory_page, territory_view, territory_zones, zone_page
+from geo_service.maps.viewport import MAX_FEATURES
 from geo_service.settings import Settings
 
 router = APIRouter(tags=["Maps"], dependencies=[Depends(reject_unknown_parameters)])
@@ -53,6 +56,10 @@ BasemapQuery = Annotated[
     ),
 ]
 _HTML_RESPONSE = {"content": {"text/html": {}}, "description": "The map, as an HTML page."}
+_ZONES_RESPONSE = {
+    "content": {GEOJSON: {}},
+    "description": "A GeoJSON FeatureCollection with numberMatched and numberReturned.",
+}
 
 
 @router.get("/maps", include_in_schema=False)
@@ -105,6 +112,51 @@ def zone(
     return _html(zone_page(workspace, zone_id, options), settings, options)
 
 
+@router.get(
+    "/maps/territory/zones",
+    summary="Zones of the territory map in a bounding box",
+    response_class=GeoJSONResponse,
+    responses={200: _ZONES_RESPONSE, **ERROR_RESPONSES},
+)
+def territory_zones_route(
+    request: Request,
+    workspace: WorkspaceDep,
+    bbox: Annotated[
+        str | None,
+        Query(
+            description="Only the zones meeting this box: minLon,minLat,maxLon,maxLat (CRS84).",
+            examples=["5.3,43.2,5.6,43.4"],
+        ),
+    ] = None,
+    status: StatusQuery = None,
+    commune: CommuneQuery = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="Only the zones whose name, id or commune holds this."),
+    ] = None,
+    id: Annotated[str | None, Query(max_length=200, description="Only this zone.")] = None,
+    limit: Annotated[
+        int,
+        Query(ge=1, le=MAX_FEATURES, description="Most zones returned (the flagged first)."),
+    ] = MAX_FEATURES,
+) -> Response:
+    """The zones as the territory map draws them (status, tooltip, popup, search key), for a
+    map shown by viewport (a territory above `GEO_SERVICE_MAP_INLINE_ZONES_MAX` zones): the
+    map asks for the zones of its view as the user zooms in. `numberMatched` says how many
+    zones matched; at most `limit` come, the flagged ones first."""
+    view = territory_view(workspace, status, commune)
+    found = territory_zones(
+        workspace,
+        view,
+        Links(base=root_path(request)),
+        bboxes=parse_bbox(bbox),
+        query=q,
+        zone_id=id,
+        limit=limit,
+    )
+    return Response(found.as_json(), media_type=GEOJSON)
+
+
 def root_path(request: Request) -> str:
     """The path the app is mounted under (``root_path``, e.g. behind a proxy), without ``/``."""
     return str(request.scope.get("root_path", "")).rstrip("/")
@@ -120,6 +172,7 @@ def _page_options(
         assets=AssetMode(prefix=f"{root}/assets"),
         links=Links(base=root),
         server=True,
+        viewport=Viewport(f"{root}/maps/territory/zones", settings.map_inline_zones_max),
     )
 
 

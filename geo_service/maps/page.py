@@ -49,6 +49,18 @@ BASEMAP_NAMES: Final = ("none", *BASEMAPS)
 
 
 @dataclass(frozen=True)
+class Viewport:
+    """How a served territory map loads its zones when there are too many to inline.
+
+    ``url`` answers the zones of a bounding box (``GET /maps/territory/zones``); above
+    ``inline_max`` zones the page holds an overview and loads the zones of the viewport.
+    """
+
+    url: str
+    inline_max: int
+
+
+@dataclass(frozen=True)
 class PageOptions:
     """How a map page is made.
 
@@ -65,6 +77,9 @@ class PageOptions:
         without a server address, which then has no such links.
     server
         Served by the app: the page offers filters and the iframe snippet.
+    viewport
+        Served with a zones endpoint: a territory with more zones than it allows is shown by
+        viewport (None: every zone is inlined, as in a file that must work offline).
     """
 
     embed: bool = False
@@ -72,6 +87,7 @@ class PageOptions:
     assets: AssetMode = field(default_factory=AssetMode)
     links: Links | None = field(default_factory=Links)
     server: bool = True
+    viewport: Viewport | None = None
 
 
 def new_map(options: PageOptions) -> folium.Map:

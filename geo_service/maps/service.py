@@ -12,13 +12,16 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote
 
+import numpy as np
+
 from geo_service import pipeline
+from geo_service.analysis import AnalysisResult
 from geo_service.errors import ParameterError
 from geo_service.maps.assets import ALL_ASSETS, AssetMode, copy_assets
 from geo_service.maps.commune_coverage import commune_coverage_layer
@@ -35,7 +38,9 @@ from geo_service.maps.territory import (
     parse_commune,
     parse_statuses,
     territory_html,
+    view_zones,
 )
+from geo_service.maps.viewport import MAX_FEATURES, BBox, ViewportZones, zone_features_in
 from geo_service.maps.zone import zone_data, zone_html
 from geo_service.workspace import CacheKey, CacheKind, Workspace
 
@@ -91,11 +96,7 @@ def territory_data(workspace: Workspace) -> TerritoryData:
     )
     return TerritoryData(
         result=result,
-        zone_geometries=workspace.cached(
-            CacheKey(CacheKind.MAP, "zone-geometries"),
-            pipeline.ZONE_RESULTS,
-            lambda: map_geometries(result.zones, tolerance=ZONE_TOLERANCE_M),
-        ),
+        zone_geometries=_zone_geometries(workspace, result),
         commune_geometries=communes,
         land=land,
         hexagons=hexagons,
@@ -105,6 +106,46 @@ def territory_data(workspace: Workspace) -> TerritoryData:
             pipeline.ZONE_RESULTS,
             lambda: commune_coverage_layer(result, communes),
         ),
+    )
+
+
+def _zone_geometries(
+    workspace: Workspace, result: AnalysisResult
+) -> np.ndarray[Any, np.dtype[np.object_]]:
+    """The zones' simplified WGS84 geometries, computed once per version of the results."""
+    return workspace.cached(
+        CacheKey(CacheKind.MAP, "zone-geometries"),
+        pipeline.ZONE_RESULTS,
+        lambda: map_geometries(result.zones, tolerance=ZONE_TOLERANCE_M),
+    )
+
+
+def territory_zones(
+    workspace: Workspace,
+    view: TerritoryView,
+    links: Links | None,
+    *,
+    bboxes: Sequence[BBox] | None = None,
+    query: str | None = None,
+    zone_id: str | None = None,
+    limit: int = MAX_FEATURES,
+) -> ViewportZones:
+    """The zones of ``view`` that a territory map shown by viewport asks for: those meeting
+    ``bboxes`` (and matching ``query`` or ``zone_id``), drawn as on the inline map."""
+    result = workspace.results()
+    data = TerritoryData(
+        result, _zone_geometries(workspace, result), np.empty(0, dtype=object), None, None, None
+    )
+    zones, shown = view_zones(data, view)
+    return zone_features_in(
+        zones,
+        shown,
+        commune_names(result),
+        links,
+        bboxes=bboxes,
+        query=query,
+        zone_id=zone_id,
+        limit=limit,
     )
 
 
@@ -225,4 +266,11 @@ def _versions(workspace: Workspace) -> tuple[str | None, ...]:
 
 def _options_key(options: PageOptions) -> tuple[Any, ...]:
     links = None if options.links is None else options.links.base
-    return (options.embed, options.basemap, options.assets.prefix, links, options.server)
+    return (
+        options.embed,
+        options.basemap,
+        options.assets.prefix,
+        links,
+        options.server,
+        options.viewport,
+    )

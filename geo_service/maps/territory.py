@@ -26,7 +26,6 @@ from geo_service.maps.commune_coverage import CommuneCoverageLayer, commune_cove
 from geo_service.maps.elements import ScriptControl, ScriptLayer
 from geo_service.maps.geojson import (
     bounds_latlon,
-    clean,
     feature_collection,
     map_geometries,
     script_json,
@@ -43,9 +42,17 @@ from geo_service.maps.layers import (
     sources_config,
     zone_styles,
 )
-from geo_service.maps.page import PageOptions, embed_snippet, header_bar, new_map, render_page
-from geo_service.maps.popups import search_key, zone_popup, zone_tooltip
+from geo_service.maps.page import (
+    PageOptions,
+    Viewport,
+    embed_snippet,
+    header_bar,
+    new_map,
+    render_page,
+)
+from geo_service.maps.popups import search_key
 from geo_service.maps.raster import RasterImage, raster_image
+from geo_service.maps.viewport import MIN_ZOOM, zone_cells, zone_features
 from geo_service.model import ZoneStatus
 
 #: Simplification tolerances (metres, Lambert-93) of the territory view.
@@ -161,14 +168,8 @@ def territory_map(data: TerritoryData, view: TerritoryView, options: PageOptions
     result = data.result
     params = result.run.params
     names = commune_names(result)
-    zones = result.zones
-    mask = np.ones(len(zones), dtype=bool)
-    if view.statuses:
-        mask &= zones["status"].isin(view.statuses).to_numpy()
-    if view.commune:
-        mask &= (zones["commune_insee"].astype("string") == view.commune).fillna(False).to_numpy()
-    shown = zones[mask]
-    geometries = data.zone_geometries[mask]
+    shown, geometries = view_zones(data, view)
+    by_viewport = options.viewport is not None and len(shown) > options.viewport.inline_max
 
     fmap = new_map(options)
     communes_layer = _communes_layer(data, view)
@@ -206,19 +207,41 @@ def territory_map(data: TerritoryData, view: TerritoryView, options: PageOptions
         ).add_to(fmap)
     if communes_layer is not None:
         refs["communes"] = communes_layer.add_to(fmap)
-    refs["zones"] = ScriptLayer(
-        "zones",
-        _zone_features(shown, geometries, names, options),
-        {"styles": zone_styles()},
-        name="Zones d'activités par statut",
-    ).add_to(fmap)
+    if by_viewport:
+        assert options.viewport is not None
+        refs["zones"] = ScriptLayer(
+            "viewportZones",
+            zone_cells(shown, geometries),
+            _viewport_config(options.viewport, view),
+            name="Zones d'activités par statut",
+        ).add_to(fmap)
+    else:
+        refs["zones"] = ScriptLayer(
+            "zones",
+            zone_features(shown, geometries, names, options.links),
+            {"styles": zone_styles()},
+            name="Zones d'activités par statut",
+        ).add_to(fmap)
 
     folium.LayerControl(position="topright", collapsed=options.embed).add_to(fmap)
-    _add_controls(fmap, data, refs, options, view, len(shown))
+    _add_controls(fmap, data, refs, options, view, len(shown), by_viewport)
     bounds = bounds_latlon(geometries) or _commune_bounds(data, view) or _all_bounds(data)
     if bounds is not None:
         fmap.fit_bounds(bounds, padding=(20, 20), max_zoom=15)
     return fmap
+
+
+def view_zones(
+    data: TerritoryData, view: TerritoryView
+) -> tuple[gpd.GeoDataFrame, np.ndarray[Any, np.dtype[np.object_]]]:
+    """The zones ``view`` shows (its statuses, its commune) and their map geometries."""
+    zones = data.result.zones
+    mask = np.ones(len(zones), dtype=bool)
+    if view.statuses:
+        mask &= zones["status"].isin(view.statuses).to_numpy()
+    if view.commune:
+        mask &= (zones["commune_insee"].astype("string") == view.commune).fillna(False).to_numpy()
+    return zones[mask], data.zone_geometries[mask]
 
 
 def territory_html(data: TerritoryData, view: TerritoryView, options: PageOptions) -> str:
@@ -251,14 +274,21 @@ def _add_controls(
     options: PageOptions,
     view: TerritoryView,
     shown: int,
+    by_viewport: bool,
 ) -> None:
     params = data.result.run.params
+    note = "Contour épais : zone signalée (mal ou non desservie), à traiter en priorité."
+    if by_viewport:
+        note += (
+            " Vue d'ensemble : chaque hexagone a la couleur du statut le plus fréquent de ses "
+            f"{fr_number(shown)} zones ; zoomez pour afficher les zones."
+        )
     sections: list[dict[str, Any]] = [
         {
             "title": "Statut des zones d'activités",
             "layer": "zones",
             "entries": legend_entries(style.status_entries(params)),
-            "note": "Contour épais : zone signalée (mal ou non desservie), à traiter en priorité.",
+            "note": note,
         }
     ]
     if data.land is not None:
@@ -308,26 +338,17 @@ def _add_controls(
     ).add_to(fmap)
 
 
-def _zone_features(
-    zones: gpd.GeoDataFrame,
-    geometries: np.ndarray[Any, np.dtype[np.object_]],
-    names: Mapping[str, str],
-    options: PageOptions,
-) -> str:
-    props = []
-    for row in zones.drop(columns="geometry").to_dict("records"):
-        code = clean(row.get("commune_insee"))
-        commune = names.get(str(code)) if code is not None else None
-        props.append(
-            {
-                "id": str(row["zone_id"]),
-                "s": str(row["status"]),
-                "t": zone_tooltip(row, commune),
-                "p": zone_popup(row, commune, options.links),
-                "q": search_key(row["name"], row["zone_id"], commune, code),
-            }
-        )
-    return feature_collection(geometries, props)
+def _viewport_config(viewport: Viewport, view: TerritoryView) -> dict[str, Any]:
+    query = {"status": ",".join(view.statuses), "commune": view.commune or ""}
+    return {
+        "url": viewport.url,
+        "query": {k: v for k, v in query.items() if v},
+        "minZoom": MIN_ZOOM,
+        "styles": zone_styles(),
+        "loading": "Chargement des zones…",
+        "failed": "Les zones n'ont pas pu être chargées ; déplacez la carte pour réessayer.",
+        "truncated": "Zones les plus prioritaires seulement : zoomez pour les voir toutes.",
+    }
 
 
 def _communes_layer(data: TerritoryData, view: TerritoryView) -> ScriptLayer | None:

@@ -141,6 +141,147 @@
   };
 
   /*
+   * Zones by viewport (a territory too large to inline): an overview of H3 cells (data) below
+   * cfg.minZoom, and from it the zones of the view, asked from cfg.url with the map's bounds
+   * (padded, so that small moves and popups opening ask nothing) and drawn as GS.zones draws.
+   */
+  GS.viewportZones = function (map, data, cfg) {
+    var zones = GS.zones(map, { type: "FeatureCollection", features: [] }, cfg);
+    var overview = L.geoJSON(data, {
+      pane: pane(map, "gs-zones", 450),
+      className: "gs-zone-cell",
+      style: function (feature) {
+        var base = cfg.styles[feature.properties.s] || cfg.styles.unknown;
+        return L.extend({}, base, { weight: 1, dashArray: null });
+      },
+      onEachFeature: function (feature, cell) {
+        cell.bindTooltip(feature.properties.t, { sticky: true, className: "gs-tooltip" });
+        cell.on("click", function () {
+          map.fitBounds(cell.getBounds(), { maxZoom: cfg.minZoom });
+        });
+      }
+    });
+    var loaded = null;
+    var sequence = 0;
+    var pending = null;
+    var notice = L.control({ position: "bottomleft" });
+    notice.onAdd = function () {
+      var box = create("div", "gs-box gs-viewport-notice");
+      box.setAttribute("role", "status");
+      box.setAttribute("aria-live", "polite");
+      return box;
+    };
+    function say(text) {
+      var box = notice.getContainer();
+      if (box) {
+        box.textContent = text || "";
+        box.style.display = text ? "" : "none";
+      }
+    }
+    function clear() {
+      zones.clearLayers();
+      Object.keys(zones.gsById).forEach(function (id) {
+        delete zones.gsById[id];
+      });
+      loaded = null;
+    }
+    function query(extra) {
+      var params = L.extend({}, cfg.query, extra);
+      return cfg.url + "?" + Object.keys(params).map(function (key) {
+        return encodeURIComponent(key) + "=" + encodeURIComponent(params[key]);
+      }).join("&");
+    }
+    function refresh() {
+      if (!map.hasLayer(zones)) {
+        return;
+      }
+      if (map.getZoom() < cfg.minZoom && !pending) {
+        clear();
+        say("");
+        if (!map.hasLayer(overview)) {
+          overview.addTo(map);
+        }
+        return;
+      }
+      map.removeLayer(overview);
+      var view = map.getBounds();
+      if (loaded && !loaded.truncated && loaded.bounds.contains(view)) {
+        return;
+      }
+      var wanted = view.pad(0.5);
+      var mine = ++sequence;
+      var box = [wanted.getWest(), wanted.getSouth(), wanted.getEast(), wanted.getNorth()];
+      say(cfg.loading);
+      fetch(query({ bbox: box.map(function (v) { return v.toFixed(5); }).join(",") }), {
+        headers: { Accept: "application/geo+json" },
+        credentials: "same-origin"
+      }).then(function (response) {
+        if (!response.ok) {
+          throw new Error(String(response.status));
+        }
+        return response.json();
+      }).then(function (collection) {
+        if (mine !== sequence) {
+          return;
+        }
+        clear();
+        zones.addData(collection);
+        var truncated = collection.numberMatched > collection.numberReturned;
+        loaded = { bounds: wanted, truncated: truncated };
+        say(truncated ? cfg.truncated : "");
+        if (pending && zones.gsById[pending]) {
+          var path = zones.gsById[pending];
+          pending = null;
+          path.openPopup();
+        }
+      }).catch(function () {
+        if (mine === sequence) {
+          say(cfg.failed);
+        }
+      });
+    }
+    /* Show zone `id` (fitted to `bounds`, [[s, w], [n, e]]) and open its popup once loaded. */
+    zones.gsShow = function (id, bounds) {
+      pending = id;
+      if (!map.hasLayer(zones)) {
+        map.addLayer(zones);
+      }
+      map.fitBounds(bounds, { maxZoom: 15, padding: [40, 40] });
+      if (zones.gsById[id] && loaded && loaded.bounds.contains(map.getBounds())) {
+        pending = null;
+        zones.gsById[id].openPopup();
+      }
+    };
+    /* Search the server (name, id or commune): calls back with [{id, label, bounds}]. */
+    zones.gsFind = function (params, callback) {
+      fetch(query(params), { headers: { Accept: "application/geo+json" } })
+        .then(function (response) {
+          return response.ok ? response.json() : { features: [] };
+        })
+        .then(function (collection) {
+          callback(collection.features.map(function (feature) {
+            var bounds = L.geoJSON(feature).getBounds();
+            return { id: feature.properties.id, label: feature.properties.t, bounds: bounds };
+          }));
+        })
+        .catch(function () {
+          callback([]);
+        });
+    };
+    zones.on("add", function () {
+      notice.addTo(map);
+      say("");
+      refresh();
+    });
+    zones.on("remove", function () {
+      map.removeLayer(overview);
+      notice.remove();
+    });
+    map.on("moveend", refresh);
+    return zones;
+  };
+
+  /*
    * Unpack a packed layer (see geo_service.maps.geojson.packed_layer): per feature, polygons
    * of rings of integer steps from the previous vertex. Calls make(index, latlngs, isPoint).
    */
@@ -400,6 +541,8 @@
       var p = path.feature.properties;
       index.push({ path: path, key: p.q, label: p.t });
     });
+    var remote = zones.gsFind;
+    var asked = 0;
     var control = L.control({ position: "topleft" });
     control.onAdd = function () {
       var box = create("div", "gs-search gs-box");
@@ -416,7 +559,11 @@
         list.innerHTML = "";
         input.value = "";
         input.blur();
-        focusZone(map, zones, entry.path);
+        if (entry.path) {
+          focusZone(map, zones, entry.path);
+        } else {
+          zones.gsShow(entry.id, entry.bounds);
+        }
       }
       function update() {
         var query = GS.normalize(input.value);
@@ -425,11 +572,25 @@
         if (query.length < 2) {
           return;
         }
+        if (remote) {
+          var mine = ++asked;
+          remote({ q: input.value, limit: 8 }, function (found) {
+            if (mine === asked) {
+              show(found);
+            }
+          });
+          return;
+        }
         for (var i = 0; i < index.length && matches.length < 8; i++) {
           if (index[i].key.indexOf(query) >= 0) {
             matches.push(index[i]);
           }
         }
+        show(matches);
+      }
+      function show(found) {
+        list.innerHTML = "";
+        matches = found;
         if (!matches.length) {
           create("li", "gs-search-empty", list, cfg.empty);
           return;
@@ -458,7 +619,13 @@
     };
     control.addTo(map);
     var wanted = /^#zone=(.+)$/.exec(window.location.hash || "");
-    if (wanted) {
+    if (wanted && remote) {
+      remote({ id: decodeURIComponent(wanted[1]), limit: 1 }, function (found) {
+        if (found.length) {
+          zones.gsShow(found[0].id, found[0].bounds);
+        }
+      });
+    } else if (wanted) {
       var path = zones.gsById[decodeURIComponent(wanted[1])];
       if (path) {
         focusZone(map, zones, path);
