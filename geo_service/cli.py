@@ -741,10 +741,11 @@ def opinion(
         else:
             subject = Subject(OpinionKind.TERRITORY)
         with _progress("Writing the opinion"):
-            document = opinion_document(workspace, subject, fmt, result=result)
+            document = opinion_document(workspace, subject, fmt, result=result, archive=True)
         _write_file(out, document.content)
         size = fr_number(len(document.content))
         console.print(f"Opinion written to {out} ({fmt.value}, {size} bytes).")
+        _print_archived(document.record)
         return
     flagged = [str(z) for z in result.flagged()["zone_id"]]
     with Progress(
@@ -759,11 +760,104 @@ def opinion(
         for zone_id in flagged:
             progress.update(task, description=f"Writing the opinions: {zone_id}")
             document = opinion_document(
-                workspace, Subject(OpinionKind.ZONE, zone_id), fmt, result=result
+                workspace, Subject(OpinionKind.ZONE, zone_id), fmt, result=result, archive=True
             )
             _write_file(out / document.filename, document.content)
             progress.advance(task)
-    console.print(f"{len(flagged)} opinions on flagged zones written to {out}/ ({fmt.value}).")
+    console.print(
+        f"{len(flagged)} opinions on flagged zones written to {out}/ ({fmt.value}) and "
+        "archived in the opinion record ('geo-service opinions list')."
+    )
+
+
+def _print_archived(record: Any) -> None:
+    """The archive id and sha256 of an opinion just archived."""
+    if record is None:
+        return
+    files = ", ".join(f"{f.name} sha256 {f.sha256}" for f in record.files)
+    console.print(f"Archived in the opinion record as {record.id} ({files}).")
+    if record.previous_id is not None:
+        console.print(f"Compared with the earlier opinion {record.previous_id}.")
+
+
+opinions_app = typer.Typer(
+    help="The opinion record: every opinion written, archived unchanged.",
+    no_args_is_help=True,
+)
+app.add_typer(opinions_app, name="opinions")
+
+
+@opinions_app.command("list")
+@_reports_errors
+def opinions_list(
+    zone: Annotated[str | None, typer.Option(help="Only the opinions on this zone.")] = None,
+    commune: Annotated[
+        str | None, typer.Option(help="Only the opinions on this commune (INSEE code).")
+    ] = None,
+    territory: Annotated[
+        bool, typer.Option("--territory", help="Only the territory syntheses.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """List the archived opinions, oldest first: id, date, subject, status, files."""
+    from geo_service.opinions import record as opinion_record
+    from geo_service.opinions.model import OpinionKind
+    from geo_service.store import open_store
+
+    if sum([zone is not None, commune is not None, territory]) > 1:
+        raise ParameterError("--zone/--commune/--territory", "give at most one of these options")
+    kind, subject_id = None, zone or commune
+    if zone is not None:
+        kind = OpinionKind.ZONE
+    elif commune is not None:
+        kind = OpinionKind.COMMUNE
+    elif territory:
+        kind = OpinionKind.TERRITORY
+    store = open_store(_settings(data_dir))
+    found = opinion_record.records(store, kind, subject_id)
+    table = Table(title=Text(f"Archived opinions ({store.describe()})"))
+    for column in ("id", "date", "kind", "subject", "status", "vintages", "files", "sha256"):
+        table.add_column(column)
+    for record in found:
+        cells = (
+            record.id,
+            record.date.isoformat(),
+            record.kind.value,
+            f"{record.subject} ({record.subject_id})" if record.subject_id else record.subject,
+            record.status or "—",
+            ", ".join(f"{k} {v}" for k, v in record.vintages.items()) or "—",
+            ", ".join(f.name for f in record.files),
+            ", ".join(f.sha256[:12] for f in record.files),
+        )
+        table.add_row(*(Text(cell) for cell in cells))
+    console.print(table)
+    console.print(f"{len(found)} archived opinion{'s' if len(found) != 1 else ''}.")
+
+
+@opinions_app.command("show")
+@_reports_errors
+def opinions_show(
+    opinion_id: Annotated[str, typer.Argument(metavar="ID", help="Archive id of the opinion.")],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write the archived file there (byte for byte) instead of the record."),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Print an archived opinion's record (JSON), or write its archived file with --out."""
+    from geo_service.opinions import record as opinion_record
+    from geo_service.store import open_store
+
+    store = open_store(_settings(data_dir))
+    record = opinion_record.record(store, opinion_id)
+    if out is None:
+        console.print_json(record.model_dump_json())
+        return
+    archived = store.opinion_archive().file(record.id, record.files[0].name)
+    _write_file(out, archived.content)
+    console.print(
+        f"{archived.name} of opinion {record.id} written to {out} (sha256 {archived.sha256})."
+    )
 
 
 def _ensure_results(workspace: Workspace) -> None:

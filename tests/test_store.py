@@ -44,6 +44,10 @@ def meta(name: str, source: str = "test") -> LayerMeta:
     )
 
 
+#: The PostGIS store's own tables (catalog, rasters, migrations, opinion archive).
+_OWN_TABLES = ["layer_catalog", "opinion_files", "opinion_records", "rasters", "schema_version"]
+
+
 def _tables(store: PostGISStore) -> list[str]:
     with psycopg.connect(store._url) as conn:
         found = conn.execute(
@@ -168,7 +172,7 @@ def test_failed_write_leaves_the_previous_layer_intact(
         assert [p.name for p in store.root.iterdir() if p.suffix == ".gpkg"] == ["zones.gpkg"]
     else:
         assert isinstance(store, PostGISStore)
-        assert _tables(store) == ["layer_catalog", "rasters", "schema_version", "zones"]
+        assert _tables(store) == [*_OWN_TABLES, "zones"]
 
 
 _KILLED_WRITER = """
@@ -240,7 +244,7 @@ def test_import_killed_half_way_leaves_the_previous_layer(store: Store, zones) -
         assert not [p for p in store.root.iterdir() if ".tmp-" in p.name]
     else:
         assert isinstance(store, PostGISStore)
-        assert _tables(store) == ["land", "layer_catalog", "rasters", "schema_version", "zones"]
+        assert _tables(store) == sorted([*_OWN_TABLES, "land", "zones"])
 
 
 def test_readers_see_the_old_or_the_new_layer_never_a_mix(store: Store) -> None:
@@ -586,7 +590,7 @@ def test_a_fresh_schema_is_migrated_and_reopening_is_a_no_op(
     store = PostGISStore(database_url, postgis_schema)
     try:
         assert versions() == first, "re-opening an up-to-date schema must write nothing"
-        assert _tables(store) == ["layer_catalog", "rasters", "schema_version"]
+        assert _tables(store) == _OWN_TABLES
     finally:
         store.close()
 
@@ -629,7 +633,7 @@ def test_postgis_tables_open_in_qgis(postgis: PostGISStore, premises) -> None:
 
 def test_postgis_refuses_its_own_table_names(postgis: PostGISStore, zones) -> None:
     store = postgis
-    for name in ("layer_catalog", "rasters", "schema_version"):
+    for name in _OWN_TABLES:
         with pytest.raises(ParameterError, match="reserved by the PostGIS store"):
             store.write_layer(name, zones, meta(name))
     with pytest.raises(StoreError, match="column 'fid' is reserved"):

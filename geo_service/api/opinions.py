@@ -92,7 +92,7 @@ def territory_opinion(
 def _answer(request: Request, workspace: Workspace, subject: Subject, f: str) -> Response:
     fmt = OpinionFormat.parse(f, "f")
     downloaded = fmt in (OpinionFormat.PDF, OpinionFormat.MD)
-    base_url = _public_url(request, workspace, downloaded)
+    base_url = public_url(request, workspace, downloaded)
     document = opinion_document(workspace, subject, fmt, base_url=base_url)
     headers = {}
     if downloaded:
@@ -100,7 +100,7 @@ def _answer(request: Request, workspace: Workspace, subject: Subject, f: str) ->
     return Response(document.content, media_type=document.media_type, headers=headers)
 
 
-def _public_url(request: Request, workspace: Workspace, downloaded: bool) -> str:
+def public_url(request: Request, workspace: Workspace, downloaded: bool) -> str:
     """``GEO_SERVICE_PUBLIC_URL`` when set; else the base URL the client used for a page read
     in the browser, and nothing (no links) for a document that leaves it (PDF, Markdown):
     the address this client called need not be one its readers can reach."""

@@ -8,21 +8,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from geo_service import pipeline
 from geo_service.analysis import AnalysisResult
 from geo_service.errors import ParameterError
+from geo_service.opinions import record as opinion_record
 from geo_service.opinions.common import OpinionOptions
 from geo_service.opinions.commune import commune_opinion
+from geo_service.opinions.evolution import evolution
 from geo_service.opinions.htmldoc import render_html
 from geo_service.opinions.markdown import render_markdown
 from geo_service.opinions.model import Opinion, OpinionKind
 from geo_service.opinions.pdf import render_pdf
+from geo_service.opinions.record import OpinionRecord
 from geo_service.opinions.staticmap import MapLayers, opinion_map
 from geo_service.opinions.territory import territory_synthesis
 from geo_service.opinions.zone import zone_opinion
+from geo_service.store.archive import ArchiveFile
 from geo_service.workspace import Workspace
 
 
@@ -74,11 +78,12 @@ class Subject:
 
 @dataclass(frozen=True)
 class Document:
-    """A rendered opinion: its bytes, media type and file name."""
+    """A rendered opinion: its bytes, media type and file name; its record once archived."""
 
     content: bytes
     media_type: str
     filename: str
+    record: OpinionRecord | None = None
 
 
 def build_opinion(result: AnalysisResult, subject: Subject, options: OpinionOptions) -> Opinion:
@@ -122,8 +127,12 @@ def opinion_document(
     on: date | None = None,
     result: AnalysisResult | None = None,
     base_url: str | None = None,
+    archive: bool = False,
 ) -> Document:
     """The opinion on ``subject`` from the workspace's results, rendered in ``fmt``.
+
+    When the store's record holds an earlier opinion on the subject, the opinion has the
+    section « Évolution depuis l'avis du … » comparing its figures with those then stated.
 
     Parameters
     ----------
@@ -139,16 +148,36 @@ def opinion_document(
         Analysis results to use instead of the workspace's (e.g. already loaded).
     base_url
         Base URL of the links (default: the ``public_url`` setting).
+    archive
+        Archive the opinion and its file in the store's record (the document's ``record``);
+        a draft (False) is not recorded.
     """
     result = result or workspace.results()
     options = OpinionOptions.from_settings(workspace.settings, on)
     if base_url is not None:
         options = replace(options, base_url=base_url)
     opinion = build_opinion(result, subject, options)
+    previous = opinion_record.latest(workspace.store, opinion.kind, opinion.subject_id)
+    if previous is not None:
+        vintages = opinion_record.input_vintages(result.run.inputs)
+        opinion = opinion.model_copy(update={"evolution": evolution(opinion, previous, vintages)})
     needs_map = fmt in (OpinionFormat.HTML, OpinionFormat.PDF)
     layers = map_layers(workspace, result) if needs_map else None
-    return Document(
+    document = Document(
         content=render(opinion, fmt, layers),
         media_type=fmt.media_type,
         filename=f"{subject.stem}.{fmt.value}",
     )
+    if not archive:
+        return document
+    created = datetime.now(UTC)
+    files = [ArchiveFile(document.filename, document.media_type, document.content)]
+    record = opinion_record.record_of(
+        opinion,
+        files,
+        result.run.inputs,
+        record_id=opinion_record.new_record_id(created),
+        created_at=created,
+        previous_id=previous.id if previous is not None else None,
+    )
+    return replace(document, record=opinion_record.archive(workspace.store, record, files))

@@ -14,7 +14,7 @@ from typing import Final
 from geo_service.formatting import GE, MBPS, fr_date, fr_hectares, fr_number, plural
 from geo_service.maps.style import STATUS_TEXT_COLOURS
 from geo_service.opinions.access import ACCESS_TITLE
-from geo_service.opinions.model import Opinion, OpinionKind, ZoneLine
+from geo_service.opinions.model import Evolution, Opinion, OpinionKind, ZoneLine
 from geo_service.opinions.wording import SHARE_NOTE, draft_notice, priority_text
 
 _KICKER: Final = "Projet d'avis — desserte numérique des zones d'activités économiques"
@@ -78,6 +78,11 @@ figcaption { font-size: 7.5pt; color: #555; margin-top: 0.8mm; }
 .figures td.value { text-align: right; font-weight: bold; white-space: nowrap; width: 12%; }
 .figures th { font-weight: normal; }
 section.annex { break-before: page; }
+.evolution th, .evolution td { padding: 0.8mm 2mm; border-bottom: 0.4pt solid #d6dde2;
+  font-size: 8.2pt; text-align: left; }
+.evolution td.num { text-align: right; white-space: nowrap; }
+.evolution thead th { color: #555; }
+.evolution table { break-inside: avoid; }
 .zones table { font-size: 7.8pt; }
 .zones th { background: #0b3954; color: #fff; font-weight: bold; text-align: left;
   padding: 1mm 1.5mm; }
@@ -133,6 +138,7 @@ def render_html(opinion: Opinion, map_png: bytes | None = None) -> str:
         _header(opinion),
         _summary(opinion),
         _figures(opinion),
+        _evolution(opinion.evolution),
         _map(opinion, map_png),
         _zones(opinion) if opinion.kind == OpinionKind.COMMUNE else "",
         _section("1. Constats", _list(opinion.findings)),
@@ -227,6 +233,29 @@ def _figures(opinion: Opinion) -> str:
         cells.append("<th></th><td></td>")
     rows = "".join(f"<tr>{cells[i]}{cells[i + 1]}</tr>" for i in range(0, len(cells), 2))
     return _section("Chiffres clés", f'<table class="figures">{rows}</table>')
+
+
+def _evolution(evolution: Evolution | None) -> str:
+    """« Évolution depuis l'avis du … »: the earlier figures, today's and the change."""
+    if evolution is None:
+        return ""
+    then = f"Avis du {fr_date(evolution.since)}"
+    head = (
+        f"<thead><tr><th>Indicateur</th><th>{escape(then)}</th><th>Aujourd'hui</th>"
+        "<th>Évolution</th></tr></thead>"
+    )
+    rows = "".join(
+        f'<tr><th>{escape(line.label)}</th><td class="num">{escape(line.then)}</td>'
+        f'<td class="num">{escape(line.now)}</td><td class="num">{escape(line.change)}</td></tr>'
+        for line in evolution.lines
+    )
+    intro = (
+        f"<p>Comparaison avec l'avis n° {escape(evolution.previous_id)} du "
+        f"{escape(fr_date(evolution.since))}, tel qu'archivé.</p>"
+    )
+    notes = _list(evolution.notes) if evolution.notes else ""
+    body = f"{intro}<table>{head}<tbody>{rows}</tbody></table>{notes}"
+    return f'<section class="evolution">{_heading(evolution.title)}{body}</section>'
 
 
 def _zones(opinion: Opinion) -> str:

@@ -41,6 +41,7 @@ def render_markdown(opinion: Opinion) -> str:
     lines += _table(("", ""), context)
     lines += ["", "## Chiffres clés", ""]
     lines += _table(("Indicateur", "Valeur"), [(f.label, f.text) for f in opinion.key_figures])
+    lines += _evolution(opinion)
     if opinion.kind != OpinionKind.ZONE and opinion.zones:
         title = (
             "Zones signalées par ordre de priorité"
@@ -110,6 +111,24 @@ def render_markdown(opinion: Opinion) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _evolution(opinion: Opinion) -> list[str]:
+    """« Évolution depuis l'avis du … » (nothing without an earlier opinion)."""
+    evolution = opinion.evolution
+    if evolution is None:
+        return []
+    since = fr_date(evolution.since)
+    lines = ["", f"## {md_escape(evolution.title)}", ""]
+    intro = f"Comparaison avec l'avis n° {evolution.previous_id} du {since}, tel qu'archivé."
+    lines += [md_escape(intro), ""]
+    lines += _table(
+        ("Indicateur", f"Avis du {since}", "Aujourd'hui", "Évolution"),
+        [(line.label, line.then, line.now, line.change) for line in evolution.lines],
+    )
+    if evolution.notes:
+        lines += ["", *_bullets(evolution.notes)]
+    return lines
 
 
 def _bullets(items: Iterable[str]) -> list[str]:

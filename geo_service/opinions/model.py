@@ -119,6 +119,32 @@ class ZoneLine(BaseModel):
     map_url: str | None = None
 
 
+class EvolutionLine(BaseModel):
+    """One key figure then (as the earlier opinion stated it) and now."""
+
+    label: str
+    column: str
+    then: str = Field(description="The figure as the earlier opinion stated it (French).")
+    now: str = Field(description="The figure today (French).")
+    change: str = Field(description="The change (French); « inconnue » when either is unknown.")
+    delta: float | None = Field(
+        default=None, description="now − then in the figure's unit (shares in points)."
+    )
+
+
+class Evolution(BaseModel):
+    """« Évolution depuis l'avis du … »: today's figures beside those of the last opinion."""
+
+    previous_id: str = Field(description="Archive id of the earlier opinion.")
+    since: date = Field(description="Date of the earlier opinion.")
+    title: str
+    lines: list[EvolutionLine]
+    notes: list[str] = Field(
+        default_factory=list,
+        description="Status, recommendation, vintages and thresholds then and now (French).",
+    )
+
+
 class ContextItem(BaseModel):
     """A line of the context box (label: value)."""
 
@@ -159,6 +185,9 @@ class Opinion(BaseModel):
     )
     #: None when no public base URL is set (``GEO_SERVICE_PUBLIC_URL``): no links at all.
     links: Links | None = None
+    evolution: Evolution | None = Field(
+        default=None, description="Comparison with the last archived opinion on the subject."
+    )
 
     def figure(self, column: str) -> KeyFigure:
         """The key figure taken from analysis column ``column`` (KeyError if absent)."""

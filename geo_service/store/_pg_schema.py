@@ -45,7 +45,49 @@ MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
             "'geo-service: rasters as GeoTIFF files (export the tiff column to a .tif file)'",
         ),
     ),
+    (
+        2,
+        "opinion archive",
+        (
+            """CREATE TABLE {schema}.opinion_records (
+                id text PRIMARY KEY CHECK (id ~ '^[0-9]{{8}}-[0-9]{{6}}-[0-9a-f]{{8}}$'),
+                created_at timestamptz NOT NULL,
+                kind text NOT NULL,
+                subject_id text,
+                record jsonb NOT NULL
+            )""",
+            """CREATE TABLE {schema}.opinion_files (
+                opinion_id text NOT NULL REFERENCES {schema}.opinion_records (id),
+                name text NOT NULL,
+                media_type text NOT NULL,
+                sha256 text NOT NULL,
+                content bytea NOT NULL,
+                PRIMARY KEY (opinion_id, name)
+            )""",
+            "CREATE INDEX opinion_records_subject ON {schema}.opinion_records "
+            "(kind, subject_id, created_at)",
+            """CREATE FUNCTION {schema}.opinion_archive_immutable() RETURNS trigger
+                LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION 'archived opinions are immutable'; END $$""",
+            *(
+                f"CREATE TRIGGER {table}_immutable BEFORE UPDATE OR DELETE ON {{schema}}.{table} "
+                "FOR EACH ROW EXECUTE FUNCTION {schema}.opinion_archive_immutable()"
+                for table in ("opinion_records", "opinion_files")
+            ),
+            *(
+                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {{schema}}.{table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION {schema}.opinion_archive_immutable()"
+                for table in ("opinion_records", "opinion_files")
+            ),
+            "COMMENT ON TABLE {schema}.opinion_records IS "
+            "'geo-service: archived opinions, insert-only (record: figures, thresholds, vintages)'",
+            "COMMENT ON TABLE {schema}.opinion_files IS "
+            "'geo-service: the rendered files of the archived opinions, insert-only'",
+        ),
+    ),
 )
+OPINION_RECORDS: Final = "opinion_records"
+OPINION_FILES: Final = "opinion_files"
 
 
 def describe_database(url: str) -> str:

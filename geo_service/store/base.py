@@ -14,6 +14,7 @@ import rasterio.io
 
 from geo_service.errors import ParameterError
 from geo_service.model import CoverageRaster, LayerMeta
+from geo_service.store.archive import OpinionArchive
 
 _LAYER_NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
@@ -153,6 +154,11 @@ class Store(ABC):
     @abstractmethod
     def delete_layer(self, name: str) -> None:
         """Remove layer ``name``; raises NotFoundError if absent."""
+
+    @abstractmethod
+    def opinion_archive(self) -> OpinionArchive:
+        """The store's insert-only archive of the opinions given (see
+        :mod:`geo_service.store.archive`)."""
 
     @abstractmethod
     def version(self, name: str) -> str | None:

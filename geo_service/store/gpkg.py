@@ -29,6 +29,7 @@ import rasterio
 
 from geo_service.errors import NotFoundError, StoreError
 from geo_service.model import CoverageRaster, LayerMeta
+from geo_service.store.archive import OpinionArchive, SQLiteArchive
 from geo_service.store.base import (
     LayerUpdate,
     Store,
@@ -218,6 +219,9 @@ class GeoPackageStore(Store):
                 continue
             return f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"
         return None
+
+    def opinion_archive(self) -> OpinionArchive:
+        return SQLiteArchive(self.root / "opinions.sqlite")
 
     def path(self, name: str) -> Path:
         """The file holding layer ``name`` (for QGIS users and exports)."""

@@ -56,8 +56,11 @@ from geo_service.cql import GEOMETRY, attributes
 from geo_service.errors import NotFoundError, ParameterError, StoreError
 from geo_service.model import CoverageRaster, LayerMeta
 from geo_service.store import _pg_rows as rows
+from geo_service.store._pg_archive import PostGISArchive
 from geo_service.store._pg_schema import (
     CATALOG,
+    OPINION_FILES,
+    OPINION_RECORDS,
     RASTERS,
     VERSIONS,
     Connection,
@@ -68,6 +71,7 @@ from geo_service.store._pg_schema import (
     migrate,
     reason,
 )
+from geo_service.store.archive import OpinionArchive
 from geo_service.store.base import (
     LayerUpdate,
     Store,
@@ -79,7 +83,7 @@ from geo_service.store.base import (
 from geo_service.store.cql_sql import where_clause
 
 #: Layer names that would clash with the store's own tables.
-RESERVED_NAMES: Final = frozenset({CATALOG, RASTERS, VERSIONS})
+RESERVED_NAMES: Final = frozenset({CATALOG, RASTERS, VERSIONS, OPINION_RECORDS, OPINION_FILES})
 APPLICATION_NAME: Final = "geo-service"
 
 
@@ -357,6 +361,9 @@ class PostGISStore(Store):
                 sql.SQL("SELECT meta::text FROM {} ORDER BY name").format(self._table(CATALOG))
             ).fetchall()
         return [LayerMeta.model_validate_json(text) for (text,) in found]
+
+    def opinion_archive(self) -> OpinionArchive:
+        return PostGISArchive(self.schema, self._transaction)
 
     def version(self, name: str) -> str | None:
         if not is_layer_name(name):
