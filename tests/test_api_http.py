@@ -242,6 +242,7 @@ _PATH_VALUES = {
     "tileRow": "0",
     "tileCol": "0",
     "layer": "zones",
+    "opinionId": "20261203-125143-3f9a1c2b",
 }
 
 
