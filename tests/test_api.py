@@ -39,7 +39,17 @@ from geo_service.store import GeoPackageStore
 from geo_service.validation import validate_layer
 
 GEOJSON = "application/geo+json"
-COLLECTION_IDS = ["zones", "communes", "epcis", "land", "premises"]
+COLLECTION_IDS = [
+    "zones",
+    "communes",
+    "epcis",
+    "land",
+    "premises",
+    "transit_stops",
+    "rail_stations",
+    "road_access",
+    "hubs",
+]
 
 
 @pytest.fixture(scope="module")

@@ -88,7 +88,17 @@ def test_owslib_reads_conformance_and_api_definition(client: Features) -> None:
 
 
 def test_owslib_lists_the_feature_collections(client: Features) -> None:
-    assert client.feature_collections() == ["zones", "communes", "epcis", "land", "premises"]
+    assert client.feature_collections() == [
+        "zones",
+        "communes",
+        "epcis",
+        "land",
+        "premises",
+        "transit_stops",
+        "rail_stations",
+        "road_access",
+        "hubs",
+    ]
     zones = client.collection("zones")
     assert zones["id"] == "zones"
     assert zones["extent"]["spatial"]["crs"] == "http://www.opengis.net/def/crs/OGC/1.3/CRS84"

@@ -99,11 +99,29 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         geometry=[box(-100, -100, 1000, 500), box(-100, 400, 1000, 500)],
         crs="EPSG:2154",
     )
+    stations = gpd.GeoDataFrame(
+        {"station_id": ["g1"], "name": [SCRIPT], "passengers": [True]},
+        geometry=[point(600, 10)],
+        crs="EPSG:2154",
+    )
+    interchanges = gpd.GeoDataFrame(
+        {"access_id": ["e1"], "name": [ATTRIBUTE], "road": [TEMPLATE]},
+        geometry=[point(900, 10)],
+        crs="EPSG:2154",
+    )
+    stops = gpd.GeoDataFrame(
+        {"stop_id": ["s1"], "name": [SCRIPT], "modes": ["bus"], "feed": [TEMPLATE]},
+        geometry=[point(50, 150)],
+        crs="EPSG:2154",
+    )
     for name, frame in (
         ("zones", zones),
         ("premises", premises),
         ("land", land),
         ("communes", communes),
+        ("rail_stations", stations),
+        ("road_access", interchanges),
+        ("transit_stops", stops),
     ):
         canonical, _ = validate_layer(name, frame, f"hostile {name}")
         meta = pipeline.layer_meta(
@@ -141,7 +159,16 @@ def _surfaces() -> list[str]:
         "/communes/13002/opinion?f=html",
         "/territory/opinion?f=html",
     ]
-    for collection in ("zones", "communes", "epcis", "land", "premises"):
+    for collection in (
+        "zones",
+        "communes",
+        "epcis",
+        "land",
+        "premises",
+        "transit_stops",
+        "rail_stations",
+        "road_access",
+    ):
         pages.append(f"/collections/{collection}?f=html")
         pages.append(f"/collections/{collection}/items?f=html&limit=100")
     for zone_id in ZONE_IDS:

@@ -23,7 +23,7 @@ from geo_service.analysis.fields import (
     core,
 )
 from geo_service.errors import NotFoundError
-from geo_service.model import SPEED_CLASSES, TECHNOLOGIES
+from geo_service.model import HUB_KINDS, ROAD_ACCESS_KINDS, SPEED_CLASSES, TECHNOLOGIES
 from geo_service.workspace import Workspace
 
 PropertyType = Literal["string", "integer", "number", "boolean", "array"]
@@ -123,6 +123,49 @@ PREMISES_PROPERTIES: Final = (
 )
 
 
+TRANSIT_STOP_PROPERTIES: Final = (
+    _text("stop_id", "Stop identifier, prefixed by its feed."),
+    _text("name", "Name of the stop or station."),
+    _text("modes", "Modes serving the stop, comma-separated (bus, coach, tram, metro, train...)."),
+    _count(
+        "peak_departures",
+        "Departures 07:00-09:00 on the representative weekday (null: unknown).",
+        queryable=True,
+    ),
+    _text("peak_date", "Representative weekday of the counted departures (YYYY-MM-DD)."),
+    _text("feed", "GTFS feed of the stop."),
+)
+
+RAIL_STATION_PROPERTIES: Final = (
+    _text("station_id", "Station identifier (UIC code when known)."),
+    _text("name", "Name of the station."),
+    _text("uic", "UIC code."),
+    Property(
+        "passengers",
+        "boolean",
+        "Open to passengers (null: unknown).",
+        queryable=True,
+        sortable=True,
+    ),
+    _text("commune_insee", "INSEE code of the commune."),
+)
+
+ROAD_ACCESS_PROPERTIES: Final = (
+    _text("access_id", "Identifier of the access point."),
+    _text("name", "Name of the interchange or exit."),
+    _text("road", "Motorway or road served."),
+    _choice("kind", "Kind of access point.", ROAD_ACCESS_KINDS),
+)
+
+HUB_PROPERTIES: Final = (
+    _text("hub_id", "Identifier."),
+    _text("name", "Name."),
+    _choice("kind", "Kind of hub.", HUB_KINDS),
+    _text("iata", "IATA code of the airport."),
+    _text("icao", "ICAO code of the airport or aerodrome."),
+)
+
+
 def _zone_results(workspace: Workspace) -> gpd.GeoDataFrame:
     return workspace.results().zones
 
@@ -164,6 +207,15 @@ COLLECTIONS: Final[dict[str, CollectionSpec]] = {
             PREMISES_PROPERTIES,
             _layer(pipeline.PREMISES),
             precompute=False,
+        ),
+        *(
+            CollectionSpec(layer, layer, id_column, properties, _layer(layer))
+            for layer, id_column, properties in (
+                (pipeline.TRANSIT_STOPS, "stop_id", TRANSIT_STOP_PROPERTIES),
+                (pipeline.RAIL_STATIONS, "station_id", RAIL_STATION_PROPERTIES),
+                (pipeline.ROAD_ACCESS, "access_id", ROAD_ACCESS_PROPERTIES),
+                (pipeline.HUBS, "hub_id", HUB_PROPERTIES),
+            )
         ),
     )
 }
