@@ -40,6 +40,7 @@ from geo_service.maps.territory import (
     territory_html,
     view_zones,
 )
+from geo_service.maps.transport import FACILITY_STYLES, FacilityLayer, facility_layers
 from geo_service.maps.viewport import MAX_FEATURES, BBox, ViewportZones, zone_features_in
 from geo_service.maps.zone import zone_data, zone_html
 from geo_service.workspace import CacheKey, CacheKind, Workspace
@@ -106,6 +107,7 @@ def territory_data(workspace: Workspace) -> TerritoryData:
             pipeline.ZONE_RESULTS,
             lambda: commune_coverage_layer(result, communes),
         ),
+        transport=_facilities(workspace),
     )
 
 
@@ -147,6 +149,24 @@ def territory_zones(
         zone_id=zone_id,
         limit=limit,
     )
+
+
+def _facilities(workspace: Workspace) -> tuple[FacilityLayer, ...]:
+    """The transport layers of the map, each prepared once per version of its layer."""
+    out: list[FacilityLayer] = []
+    for name in FACILITY_STYLES:
+        if not workspace.store.has_layer(name):
+            continue
+        out += workspace.cached(
+            CacheKey(CacheKind.MAP, f"facilities:{name}"),
+            name,
+            _facility_builder(workspace, name),
+        )
+    return tuple(out)
+
+
+def _facility_builder(workspace: Workspace, name: str) -> Callable[[], tuple[FacilityLayer, ...]]:
+    return lambda: facility_layers({name: workspace.layer(name)})
 
 
 def territory_page(workspace: Workspace, view: TerritoryView, options: PageOptions) -> str:

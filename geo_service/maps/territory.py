@@ -52,6 +52,13 @@ from geo_service.maps.page import (
 )
 from geo_service.maps.popups import search_key
 from geo_service.maps.raster import RasterImage, raster_image
+from geo_service.maps.transport import (
+    FACILITY_STYLES,
+    FacilityLayer,
+    facility_config,
+    facility_layers,
+)
+from geo_service.maps.transport import legend_section as transport_legend
 from geo_service.maps.viewport import MIN_ZOOM, zone_cells, zone_features
 from geo_service.model import ZoneStatus
 
@@ -84,6 +91,8 @@ class TerritoryData:
     hexagons: DataLayer | None
     raster: RasterImage | None
     commune_coverage: CommuneCoverageLayer | None = None
+    #: The transport layers (interchanges, stations, hubs, stops), off when the map opens.
+    transport: tuple[FacilityLayer, ...] = ()
 
     @property
     def building_level(self) -> bool:
@@ -129,6 +138,7 @@ def prepare_territory(
     premises: gpd.GeoDataFrame | None,
     raster_layer: Any | None,
     h3_resolution: int,
+    transport: Mapping[str, gpd.GeoDataFrame | None] | None = None,
 ) -> TerritoryData:
     """All pieces of the territory map, computed (no caching; see ``maps.service``)."""
     communes = commune_geometries(result)
@@ -144,6 +154,7 @@ def prepare_territory(
         ),
         raster=None if raster_layer is None else raster_image(raster_layer),
         commune_coverage=commune_coverage_layer(result, communes),
+        transport=facility_layers(transport or {}),
     )
 
 
@@ -161,7 +172,8 @@ def territory_map(data: TerritoryData, view: TerritoryView, options: PageOptions
 
     Layers (in the layer control): zones by status (flagged zones outlined), available
     land, coverage hexagons, coverage raster, communes by their ARCEP statistics (on when
-    the map opens only without building-level coverage), commune boundaries; plus legend,
+    the map opens only without building-level coverage), the transport layers (off), commune
+    boundaries; plus legend,
     search, fullscreen, scale bar, sources and dates, and the demo-data notice when the
     data are synthetic.
     """
@@ -204,6 +216,14 @@ def territory_map(data: TerritoryData, view: TerritoryView, options: PageOptions
     if data.land is not None:
         refs["land"] = ScriptLayer(
             "land", data.land.json, land_config(data.land), name="Foncier économique disponible"
+        ).add_to(fmap)
+    for facility in data.transport:
+        refs[facility.layer] = ScriptLayer(
+            "facilities",
+            facility.json,
+            facility_config(facility.layer),
+            name=FACILITY_STYLES[facility.layer].name,
+            show=False,
         ).add_to(fmap)
     if communes_layer is not None:
         refs["communes"] = communes_layer.add_to(fmap)
@@ -317,6 +337,7 @@ def _add_controls(
         )
     if data.commune_coverage is not None:
         sections.append(commune_coverage.legend_section(data.commune_coverage, params))
+    sections += [transport_legend(facility) for facility in data.transport]
     if data.raster is not None:
         sections.append(
             raster_legend_section("Plus foncé : débit plus faible ; transparent : débit inconnu.")

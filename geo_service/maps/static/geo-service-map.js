@@ -407,6 +407,29 @@
     });
   };
 
+  /*
+   * Transport facilities as circles: interchanges, stations, hubs, and stops sized by their
+   * morning-peak departures (r), pale when those are unknown (u). Tooltips escaped by the server.
+   */
+  GS.facilities = function (map, data, cfg) {
+    var renderer = denseRenderer(map);
+    return L.geoJSON(data, {
+      pointToLayer: function (feature, latlng) {
+        var p = feature.properties;
+        var marker = L.circleMarker(latlng, {
+          renderer: renderer,
+          radius: p.r || cfg.radius,
+          color: cfg.stroke,
+          weight: 1,
+          fillColor: cfg.colour,
+          fillOpacity: p.u ? 0.2 : 0.85
+        });
+        marker.bindTooltip(p.t, { className: "gs-tooltip" });
+        return marker;
+      }
+    });
+  };
+
   /* Commune boundaries (not interactive); the filtered commune is drawn thicker. */
   GS.communes = function (map, data, cfg) {
     return L.geoJSON(data, {
