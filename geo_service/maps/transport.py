@@ -39,7 +39,7 @@ FACILITY_STYLES: Final[dict[str, FacilityStyle]] = {
     "transit_stops": FacilityStyle(
         "Transports : arrêts de transport en commun",
         "Arrêt (taille : départs de 7 h à 9 h)",
-        "#009E73",
+        "#762A83",
         3.0,
         "Cercle pâle : départs inconnus (réseau sans calendrier de service).",
     ),
@@ -47,10 +47,10 @@ FACILITY_STYLES: Final[dict[str, FacilityStyle]] = {
         "Transports : gares voyageurs", "Gare ouverte aux voyageurs", "#0072B2", 6.0
     ),
     "road_access": FacilityStyle(
-        "Transports : échangeurs autoroutiers", "Échangeur autoroutier", "#D55E00", 6.0
+        "Transports : échangeurs autoroutiers", "Échangeur autoroutier", "#222222", 6.0
     ),
     "hubs": FacilityStyle(
-        "Transports : aéroports et plateformes", "Aéroport, aérodrome, port", "#CC79A7", 8.0
+        "Transports : aéroports et plateformes", "Aéroport, aérodrome, port", "#8C510A", 8.0
     ),
 }
 _MAX_STOP_RADIUS: Final = 12.0
