@@ -26,9 +26,10 @@ from geo_service.api import create_app
 from geo_service.cli import app as cli_app
 from geo_service.errors import NotFoundError, ParameterError
 from geo_service.formatting import NNBSP, fr_hectares, fr_number, fr_percent
+from geo_service.maps import style
 from geo_service.maps.assets import ALL_ASSETS, AssetMode, asset_file
 from geo_service.maps.geojson import packed_layer, script_json
-from geo_service.maps.layers import coarsen_hexagons, hexagon_layer
+from geo_service.maps.layers import coarsen_hexagons, hexagon_layer, zone_styles
 from geo_service.maps.page import PageOptions
 from geo_service.maps.service import export_map, territory_page, territory_view
 from geo_service.maps.territory import TerritoryView, parse_commune, parse_statuses
@@ -48,6 +49,17 @@ def script_argument(page: str, factory: str, index: int = 0) -> Any:
     """The JSON data argument of the ``index``-th ``GeoServiceMap.<factory>(map, data, ...)``."""
     calls = [m.end() for m in re.finditer(rf"GeoServiceMap\.{factory}\(\s*map_\w+,\s*", page)]
     value, _ = json.JSONDecoder().raw_decode(page, calls[index])
+    return value
+
+
+def script_config(page: str, factory: str, index: int = 0) -> Any:
+    """The config argument (after the data) of the ``index``-th ``GeoServiceMap.<factory>``."""
+    calls = [m.end() for m in re.finditer(rf"GeoServiceMap\.{factory}\(\s*map_\w+,\s*", page)]
+    decoder = json.JSONDecoder()
+    _, end = decoder.raw_decode(page, calls[index])
+    start = re.compile(r"\s*,\s*").match(page, end)
+    assert start is not None
+    value, _ = decoder.raw_decode(page, start.end())
     return value
 
 
@@ -190,6 +202,26 @@ def test_legend_names_every_status_with_the_run_thresholds(territory: str) -> No
     assert {"Foncier", "Débit maximal (raster de couverture)"} <= set(sections)
     hexes = next(s for s in sections.values() if s["layer"] == "hexagons")
     assert hexes["entries"][-1]["label"] == "95\u202f% et plus"
+
+
+def test_swatches_are_the_layers_colours_as_drawn(territory: str) -> None:
+    """Each swatch is its layer's colour blended with the opacity the layer is drawn with
+    (the pixels are compared in Chromium by test_maps_browser)."""
+    legend = {s["layer"]: s for s in script_argument(territory, "legend", 0)["sections"]}
+    assert script_config(territory, "hexes")["opacity"] == style.HEXAGON_OPACITY
+    assert script_config(territory, "raster")["opacity"] == style.RASTER_OPACITY
+    ramp = style.COVERAGE_RAMP[-5:]
+    assert [e["fill"] for e in legend["hexagons"]["entries"]] == [
+        style.seen(c, style.HEXAGON_OPACITY) for c in ramp
+    ]
+    assert [e["fill"] for e in legend["raster"]["entries"]] == [
+        style.seen(c, style.RASTER_OPACITY) for c in style.COVERAGE_RAMP
+    ]
+    statuses = [e["fill"] for e in legend["zones"]["entries"]]
+    assert statuses == [style.STATUS_COLOURS[s].lower() for s in style.STATUS_ORDER]  # opaque
+    assert all(v["fillOpacity"] == style.ZONE_OPACITY == 1 for v in zone_styles().values())
+    css = (Path(style.__file__).parent / "static" / "geo-service-map.css").read_text("utf-8")
+    assert f"background: {style.MAP_BACKGROUND};" in css  # what the translucent layers cover
 
 
 def test_popups_show_the_analysis_figures(territory: str, result: AnalysisResult) -> None:

@@ -437,3 +437,312 @@ def test_territory_map_by_viewport_loads_the_zones_of_the_view(
     screenshot(browser, tmp_path, "viewport-popup.png")
     assert [u for u in requested_urls(browser) if not u.startswith(viewport_server)] == []
     assert console_errors(browser) == []
+
+
+# -- a legend swatch is the colour the reader sees ---------------------------------------------
+#: Layer control labels of the layers a section of the legend describes.
+ZONES_LAYER = "Zones d'activités"
+HEXAGONS_LAYER = "hexagones H3"
+RASTER_LAYER = "raster du débit maximal"
+#: Largest ΔE (CIELAB 1976) between a rendered feature and its legend swatch: the same colour
+#: up to antialiasing and PNG rounding (two swatches of one legend are at least ~9 apart).
+MAX_DELTA_E = 6.0
+
+LEGEND_SWATCHES = """
+var shown = Array.from(document.querySelectorAll('.gs-legend-section')).filter(function (s) {
+  return s.style.display !== 'none';  /* the sections of the layers shown */
+});
+return shown.map(function (section) {
+  return {
+    title: section.querySelector('h4').textContent,
+    entries: Array.from(section.querySelectorAll('.gs-legend-row'), function (row) {
+      var s = getComputedStyle(row.querySelector('.gs-swatch'));
+      var fill = s.backgroundColor;
+      var colour = fill === 'rgba(0, 0, 0, 0)' ? s.borderTopColor : fill;
+      return {label: row.textContent, colour: colour};
+    })
+  };
+});
+"""
+SHOW_ONLY = """
+var wanted = arguments[0];
+document.querySelectorAll('.leaflet-control-layers-overlays label').forEach(function (label) {
+  var input = label.querySelector('input');
+  var on = wanted === null ||
+    wanted.some(function (w) { return label.textContent.indexOf(w) >= 0; });
+  if (input.checked !== on) { input.click(); }
+});
+"""
+
+
+def _lab(rgb: tuple[float, float, float]) -> tuple[float, float, float]:
+    """sRGB (0-255) to CIELAB (D65)."""
+
+    def linear(c: float) -> float:
+        c /= 255.0
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in rgb)
+    x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047
+    y = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883
+
+    def f(t: float) -> float:
+        return t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116
+
+    fx, fy, fz = f(x), f(y), f(z)
+    return 116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)
+
+
+def delta_e(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
+    """CIELAB 1976 distance of two sRGB colours."""
+    return sum((p - q) ** 2 for p, q in zip(_lab(a), _lab(b), strict=True)) ** 0.5
+
+
+def _css_rgb(value: str) -> tuple[float, float, float]:
+    parts = value[value.index("(") + 1 : value.index(")")].split(",")
+    return float(parts[0]), float(parts[1]), float(parts[2])
+
+
+def _swatches(driver: Any) -> list[tuple[str, str, tuple[float, float, float]]]:
+    """(section title, entry label, swatch colour) of every legend entry shown (the legend
+    hides the sections of the layers switched off)."""
+    return [
+        (section["title"], entry["label"], _css_rgb(entry["colour"]))
+        for section in driver.execute_script(LEGEND_SWATCHES)
+        for entry in section["entries"]
+    ]
+
+
+def _pixel(image: Any, x: float, y: float) -> tuple[float, float, float]:
+    """The median colour of the 3 × 3 screen pixels around (x, y)."""
+    import statistics
+
+    xs = range(round(x) - 1, round(x) + 2)
+    ys = range(round(y) - 1, round(y) + 2)
+    pixels = [image.getpixel((i, j))[:3] for i in xs for j in ys]
+    return tuple(float(statistics.median(p[c] for p in pixels)) for c in range(3))  # type: ignore[return-value]
+
+
+def _samples(driver: Any, script: str, *args: Any) -> list[dict[str, Any]]:
+    """Run ``script`` (returns ``[{section, index, x, y}]``: a feature of legend entry
+    ``index`` of section ``section`` is on top at viewport point x, y), then screenshot."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    points = driver.execute_script(script, *args)
+    image = Image.open(BytesIO(driver.get_screenshot_as_png())).convert("RGB")
+    for p in points:
+        p["rgb"] = _pixel(image, p["x"], p["y"])
+    return points
+
+
+def check_colours(driver: Any, points: list[dict[str, Any]], what: str) -> None:
+    """Each sampled pixel is nearest (ΔE) to its own legend swatch, and close to it."""
+    swatches = _swatches(driver)
+    assert points, f"no {what} sampled"
+    for p in points:
+        own = [s for s in swatches if s[0].startswith(p["section"])][p["index"]]
+        nearest = min(swatches, key=lambda s: delta_e(p["rgb"], s[2]))
+        distance = delta_e(p["rgb"], own[2])
+        assert nearest == own, (what, p, own, nearest, distance)
+        assert distance <= MAX_DELTA_E, (what, p, own, distance)
+
+
+def _zone_points(
+    driver: Any, map_name: str, statuses: list[str], section: str
+) -> list[dict[str, Any]]:
+    """For each status, zoom on one of its zones and keep the centre of the zone if the zone is
+    the top element there (not under a control, a plot or another zone); sample it."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = []
+    for index, status in enumerate(statuses):
+        point = driver.execute_script(
+            """
+            var map = window[arguments[0]], status = arguments[1], chosen = null;
+            var candidates = [];
+            map.eachLayer(function (l) {
+              if (l.feature && l.feature.properties && l.feature.properties.s === status &&
+                  l.getElement && l.getElement() &&
+                  l.getElement().classList.contains('gs-zone')) { candidates.push(l); }
+            });
+            for (var i = 0; i < candidates.length && !chosen; i++) {
+              var l = candidates[i];
+              map.fitBounds(l.getBounds(), {animate: false, padding: [300, 250]});
+              var rect = map.getContainer().getBoundingClientRect();
+              var c = map.latLngToContainerPoint(l.getBounds().getCenter());
+              var x = rect.left + c.x, y = rect.top + c.y;
+              var ok = true;
+              for (var dx = -3; dx <= 3 && ok; dx += 3) {
+                for (var dy = -3; dy <= 3 && ok; dy += 3) {
+                  ok = document.elementFromPoint(x + dx, y + dy) === l.getElement();
+                }
+              }
+              if (ok) { chosen = {x: x, y: y, id: l.feature.properties.id}; }
+            }
+            return chosen;
+            """,
+            map_name,
+            status,
+        )
+        if point is None:
+            continue
+        time.sleep(0.3)
+        image = Image.open(BytesIO(driver.get_screenshot_as_png())).convert("RGB")
+        point.update(section=section, index=index, status=status)
+        point["rgb"] = _pixel(image, point["x"], point["y"])
+        out.append(point)
+    return out
+
+
+def _canvas_points(
+    driver: Any, map_name: str, section: str, colours: list[str]
+) -> list[dict[str, Any]]:
+    """Centres of hexagons of each colour of ``colours`` drawn on top (the map's canvas)."""
+    return _samples(
+        driver,
+        """
+        var map = window[arguments[0]], colours = arguments[1], section = arguments[2];
+        var rect = map.getContainer().getBoundingClientRect(), out = [], seen = {};
+        map.eachLayer(function (l) {
+          if (!(l.options && l.options.className === 'gs-hexagon')) return;
+          var index = colours.indexOf(l.options.fillColor);
+          if (index < 0 || (seen[index] || 0) >= 3) return;
+          var c = map.latLngToContainerPoint(l.getCenter());
+          var x = rect.left + c.x, y = rect.top + c.y;
+          if (x < 5 || y < 5 || x > innerWidth - 5 || y > innerHeight - 5) return;
+          var top = document.elementFromPoint(x, y);
+          if (!top || top.tagName !== 'CANVAS') return;
+          seen[index] = (seen[index] || 0) + 1;
+          out.push({section: section, index: index, x: x, y: y});
+        });
+        return out;
+        """,
+        map_name,
+        colours,
+        section,
+    )
+
+
+def _raster_points(driver: Any, section: str, colours: list[str]) -> list[dict[str, Any]]:
+    """Points of the raster image drawn on top, with the class of the image's own pixel there."""
+    return _samples(
+        driver,
+        """
+        var colours = arguments[0], section = arguments[1], out = [], seen = {};
+        var map = document.querySelector('.folium-map');
+        var img = document.querySelector('img.gs-raster'), rect = img.getBoundingClientRect();
+        var canvas = document.createElement('canvas');
+        canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+        var ctx = canvas.getContext('2d');
+        ctx.drawImage(img, 0, 0);
+        function hex(v) { return ('0' + v.toString(16)).slice(-2); }
+        for (var gx = 0.02; gx < 1; gx += 0.04) {
+          for (var gy = 0.02; gy < 1; gy += 0.04) {
+            var x = rect.left + gx * rect.width, y = rect.top + gy * rect.height;
+            if (x < 5 || y < 5 || x > innerWidth - 5 || y > innerHeight - 5) continue;
+            var top = document.elementFromPoint(x, y);  /* the image takes no pointer events */
+            if (!top || !map.contains(top) || top.closest('.leaflet-control-container')) continue;
+            var u = Math.floor(gx * img.naturalWidth), v = Math.floor(gy * img.naturalHeight);
+            var ok = true, first = null;
+            for (var du = -2; du <= 2 && ok; du++) {  /* inside one class, away from its edges */
+              for (var dv = -2; dv <= 2 && ok; dv++) {
+                var d = ctx.getImageData(Math.max(0, u + du), Math.max(0, v + dv), 1, 1).data;
+                var key = d[3] === 0 ? null : '#' + hex(d[0]) + hex(d[1]) + hex(d[2]);
+                if (first === null && du === -2 && dv === -2) first = key;
+                ok = key !== null && key === first;
+              }
+            }
+            var index = ok ? colours.indexOf(first) : -1;
+            if (index < 0 || (seen[index] || 0) >= 4) continue;
+            seen[index] = (seen[index] || 0) + 1;
+            out.push({section: section, index: index, x: x, y: y});
+          }
+        }
+        return out;
+        """,
+        colours,
+        section,
+    )
+
+
+def check_territory_colours(driver: Any) -> None:
+    """Zones (over every coverage layer), hexagons and raster pixels read as their swatches."""
+    from geo_service.maps import style
+
+    wait_for(driver, "window.L && document.querySelector('path.gs-zone')")
+    map_name = driver.execute_script(f"return {MAP_NAME};")
+    statuses = [str(s) for s in style.STATUS_ORDER]
+    driver.execute_script(SHOW_ONLY, None)  # every layer on: zones over hexagons and raster
+    time.sleep(0.5)
+    zones = _zone_points(driver, map_name, statuses, "Statut des zones")
+    assert {p["status"] for p in zones} >= {"served", "underserved", "unserved"}, zones
+    check_colours(driver, zones, "zones over the coverage layers")
+    driver.execute_script(SHOW_ONLY, [HEXAGONS_LAYER])
+    driver.execute_script(f"window[{json.dumps(map_name)}].setZoom(12, {{animate: false}});")
+    time.sleep(0.8)
+    ramp = list(style.COVERAGE_RAMP)
+    hexagons = _canvas_points(driver, map_name, "Locaux à", ramp)
+    assert len({p["index"] for p in hexagons}) >= 3, hexagons
+    check_colours(driver, hexagons, "hexagons")
+    driver.execute_script(SHOW_ONLY, [RASTER_LAYER])
+    time.sleep(0.8)
+    raster = _raster_points(driver, "Débit maximal", ramp)
+    assert len({p["index"] for p in raster}) >= 2, raster
+    check_colours(driver, raster, "raster pixels")
+
+
+def test_served_map_colours_match_the_legend(browser: Any, server: str) -> None:
+    browser.get(f"{server}/maps/territory")
+    check_territory_colours(browser)
+
+
+def test_file_map_colours_match_the_legend(browser: Any, data_dir: Path, tmp_path: Path) -> None:
+    workspace = Workspace(Settings(database_url=None, data_dir=data_dir))
+    written = export_map(workspace, tmp_path / "carte.html", self_contained=True)
+    browser.get(written.path.as_uri())
+    check_territory_colours(browser)
+
+
+def test_zone_map_colours_match_the_legend(browser: Any, server: str) -> None:
+    """The zone's outline reads as its status swatch over the raster; raster pixels as theirs."""
+    from geo_service.maps import style
+
+    browser.get(f"{server}/maps/zones/DEMO-Z002")
+    wait_for(browser, "window.L && document.querySelector('path.gs-zone')")
+    time.sleep(0.5)
+    outline = _samples(
+        browser,
+        """
+        var map = window[arguments[0]], order = arguments[1], out = [];
+        map.eachLayer(function (l) {
+          if (!(l.feature && l.getElement && l.getElement() && !l.options.dashArray &&
+                l.getElement().classList.contains('gs-zone') && l.options.weight >= 4)) return;
+          var ring = l.getLatLngs()[0];
+          ring = Array.isArray(ring[0]) ? ring[0] : ring;
+          var rect = map.getContainer().getBoundingClientRect();
+          for (var i = 0; i + 1 < ring.length; i++) {
+            var a = map.latLngToContainerPoint(ring[i]);
+            var b = map.latLngToContainerPoint(ring[i + 1]);
+            var x = rect.left + (a.x + b.x) / 2, y = rect.top + (a.y + b.y) / 2;
+            if (document.elementFromPoint(x, y) === l.getElement()) {
+              var index = order.indexOf(l.feature.properties.s);
+              out.push({section: 'Statut de la zone', index: index, x: x, y: y});
+            }
+          }
+        });
+        return out;
+        """,
+        browser.execute_script(f"return {MAP_NAME};"),
+        [str(s) for s in style.STATUS_ORDER],
+    )
+    check_colours(browser, outline, "the zone's outline over the raster")
+    browser.execute_script(SHOW_ONLY, [RASTER_LAYER])
+    time.sleep(0.5)
+    raster = _raster_points(browser, "Débit maximal", list(style.COVERAGE_RAMP))
+    assert raster
+    check_colours(browser, raster, "raster pixels around the zone")

@@ -179,12 +179,21 @@ def test_legend_says_which_share_and_period(
     labels = [e["label"] for e in section["entries"]]
     assert labels[-1] == "Pas de statistique communale"
     hexagons = legend_sections(page_of(with_premises, premises))["hexagons"]
-    assert [e["fill"] for e in section["entries"][:-1]] == [e["fill"] for e in hexagons["entries"]]
     assert labels[:-1] == [e["label"] for e in hexagons["entries"]]
     config = layer_config(page_of(without_premises, None), "communeCoverage")
     breaks = style.share_breaks(AnalysisParams())
     assert config["breaks"] == list(breaks)
     assert config["colours"] == list(style.COVERAGE_RAMP[-len(breaks) :])
+    # the hexagons' colours, each swatch blended with the opacity its layer is drawn with
+    assert config["opacity"] == style.COMMUNE_OPACITY
+    assert config["missingOpacity"] == style.NO_COMMUNE_FIGURES_OPACITY
+    assert [e["fill"] for e in section["entries"]] == [
+        *(style.seen(c, style.COMMUNE_OPACITY) for c in config["colours"]),
+        style.seen(style.NO_COMMUNE_FIGURES, style.NO_COMMUNE_FIGURES_OPACITY),
+    ]
+    assert [e["fill"] for e in hexagons["entries"]] == [
+        style.seen(c, style.HEXAGON_OPACITY) for c in config["colours"]
+    ]
 
 
 def test_fibre_figures_alone_are_named_in_the_legend(zones, premises, communes) -> None:

@@ -41,8 +41,6 @@ FIGURES: Final = (
     ("arcep_share_thd1g", f"Locaux à {GE}1{GBPS}"),
     ("arcep_share_ftth", "Locaux raccordables à la fibre (FttH)"),
 )
-#: Fill opacity of the communes (and of their legend swatches).
-FILL_OPACITY: Final = 0.6
 _PERIODS_SHOWN: Final = 3
 
 
@@ -109,11 +107,14 @@ def legend_section(layer: CommuneCoverageLayer, params: AnalysisParams) -> dict[
     """The legend section of the layer: the share it shows, its classes and its period."""
     thd30, ftth = layer.measured["thd30"], layer.measured["ftth"]
     label = MEASURES[0][2] if thd30 else MEASURES[1][2]
-    entries = [replace(e, opacity=FILL_OPACITY) for e in style.share_entries(params)]
+    entries = [replace(e, opacity=style.COMMUNE_OPACITY) for e in style.share_entries(params)]
     if layer.measured["none"]:
         entries.append(
             style.LegendEntry(
-                "Pas de statistique communale", style.NO_COMMUNE_FIGURES, stroke="#9e9e9e"
+                "Pas de statistique communale",
+                style.NO_COMMUNE_FIGURES,
+                stroke="#9e9e9e",
+                opacity=style.NO_COMMUNE_FIGURES_OPACITY,
             )
         )
     note = f"Part des {label} de chaque commune"

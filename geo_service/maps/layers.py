@@ -152,7 +152,7 @@ def zone_styles() -> dict[str, dict[str, Any]]:
         flagged = status in style.FLAGGED
         styles[status.value] = {
             "fillColor": style.STATUS_COLOURS[status],
-            "fillOpacity": 0.85,
+            "fillOpacity": style.ZONE_OPACITY,
             "color": style.OUTLINE if flagged else "#555555",
             "weight": 2.5 if flagged else 1,
             "opacity": 1,
@@ -182,7 +182,7 @@ def land_style(*, available: bool) -> dict[str, Any]:
     if available:
         return {
             "fillColor": style.LAND_FILL,
-            "fillOpacity": 0.55,
+            "fillOpacity": style.LAND_OPACITY,
             "color": style.LAND_STROKE,
             "weight": 1,
         }
@@ -202,15 +202,16 @@ def raster_legend_section(note: str) -> dict[str, Any]:
 def legend_entries(
     entries: list[style.LegendEntry], *, round_swatch: bool = False
 ) -> list[dict[str, Any]]:
-    """Legend entries as the map script reads them."""
+    """Legend entries as the map script reads them: the swatch's fill is the colour seen on
+    the map (the layer's colour blended with its opacity, :attr:`~style.LegendEntry.swatch`),
+    drawn opaque; null for an outline-only swatch."""
     return [
         {
             "label": e.label,
-            "fill": e.fill,
+            "fill": e.swatch,
             "stroke": e.stroke,
             "dashed": e.dashed,
             "thick": e.thick,
-            "opacity": e.opacity,
             "round": round_swatch,
         }
         for e in entries

@@ -97,16 +97,50 @@ RASTER_LABELS: Final = (
 )
 
 
+#: Colour of the map where no basemap tile covers it (``.leaflet-container`` in
+#: geo-service-map.css): what translucent layers are blended over.
+MAP_BACKGROUND: Final = "#f4f3ef"
+#: Fill opacity of each layer, declared once: the maps draw the layer with it and its legend
+#: swatches are its colours blended over :data:`MAP_BACKGROUND` with it (:func:`seen`), the
+#: colours the reader sees. Zones are opaque, so that a status colour never mixes with the
+#: coverage drawn beneath it (orange over blue would read as the grey of « statut inconnu »).
+ZONE_OPACITY: Final = 1.0
+HEXAGON_OPACITY: Final = 0.75
+RASTER_OPACITY: Final = 0.75
+LAND_OPACITY: Final = 0.6
+COMMUNE_OPACITY: Final = 0.6
+#: Communes without statistics are drawn fainter than the others.
+NO_COMMUNE_FIGURES_OPACITY: Final = 0.3
+
+
+def seen(colour: str, opacity: float, background: str = MAP_BACKGROUND) -> str:
+    """``colour`` drawn with ``opacity`` over ``background``, as an opaque ``#rrggbb``."""
+    top, under = _rgb(colour), _rgb(background)
+    mixed = (round(opacity * t + (1 - opacity) * u) for t, u in zip(top, under, strict=True))
+    return "#" + "".join(f"{c:02x}" for c in mixed)
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    value = colour.lstrip("#")
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+
+
 @dataclass(frozen=True)
 class LegendEntry:
-    """One line of a legend: a swatch (fill, stroke, dash) and a French label."""
+    """One line of a legend: a swatch (fill drawn with the layer's opacity, stroke, dash) and
+    a French label; ``fill`` None: an outline-only swatch."""
 
     label: str
-    fill: str
+    fill: str | None
     stroke: str = OUTLINE
     dashed: bool = False
     thick: bool = False
-    opacity: float = 0.75
+    opacity: float = 1.0
+
+    @property
+    def swatch(self) -> str | None:
+        """The swatch's colour as seen on the map (:func:`seen`), None when outline-only."""
+        return None if self.fill is None else seen(self.fill, self.opacity)
 
 
 def share_breaks(params: AnalysisParams) -> tuple[float, ...]:
@@ -126,14 +160,14 @@ def share_entries(params: AnalysisParams) -> list[LegendEntry]:
             label = f"{fr_percent(low)} à {fr_percent(breaks[i + 1])}"
         else:
             label = f"{fr_percent(low)} et plus"
-        entries.append(LegendEntry(label, ramp[i], stroke="#9e9e9e", opacity=0.8))
+        entries.append(LegendEntry(label, ramp[i], stroke="#9e9e9e", opacity=HEXAGON_OPACITY))
     return entries
 
 
 def raster_entries() -> list[LegendEntry]:
     """Legend of the coverage raster."""
     return [
-        LegendEntry(label, colour, stroke="#9e9e9e", opacity=0.8)
+        LegendEntry(label, colour, stroke="#9e9e9e", opacity=RASTER_OPACITY)
         for label, colour in zip(RASTER_LABELS, COVERAGE_RAMP, strict=True)
     ]
 
@@ -155,6 +189,7 @@ def status_entries(params: AnalysisParams) -> list[LegendEntry]:
             stroke=OUTLINE if status in FLAGGED else "#555555",
             dashed=status == ZoneStatus.UNSERVED,
             thick=status in FLAGGED,
+            opacity=ZONE_OPACITY,
         )
         for status in STATUS_ORDER
     ]

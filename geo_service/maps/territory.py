@@ -190,7 +190,7 @@ def territory_map(data: TerritoryData, view: TerritoryView, options: PageOptions
         refs["raster"] = ScriptLayer(
             "raster",
             script_json(data.raster.as_json()),
-            {"opacity": 0.7, "alt": "Raster de couverture (débit maximal)"},
+            {"opacity": style.RASTER_OPACITY, "alt": "Raster de couverture (débit maximal)"},
             name="Couverture : raster du débit maximal",
             show=False,
         ).add_to(fmap)
@@ -201,7 +201,8 @@ def territory_map(data: TerritoryData, view: TerritoryView, options: PageOptions
             {
                 **share_ramp(params),
                 "missing": style.NO_COMMUNE_FIGURES,
-                "opacity": commune_coverage.FILL_OPACITY,
+                "opacity": style.COMMUNE_OPACITY,
+                "missingOpacity": style.NO_COMMUNE_FIGURES_OPACITY,
             },
             name=commune_coverage.LAYER_NAME,
             show=not data.building_level,
@@ -210,7 +211,7 @@ def territory_map(data: TerritoryData, view: TerritoryView, options: PageOptions
         refs["hexagons"] = ScriptLayer(
             "hexes",
             data.hexagons.json,
-            {**share_ramp(params), "opacity": 0.45},
+            {**share_ramp(params), "opacity": style.HEXAGON_OPACITY},
             name=f"Couverture : locaux à {GE}30{MBPS} (hexagones H3)",
         ).add_to(fmap)
     if data.land is not None:
@@ -319,7 +320,10 @@ def _add_controls(
                 "entries": legend_entries(
                     [
                         style.LegendEntry(
-                            "Parcelle disponible", style.LAND_FILL, stroke=style.LAND_STROKE
+                            "Parcelle disponible",
+                            style.LAND_FILL,
+                            stroke=style.LAND_STROKE,
+                            opacity=style.LAND_OPACITY,
                         )
                     ]
                 ),

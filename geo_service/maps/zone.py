@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 from typing import Any, Final
 
@@ -112,7 +112,7 @@ def zone_map(data: ZoneData, options: PageOptions) -> folium.Map:
         refs["raster"] = ScriptLayer(
             "raster",
             script_json(image.as_json()),
-            {"opacity": 0.6, "alt": "Raster de couverture autour de la zone"},
+            {"opacity": style.RASTER_OPACITY, "alt": "Raster de couverture autour de la zone"},
             name="Couverture : raster du débit maximal",
         ).add_to(fmap)
     if data.land is not None and len(data.land) > 0:
@@ -198,7 +198,7 @@ def _add_premises(fmap: folium.Map, data: ZoneData, refs: dict[str, Any]) -> lis
         refs["premises"] = ScriptLayer(
             "hexes",
             cells.json,
-            {**share_ramp(data.result.run.params), "opacity": 0.8},
+            {**share_ramp(data.result.run.params), "opacity": style.HEXAGON_OPACITY},
             name=_AGGREGATED,
         ).add_to(fmap)
         return []
@@ -245,7 +245,8 @@ def _add_legend(
         {
             "title": "Statut de la zone",
             "layer": "zones",
-            "entries": legend_entries(style.status_entries(params)),
+            "entries": legend_entries(_outlined(style.status_entries(params))),
+            "note": "Contour de la zone (pointillé fin : zones voisines).",
         }
     ]
     if classes:
@@ -273,12 +274,14 @@ def _add_legend(
                 "layer": "land",
                 "entries": legend_entries(
                     [
-                        style.LegendEntry("Disponible", style.LAND_FILL, stroke=style.LAND_STROKE),
                         style.LegendEntry(
-                            "Non disponible",
-                            "#ffffff",
-                            stroke=style.UNAVAILABLE_LAND,
-                            dashed=True,
+                            "Disponible",
+                            style.LAND_FILL,
+                            stroke=style.LAND_STROKE,
+                            opacity=style.LAND_OPACITY,
+                        ),
+                        style.LegendEntry(
+                            "Non disponible", None, stroke=style.UNAVAILABLE_LAND, dashed=True
                         ),
                     ]
                 ),
@@ -313,16 +316,24 @@ def _neighbour_features(zones: gpd.GeoDataFrame, names: dict[str, str]) -> str:
     return feature_collection(map_geometries(zones), props)
 
 
+def _outlined(entries: list[style.LegendEntry]) -> list[style.LegendEntry]:
+    """Status legend entries as the zone map draws its zones: outlines in the status colour."""
+    return [replace(e, fill=None, stroke=e.fill or e.stroke, thick=True) for e in entries]
+
+
 def _zone_styles_here() -> dict[str, dict[str, Any]]:
-    """The zone's own outline, lightly filled so its plots and premises show through."""
+    """The zone's own outline, thick and in its status colour, unfilled so that its plots,
+    premises and the coverage beneath show through unmixed (a translucent fill over the raster
+    would blend into another status's colour); still clickable inside."""
     styles = zone_styles()
     for value in styles.values():
-        value.update(fillOpacity=0.25, weight=3)
+        value.update(color=value["fillColor"], fillOpacity=0.0, weight=5, opacity=1)
     return styles
 
 
 def _neighbour_styles() -> dict[str, dict[str, Any]]:
+    """Neighbouring zones: thin dashed outlines in their status colour, unfilled."""
     styles = zone_styles()
     for value in styles.values():
-        value.update(fillOpacity=0.3, weight=1, color="#555555", dashArray="3 3")
+        value.update(color=value["fillColor"], fillOpacity=0.0, weight=2, dashArray="4 4")
     return styles

@@ -358,7 +358,7 @@
         renderer: renderer,
         className: "gs-commune-coverage",
         fillColor: known ? rampColour(v[f], cfg.breaks, cfg.colours) : cfg.missing,
-        fillOpacity: known ? cfg.opacity : cfg.opacity / 2,
+        fillOpacity: known ? cfg.opacity : cfg.missingOpacity,
         color: "#ffffff",
         weight: 0.8,
         opacity: 0.9
@@ -524,8 +524,8 @@
         section.entries.forEach(function (entry) {
           var row = create("div", "gs-legend-row", node);
           var swatch = create("span", "gs-swatch" + (entry.round ? " gs-round" : ""), row);
-          swatch.style.backgroundColor = entry.fill;
-          swatch.style.opacity = String(entry.opacity);
+          /* the colour seen on the map (blended by the server), or an outline only */
+          swatch.style.backgroundColor = entry.fill || "transparent";
           swatch.style.border =
             (entry.thick ? "3px " : "1px ") + (entry.dashed ? "dashed " : "solid ") + entry.stroke;
           create("span", "gs-legend-label", row, entry.label);
