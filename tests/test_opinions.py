@@ -602,6 +602,8 @@ def test_territory_pdf_has_the_ranked_annex_on_its_own_pages(
     assert "Synthèse territoriale" in pages[0]
     assert "5. Sources" in " ".join(pages[:annex])
     annex_text = " ".join(pages[annex:])
+    header = annex_text.split("Rang Zone Commune Statut ")[1]
+    assert header.startswith("≥ 30 Mbit/s Locaux Foncier Priorité Niveau")  # unit unbroken
     for zone_id in result.flagged()["zone_id"]:
         assert zone_id in annex_text
 
@@ -799,3 +801,40 @@ def test_recommendations_name_no_technology(result: AnalysisResult) -> None:
     for opinion in opinions:
         for sentence in opinion.recommendations:
             assert not re.search(r"fibre|ftth|cuivre|satellite|4g|5g", sentence, re.I), sentence
+
+
+def _near_pixels(png: bytes, colour: str, top_share: float = 0.8, limit: float = 5.0) -> int:
+    """How many pixels of the map area (the top of the image, above the legend) are within
+    ``limit`` (CIELAB ΔE) of ``colour``."""
+    from PIL import Image
+
+    from tests.test_maps_browser import delta_e
+
+    image = Image.open(BytesIO(png)).convert("RGB")
+    width, height = image.size
+    target = tuple(float(int(colour[i : i + 2], 16)) for i in (1, 3, 5))
+    counts: dict[tuple[int, int, int], int] = {}
+    for pixel in image.crop((0, 0, width, int(height * top_share))).getdata():
+        counts[pixel] = counts.get(pixel, 0) + 1
+    return sum(
+        n
+        for rgb, n in counts.items()
+        if delta_e(tuple(map(float, rgb)), target) <= limit  # type: ignore[arg-type]
+    )
+
+
+def test_static_zone_map_draws_the_zone_in_its_legend_colour(
+    demo: Workspace, result: AnalysisResult
+) -> None:
+    """The zone was a translucent orange fill over the blue raster (reading grey) against an
+    opaque legend patch: it is now an outline in the status colour the legend shows."""
+    from geo_service.maps.style import STATUS_COLOURS
+    from geo_service.opinions.document import map_layers
+    from geo_service.opinions.staticmap import zone_map
+
+    layers = map_layers(demo, result)
+    assert layers.raster is not None
+    for status in ("unserved", "underserved", "served"):
+        zone_id = str(result.zones[result.zones["status"] == status]["zone_id"].iloc[0])
+        png = zone_map(layers, zone_id)
+        assert _near_pixels(png, STATUS_COLOURS[status]) > 300, (status, zone_id)

@@ -37,6 +37,7 @@ from geo_service.maps.style import (
     RASTER_LABELS,
     STATUS_COLOURS,
     STATUS_ORDER,
+    ZONE_OPACITY,
 )
 from geo_service.model import BHD8, CANONICAL_CRS, THD30, CoverageRaster, ZoneStatus, class_rank
 from geo_service.opinions.model import Opinion, OpinionKind
@@ -50,6 +51,8 @@ _AXES: Final = (0.01, 0.16, 0.98, 0.83)  # left, bottom, width, height (figure f
 _BACKGROUND: Final = "#f7f7f4"
 _LABEL_SIZE: Final = 6.5  # points
 _RASTER_ALPHA: Final = 0.35
+#: Outline width (points) of the zone of a zone map.
+_ZONE_OUTLINE: Final = 2.6
 _PREMISES_COLOURS: Final = {"good": "#0072B2", "fair": "#E69F00", "poor": "#D55E00"}
 
 
@@ -83,21 +86,25 @@ def zone_map(layers: MapLayers, zone_id: str) -> bytes:
     raster_handles = _raster(ax, layers.raster, extent)
     _communes(ax, layers.result, extent, labels=False)
     others = zones[zones["zone_id"].astype(str) != str(zone_id)]
-    _zones(ax, others.cx[extent[0] : extent[2], extent[1] : extent[3]], alpha=0.25, width=0.6)
+    # outlines in the status colour, unfilled: a translucent fill over the raster would blend
+    # into another status's colour (orange over blue reads grey)
+    nearby = others.cx[extent[0] : extent[2], extent[1] : extent[3]]
+    _outlines(ax, nearby, width=0.9, dashed=True)
     _land(ax, layers.land, extent)
-    _zones(ax, target, alpha=0.18, width=2.2)
+    _outlines(ax, target, width=_ZONE_OUTLINE, dashed=False)
     _premises(ax, layers.premises, extent)
     status = str(target["status"].iloc[0]) if len(target) else ZoneStatus.UNKNOWN.value
-    handles: list[Patch | Line2D] = [_status_handle(status, "Zone étudiée", width=2.2)]
+    handles: list[Patch | Line2D] = [_outline_handle(status, "Zone étudiée")]
     handles += [*_land_handles(layers.land), *_premises_handles(layers.premises)]
     handles += raster_handles
-    if len(others.cx[extent[0] : extent[2], extent[1] : extent[3]]):
+    if len(nearby):
         handles.append(
-            _status_handle(
-                ZoneStatus.UNKNOWN.value,
-                "Autres zones, teinte de leur statut",
-                width=0.6,
-                grey=True,
+            Patch(
+                facecolor="none",
+                edgecolor="#777777",
+                linewidth=0.9,
+                linestyle="--",
+                label="Autres zones, contour à la couleur de leur statut",
             )
         )
     _finish(fig, ax, extent, handles)
@@ -117,7 +124,7 @@ def commune_map(layers: MapLayers, insee: str) -> bytes:
     fig, ax = _figure(extent, _AREA_SIZE)
     _communes(ax, result, extent, labels=True, highlight=str(insee))
     _land(ax, layers.land, extent)
-    _zones(ax, zones, alpha=0.7, width=1.2)
+    _zones(ax, zones, width=1.2)
     _markers(ax, zones, extent)
     handles: list[Patch | Line2D] = [*_status_handles(zones["status"]), *_land_handles(layers.land)]
     _finish(fig, ax, extent, handles)
@@ -132,7 +139,7 @@ def territory_map(layers: MapLayers) -> bytes:
     extent = _padded(shapely.union_all(shapes).bounds, 0.03, 500.0, _AREA_SIZE)
     fig, ax = _figure(extent, _AREA_SIZE)
     _communes(ax, result, extent, labels=True)
-    _zones(ax, result.zones, alpha=0.8, width=0.8)
+    _zones(ax, result.zones, width=0.8)
     _markers(ax, result.zones, extent)
     handles: list[Patch | Line2D] = [*_status_handles(result.zones["status"])]
     handles.append(
@@ -273,11 +280,13 @@ def _commune_labels(
         )
 
 
-def _zones(ax: Axes, zones: gpd.GeoDataFrame, *, alpha: float, width: float) -> None:
+def _zones(ax: Axes, zones: gpd.GeoDataFrame, *, width: float) -> None:
+    """Zones filled with their status colour as the interactive maps draw them (opaque, so
+    the colour is the legend's whatever lies beneath), outlined."""
     for status in STATUS_ORDER[::-1]:
         part = zones[zones["status"] == status]
         colour = STATUS_COLOURS[ZoneStatus(status)]
-        _polygons(ax, part.geometry, facecolor=colour, edgecolor="none", alpha=alpha)
+        _polygons(ax, part.geometry, facecolor=colour, edgecolor="none", alpha=ZONE_OPACITY)
         _polygons(
             ax,
             part.geometry,
@@ -388,15 +397,27 @@ def _markers(ax: Axes, zones: gpd.GeoDataFrame, extent: tuple[float, ...]) -> No
         )
 
 
-def _status_handle(status: str, label: str, *, width: float, grey: bool = False) -> Patch:
-    colour = STATUS_COLOURS[ZoneStatus(status)]
+def _outlines(ax: Axes, zones: gpd.GeoDataFrame, *, width: float, dashed: bool) -> None:
+    """Zones as unfilled outlines in their status colour (the zone map's way)."""
+    for status in STATUS_ORDER[::-1]:
+        part = zones[zones["status"] == status]
+        _polygons(
+            ax,
+            part.geometry,
+            facecolor="none",
+            edgecolor=STATUS_COLOURS[ZoneStatus(status)],
+            linewidth=width,
+            linestyle="--" if dashed else "-",
+        )
+
+
+def _outline_handle(status: str, label: str) -> Patch:
+    """The legend entry of a zone drawn by :func:`_outlines`."""
     return Patch(
-        facecolor=colour if not grey else "#dddddd",
-        edgecolor=OUTLINE if width > 1 else "#777777",
-        linewidth=width * 0.6,
-        linestyle="--" if status == ZoneStatus.UNSERVED.value and width > 1 else "-",
-        label=f"{label} ({STATUS_LABELS[status]})" if not grey else label,
-        alpha=0.6,
+        facecolor="none",
+        edgecolor=STATUS_COLOURS[ZoneStatus(status)],
+        linewidth=_ZONE_OUTLINE * 0.8,
+        label=f"{label} ({STATUS_LABELS[status]})",
     )
 
 
