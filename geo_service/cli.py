@@ -431,6 +431,21 @@ def analyze(
             "store's premises layer, or <data dir>/premises-parquet when the store has none)."
         ),
     ] = None,
+    history: Annotated[
+        bool,
+        typer.Option(
+            "--history",
+            help="Also analyse every vintage of the coverage layers with the same thresholds: "
+            "history tables, and the change since the previous vintage in the results.",
+        ),
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="With --history: reference vintage of the changes and of 'persistent' "
+            "(e.g. 2024-T1) [default: the oldest]."
+        ),
+    ] = None,
     data_dir: DataDir = None,
     *,
     thresholds: dict[str, float | None],
@@ -452,6 +467,10 @@ def analyze(
         raise ParameterError("--engine", f"expected 'memory' or 'dask'; got {engine!r}")
     if engine == "memory" and premises_parquet is not None:
         raise ParameterError("--premises-parquet", "GeoParquet premises need --engine dask")
+    if since is not None and not history:
+        raise ParameterError("--since", "give --history with --since")
+    if history and (engine != "memory" or zones is not None):
+        raise ParameterError("--history", "the history analyses the store, with --engine memory")
     if engine == "dask":
         if zones is not None or any(v is not None for v in files.values()):
             raise ParameterError("--engine", "the dask engine analyses the store, not files")
@@ -484,11 +503,28 @@ def analyze(
                 pipeline.build_demo_store(store, seed=settings.demo_seed, progress=step)
         _check_premises_in_store(store, settings)
         with _progress("Analysing") as step:
-            result = pipeline.analyze(store, params, settings=settings, progress=step)
+            if history:
+                result, found = pipeline.analyze_history(store, params, since=since, progress=step)
+            else:
+                result = pipeline.analyze(store, params, settings=settings, progress=step)
+        if history:
+            _print_history(result, found.vintages)
     _print_result(result, top)
     if out is not None:
         export_results(result, out)
         console.print(f"Zone results written to {out}.")
+
+
+def _print_history(result: AnalysisResult, vintages: tuple[str, ...]) -> None:
+    """The vintages analysed and the zones flagged at each of them (persistent ones)."""
+    persistent = int(result.zones["persistent"].fillna(False).sum())
+    since = result.run.since or vintages[0]
+    console.print(
+        f"History: {len(vintages)} vintage{'s' if len(vintages) != 1 else ''} analysed "
+        f"({', '.join(vintages)}), stored as zone_history, commune_history and epci_history; "
+        f"{persistent} zone{'s' if persistent != 1 else ''} flagged at every vintage since "
+        f"{since}."
+    )
 
 
 def _check_premises_in_store(store: Store, settings: Settings) -> None:

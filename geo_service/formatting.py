@@ -49,6 +49,19 @@ def fr_percent(share: float | None, decimals: int | None = None) -> str:
     return f"{fr_number(100 * share, decimals)}{NNBSP}%"
 
 
+def fr_signed(value: float, decimals: int = 0) -> str:
+    """``+12``, ``−3,5`` (true minus sign); ``0`` without a sign once rounded."""
+    if round(value, decimals) == 0:
+        return fr_number(0, decimals)
+    return ("+" if value > 0 else "\u2212") + fr_number(abs(value), decimals)
+
+
+def fr_points(points: float) -> str:
+    """A change of a percentage in points, one decimal: ``+12,5 points``, ``−0,5 point``."""
+    word = "points" if abs(round(points, 1)) >= 2 else "point"
+    return f"{fr_signed(points, 1)}{NNBSP}{word}"
+
+
 def fr_hectares(area_ha: float | None) -> str:
     """Hectares with one decimal, two under one hectare: ``12,4 ha``, ``0,25 ha``."""
     if area_ha == 0:

@@ -18,6 +18,7 @@ import pandas as pd
 from geo_service.analysis import AnalysisResult, CoverageSums, RunInfo, TransportLayers
 from geo_service.analysis import analyze as analyze_layers
 from geo_service.analysis.coverage import PREMISES_COLUMNS
+from geo_service.analysis.history import History, history_of, with_history
 from geo_service.analysis.point import DEFAULT_PREMISES_RADIUS_M, Here, what_is_here
 from geo_service.catalog import descriptor
 from geo_service.errors import InputError, NotFoundError, ParameterError, StoreError
@@ -68,6 +69,11 @@ INPUT_LAYERS: Final = (
     *TRANSPORT_LAYERS,
 )
 RESULT_LAYERS: Final = (ZONE_RESULTS, COMMUNE_RESULTS, EPCI_RESULTS)
+ZONE_HISTORY: Final = "zone_history"
+COMMUNE_HISTORY: Final = "commune_history"
+EPCI_HISTORY: Final = "epci_history"
+#: The history table of each level of the results (``analyze --history``).
+HISTORY_LAYERS: Final = {"zones": ZONE_HISTORY, "communes": COMMUNE_HISTORY, "epcis": EPCI_HISTORY}
 
 Progress = Callable[[str], None]
 
@@ -423,8 +429,12 @@ def _part(meta: LayerMeta) -> dict[str, Any]:
     }
 
 
-def load_inputs(store: Store, *, premises: bool = True) -> Inputs:
+def load_inputs(store: Store, *, premises: bool = True, as_of: str | None = None) -> Inputs:
     """The input layers of ``store``; zones and premises are required.
+
+    ``as_of`` (a vintage) reads each coverage layer as it was then: its latest vintage not
+    newer than ``as_of`` (absent when it has none; a layer stored without vintage is read as
+    it is).
 
     Premises may be absent when ARCEP commune statistics (``commune_coverage``) are stored:
     zones then take their status from their commune's figures. With ``premises=False`` the
@@ -432,7 +442,8 @@ def load_inputs(store: Store, *, premises: bool = True) -> Inputs:
     The premises are read with the columns the analysis uses (:data:`PREMISES_COLUMNS`) and
     their geometry only: maps and opinions read the whole layer from the store.
     """
-    metas = {name: store.layer_meta(name) for name in INPUT_LAYERS if store.has_layer(name)}
+    stored = {name: found for name in INPUT_LAYERS if (found := _stored_as_of(store, name, as_of))}
+    metas = {name: store.layer_meta(found) for name, found in stored.items()}
     if not premises:
         metas.pop(PREMISES, None)
     needed = (ZONES,) if COMMUNE_COVERAGE in metas or not premises else (ZONES, PREMISES)
@@ -444,7 +455,7 @@ def load_inputs(store: Store, *, premises: bool = True) -> Inputs:
         )
     columns = {PREMISES: list(PREMISES_COLUMNS)}
     vectors = {
-        name: store.read_layer(name, columns=columns.get(name))
+        name: store.read_layer(stored[name], columns=columns.get(name))
         for name in metas
         if name != COVERAGE
     }
@@ -453,13 +464,77 @@ def load_inputs(store: Store, *, premises: bool = True) -> Inputs:
         premises=vectors[PREMISES] if PREMISES in vectors else _no_premises(),
         land=vectors.get(LAND),
         communes=vectors.get(COMMUNES),
-        raster=store.read_raster(COVERAGE) if COVERAGE in metas else None,
+        raster=store.read_raster(stored[COVERAGE]) if COVERAGE in metas else None,
         metas=metas,
         mobile_coverage=vectors.get(MOBILE_COVERAGE),
         mobile_sites=vectors.get(MOBILE_SITES),
         commune_coverage=vectors.get(COMMUNE_COVERAGE),
         transport=transport_layers(vectors.get),
     )
+
+
+def _stored_as_of(store: Store, layer: str, as_of: str | None) -> str | None:
+    """The store layer holding ``layer`` as of vintage ``as_of`` (None: absent then)."""
+    if not store.has_layer(layer):
+        return None
+    if as_of is None or not is_vintaged(layer):
+        return layer
+    found = [m for m in vintages(store, layer) if m.vintage is not None]
+    if not found:
+        return layer  # stored without vintage: the same at every vintage
+    then = [m.name for m in found if vintage_key(str(m.vintage)) <= vintage_key(as_of)]
+    return then[-1] if then else None
+
+
+def history_vintages(store: Store) -> list[str]:
+    """Every vintage of the store's input coverage layers, oldest first."""
+    found = {
+        str(meta.vintage)
+        for layer in INPUT_LAYERS
+        if is_vintaged(layer) and store.has_layer(layer)
+        for meta in vintages(store, layer)
+        if meta.vintage is not None
+    }
+    return sorted(found, key=vintage_key)
+
+
+def analyze_history(
+    store: Store,
+    params: AnalysisParams,
+    *,
+    since: str | None = None,
+    progress: Progress | None = None,
+) -> tuple[AnalysisResult, History]:
+    """Analyse the store at every vintage of its coverage layers with the same thresholds,
+    store the history tables (:data:`HISTORY_LAYERS`) and the current results with their
+    changes since the previous vintage and since ``since`` (the oldest vintage by default),
+    all in one step; returns the current results and the history.
+    """
+    found = history_vintages(store)
+    if not found:
+        raise ParameterError(
+            "--history",
+            "no coverage layer of the store has a vintage; import them with --vintage "
+            "(or --quarter all for the ARCEP FTTH observatory file)",
+        )
+    if since is not None:
+        since = parse_vintage(since, "--since")
+        if vintage_key(since) > vintage_key(found[-1]):
+            raise ParameterError(
+                "--since", f"{since} is newer than the latest vintage stored ({found[-1]})"
+            )
+    by_vintage = {}
+    for vintage in found:
+        if progress is not None:
+            progress(f"Analysing vintage {vintage}")
+        by_vintage[vintage] = analyze_inputs(load_inputs(store, as_of=vintage), params)
+    history = history_of(by_vintage)
+    current = analyze_inputs(load_inputs(store), params, progress)
+    result = with_history(current, history, since)
+    run = result.run.model_copy(update={"vintages": list(history.vintages), "since": since})
+    result = replace(result, run=run)
+    save_results(store, result, history)
+    return result, history
 
 
 def transport_layers(read: Callable[[str], gpd.GeoDataFrame | None]) -> TransportLayers:
@@ -557,11 +632,19 @@ def analyze_store(
     return result
 
 
-def save_results(store: Store, result: AnalysisResult) -> None:
+def save_results(store: Store, result: AnalysisResult, history: History | None = None) -> None:
     """Store the three result layers in one step (:meth:`Store.write_layers`), each carrying
-    the run information: readers never see results of two runs mixed."""
+    the run information: readers never see results of two runs mixed. With ``history``, its
+    tables (:data:`HISTORY_LAYERS`) are written in the same step."""
     run = result.run.model_dump(mode="json")
     synthetic = result.run.synthetic
+    frames: list[tuple[str, pd.DataFrame]] = [
+        (ZONE_RESULTS, result.zones),
+        (COMMUNE_RESULTS, result.communes),
+        (EPCI_RESULTS, result.epcis),
+    ]
+    if history is not None:
+        frames += [(HISTORY_LAYERS[level], history.level(level)) for level in HISTORY_LAYERS]
     layers = {
         name: (
             frame,
@@ -573,13 +656,9 @@ def save_results(store: Store, result: AnalysisResult) -> None:
                 extra={"run": run},
             ),
         )
-        for name, frame in (
-            (ZONE_RESULTS, result.zones),
-            (COMMUNE_RESULTS, result.communes),
-            (EPCI_RESULTS, result.epcis),
-        )
+        for name, frame in frames
     }
-    store.write_layers(layers)
+    store.write_layers(layers)  # the history tables have no geometry: plain tables
 
 
 def load_results(store: Store) -> AnalysisResult:

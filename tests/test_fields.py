@@ -20,6 +20,7 @@ from geo_service.analysis.fields import (
     descriptor_columns,
     field_of,
 )
+from geo_service.analysis.history import history_of, with_history
 from geo_service.api.collections import COLLECTIONS
 from geo_service.catalog import descriptor
 from geo_service.model import CANONICAL_CRS
@@ -98,6 +99,8 @@ def test_optional_layers_bring_exactly_their_declared_fields(zones, premises, co
         mobile_sites=mobile_sites,
         commune_coverage=commune_coverage,
     )
+    # The history analysis brings the history fields (here over two vintages).
+    result = with_history(result, history_of({"2025-T4": result, "2026-T1": result}), None)
     for layer, attribute in LAYER_FRAMES.items():
         frame = getattr(result, attribute)
         fields = RESULT_FIELDS[layer]

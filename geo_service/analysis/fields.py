@@ -30,6 +30,7 @@ from geo_service.formatting import (
     fr_kilometres,
     fr_number,
     fr_percent,
+    fr_points,
 )
 from geo_service.model import ACCESS_WORDS, STATUS_WORDS, AccessClass, LayerKind, ZoneStatus
 
@@ -69,6 +70,8 @@ class Format(StrEnum):
     PRIORITY = "priority"
     LIST = "list"
     KILOMETRES = "kilometres"
+    #: A change of a share (in [-1, 1]), written in percentage points: ``+12 points``.
+    POINTS = "points"
 
 
 @dataclass(frozen=True)
@@ -289,6 +292,69 @@ _TRANSPORT_FIELDS: Final[tuple[ResultField, ...]] = (
 )
 
 #: The fields of the zone results, in column order (the geometry comes last).
+#: The optional "layer" bringing the fields of the history analysis (``analyze --history``).
+HISTORY: Final = "history"
+
+
+def _changes(where: str) -> tuple[ResultField, ...]:
+    """The change of the ≥ 30 Mbit/s share since the previous vintage and since the reference
+    vintage (``--since``), of a zone, a commune or an EPCI (``where``)."""
+    return (
+        ResultField(
+            "share_thd30_change",
+            "number",
+            f"Change of the {where}'s share of locaux at >= 30 Mbit/s since the previous "
+            "vintage of the coverage data, in share units (0.1 = 10 points); null when either "
+            "is unknown or there is one vintage.",
+            f"Évolution {GE}30{MBPS} depuis le millésime précédent",
+            f"Évolution de la part des locaux à {GE}30{MBPS} depuis le millésime précédent des "
+            "données de couverture (points)",
+            Format.POINTS,
+            source=HISTORY,
+            figure=True,
+        ),
+        ResultField(
+            "share_thd30_since",
+            "number",
+            f"Change of the {where}'s share of locaux at >= 30 Mbit/s since the reference "
+            "vintage (analyze --since; the oldest vintage by default), in share units.",
+            f"Évolution {GE}30{MBPS} depuis le millésime de référence",
+            f"Évolution de la part des locaux à {GE}30{MBPS} depuis le millésime de référence "
+            "(points)",
+            Format.POINTS,
+            source=HISTORY,
+            figure=True,
+        ),
+    )
+
+
+_ZONE_HISTORY_FIELDS: Final[tuple[ResultField, ...]] = (
+    *_changes("zone"),
+    ResultField(
+        "status_previous",
+        "string",
+        "Status of the zone at the previous vintage of the coverage data.",
+        "Statut au millésime précédent",
+        "Statut de la zone au millésime précédent des données de couverture",
+        source=HISTORY,
+        queryable=True,
+        enum=_STATUSES,
+        value_labels=tuple((str(s), words[0]) for s, words in STATUS_WORDS.items()),
+    ),
+    ResultField(
+        "persistent",
+        "boolean",
+        "Whether the zone was flagged (underserved or unserved) in every vintage from the "
+        "reference vintage to the current one; null with a single vintage.",
+        "Signalée à chaque millésime",
+        "Zone signalée (mal desservie ou non desservie) à chaque millésime depuis le millésime "
+        "de référence",
+        source=HISTORY,
+        queryable=True,
+    ),
+)
+
+
 ZONE_FIELDS: Final[tuple[ResultField, ...]] = (
     _text("zone_id", "Zone identifier.", "Identifiant", "Identifiant de la zone"),
     _text("name", "Name of the activity zone.", "Nom", "Nom de la zone d'activités"),
@@ -491,6 +557,7 @@ ZONE_FIELDS: Final[tuple[ResultField, ...]] = (
         source=LayerKind.MOBILE_SITES,
     ),
     *_TRANSPORT_FIELDS,
+    *_ZONE_HISTORY_FIELDS,
 )
 
 
@@ -700,6 +767,7 @@ COMMUNE_FIELDS: Final[tuple[ResultField, ...]] = (
         "Période des statistiques communales",
         "Date ou trimestre des statistiques communales de l'Arcep",
     ),
+    *_changes("commune"),
 )
 
 #: The fields of the EPCI results, in column order.
@@ -716,6 +784,7 @@ EPCI_FIELDS: Final[tuple[ResultField, ...]] = (
     ),
     _population("de l'EPCI"),
     *_aggregates("epci"),
+    *_changes("EPCI"),
 )
 
 #: The fields of each result layer, by layer name.
@@ -829,6 +898,8 @@ def format_value(field: ResultField, value: float | str | None) -> str:
         return fr_number(float(value), 1)
     if field.format == Format.KILOMETRES:
         return fr_kilometres(float(value))
+    if field.format == Format.POINTS:
+        return fr_points(100.0 * float(value))
     if field.value_labels is not None:
         return dict(field.value_labels).get(str(value), str(value))
     return str(value)

@@ -23,6 +23,13 @@ class RunInfo(BaseModel):
     analyzed_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     params: AnalysisParams
     inputs: dict[str, LayerMeta] = Field(default_factory=dict)
+    vintages: list[str] = Field(
+        default_factory=list,
+        description="The vintages analysed by the history analysis (analyze --history).",
+    )
+    since: str | None = Field(
+        default=None, description="Reference vintage of the history's changes (--since)."
+    )
 
     @property
     def synthetic(self) -> bool:

@@ -8,7 +8,18 @@ from typing import Final
 from fastapi import FastAPI, Request, Response
 from starlette.middleware.gzip import GZipMiddleware
 
-from geo_service.api import assets, docs, domain, maps, ogc, opinions, record, tiles, write
+from geo_service.api import (
+    assets,
+    docs,
+    domain,
+    history,
+    maps,
+    ogc,
+    opinions,
+    record,
+    tiles,
+    write,
+)
 from geo_service.api.auth import KeyChecker
 from geo_service.api.collections import COLLECTIONS
 from geo_service.api.errors import install_error_handlers
@@ -58,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=GZIP_LEVEL)
     app.add_middleware(MethodsMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
-    for module in (ogc, tiles, domain, maps, assets, opinions, record, write, docs):
+    for module in (ogc, tiles, domain, history, maps, assets, opinions, record, write, docs):
         app.include_router(module.router)
     app.include_router(ogc.fallback_router)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]

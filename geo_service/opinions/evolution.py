@@ -12,14 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from geo_service.formatting import NNBSP, fr_date, fr_number
+from geo_service.formatting import NNBSP, fr_date, fr_points, fr_signed
 from geo_service.opinions.model import Evolution, EvolutionLine, KeyFigure, Opinion
 from geo_service.opinions.record import OpinionRecord
 
 UNKNOWN_CHANGE: Final = "inconnue"
 NOT_STATED: Final = "non indiqué"
 UNCHANGED: Final = "sans changement"
-_MINUS: Final = "\u2212"
 
 
 def evolution_title(previous: OpinionRecord) -> str:
@@ -65,15 +64,14 @@ def _delta(now: KeyFigure, then: KeyFigure | None) -> float | None:
 
 
 def change_text(delta: float, unit: str) -> str:
-    """``+12,5 points``, ``−3 locaux``… (French); ``inchangé`` for no change."""
+    """``+12,5 points``, ``−3 locaux``… (French); ``sans changement`` for no change."""
     decimals = 1 if unit in ("%", "ha") or not float(delta).is_integer() else 0
     if round(delta, decimals) == 0:
         return UNCHANGED
-    sign = "+" if delta > 0 else _MINUS
-    number = fr_number(abs(delta), decimals)
     if unit == "%":
-        return f"{sign}{number}{NNBSP}point{'s' if abs(delta) >= 2 else ''}"
-    return f"{sign}{number}{NNBSP}{unit}" if unit else f"{sign}{number}"
+        return fr_points(delta)
+    number = fr_signed(delta, decimals)
+    return f"{number}{NNBSP}{unit}" if unit else number
 
 
 def _notes(opinion: Opinion, previous: OpinionRecord, vintages: Mapping[str, str]) -> list[str]:

@@ -1,0 +1,156 @@
+"""The history analysis (issue 20): every vintage analysed with the same thresholds, history
+tables, changes since the previous and the reference vintage, persistent gaps; both stores."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from geo_service import pipeline
+from geo_service.api import create_app
+from geo_service.cli import app as cli_app
+from geo_service.errors import ParameterError
+from geo_service.model import LayerMeta
+from geo_service.settings import AnalysisParams, Settings
+from geo_service.store import GeoPackageStore, Store
+from geo_service.store.postgis import PostGISStore
+from geo_service.validation import validate_layer
+
+_VINTAGES = ("2025-T3", "2025-T4", "2026-T1")
+
+
+def _meta(vintage: str) -> LayerMeta:
+    year, quarter = vintage.split("-T")
+    day = date(int(year), 3 * int(quarter), 28)
+    return LayerMeta(
+        name="premises",
+        kind="premises",
+        title="Locaux",
+        source="test",
+        data_date=day,
+        vintage=vintage,
+    )
+
+
+def _upgraded(premises: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Zone B's only building (p3, BHD8) upgraded to fibre."""
+    newer = premises.copy()
+    newer.loc[newer["premises_id"] == "p3", ["down_class", "ftth"]] = ["THD1G", True]
+    return newer
+
+
+def _stored(store: Store, zones: gpd.GeoDataFrame, premises: gpd.GeoDataFrame) -> None:
+    zones, _ = validate_layer("zones", zones, "zones.gpkg")
+    store.write_layer(
+        "zones", zones, LayerMeta(name="zones", kind="zones", title="Zones", source="test")
+    )
+    for vintage in _VINTAGES:
+        frame = _upgraded(premises) if vintage == "2026-T1" else premises
+        validated, _ = validate_layer("premises", frame, "premises.gpkg")
+        pipeline.store_vintage(store, "premises", validated, _meta(vintage))
+
+
+def _zone(frame: gpd.GeoDataFrame, zone_id: str) -> dict[str, object]:
+    rows = frame[frame["zone_id"] == zone_id].to_dict("records")
+    assert len(rows) == 1
+    return rows[0]
+
+
+def test_every_vintage_is_analysed_with_the_same_thresholds(
+    store: Store, zones: gpd.GeoDataFrame, premises: gpd.GeoDataFrame
+) -> None:
+    _stored(store, zones, premises)
+    assert pipeline.history_vintages(store) == list(_VINTAGES)
+    result, history = pipeline.analyze_history(store, AnalysisParams())
+    assert history.vintages == _VINTAGES
+    stored = store.read_layer(pipeline.ZONE_HISTORY)
+    assert sorted(set(stored["vintage"])) == list(_VINTAGES)
+    b = stored[stored["zone_id"] == "B"].sort_values("vintage")
+    assert list(b["share_thd30"]) == [0.0, 0.0, 1.0]
+    assert list(b["status"]) == ["underserved", "underserved", "served"]
+    assert len(store.read_layer(pipeline.COMMUNE_HISTORY)) == 3 * len(result.communes)
+
+    zone_b = _zone(result.zones, "B")
+    assert zone_b["share_thd30_change"] == 1.0
+    assert zone_b["share_thd30_since"] == 1.0
+    assert zone_b["status_previous"] == "underserved"
+    assert zone_b["persistent"] is False or not zone_b["persistent"]
+    zone_a = _zone(result.zones, "A")
+    assert zone_a["share_thd30_change"] == 0.0
+    # Zone C has no premises: its share is unknown at every vintage, and so is its change.
+    zone_c = _zone(result.zones, "C")
+    assert math.isnan(float(zone_c["share_thd30_change"]))  # type: ignore[arg-type]
+    flagged = {
+        zone_id
+        for zone_id in ("A", "B", "C", "D")
+        if set(stored[stored["zone_id"] == zone_id]["status"]) <= {"underserved", "unserved"}
+    }
+    persistent = set(result.zones.loc[result.zones["persistent"].fillna(False), "zone_id"])
+    assert persistent == flagged - {"B"}
+
+    back = pipeline.load_results(store)
+    assert back.run.vintages == list(_VINTAGES)
+    assert _zone(back.zones, "B")["share_thd30_change"] == 1.0
+
+
+def test_since_sets_the_reference_and_the_window(
+    store: Store, zones: gpd.GeoDataFrame, premises: gpd.GeoDataFrame
+) -> None:
+    _stored(store, zones, premises)
+    result, _ = pipeline.analyze_history(store, AnalysisParams(), since="2025t4")
+    assert result.run.since == "2025-T4"
+    assert _zone(result.zones, "B")["share_thd30_since"] == 1.0
+    with pytest.raises(ParameterError, match="--since"):
+        pipeline.analyze_history(store, AnalysisParams(), since="2027-T1")
+
+
+def test_a_store_without_vintages_has_no_history(
+    store: Store, zones: gpd.GeoDataFrame, premises: gpd.GeoDataFrame
+) -> None:
+    zones, _ = validate_layer("zones", zones, "zones.gpkg")
+    store.write_layer(
+        "zones", zones, LayerMeta(name="zones", kind="zones", title="Zones", source="test")
+    )
+    with pytest.raises(ParameterError, match="--vintage"):
+        pipeline.analyze_history(store, AnalysisParams())
+
+
+def test_cli_and_api_serve_the_history(
+    store: Store, tmp_path: Path, zones: gpd.GeoDataFrame, premises: gpd.GeoDataFrame
+) -> None:
+    _stored(store, zones, premises)
+    if isinstance(store, PostGISStore):
+        settings = Settings(database_url=store._url, database_schema=store.schema)
+        env = {
+            "GEO_SERVICE_DATABASE_URL": store._url,
+            "GEO_SERVICE_DATABASE_SCHEMA": store.schema,
+        }
+    else:
+        assert isinstance(store, GeoPackageStore)
+        settings = Settings(database_url=None, data_dir=store.root.parent)
+        env = {"GEO_SERVICE_DATA_DIR": str(store.root.parent), "GEO_SERVICE_DATABASE_URL": ""}
+    done = CliRunner().invoke(cli_app, ["analyze", "--history", "--since", "2025-T4"], env=env)
+    assert done.exit_code == 0, done.output
+    assert "3 vintages analysed (2025-T3, 2025-T4, 2026-T1)" in done.output
+    refused = CliRunner().invoke(cli_app, ["analyze", "--since", "2025-T4"], env=env)
+    assert refused.exit_code == 2
+    with TestClient(create_app(settings)) as client:
+        body = client.get("/zones/B/history").json()
+        assert body["vintages"] == list(_VINTAGES)
+        assert body["since"] == "2025-T4"
+        assert [(h["vintage"], h["status"]) for h in body["history"]] == [
+            ("2025-T3", "underserved"),
+            ("2025-T4", "underserved"),
+            ("2026-T1", "served"),
+        ]
+        zone_c = client.get("/zones/C/history").json()["history"]
+        assert [h["share_thd30"] for h in zone_c] == [None, None, None]
+        assert client.get("/zones/NOPE/history").status_code == 404
+        item = client.get("/collections/zones/items/B").json()
+        assert item["properties"]["share_thd30_change"] == 1.0
