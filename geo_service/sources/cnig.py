@@ -31,7 +31,6 @@ from typing import Final
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 
 from geo_service.errors import InputError, format_rows
 from geo_service.model import LayerKind
@@ -58,7 +57,7 @@ from geo_service.sources.tabular import (
     row_numbers,
 )
 from geo_service.sources.textgeom import geometries_from_text, guess_crs
-from geo_service.sources.vector import VECTOR_SUFFIXES
+from geo_service.sources.vector import VECTOR_SUFFIXES, layer_names, ogr_source
 
 #: Brownfield statuses (CNIG Friches ``site_statut``) that count as available land.
 AVAILABLE_FRICHE_STATUSES: Final = frozenset({"friche potentielle", "friche sans projet"})
@@ -374,7 +373,9 @@ def _read_cnig(
 
 def _has_layer(path: Path, layer: str) -> bool:
     try:
-        return layer in {str(n) for n in pyogrio.list_layers(str(path))[:, 0]}
+        return layer in layer_names(ogr_source(path))
+    except InputError:  # refused before GDAL opens it (a view, a lying zip)
+        raise
     except Exception:  # not a multi-layer source: read_vector reports what is wrong
         return False
 

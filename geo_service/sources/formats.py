@@ -22,13 +22,14 @@ from geo_service.import_options import IMPORT_OPTIONS as IMPORT_OPTIONS
 from geo_service.import_options import ImportOption as ImportOption
 from geo_service.model import CoverageRaster, LayerKind
 from geo_service.settings import DEFAULT_MAX_RASTER_PIXELS
-from geo_service.sources.archive import check_zip, zip_members
+from geo_service.sources.archive import zip_members
 from geo_service.sources.csvfile import read_csv_header
-from geo_service.sources.geopackage import check_geopackage
 from geo_service.sources.raster import read_coverage_raster
 from geo_service.sources.vector import (
     SINGLE_LAYER_SUFFIXES,
     VECTOR_SUFFIXES,
+    layer_names,
+    ogr_source,
     parse_crs,
     read_vector,
 )
@@ -173,19 +174,14 @@ def sniff(path: Path) -> Sniff:
             header = ()
         return Sniff(path, suffix, header)
     if suffix in VECTOR_SUFFIXES and suffix not in (".parquet", ".geoparquet"):
-        members: tuple[str, ...] = ()
-        if suffix == ".zip":
-            check_zip(path)
-            members = zip_members(path)
-        if suffix == ".gpkg":
-            check_geopackage(path)
+        source = ogr_source(path)
+        members = zip_members(path) if suffix == ".zip" else ()
         try:
-            source = f"/vsizip/{path}" if suffix == ".zip" else str(path)
             info = pyogrio.read_info(source, layer=0)  # its first layer
             if suffix in SINGLE_LAYER_SUFFIXES:
                 layers: tuple[str, ...] = (str(info["layer_name"]),)
             else:
-                layers = tuple(str(n) for n in pyogrio.list_layers(source)[:, 0])
+                layers = layer_names(source)
             columns = tuple(str(c).lower() for c in info["fields"])
         except Exception:  # an unreadable file is simply not recognised
             return Sniff(path, suffix, members=members)

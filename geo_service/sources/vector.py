@@ -110,18 +110,32 @@ def parse_crs(crs: str) -> CRS:
         ) from exc
 
 
-def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:
-    zipped = path.suffix.lower() == ".zip"
-    if zipped:
+def ogr_source(path: Path) -> str:
+    """The name GDAL opens ``path`` by, once the cheap checks that must come first pass: a
+    zip's directory (:func:`~geo_service.sources.archive.check_zip`), a GeoPackage's layers
+    being tables (:func:`~geo_service.sources.geopackage.check_geopackage`). Every opening
+    of a vector file by GDAL goes through it."""
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
         check_zip(path)
-    if path.suffix.lower() == ".gpkg":
+        return f"/vsizip/{path}"
+    if suffix == ".gpkg":
         check_geopackage(path)
-    source = f"/vsizip/{path}" if zipped else str(path)
+    return str(path)
+
+
+def layer_names(source: str) -> tuple[str, ...]:
+    """The layers of the vector file GDAL opens as ``source`` (from :func:`ogr_source`)."""
+    return tuple(str(name) for name in pyogrio.list_layers(source)[:, 0])
+
+
+def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+    source = ogr_source(path)
     try:
         if layer is None and path.suffix.lower() not in SINGLE_LAYER_SUFFIXES:
-            layers = pyogrio.list_layers(source)
+            layers = layer_names(source)
             if len(layers) > 1:
-                names = ", ".join(str(name) for name in layers[:, 0])
+                names = ", ".join(layers)
                 raise InputError(f"{path}: holds several layers ({names}); choose one with --layer")
         frame = pyogrio.read_dataframe(source, layer=layer, use_arrow=True)
     except InputError:

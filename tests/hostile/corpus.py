@@ -125,21 +125,28 @@ def _truncated_gpkg(folder: Path) -> None:
     (folder / "truncated.gpkg").write_bytes(content[: len(content) // 2])
 
 
-def _recursive_view_gpkg(folder: Path) -> None:
-    """A GeoPackage whose only layer is a view of a recursive CTE of 10^9 rows."""
-    path = folder / "recursive_view.gpkg"
-    path.write_bytes(_gpkg_bytes())
-    with sqlite3.connect(path) as conn:
-        conn.execute(
-            "CREATE VIEW big AS WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c "
-            "LIMIT 1000000000) SELECT n AS fid, 'Z' || n AS zone_id, 'Zone' AS name, "
-            "(SELECT geom FROM zones LIMIT 1) AS geom FROM c"
-        )
-        conn.execute("UPDATE gpkg_contents SET table_name = 'big' WHERE table_name = 'zones'")
-        conn.execute(
-            "UPDATE gpkg_geometry_columns SET table_name = 'big' WHERE table_name = 'zones'"
-        )
-        conn.execute("DELETE FROM gpkg_ogr_contents")
+def _recursive_view_gpkg(
+    name: str = "recursive_view.gpkg", view: str = "big"
+) -> Callable[[Path], None]:
+    """A GeoPackage whose only layer, ``view``, is a view of a recursive CTE of 10^9 rows."""
+
+    def make(folder: Path) -> None:
+        path = folder / name
+        path.write_bytes(_gpkg_bytes())
+        with sqlite3.connect(path) as conn:
+            conn.execute(
+                f"CREATE VIEW {view} AS WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL "
+                "SELECT n + 1 FROM c LIMIT 1000000000) SELECT n AS fid, 'Z' || n AS zone_id, "
+                "'Z' || n AS site_id, 'Zone' AS name, 'Zone' AS site_nom, "
+                "(SELECT geom FROM zones LIMIT 1) AS geom FROM c"
+            )
+            for table in ("gpkg_contents", "gpkg_geometry_columns"):
+                conn.execute(
+                    f"UPDATE {table} SET table_name = ? WHERE table_name = 'zones'", (view,)
+                )
+            conn.execute("DELETE FROM gpkg_ogr_contents")
+
+    return make
 
 
 def _sqlite_not_gpkg(folder: Path) -> None:
@@ -380,10 +387,20 @@ CASES: Final[tuple[Case, ...]] = (
         "GeoPackage layer that is a recursive view",
         "zones",
         ("recursive_view.gpkg",),
-        _recursive_view_gpkg,
+        _recursive_view_gpkg(),
         "refused",
         r"recursive_view\.gpkg: layer big \(a view\) is computed by a query",
         "a 100 kB GeoPackage whose only layer is a view of a recursive CTE of 10^9 rows",
+    ),
+    Case(
+        "CNIG GeoPackage whose site_eco layer is a recursive view",
+        "zones",
+        ("site_eco_view.gpkg",),
+        _recursive_view_gpkg("site_eco_view.gpkg", "site_eco"),
+        "refused",
+        r"site_eco_view\.gpkg: layer site_eco \(a view\) is computed by a query",
+        "the CNIG SITE-ECO reader looks for its layer before reading: refused first",
+        format="cnig-site-eco",
     ),
     Case(
         "duplicate column names",
