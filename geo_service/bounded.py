@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import resource
 import signal
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -60,10 +62,17 @@ def preload(*modules: str) -> None:
     _CONTEXT.set_forkserver_preload(_PRELOADED)
 
 
+def start() -> None:
+    """Start the fork server now (it loads the preloaded modules: seconds) rather than at the
+    first piece of work."""
+    multiprocessing.forkserver.ensure_running()
+
+
 def run_bounded(work: Callable[..., T], *args: Any, bounds: Bounds, what: str) -> T:
     """``work(*args)`` in a child process within ``bounds``; its value, or its error.
 
-    ``work`` and ``args`` are pickled (module-level function, plain values). A
+    ``work`` and ``args`` are pickled (module-level function, plain values); the warnings the
+    work emitted are emitted again here. A
     :class:`GeoServiceError` raised by the work is raised here as it is; a child that runs out
     of memory or time raises :class:`LimitExceededError` naming ``what`` (e.g. the files) and
     the setting; any other failure :class:`WorkerFailureError`.
@@ -81,7 +90,7 @@ def run_bounded(work: Callable[..., T], *args: Any, bounds: Bounds, what: str) -
                 "stopped; the store is unchanged. Split the file, or raise the limit"
             )
         try:
-            status, value = receiver.recv()
+            status, value, caught = receiver.recv()
         except EOFError:  # the child died without answering
             process.join()
             raise _died(process.exitcode, bounds, what) from None
@@ -90,8 +99,12 @@ def run_bounded(work: Callable[..., T], *args: Any, bounds: Bounds, what: str) -
             process.kill()
         process.join()
         receiver.close()
+    for message, category in caught:  # the work's warnings, shown by the caller's handler
+        warnings.warn(message, category, stacklevel=2)
     if status == "ok":
         return value  # type: ignore[no-any-return]
+    if status == "interrupted":
+        raise KeyboardInterrupt
     if status == "memory":
         raise _out_of_memory(bounds, what)
     if status == "error":
@@ -102,25 +115,30 @@ def run_bounded(work: Callable[..., T], *args: Any, bounds: Bounds, what: str) -
 def _child(sender: Connection, memory_mb: float, work: Callable[..., Any], args: Any) -> None:
     limit = int(memory_mb * _MB)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    outcome: tuple[str, Any]
+    with warnings.catch_warnings(record=True) as caught:
+        outcome = _outcome(work, args)
     try:
-        outcome = ("ok", work(*args))
-    except GeoServiceError as exc:
-        outcome = ("error", exc)
+        sender.send((*outcome, [(str(w.message), w.category) for w in caught]))
     except MemoryError:
-        outcome = ("memory", None)
+        sender.send(("memory", None, []))
+    sender.close()
+
+
+def _outcome(work: Callable[..., Any], args: Any) -> tuple[str, Any]:
+    try:
+        return ("ok", work(*args))
+    except GeoServiceError as exc:
+        return ("error", exc)
+    except MemoryError:
+        return ("memory", None)
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the caller says it
+        return ("interrupted", None)
     except Exception as exc:
         detail = str(exc).strip().split("\n")[0][:300]
         if any(word in f"{type(exc).__name__} {detail}".lower() for word in _MEMORY_WORDS):
-            outcome = ("memory", None)
-        else:
-            logger.exception("unexpected failure in a bounded worker")
-            outcome = ("failure", (type(exc).__name__, detail))
-    try:
-        sender.send(outcome)
-    except MemoryError:
-        sender.send(("memory", None))
-    sender.close()
+            return ("memory", None)
+        logger.exception("unexpected failure in a bounded worker")
+        return ("failure", (type(exc).__name__, detail))
 
 
 def _died(exitcode: int | None, bounds: Bounds, what: str) -> Exception:

@@ -265,16 +265,18 @@ def import_(
     *,
     given: dict[str, Any],
 ) -> None:
-    """Import files as a layer of the store (atomic replacement); the format is detected."""
-    from geo_service import pipeline
+    """Import files as a layer of the store (atomic replacement); the format is detected.
+    Stopped, the store unchanged, past GEO_SERVICE_IMPORT_TIMEOUT_S seconds or
+    GEO_SERVICE_IMPORT_MEMORY_MB of memory."""
+    from geo_service.import_worker import import_bounded
     from geo_service.sources.formats import import_options
     from geo_service.store import open_store
 
     settings = _settings(data_dir)
     store = open_store(settings)
     append = bool(given["append"])
-    fmt, report = pipeline.import_files(
-        store,
+    fmt, report, _ = import_bounded(
+        settings,
         layer,
         files,
         format_name=given["format_name"],

@@ -28,9 +28,11 @@ from affine import Affine
 from fastapi.testclient import TestClient
 from test_api_server import _free_port, _wait_until_up
 from test_hostile import KEY, KEY_HASH, X0, Y0, _baseline, snapshot
+from typer.testing import CliRunner
 
 from geo_service.api import create_app
 from geo_service.bounded import Bounds, WorkerFailureError, run_bounded
+from geo_service.cli import app as cli
 from geo_service.errors import LimitExceededError, ParameterError
 from geo_service.settings import Settings
 from geo_service.store import GeoPackageStore
@@ -184,6 +186,13 @@ def test_readers_stay_fast_while_an_upload_is_imported_then_stopped(
     latencies: list[float] = []
     with httpx.Client(base_url=url, timeout=10) as reader:
         reader.get("/healthz")
+        # the server's first write loads the multipart parser and builds validators: once
+        refused = reader.post(
+            "/layers/premises",
+            files=[("file", ("empty.csv", b"", "text/csv"))],
+            headers={"X-API-Key": KEY},
+        )
+        assert refused.status_code == 400, refused.text
         uploading.start()
         while uploading.is_alive():
             start = time.perf_counter()
@@ -240,4 +249,24 @@ def test_an_upload_needing_more_memory_than_its_limit_is_refused(tmp_path: Path)
     assert answer.json()["description"].startswith(
         "coverage.tif: needed more than 1000 MB of memory (GEO_SERVICE_IMPORT_MEMORY_MB), stopped"
     )
+    assert snapshot(store) == before
+
+
+def test_the_cli_stops_an_import_past_its_time_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = GeoPackageStore(tmp_path / "data")
+    _baseline(store)
+    before = snapshot(store)
+    csv = _premises_csv(tmp_path / "premises.csv", 300_000)
+    monkeypatch.setenv("GEO_SERVICE_IMPORT_TIMEOUT_S", "1")
+    result = CliRunner().invoke(
+        cli, ["import", "premises", str(csv), "--data-dir", str(tmp_path / "data")]
+    )
+    output = " ".join(result.output.split())
+    assert result.exit_code == 2, output
+    assert output.startswith(
+        "Error: premises.csv: not finished after 1 s (GEO_SERVICE_IMPORT_TIMEOUT_S), stopped; "
+        "the store is unchanged."
+    ), output
     assert snapshot(store) == before

@@ -8,6 +8,7 @@ from typing import Final
 from fastapi import FastAPI, Request, Response
 from starlette.middleware.gzip import GZipMiddleware
 
+from geo_service import import_worker
 from geo_service.api import (
     assets,
     docs,
@@ -89,8 +90,11 @@ def _openapi_route(request: Request) -> Response:
 
 
 def warm_up(app: FastAPI) -> None:
-    """Load every served layer and build its indexes now, rather than on the first requests."""
+    """Load every served layer and build its indexes now, rather than on the first requests;
+    start the imports' fork server when writing is enabled."""
     workspace: Workspace = app.state.workspace
+    if app.state.settings.api_key_hash:
+        import_worker.start()
     for spec in COLLECTIONS.values():
         if workspace.store.has_layer(spec.layer):
             feature_index(workspace, spec)

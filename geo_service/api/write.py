@@ -39,7 +39,7 @@ from geo_service.api.deps import WorkspaceDep, get_settings, get_workspace
 from geo_service.api.errors import ErrorBody
 from geo_service.api.params import reject_unknown_parameters
 from geo_service.api.responses import json_response
-from geo_service.bounded import Bounds, WorkerFailureError, preload, run_bounded
+from geo_service.bounded import WorkerFailureError
 from geo_service.errors import (
     GeoServiceError,
     InputError,
@@ -48,6 +48,7 @@ from geo_service.errors import (
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
 )
+from geo_service.import_worker import import_bounded
 from geo_service.settings import AnalysisFields, Settings, analysis_bounds
 from geo_service.sources.formats import (
     IMPORT_OPTIONS,
@@ -57,13 +58,11 @@ from geo_service.sources.formats import (
     import_options,
 )
 from geo_service.sources.vector import VECTOR_SUFFIXES
-from geo_service.store import Store, open_store
 from geo_service.store.base import check_layer_name
 from geo_service.validation import LayerReport
 
 T = TypeVar("T")
 logger = logging.getLogger("geo_service.api")
-preload(__name__)  # the imports' worker processes run _import_in_worker
 
 TAG: Final = "Write (API key)"
 router = APIRouter(
@@ -248,11 +247,14 @@ async def import_layer(request: Request, layer: str) -> Response:
     _check_media_type(request)
     limit = int(settings.max_upload_mb * _MB)
     _check_declared_length(request, limit)
-    with tempfile.TemporaryDirectory(prefix="geo-service-upload-") as tmp:
-        folder = Path(tmp)
+    # the file system may be slow: its calls run off the event loop, as the import does
+    folder = Path(await run_in_threadpool(tempfile.mkdtemp, None, "geo-service-upload-"))
+    try:
         upload = await _receive_upload(request, folder, limit, settings.max_upload_files)
         work = _import_work(settings, layer, upload, folder)
         result = await _serialised(request, work)
+    finally:
+        await run_in_threadpool(shutil.rmtree, folder, True)
     return json_response(result.model_dump())
 
 
@@ -266,40 +268,25 @@ def _import_work(
     settings: Settings, layer: str, upload: _Upload, folder: Path
 ) -> Callable[[], ImportResult]:
     """The import of ``upload`` into ``layer``, to run in a worker thread: it waits for a
-    worker process bounded in memory and time (:mod:`geo_service.bounded`), so that no file
-    can stall the server or exhaust its memory."""
-    bounds = Bounds(memory_mb=settings.import_memory_mb, timeout_s=settings.import_timeout_s)
-    names = ", ".join(p.name for p in _primary_files(upload.files))
+    worker process bounded in memory and time (:mod:`geo_service.import_worker`), so that no
+    file can stall the server or exhaust its memory."""
 
     def run() -> ImportResult:
+        options, extra = _options(upload.fields, settings.max_raster_pixels)
+        paths = _primary_files(upload.files)
         try:
-            return run_bounded(
-                _import_in_worker, settings, layer, upload, folder, bounds=bounds, what=names
-            )
-        except WorkerFailureError as exc:  # a reader's unforeseen failure is still the file's fault
+            fmt, report, version = import_bounded(settings, layer, paths, options=options, **extra)
+        except GeoServiceError as exc:
+            raise _renamed(exc, folder) from None
+        except WorkerFailureError as exc:  # a reader's unforeseen failure is the file's fault
             raise InputError(
-                f"{names}: cannot be imported as '{layer}' "
+                f"{', '.join(p.name for p in paths)}: cannot be imported as '{layer}' "
                 f"({exc.kind}: {_without_folder(exc.detail[:200], folder)}); expected files of "
                 "one of the formats 'geo-service formats' lists"
             ) from None
+        return _import_result(layer, fmt.name, paths, report, version, folder)
 
     return run
-
-
-def _import_in_worker(
-    settings: Settings, layer: str, upload: _Upload, folder: Path
-) -> ImportResult:
-    """The import itself, in the worker process: opens the store, imports, reports."""
-    options, extra = _options(upload.fields, settings.max_raster_pixels)
-    paths = _primary_files(upload.files)
-    store = open_store(settings)
-    try:
-        fmt, report = pipeline.import_files(store, layer, paths, options=options, **extra)
-        return _import_result(store, layer, fmt.name, paths, report, folder)
-    except GeoServiceError as exc:
-        raise _renamed(exc, folder) from None
-    finally:
-        store.close()
 
 
 def _importable_layer(layer: str) -> str:
@@ -481,11 +468,11 @@ def _without_folder(text: str, folder: Path) -> str:
 
 
 def _import_result(
-    store: Store,
     layer: str,
     format_name: str,
     paths: list[Path],
     report: LayerReport,
+    version: str | None,
     folder: Path,
 ) -> ImportResult:
     return ImportResult(
@@ -497,7 +484,7 @@ def _import_result(
         repaired=report.repaired,
         skipped={reason: len(rows) for reason, rows in report.skipped.items()},
         warnings=[_without_folder(w, folder) for w in report.warnings],
-        version=store.version(layer),
+        version=version,
     )
 
 
