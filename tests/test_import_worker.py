@@ -103,8 +103,10 @@ def test_work_holding_the_gil_is_stopped_at_its_time_limit() -> None:
         "the store is unchanged"
     )
     assert 1.0 <= elapsed < 5.0
-    assert len(ticker.ticks) > 50
-    assert ticker.longest_gap < MAX_READ_SECONDS
+    # held in this process, the GIL would stall the ticker for the whole second; on a loaded
+    # machine a sleeping thread may wake late, hence half of it
+    assert len(ticker.ticks) > 20
+    assert ticker.longest_gap < 0.5
 
 
 def test_work_allocating_too_much_is_stopped_at_its_memory_limit() -> None:
