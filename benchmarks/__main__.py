@@ -14,6 +14,9 @@ in the same run, then one table of every figure with its target and PASS/MISS:
   plain geopandas script run as a whole process (minimum and median);
 - ``national``: 45,000 zones and 45 M premises analysed on dask, time and peak memory (only
   when asked: ``--only national`` or ``--national``; it takes about 10 minutes).
+- ``national-map``: the territory map of 45,000 zones by viewport (page size, build, the zones
+  of a département view, first render in Chromium) against every zone inlined (only when
+  asked: ``--only national-map``; about 4 minutes).
 
 ``--smoke`` runs a seconds-long version of every workload (tiny data, one run), so that CI
 checks the benchmarks keep working. ``--check`` exits with status 1 when a target is missed.
@@ -44,6 +47,7 @@ from benchmarks import (
     arcep_import,
     maps,
     national,
+    national_map,
     postgis_store,
     whole_process,
 )
@@ -59,6 +63,7 @@ WORKLOADS: Final[dict[str, Workload]] = {
     maps.NAME: maps.run,
     postgis_store.NAME: postgis_store.run,
     national.NAME: national.run,
+    national_map.NAME: national_map.run,
     whole_process.NAME: whole_process.run,
 }
 #: Workloads run by default (national only when asked: it takes minutes).

@@ -132,3 +132,15 @@ def test_the_file_map_inlines_every_zone(analysed_demo_dir: Path, tmp_path: Path
     html = written.path.read_text()
     assert "GeoServiceMap.viewportZones(" not in html
     assert len(re.findall(r'"id":"DEMO-Z\d+"', html)) >= 60
+
+
+def test_a_national_commune_filter_takes_a_code_instead_of_a_list() -> None:
+    from geo_service.maps.territory import TerritoryView, _commune_field
+
+    few = {"13001": "Aix", "13002": "Allauch"}
+    assert '<option value="13001"' in _commune_field(TerritoryView(), few)
+    many = {f"{10000 + i:05d}": f"Commune {i}" for i in range(2001)}
+    field = _commune_field(TerritoryView(commune="10005"), many)
+    assert "<option" not in field
+    assert 'name="commune"' in field
+    assert 'value="10005"' in field

@@ -52,7 +52,7 @@ _LAYERS_SHOWN: Final = (pipeline.LAND, pipeline.PREMISES, pipeline.COVERAGE)
 
 def territory_view(workspace: Workspace, status: str | None, commune: str | None) -> TerritoryView:
     """The view asked for by ``status`` and ``commune`` parameters (ParameterError if invalid)."""
-    names = commune_names(workspace.results())
+    names = _commune_names(workspace)
     return TerritoryView(statuses=parse_statuses(status), commune=parse_commune(commune, names))
 
 
@@ -122,6 +122,15 @@ def _zone_geometries(
     )
 
 
+def _commune_names(workspace: Workspace) -> dict[str, str]:
+    """INSEE code → name of the analysed communes, computed once per version of the results."""
+    return workspace.cached(
+        CacheKey(CacheKind.MAP, "commune-names"),
+        pipeline.ZONE_RESULTS,
+        lambda: commune_names(workspace.results()),
+    )
+
+
 def territory_zones(
     workspace: Workspace,
     view: TerritoryView,
@@ -142,7 +151,7 @@ def territory_zones(
     return zone_features_in(
         zones,
         shown,
-        commune_names(result),
+        _commune_names(workspace),
         links,
         bboxes=bboxes,
         query=query,

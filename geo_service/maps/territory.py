@@ -184,7 +184,8 @@ def territory_map(data: TerritoryData, view: TerritoryView, options: PageOptions
     by_viewport = options.viewport is not None and len(shown) > options.viewport.inline_max
 
     fmap = new_map(options)
-    communes_layer = _communes_layer(data, view)
+    # by viewport (a national territory), commune boundaries would outweigh the zones: left out
+    communes_layer = None if by_viewport else _communes_layer(data, view)
     refs: dict[str, Any] = {}
     if data.raster is not None:
         refs["raster"] = ScriptLayer(
@@ -432,14 +433,30 @@ def _filter_form(view: TerritoryView, names: Mapping[str, str], options: PageOpt
         f"{escape(style.STATUS_LABELS[s])}</option>"
         for s in style.STATUS_ORDER
     ]
-    commune_options = ['<option value="">Toutes les communes</option>'] + [
+    return (
+        '<form method="get" role="search" aria-label="Filtres">'
+        f'<select name="status" aria-label="Statut">{"".join(status_options)}</select>'
+        f"{_commune_field(view, names)}"
+        '<button type="submit">Filtrer</button></form>' + embed_snippet()
+    )
+
+
+#: Most communes the filter form lists in a drop-down; beyond (a national territory), it
+#: takes an INSEE code typed in.
+_COMMUNE_CHOICES_MAX: Final = 2000
+
+
+def _commune_field(view: TerritoryView, names: Mapping[str, str]) -> str:
+    if len(names) > _COMMUNE_CHOICES_MAX:
+        value = escape(view.commune or "")
+        return (
+            f'<input name="commune" value="{value}" size="9" maxlength="5" '
+            'placeholder="Code INSEE" aria-label="Commune (code INSEE)" '
+            'pattern="[0-9]{5}|2[ABab][0-9]{3}">'
+        )
+    options = ['<option value="">Toutes les communes</option>'] + [
         f'<option value="{escape(code)}"{" selected" if code == view.commune else ""}>'
         f"{escape(name)} ({escape(code)})</option>"
         for code, name in sorted(names.items(), key=lambda item: search_key(item[1]))
     ]
-    return (
-        '<form method="get" role="search" aria-label="Filtres">'
-        f'<select name="status" aria-label="Statut">{"".join(status_options)}</select>'
-        f'<select name="commune" aria-label="Commune">{"".join(commune_options)}</select>'
-        '<button type="submit">Filtrer</button></form>' + embed_snippet()
-    )
+    return f'<select name="commune" aria-label="Commune">{"".join(options)}</select>'

@@ -17,6 +17,7 @@ from typing import Any, Final
 import geopandas as gpd
 import h3
 import numpy as np
+import pandas as pd
 import shapely
 
 from geo_service.formatting import fr_number, plural
@@ -27,8 +28,10 @@ from geo_service.model import STATUS_WORDS
 
 #: Zoom from which the map shows the zones themselves (a département-sized view or smaller).
 MIN_ZOOM: Final = 10
-#: H3 resolution of the overview cells (about 250 km² each).
+#: Finest H3 resolution of the overview cells (about 250 km² each), coarsened until the
+#: overview has at most :data:`MAX_CELLS` cells.
 CELL_RESOLUTION: Final = 5
+MAX_CELLS: Final = 2000
 #: Most zones one viewport request returns (the map says when there are more).
 MAX_FEATURES: Final = 5000
 
@@ -128,28 +131,42 @@ def zone_cells(zones: gpd.GeoDataFrame, geometries: np.ndarray[Any, np.dtype[np.
     status (``s``; flagged statuses first on a tie) and a French tooltip (``t``)."""
     points = shapely.point_on_surface(geometries)
     valid = ~shapely.is_missing(points) & ~shapely.is_empty(points)
-    cells = np.array(
+    finest = np.array(
         [
             h3.latlng_to_cell(y, x, CELL_RESOLUTION)
             for x, y in zip(shapely.get_x(points[valid]), shapely.get_y(points[valid]), strict=True)
         ],
         dtype=object,
     )
+    cells = _coarsened(finest)
     statuses = zones["status"].astype(str).to_numpy()[valid]
-    order = {status.value: i for i, status in enumerate(style.STATUS_ORDER)}
+    order = [status.value for status in style.STATUS_ORDER]
+    table = pd.crosstab(pd.Series(cells, name="cell"), pd.Series(statuses, name="status"))
+    table = table.reindex(columns=order, fill_value=0)
+    # the most frequent status, flagged statuses first on a tie (columns in legend order)
+    dominant = table.columns.to_numpy()[table.to_numpy().argmax(axis=1)]
     hexagons, props = [], []
-    for cell in sorted(set(cells.tolist())):
-        here = statuses[cells == cell]
-        counts = {
-            s.value: int((here == s.value).sum())
-            for s in style.STATUS_ORDER
-            if (here == s.value).any()
-        }
-        dominant = min(counts, key=lambda s: (-counts[s], order[s]))
+    for cell, status, counts in zip(table.index, dominant, table.to_numpy(), strict=True):
         ring = [(lng, lat) for lat, lng in h3.cell_to_boundary(cell)]
         hexagons.append(shapely.Polygon(ring))
-        props.append({"s": dominant, "t": _cell_tooltip(counts)})
+        found = {s: int(n) for s, n in zip(order, counts, strict=True) if n > 0}
+        props.append({"s": str(status), "t": _cell_tooltip(found)})
     return feature_collection(hexagons, props)
+
+
+def _coarsened(
+    cells: np.ndarray[Any, np.dtype[np.object_]],
+) -> np.ndarray[Any, np.dtype[np.object_]]:
+    """``cells`` replaced by their parents, resolution after resolution, until at most
+    :data:`MAX_CELLS` distinct ones remain (or resolution 0)."""
+    resolution = CELL_RESOLUTION
+    unique = sorted(set(cells.tolist()))
+    while len(unique) > MAX_CELLS and resolution > 0:
+        resolution -= 1
+        parent = {cell: h3.cell_to_parent(cell, resolution) for cell in unique}
+        cells = np.array([parent[c] for c in cells.tolist()], dtype=object)
+        unique = sorted(set(parent.values()))
+    return cells
 
 
 def _cell_tooltip(counts: Mapping[str, int]) -> str:
