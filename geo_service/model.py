@@ -56,6 +56,7 @@ class LayerKind(StrEnum):
     RAIL_STATIONS = "rail_stations"
     ROAD_ACCESS = "road_access"
     HUBS = "hubs"
+    ROAD_NETWORK = "road_network"
     # Complementary layers (no schema in SCHEMAS: their importers validate them).
     FTTH_DEPLOYMENT = "ftth_deployment"
     MOBILE_SITES = "mobile_sites"
@@ -195,6 +196,13 @@ SCHEMAS: Final[dict[LayerKind, LayerSchema]] = {
         ("hub_id", "name", "kind"),
         ("iata", "icao"),
         frozenset({"Point"}),
+    ),
+    LayerKind.ROAD_NETWORK: LayerSchema(
+        LayerKind.ROAD_NETWORK,
+        "edge_id",
+        ("edge_id", "from_node", "to_node"),
+        ("length_m", "maxspeed_kmh", "highway", "name"),
+        frozenset({"LineString"}),
     ),
 }
 

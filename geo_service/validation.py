@@ -482,6 +482,15 @@ def _area(values: pd.Series, source: str, column: str, required: bool) -> pd.Ser
     )
 
 
+def _metres(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
+    return _non_negative(values, source, column, "values that are not lengths", "metres >= 0")
+
+
+def _speed(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
+    speeds = _non_negative(values, source, column, "values that are not speeds", "km/h > 0")
+    return speeds.where(speeds > 0)
+
+
 def _population(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
     counts = _non_negative(values, source, column, "values that are not counts", "an integer >= 0")
     return counts.round().astype("Int64")
@@ -569,4 +578,5 @@ _CONVERTERS: Final[dict[LayerKind, dict[str, _Converter]]] = {
     LayerKind.RAIL_STATIONS: {"passengers": _boolean, "commune_insee": _insee},
     LayerKind.ROAD_ACCESS: {"kind": _lower_one_of(ROAD_ACCESS_KINDS, "road access kinds")},
     LayerKind.HUBS: {"kind": _lower_one_of(HUB_KINDS, "hub kinds")},
+    LayerKind.ROAD_NETWORK: {"length_m": _metres, "maxspeed_kmh": _speed},
 }

@@ -289,6 +289,7 @@ FORMAT_MODULES: Final[tuple[str, ...]] = (
     "geo_service.sources.arcep_communes",
     "geo_service.sources.gtfs",
     "geo_service.sources.transport",
+    "geo_service.sources.roads",
     "geo_service.sources.anyvector",
 )
 

@@ -1,0 +1,300 @@
+"""The ``road_network`` layer: directed road edges from an OSMnx GraphML graph or an OSM XML
+extract.
+
+- GraphML (``.graphml``, as ``osmnx.save_graphml`` writes it): nodes with ``x``/``y`` (the
+  graph's ``crs``, WGS84 by default), edges with ``length`` (m), ``maxspeed``, ``highway``,
+  ``name`` and an optional WKT ``geometry``; an undirected graph gives both directions.
+- OSM XML (``.osm``, ``.osm.gz``, e.g. an Overpass export with complete ways): the ways tagged
+  with a drivable ``highway``, split at their ends and at the nodes they share (the
+  intersections), each part one edge per direction it can be driven (``oneway`` honoured).
+
+Both are read with the standard library's XML parser, incrementally (no graph library).
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Final, cast
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo_service.errors import InputError, ParameterError
+from geo_service.model import LayerKind
+from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, register
+from geo_service.validation import LayerReport, validate_layer
+
+#: The OSM ``highway`` values a car can drive on.
+DRIVABLE: Final = frozenset(
+    {
+        "motorway",
+        "motorway_link",
+        "trunk",
+        "trunk_link",
+        "primary",
+        "primary_link",
+        "secondary",
+        "secondary_link",
+        "tertiary",
+        "tertiary_link",
+        "unclassified",
+        "residential",
+        "living_street",
+        "service",
+        "road",
+    }
+)
+_SPEED: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mph)?")
+_MPH_KMH: Final = 1.609344
+
+
+def read_graphml(
+    paths: Sequence[Path], options: ImportOptions
+) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """``road_network`` from an OSMnx GraphML graph (see the module docstring)."""
+    path = _one(paths)
+    keys: dict[str, str] = {}
+    graph_crs = "EPSG:4326"
+    directed = True
+    nodes: dict[str, tuple[float, float]] = {}
+    rows: list[dict[str, object]] = []
+    try:
+        for element in _elements(path, ("key", "graph", "node", "edge")):
+            tag = _local(element.tag)
+            if tag == "key":
+                keys[element.get("id", "")] = element.get("attr.name", "")
+                continue
+            data = {
+                keys.get(d.get("key", ""), ""): (d.text or "")
+                for d in element
+                if _local(d.tag) == "data"
+            }
+            if tag == "graph":
+                directed = element.get("edgedefault", "directed") == "directed"
+                graph_crs = data.get("crs") or graph_crs
+            elif tag == "node":
+                nodes[element.get("id", "")] = (float(data["x"]), float(data["y"]))
+            else:
+                rows.append({"u": element.get("source"), "v": element.get("target"), **data})
+            element.clear()
+    except (ET.ParseError, KeyError, ValueError) as exc:
+        raise InputError(
+            f"{path}: not an OSMnx GraphML graph ({exc}); expected nodes with x and y and "
+            "edges with source and target"
+        ) from exc
+    report = LayerReport(source=str(path), kind=LayerKind.ROAD_NETWORK, rows_read=len(rows))
+    edges = pd.DataFrame(rows)
+    if edges.empty:
+        raise InputError(f"{path}: the graph has no edge; expected a road graph")
+    missing = ~(edges["u"].isin(nodes) & edges["v"].isin(nodes))
+    report.skip("edges naming an unknown node", [int(i) + 1 for i in np.flatnonzero(missing)])
+    edges = edges[~missing.to_numpy()].reset_index(drop=True)
+    geometry = [_graphml_line(row, nodes) for row in edges.to_dict("records")]
+    frame = pd.DataFrame(
+        {
+            "from_node": edges["u"].astype(str),
+            "to_node": edges["v"].astype(str),
+            "length_m": pd.to_numeric(edges.get("length"), errors="coerce"),
+            "maxspeed_kmh": [_speed_kmh(v) for v in edges.get("maxspeed", [None] * len(edges))],
+            "highway": [_first(v) for v in edges.get("highway", [None] * len(edges))],
+            "name": [_first(v) for v in edges.get("name", [None] * len(edges))],
+        }
+    )
+    if not directed:
+        frame, geometry = _both_ways(frame, geometry)
+    frame.insert(0, "edge_id", [f"e{i + 1}" for i in range(len(frame))])
+    return _finish(frame, geometry, graph_crs, report)
+
+
+def read_osm_xml(
+    paths: Sequence[Path], options: ImportOptions
+) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """``road_network`` from an OSM XML extract (see the module docstring)."""
+    path = _one(paths)
+    coordinates: dict[str, tuple[float, float]] = {}
+    ways: list[tuple[list[str], dict[str, str]]] = []
+    try:
+        for element in _elements(path, ("node", "way")):
+            if _local(element.tag) == "node":
+                coordinates[element.get("id", "")] = (
+                    float(element.get("lon", "nan")),
+                    float(element.get("lat", "nan")),
+                )
+            else:
+                tags = {t.get("k", ""): t.get("v", "") for t in element if t.tag == "tag"}
+                if tags.get("highway") in DRIVABLE:
+                    refs = [n.get("ref", "") for n in element if n.tag == "nd"]
+                    ways.append((refs, tags))
+            element.clear()
+    except (ET.ParseError, ValueError) as exc:
+        raise InputError(
+            f"{path}: not an OSM XML file ({exc}); expected <osm> nodes and ways"
+        ) from exc
+    report = LayerReport(source=str(path), kind=LayerKind.ROAD_NETWORK, rows_read=len(ways))
+    if not ways:
+        raise InputError(f"{path}: no drivable way (highway={', '.join(sorted(DRIVABLE))})")
+    complete = [all(r in coordinates for r in refs) and len(refs) > 1 for refs, _ in ways]
+    report.skip(
+        "ways with nodes missing from the file (export complete ways)",
+        [i + 1 for i, ok in enumerate(complete) if not ok],
+    )
+    ways = [w for w, ok in zip(ways, complete, strict=True) if ok]
+    uses = Counter(ref for refs, _ in ways for ref in refs)
+    ends = {ref for refs, _ in ways for ref in (refs[0], refs[-1])}
+    rows: list[dict[str, object]] = []
+    geometry: list[shapely.LineString] = []
+    for refs, tags in ways:
+        for part in _split(refs, uses, ends):
+            line = shapely.LineString([coordinates[r] for r in part])
+            for forward in _directions(tags):
+                ordered = part if forward else part[::-1]
+                rows.append(
+                    {
+                        "from_node": ordered[0],
+                        "to_node": ordered[-1],
+                        "length_m": None,
+                        "maxspeed_kmh": _speed_kmh(tags.get("maxspeed")),
+                        "highway": tags.get("highway"),
+                        "name": tags.get("name"),
+                    }
+                )
+                geometry.append(line if forward else line.reverse())
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "edge_id", [f"e{i + 1}" for i in range(len(frame))])
+    return _finish(frame, geometry, "EPSG:4326", report)
+
+
+def _finish(
+    frame: pd.DataFrame, geometry: list[shapely.LineString], crs: str, report: LayerReport
+) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    layer = gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)
+    out, checked = validate_layer(LayerKind.ROAD_NETWORK, layer, report.source)
+    report.rows_kept = checked.rows_kept
+    report.repaired += checked.repaired
+    report.warnings.extend(checked.warnings)
+    return out, report
+
+
+def _one(paths: Sequence[Path]) -> Path:
+    if len(paths) != 1:
+        raise ParameterError("FILE", f"a road network is read from one file; got {len(paths)}")
+    return Path(paths[0])
+
+
+def _open(path: Path) -> IO[bytes]:
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    if path.name.lower().endswith(".gz"):
+        return cast(IO[bytes], gzip.open(path, "rb"))
+    return path.open("rb")
+
+
+def _elements(path: Path, tags: tuple[str, ...]) -> Iterator[ET.Element]:
+    """The complete elements of ``path`` whose local name is in ``tags``, as they end."""
+    with _open(path) as stream:
+        for _, element in ET.iterparse(stream, events=("end",)):
+            if _local(element.tag) in tags:
+                yield element
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _graphml_line(
+    row: dict[str, object], nodes: dict[str, tuple[float, float]]
+) -> shapely.LineString:
+    wkt = row.get("geometry")
+    if isinstance(wkt, str) and wkt.startswith("LINESTRING"):
+        line = shapely.from_wkt(wkt)
+        if isinstance(line, shapely.LineString) and not line.is_empty:
+            return line
+    return shapely.LineString([nodes[str(row["u"])], nodes[str(row["v"])]])
+
+
+def _both_ways(
+    frame: pd.DataFrame, geometry: list[shapely.LineString]
+) -> tuple[pd.DataFrame, list[shapely.LineString]]:
+    back = frame.rename(columns={"from_node": "to_node", "to_node": "from_node"})[frame.columns]
+    return (
+        pd.concat([frame, back], ignore_index=True),
+        [*geometry, *(line.reverse() for line in geometry)],
+    )
+
+
+def _split(refs: list[str], uses: Counter[str], ends: set[str]) -> Iterator[list[str]]:
+    """The parts of a way between its intersections (nodes of several ways or way ends)."""
+    start = 0
+    for i in range(1, len(refs)):
+        if i == len(refs) - 1 or uses[refs[i]] > 1 or refs[i] in ends:
+            yield refs[start : i + 1]
+            start = i
+
+
+def _directions(tags: dict[str, str]) -> tuple[bool, ...]:
+    """Which ways a way is driven: forward, backward or both (OSM ``oneway``)."""
+    oneway = tags.get("oneway", "").lower()
+    if oneway in ("yes", "true", "1") or tags.get("junction") == "roundabout":
+        return (True,)
+    if oneway == "-1":
+        return (False,)
+    if tags.get("highway") == "motorway" and oneway != "no":
+        return (True,)
+    return (True, False)
+
+
+def _first(value: object) -> str | None:
+    """A GraphML attribute that OSMnx may have written as a list (``['a', 'b']``): its first."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    text = str(value).strip()
+    if text.startswith("[") and text.endswith("]"):
+        parts = [p.strip().strip("'\"") for p in text[1:-1].split(",")]
+        text = next((p for p in parts if p), "")
+    return text or None
+
+
+def _speed_kmh(value: object) -> float | None:
+    """A ``maxspeed`` (``50``, ``30 mph``, ``['50', '70']``) in km/h; None when unreadable."""
+    text = _first(value)
+    match = _SPEED.match(text or "")
+    if match is None:
+        return None
+    speed = float(match.group(1)) * (_MPH_KMH if match.group(2) else 1.0)
+    return speed if speed > 0 else None
+
+
+def _is_graphml(s: Sniff) -> bool:
+    return s.suffix == ".graphml"
+
+
+def _is_osm_xml(s: Sniff) -> bool:
+    return s.path.name.lower().endswith((".osm", ".osm.gz"))
+
+
+for _fmt in (
+    ImportFormat(
+        name="osmnx-graphml",
+        layer="road_network",
+        description="A road graph as OSMnx saves it (GraphML: nodes x/y, edges length, "
+        "maxspeed, highway, name, geometry)",
+        read=read_graphml,
+        detect=lambda sniffs: len(sniffs) == 1 and _is_graphml(sniffs[0]),
+    ),
+    ImportFormat(
+        name="osm-xml",
+        layer="road_network",
+        description="An OpenStreetMap XML extract (.osm or .osm.gz, complete ways): the "
+        "drivable ways split at intersections, one edge per driven direction",
+        read=read_osm_xml,
+        detect=lambda sniffs: len(sniffs) == 1 and _is_osm_xml(sniffs[0]),
+    ),
+):
+    register(_fmt)
