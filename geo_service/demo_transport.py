@@ -40,10 +40,14 @@ _ZONE_COACH_SHARE: Final = 0.15
 _TRAM_STOPS: Final = 8
 _TRAM_SPACING_M: Final = 450.0
 _TRAM_DEPARTURES: Final = 16
+#: Spacing of the demo's grid of local roads, m; every fourth line is a secondary road.
+_GRID_M: Final = 1500.0
+_SECONDARY_EVERY: Final = 4
 
 
 def demo_transport(territory: DemoTerritory, seed: int) -> dict[str, gpd.GeoDataFrame]:
-    """The ``road_access``, ``rail_stations``, ``hubs`` and ``transit_stops`` layers of
+    """The ``road_access``, ``rail_stations``, ``hubs``, ``transit_stops`` and ``road_network``
+    layers of
     ``territory``, in Lambert-93; the same territory and seed give identical layers."""
     rng = np.random.default_rng([seed, 17])
     communes = territory.communes
@@ -64,6 +68,7 @@ def demo_transport(territory: DemoTerritory, seed: int) -> dict[str, gpd.GeoData
         ]
     )
     road_access = _interchanges(motorway, communes)
+    roads = _road_network(xmin, ymin, xmax, ymax, road_access)
     stations = _stations(railway, communes)
     hubs = _hubs(xmin, ymin, width, height, communes)
     stops = _stops(rng, communes, territory.zones, stations)
@@ -72,7 +77,53 @@ def demo_transport(territory: DemoTerritory, seed: int) -> dict[str, gpd.GeoData
         "rail_stations": stations,
         "hubs": hubs,
         "transit_stops": stops,
+        "road_network": roads,
     }
+
+
+def _road_network(
+    xmin: float, ymin: float, xmax: float, ymax: float, interchanges: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """A grid of local roads over the territory, and the motorway joining its interchanges
+    (each linked to the nearest grid node by a slip road); every road both ways."""
+    xs = np.arange(xmin, xmax + 1.0, _GRID_M)
+    ys = np.arange(ymin, ymax + 1.0, _GRID_M)
+    edges: list[tuple[str, str, str, shapely.LineString]] = []
+    for i, x in enumerate(xs):
+        for j, y in enumerate(ys):
+            for di, dj in ((1, 0), (0, 1)):
+                if i + di >= len(xs) or j + dj >= len(ys):
+                    continue
+                line = j if di else i
+                kind = "secondary" if line % _SECONDARY_EVERY == 0 else "tertiary"
+                end = (xs[i + di], ys[j + dj])
+                edges.append(
+                    (f"g{i}_{j}", f"g{i + di}_{j + dj}", kind, shapely.LineString([(x, y), end]))
+                )
+    points = list(interchanges.geometry)
+    for k, here in enumerate(points):
+        i = int(np.argmin(np.abs(xs - here.x)))
+        j = int(np.argmin(np.abs(ys - here.y)))
+        link = shapely.LineString([(here.x, here.y), (xs[i], ys[j])])
+        edges.append((f"m{k}", f"g{i}_{j}", "motorway_link", link))
+        if k:
+            edges.append(
+                (f"m{k - 1}", f"m{k}", "motorway", shapely.LineString([points[k - 1], here]))
+            )
+    both = [*edges, *((b, a, kind, line.reverse()) for a, b, kind, line in edges)]
+    return gpd.GeoDataFrame(
+        {
+            "edge_id": [f"demo-route-{n + 1}" for n in range(len(both))],
+            "from_node": [e[0] for e in both],
+            "to_node": [e[1] for e in both],
+            "length_m": [round(e[3].length, 1) for e in both],
+            "maxspeed_kmh": [None] * len(both),
+            "highway": [e[2] for e in both],
+            "name": [DEMO_MOTORWAY if e[2] == "motorway" else None for e in both],
+        },
+        geometry=[e[3] for e in both],
+        crs=CANONICAL_CRS,
+    )
 
 
 def _along(line: shapely.LineString, every_m: float) -> list[shapely.Point]:

@@ -50,8 +50,10 @@ TRANSIT_STOPS: Final = "transit_stops"
 RAIL_STATIONS: Final = "rail_stations"
 ROAD_ACCESS: Final = "road_access"
 HUBS: Final = "hubs"
-#: The transport layers, each optional (the access of the zones, unknown without them).
-TRANSPORT_LAYERS: Final = (TRANSIT_STOPS, RAIL_STATIONS, ROAD_ACCESS, HUBS)
+ROAD_NETWORK: Final = "road_network"
+#: The transport layers, each optional (the access of the zones, unknown without them; road
+#: distances and drive times with the road network).
+TRANSPORT_LAYERS: Final = (TRANSIT_STOPS, RAIL_STATIONS, ROAD_ACCESS, HUBS, ROAD_NETWORK)
 ZONE_RESULTS: Final = "zone_results"
 COMMUNE_RESULTS: Final = "commune_results"
 EPCI_RESULTS: Final = "epci_results"
@@ -537,9 +539,13 @@ def analyze_history(
     return result, history
 
 
-def transport_layers(read: Callable[[str], gpd.GeoDataFrame | None]) -> TransportLayers:
-    """The transport layers (:data:`TRANSPORT_LAYERS`), each given by ``read`` (None: absent)."""
-    return TransportLayers(**{name: read(name) for name in TRANSPORT_LAYERS})
+def transport_layers(
+    read: Callable[[str], gpd.GeoDataFrame | None], *, roads: bool = True
+) -> TransportLayers:
+    """The transport layers (:data:`TRANSPORT_LAYERS`), each given by ``read`` (None: absent);
+    without ``roads``, the road network is not read (a point's nearest facilities)."""
+    names = [n for n in TRANSPORT_LAYERS if roads or n != ROAD_NETWORK]
+    return TransportLayers(**{name: read(name) for name in names})
 
 
 def _no_premises() -> gpd.GeoDataFrame:
@@ -699,7 +705,7 @@ def here(
         raster=store.read_raster(COVERAGE) if COVERAGE in stored else None,
         radius_m=radius_m,
         transport=transport_layers(
-            lambda name: store.read_layer(name) if store.has_layer(name) else None
+            lambda name: store.read_layer(name) if store.has_layer(name) else None, roads=False
         ),
     )
 

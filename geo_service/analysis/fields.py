@@ -207,6 +207,30 @@ def _nearest(name: str, what: str, what_fr: str, label: str, layer: str) -> list
             label,
             f"Nom {what_fr} le plus proche",
         ),
+        ResultField(
+            f"{name}_road_km",
+            "number",
+            f"Shortest road distance from the zone to the nearest {what} by road, km (null "
+            "without the road_network layer, or off the graph).",
+            f"{label} (par la route)",
+            f"Distance par la route {what_fr} le plus proche par la route, en km (vide sans la "
+            "couche road_network ou hors du réseau chargé)",
+            Format.KILOMETRES,
+            "km",
+            figure=True,
+        ),
+        ResultField(
+            f"{name}_drive_min",
+            "number",
+            f"Fastest drive time from the zone to the nearest {what}, minutes (speed limits, "
+            "else by road category; null without the road_network layer).",
+            f"{label} : temps de trajet (min)",
+            f"Temps de trajet le plus court en voiture {what_fr} le plus proche, en minutes "
+            "(vitesses maximales, sinon selon la catégorie de voie ; vide sans réseau routier)",
+            Format.NUMBER,
+            "min",
+            figure=True,
+        ),
     ]
 
 

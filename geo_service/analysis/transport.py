@@ -32,6 +32,7 @@ import shapely
 
 from geo_service.analysis.overlay import in_lambert93
 from geo_service.analysis.reasons import REASONS_SEPARATOR
+from geo_service.analysis.roads import road_distances, road_graph
 from geo_service.formatting import NNBSP, fr_kilometres, fr_number, plural
 from geo_service.model import TRANSIT_MODES, AccessClass
 from geo_service.settings import AnalysisParams
@@ -52,12 +53,11 @@ MODE_LABELS: Final[dict[str, str]] = {
 }
 #: The transport columns of the zone results, in the fields registry's order.
 TRANSPORT_COLUMNS: Final = (
-    "road_access_km",
-    "road_access_name",
-    "rail_station_km",
-    "rail_station_name",
-    "airport_km",
-    "airport_name",
+    *(
+        f"{prefix}_{suffix}"
+        for prefix in ("road_access", "rail_station", "airport")
+        for suffix in ("km", "name", "road_km", "drive_min")
+    ),
     "transit_stops",
     "transit_modes",
     "transit_peak_departures",
@@ -77,6 +77,7 @@ class TransportLayers:
     rail_stations: gpd.GeoDataFrame | None = None
     road_access: gpd.GeoDataFrame | None = None
     hubs: gpd.GeoDataFrame | None = None
+    road_network: gpd.GeoDataFrame | None = None
 
 
 def transport_access(
@@ -105,14 +106,22 @@ def transport_access(
     zones = in_lambert93(zones)
     geoms = np.asarray(zones.geometry.values, dtype=object)
     out = pd.DataFrame(index=zones.index)
+    graph = None if layers.road_network is None else road_graph(layers.road_network)
     for prefix, facilities in _facilities(layers):
         km, names = nearest(geoms, facilities)
         out[f"{prefix}_km"] = km
         out[f"{prefix}_name"] = pd.Series(names, index=zones.index, dtype=object)
+        road_km, minutes = (
+            (np.full(len(geoms), np.nan), np.full(len(geoms), np.nan))
+            if graph is None
+            else road_distances(graph, geoms, facilities)
+        )
+        out[f"{prefix}_road_km"] = road_km
+        out[f"{prefix}_drive_min"] = minutes
     stops = stops_within(geoms, layers.transit_stops, params.transit_walk_m)
     for column in stops.columns:
         out[column] = stops[column].to_numpy()
-    road = _road_side(out["road_access_km"], params)
+    road = _road_side(_by_road_else_straight(out, "road_access"), params)
     transit = _transit_side(out, stops["_heavy"].to_numpy(dtype=bool), params)
     out["access_class"] = _combine(road, transit)
     out["access_reasons"] = [
@@ -248,7 +257,12 @@ def _distance_sentence(row: dict[str, object], prefix: str, what: str, unknown: 
     name = row.get(f"{prefix}_name")
     named = f" {_quoted(str(name))}" if isinstance(name, str) and name else ""
     where = "dans la zone" if km == 0 else f"à {fr_kilometres(km)} à vol d'oiseau"
-    return f"{what}{named} {where}"
+    road = _number(row.get(f"{prefix}_road_km"))
+    if road is None:
+        return f"{what}{named} {where}"
+    minutes = _number(row.get(f"{prefix}_drive_min"))
+    drive = "" if minutes is None else f", {fr_number(minutes)}{NNBSP}min"
+    return f"{what}{named} {where} (le plus proche par la route : {fr_kilometres(road)}{drive})"
 
 
 def _stops_sentence(row: dict[str, object], params: AnalysisParams) -> str:
@@ -277,6 +291,14 @@ def _stops_sentence(row: dict[str, object], params: AnalysisParams) -> str:
     return f"{text}, {counted} entre 7 h et 9 h"
 
 
+def _by_road_else_straight(out: pd.DataFrame, prefix: str) -> pd.Series:
+    """The distance to the nearest ``prefix`` facility by road where known, else straight."""
+    road: pd.Series = out[f"{prefix}_road_km"].where(
+        out[f"{prefix}_road_km"].notna(), out[f"{prefix}_km"]
+    )
+    return road
+
+
 def _road_side(km: pd.Series, params: AnalysisParams) -> npt.NDArray[np.object_]:
     values = km.to_numpy(dtype=float)
     side = np.where(
@@ -297,7 +319,7 @@ def _transit_side(
     departures = (
         out["transit_peak_departures"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     )
-    rail = out["rail_station_km"].to_numpy(dtype=float)
+    rail = _by_road_else_straight(out, "rail_station").to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
         good = heavy | (departures >= params.access_good_departures)
         good |= rail <= params.access_good_rail_km

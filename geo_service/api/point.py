@@ -92,7 +92,7 @@ def what_is_here(
         "coverage": _coverage(workspace, lon, lat),
         "transport": nearest_facilities(
             shapely.points(*project(lon, lat, CANONICAL_CRS)),
-            pipeline.transport_layers(workspace.optional_layer),
+            pipeline.transport_layers(workspace.optional_layer, roads=False),
         ),
         "synthetic": bool(meta and meta.synthetic),
     }

@@ -20,12 +20,19 @@ ACCESS_TITLE: Final = "Accès et transports"
 TRANSPORT_LAYERS: Final = ("transit_stops", "rail_stations", "road_access", "hubs")
 
 
-def method_sentence(params: AnalysisParams) -> str:
-    """How the access class is decided, with the thresholds of the run."""
+def method_sentence(params: AnalysisParams, *, by_road: bool = False) -> str:
+    """How the access class is decided, with the thresholds of the run; ``by_road`` when a
+    road network gave the distances."""
     walk = f"{fr_number(params.transit_walk_m)}{NNBSP}m"
+    measured = (
+        "Distances par la route sur le réseau routier chargé (à vol d'oiseau, depuis le "
+        "périmètre de la zone en Lambert-93, là où il ne la relie pas)"
+        if by_road
+        else "Distances à vol d'oiseau depuis le périmètre de la zone (Lambert-93), sans réseau "
+        "routier"
+    )
     return (
-        "Distances à vol d'oiseau depuis le périmètre de la zone (Lambert-93), sans réseau "
-        "routier. Desserte en transports en commun jugée bonne à partir de "
+        f"{measured}. Desserte en transports en commun jugée bonne à partir de "
         f"{fr_number(params.access_good_departures)} départs entre 7 h et 9 h aux arrêts à "
         f"moins de {walk}, ou avec un arrêt de métro, de tramway ou de train à moins de {walk}, "
         f"ou une gare voyageurs à moins de {fr_kilometres(params.access_good_rail_km)} ; accès "
@@ -50,7 +57,7 @@ def zone_access(row: Mapping[str, Any], params: AnalysisParams, dates: str) -> l
         "Au regard des seuils retenus, la zone est "
         f"{quoted(ACCESS_WORDS[access][0])} par les transports.",
         *facts,
-        method_sentence(params),
+        method_sentence(params, by_road=c.value(row, "road_access_road_km") is not None),
         f"Données de transport : {dates}.",
     ]
 
