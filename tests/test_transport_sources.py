@@ -17,6 +17,7 @@ from geo_service import pipeline
 from geo_service.errors import InputError
 from geo_service.sources.formats import REGISTRY, ImportOptions, choose_format
 from geo_service.sources.gtfs import route_mode
+from geo_service.sources.roads import DRIVABLE
 from geo_service.store import GeoPackageStore
 from geo_service.validation import LayerReport
 
@@ -245,3 +246,65 @@ def test_real_openflights_airports() -> None:
     assert icao.loc["LFML", "kind"] == "airport"  # Marseille Provence, IATA MRS
     assert icao.loc["LFMA", "kind"] == "aerodrome"  # Aix-les-Milles, no IATA code
     assert (hubs["kind"] == "port").sum() == 3
+
+
+# -- road network -----------------------------------------------------------------------------
+
+
+@pytest.mark.realdata
+def test_real_osmnx_graphml_keeps_every_node_and_edge() -> None:
+    path = real("osm/maisons_laffitte_osmnx_2022-12.graphml")
+    edges, report = read("road_network", [path])
+    assert choose_format("road_network", [path]).name == "osmnx-graphml"
+    assert report.rows_read == len(edges) == 2256  # the README's 2,256 edges
+    assert len(set(edges["from_node"]) | set(edges["to_node"])) == 974  # and 974 nodes
+    assert edges["length_m"].notna().all()
+    # OSMnx's lengths are the edges' geodesic lengths: the Lambert-93 ones agree within 1 %.
+    ratio = edges.geometry.length / edges["length_m"]
+    assert ratio[edges["length_m"] > 20].between(0.99, 1.01).all()
+    assert edges.crs == "EPSG:2154"
+
+
+@pytest.mark.realdata
+def test_real_osm_xml_drivable_ways_split_at_intersections() -> None:
+    import gzip
+    import xml.etree.ElementTree as ET
+
+    path = real("osm/pont_de_veyle_2022-03.osm.gz")
+    edges, report = read("road_network", [path])
+    assert choose_format("road_network", [path]).name == "osm-xml"
+    with gzip.open(path) as stream:
+        root = ET.parse(stream).getroot()
+    drivable = [
+        w
+        for w in root.iter("way")
+        if any(t.get("k") == "highway" and t.get("v") in DRIVABLE for t in w.iter("tag"))
+    ]
+    assert report.rows_read == len(drivable) == 160
+    one_way = sum(
+        any(t.get("k") == "oneway" and t.get("v") == "yes" for t in w.iter("tag")) for w in drivable
+    )
+    assert one_way > 0
+    # A two-way street gives both directions, a one-way street one: not every edge has its
+    # reverse, most have.
+    pairs = set(zip(edges["from_node"], edges["to_node"], strict=True))
+    reverse = [(b, a) in pairs for a, b in pairs]
+    assert 0.8 < sum(reverse) / len(reverse) < 1.0
+    assert len(edges) == 535
+
+
+def test_a_road_network_analyses_with_road_distances(tmp_path: Path) -> None:
+    from geo_service.settings import AnalysisParams
+
+    store = GeoPackageStore(tmp_path)
+    pipeline.build_demo_store(store)
+    result = pipeline.analyze_store(store, AnalysisParams())
+    zones = result.zones
+    assert zones["road_access_road_km"].notna().all()
+    # A road is never shorter than the straight line from the zone's perimeter.
+    assert (zones["road_access_road_km"] >= zones["road_access_km"] - 1e-3).all()
+    assert (zones["airport_drive_min"] > 0).all()
+    store.delete_layer("road_network")
+    straight = pipeline.analyze_store(store, AnalysisParams()).zones
+    assert straight["road_access_road_km"].isna().all()
+    assert straight["road_access_km"].tolist() == zones["road_access_km"].tolist()
