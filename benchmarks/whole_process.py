@@ -1,36 +1,78 @@
-"""Whole-process benchmark: commands as users run them, beside a plain geopandas script.
+"""Whole-process benchmark: commands as users run them, each beside a straightforward baseline.
 
 Each command runs in a fresh process (Python start-up, imports, reading, validation, analysis
-and writing included), ``--repeat`` times; the figures are the minimum and the median wall-clock
-times. The baseline, run as a whole process in the same run, is :mod:`benchmarks.plain_script`:
-read the store's GeoPackage layers with geopandas, ``sjoin``, ``groupby`` with Python functions,
-one raster mask per zone, write a CSV. Targets (issue 18, département scale): ``geo-service
-analyze`` on the store ≤ 0.5 × the baseline and ≤ 2.0 s; ``geo-service --help`` ≤ 0.4 s.
+and writing included), ``--repeat`` times; the figures are the minimum and the median
+wall-clock times and the peak memory of the process tree. Each has a baseline run as a whole
+process in the same run, and the same work done inside this process (no start-up, imports
+already made) as a second column:
+
+- ``geo-service analyze`` on the store, and on files (``--zones --premises --land --raster
+  --out``, GeoParquet): baseline :mod:`benchmarks.plain_script` (read with geopandas,
+  ``sjoin``, ``groupby`` with Python functions, one raster mask per zone, CSV written);
+- ``geo-service import premises`` of the territory's premises as GeoParquet: baseline
+  ``plain_script import`` (``read_parquet`` then ``to_file``, no validation);
+- ``geo-service serve`` until it answers ``/healthz``: baseline :mod:`benchmarks.plain_server`
+  (the zone results and premises read with geopandas, FastAPI and uvicorn);
+- ``geo-service opinion --all-flagged`` on the demo territory (PDF; HTML in ``--smoke``):
+  baseline one ``geo-service opinion --zone`` process per flagged zone, as a shell loop would
+  run them (three timed, one in ``--smoke``, scaled to the flagged count; no in-process
+  figure in ``--smoke``);
+- ``geo-service --help``.
+
+Targets (issue 18, département scale): analyze on the store ≤ 0.5 × the baseline and ≤ 2.0 s,
+peak ≤ 1 GB; on files ≤ 0.5 × the baseline; import ≤ 4 s; serve ≤ 5 s; opinions ≤ 8 s;
+``--help`` ≤ 0.4 s.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import statistics
+import subprocess
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from benchmarks.common import Context, Figure, run_measured
+import httpx
+
+from benchmarks.common import Context, Figure, median_seconds, run_measured
 
 NAME: Final = "whole"
 TARGET_RATIO: Final = 0.5
 TARGET_ANALYZE_SECONDS: Final = 2.0
 TARGET_HELP_SECONDS: Final = 0.4
+TARGET_IMPORT_SECONDS: Final = 4.0
+TARGET_SERVE_SECONDS: Final = 5.0
+TARGET_OPINIONS_SECONDS: Final = 8.0
+#: Single-zone opinion processes timed for the opinions' baseline.
+BASELINE_OPINIONS: Final = 3
+_READY_SECONDS: Final = 300.0
+
+
+@dataclass(frozen=True)
+class Timed:
+    """Wall-clock minimum and median of fresh processes, and their peak memory (bytes)."""
+
+    minimum: float
+    median: float
+    peak: int
+
+    def scaled(self, factor: float) -> Timed:
+        """These times multiplied by ``factor`` (the memory is that of one process)."""
+        return Timed(self.minimum * factor, self.median * factor, self.peak)
 
 
 def _cli() -> str:
     return str(Path(sys.executable).with_name("geo-service"))
 
 
-def _times(command: Sequence[str], env: dict[str, str], repeat: int) -> tuple[float, float, int]:
-    """(minimum, median) seconds of ``command`` over ``repeat`` fresh processes, peak RSS."""
+def _times(command: Sequence[str], env: dict[str, str], repeat: int) -> Timed:
+    """:class:`Timed` of ``command`` over ``repeat`` fresh processes."""
     seconds, peaks = [], []
     for _ in range(repeat):
         measured = run_measured(command, env=env)
@@ -38,70 +80,346 @@ def _times(command: Sequence[str], env: dict[str, str], repeat: int) -> tuple[fl
             raise RuntimeError(f"{' '.join(command)} failed:\n{measured.output[-2000:]}")
         seconds.append(measured.seconds)
         peaks.append(measured.peak_bytes)
-    return min(seconds), statistics.median(seconds), max(peaks)
+    return Timed(min(seconds), statistics.median(seconds), max(peaks))
 
 
-def run(context: Context) -> list[Figure]:
-    """Time the whole processes and their baseline."""
-    env = {**os.environ, "GEO_SERVICE_DATA_DIR": str(context.data_dir)}
-    repeat = context.repeat
-    out = context.workdir / "baseline.csv"
-    base_min, base_med, base_peak = _times(
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _ready_times(
+    command: Callable[[int], list[str]], env: dict[str, str], repeat: int, log: Path
+) -> Timed:
+    """:class:`Timed` of a server started by ``command(port)`` until ``/healthz`` answers 200."""
+    seconds = []
+    for _ in range(repeat):
+        port = _free_port()
+        start = time.perf_counter()
+        with log.open("w") as output:
+            process = subprocess.Popen(
+                command(port), stdout=output, stderr=subprocess.STDOUT, env=env
+            )
+        try:
+            seconds.append(_wait_ready(process, f"http://127.0.0.1:{port}/healthz", log) - start)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    return Timed(min(seconds), statistics.median(seconds), 0)
+
+
+def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> float:
+    deadline = time.monotonic() + _READY_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server stopped:\n{log.read_text()[-2000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return time.perf_counter()
+        except httpx.TransportError:
+            time.sleep(0.02)
+    raise RuntimeError(f"{url} did not answer within {_READY_SECONDS} s")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One command: its whole-process times, its baseline's and the in-process median."""
+
+    label: str
+    timed: Timed
+    baseline: Timed | None
+    in_process: float | None
+    baseline_label: str = ""
+
+
+def _print(rows: Sequence[Row]) -> None:
+    print(
+        f"{'':44}{'min':>9}{'median':>9}{'peak RSS':>10}{'in-process':>12}"
+        f"{'baseline min':>14}{'median':>9}{'ratio':>8}"
+    )
+    for row in rows:
+        peak = f"{row.timed.peak / 1e9:8.2f}GB" if row.timed.peak else f"{'—':>10}"
+        inner = f"{row.in_process:11.2f}s" if row.in_process is not None else f"{'—':>12}"
+        base = (
+            f"{row.baseline.minimum:13.2f}s{row.baseline.median:8.2f}s"
+            f"{row.timed.median / row.baseline.median:7.2f}x"
+            if row.baseline is not None
+            else ""
+        )
+        print(f"{row.label:44}{row.timed.minimum:8.2f}s{row.timed.median:8.2f}s{peak}{inner}{base}")
+        if row.baseline_label:
+            print(f"{'':4}baseline: {row.baseline_label}")
+
+
+def _prepare_files(context: Context) -> dict[str, Path]:
+    """The territory's zones, premises and land as GeoParquet, and its coverage GeoTIFF."""
+    from geo_service.store import GeoPackageStore
+
+    store = GeoPackageStore(context.data_dir)
+    folder = context.workdir / "files"
+    folder.mkdir(exist_ok=True)
+    files = {}
+    for name in ("zones", "premises", "land"):
+        files[name] = folder / f"{name}.parquet"
+        store.read_layer(name).to_parquet(files[name])
+    files["raster"] = folder / "coverage.tif"
+    shutil.copyfile(store.path("coverage"), files["raster"])
+    return files
+
+
+def _demo_dir(context: Context) -> Path:
+    """A store with the demo territory analysed: the context's at demo scale, else built."""
+    if context.scale == "demo":
+        return context.data_dir
+    from geo_service import pipeline
+    from geo_service.settings import AnalysisParams
+    from geo_service.store import GeoPackageStore
+
+    data_dir = context.workdir / "demo"
+    store = GeoPackageStore(data_dir)
+    pipeline.build_demo_store(store, scale="demo")
+    pipeline.analyze_store(store, AnalysisParams())
+    return data_dir
+
+
+def _store_analysis(context: Context, env: dict[str, str]) -> Row:
+    from geo_service import pipeline
+    from geo_service.settings import AnalysisParams
+    from geo_service.store import GeoPackageStore
+
+    store = GeoPackageStore(context.data_dir)
+    baseline = _times(
         [
             sys.executable,
             "-m",
             "benchmarks.plain_script",
             str(context.data_dir / "store"),
-            str(out),
+            str(context.workdir / "baseline.csv"),
         ],
         env,
-        repeat,
+        context.repeat,
     )
-    ana_min, ana_med, ana_peak = _times([_cli(), "analyze", "--top", "0"], env, repeat)
-    help_min, help_med, _ = _times([_cli(), "--help"], env, repeat)
-    print(f"{'':36}{'min':>9}{'median':>9}{'peak RSS':>10}")
-    print(
-        f"{'baseline (plain geopandas script)':36}{base_min:8.2f}s{base_med:8.2f}s"
-        f"{base_peak / 1e9:8.2f}GB"
+    timed = _times([_cli(), "analyze", "--top", "0"], env, context.repeat)
+    inner = median_seconds(lambda: pipeline.analyze_store(store, AnalysisParams()), context.repeat)
+    return Row("geo-service analyze (store)", timed, baseline, inner, "plain geopandas script")
+
+
+def _files_analysis(context: Context, env: dict[str, str], files: dict[str, Path]) -> Row:
+    from geo_service import pipeline
+    from geo_service.settings import AnalysisParams
+
+    names = ("zones", "premises", "land", "raster")
+    baseline = _times(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.plain_script",
+            "files",
+            *(str(files[n]) for n in names),
+            str(context.workdir / "baseline-files.csv"),
+        ],
+        env,
+        context.repeat,
     )
-    print(
-        f"{'geo-service analyze (store)':36}{ana_min:8.2f}s{ana_med:8.2f}s"
-        f"{ana_peak / 1e9:8.2f}GB   {ana_med / base_med:.2f} x the baseline"
+    out = context.workdir / "results.parquet"
+    options = [arg for n in names for arg in (f"--{n}", str(files[n]))]
+    timed = _times(
+        [_cli(), "analyze", *options, "--out", str(out), "--top", "0"], env, context.repeat
     )
-    print(f"{'geo-service --help':36}{help_min:8.2f}s{help_med:8.2f}s")
-    ratio = ana_med / base_med
+
+    def in_process() -> None:
+        inputs, _ = pipeline.read_input_files(
+            zones=files["zones"],
+            premises=files["premises"],
+            land=files["land"],
+            raster=files["raster"],
+        )
+        pipeline.analyze_inputs(inputs, AnalysisParams()).zones.to_parquet(out)
+
+    inner = median_seconds(in_process, context.repeat)
+    return Row("geo-service analyze (GeoParquet files)", timed, baseline, inner, "plain script")
+
+
+def _premises_import(context: Context, env: dict[str, str], files: dict[str, Path]) -> Row:
+    from geo_service import pipeline
+    from geo_service.store import GeoPackageStore
+
+    source = str(files["premises"])
+    baseline = _times(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.plain_script",
+            "import",
+            source,
+            str(context.workdir / "plain-premises.gpkg"),
+        ],
+        env,
+        context.repeat,
+    )
+    target = context.workdir / "import"
+    timed = _times(
+        [_cli(), "import", "premises", source],
+        {**env, "GEO_SERVICE_DATA_DIR": str(target)},
+        context.repeat,
+    )
+    store = GeoPackageStore(target)
+    inner = median_seconds(
+        lambda: pipeline.import_files(store, "premises", [files["premises"]]), context.repeat
+    )
+    return Row(
+        "geo-service import premises (GeoParquet)",
+        timed,
+        baseline,
+        inner,
+        "read_parquet + to_file GPKG, no validation",
+    )
+
+
+def _serve(context: Context, env: dict[str, str]) -> Row:
+    from geo_service.api import create_app
+    from geo_service.api.app import warm_up
+    from geo_service.settings import Settings
+
+    log = context.workdir / "serve-ready.log"
+    store = str(context.data_dir / "store")
+    baseline = _ready_times(
+        lambda port: [sys.executable, "-m", "benchmarks.plain_server", store, str(port)],
+        env,
+        context.repeat,
+        log,
+    )
+    timed = _ready_times(
+        lambda port: [_cli(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env,
+        context.repeat,
+        log,
+    )
+    settings = Settings(data_dir=context.data_dir, database_url=None)
+    inner = median_seconds(lambda: warm_up(create_app(settings)), context.repeat)
+    return Row(
+        "geo-service serve until /healthz answers",
+        timed,
+        baseline,
+        inner,
+        "zone results and premises read with geopandas, FastAPI + uvicorn",
+    )
+
+
+def _opinions(context: Context, env: dict[str, str]) -> Row:
+    from geo_service import pipeline
+    from geo_service.opinions.document import OpinionFormat, Subject, opinion_document
+    from geo_service.opinions.model import OpinionKind
+    from geo_service.settings import Settings
+    from geo_service.store import GeoPackageStore
+    from geo_service.workspace import Workspace
+
+    data_dir = _demo_dir(context)
+    demo_env = {**env, "GEO_SERVICE_DATA_DIR": str(data_dir)}
+    fmt = OpinionFormat.HTML if context.smoke else OpinionFormat.PDF
+    flagged = [str(z) for z in pipeline.load_results(GeoPackageStore(data_dir)).flagged().zone_id]
+    out = context.workdir / "opinions"
+    timed = _times(
+        [_cli(), "opinion", "--all-flagged", "--out", str(out), "--format", fmt.value],
+        demo_env,
+        context.repeat,
+    )
+    shown = flagged[: 1 if context.smoke else BASELINE_OPINIONS]
+    one = [
+        _times(
+            [_cli(), "opinion", "--zone", zone, "--out", str(out / f"one.{fmt.value}")],
+            demo_env,
+            1,
+        )
+        for zone in shown
+    ]
+    per_zone = Timed(
+        min(t.minimum for t in one),
+        statistics.median(t.median for t in one),
+        max(t.peak for t in one),
+    )
+    baseline = per_zone.scaled(len(flagged))
+
+    def in_process() -> None:
+        workspace = Workspace(Settings(data_dir=data_dir, database_url=None))
+        result = workspace.results()
+        for zone in flagged:
+            opinion_document(workspace, Subject(OpinionKind.ZONE, zone), fmt, result=result)
+
+    inner = None if context.smoke else median_seconds(in_process, context.repeat)
+    return Row(
+        f"geo-service opinion --all-flagged ({len(flagged)} {fmt.value.upper()}, demo)",
+        timed,
+        baseline,
+        inner,
+        f"one 'geo-service opinion --zone' process per zone ({len(shown)} timed, "
+        f"× {len(flagged) / len(shown):.1f})",
+    )
+
+
+def run(context: Context) -> list[Figure]:
+    """Time the whole processes and their baselines."""
+    env = {k: v for k, v in os.environ.items() if k != "GEO_SERVICE_DATABASE_URL"}
+    env["GEO_SERVICE_DATA_DIR"] = str(context.data_dir)
+    files = _prepare_files(context)
+    store = _store_analysis(context, env)
+    on_files = _files_analysis(context, env, files)
+    imported = _premises_import(context, env, files)
+    served = _serve(context, env)
+    opinions = _opinions(context, env)
+    helped = Row("geo-service --help", _times([_cli(), "--help"], env, context.repeat), None, None)
+    _print([store, on_files, imported, served, opinions, helped])
     return [
-        Figure(
-            NAME,
-            "geo-service analyze on the store, whole process (median)",
-            ana_med,
-            "s",
-            baseline=base_med,
-            target=context.target(TARGET_ANALYZE_SECONDS),
-        ),
-        Figure(
-            NAME,
-            "analyze on the store / plain script, whole processes",
-            ratio,
-            "x",
-            target=context.target(TARGET_RATIO),
+        *_figures(
+            store, "geo-service analyze on the store", TARGET_ANALYZE_SECONDS, context, ratio=True
         ),
         Figure(
             NAME,
             "geo-service analyze peak RSS",
-            ana_peak / 1e9,
+            store.timed.peak / 1e9,
             "GB",
-            baseline=base_peak / 1e9,
+            baseline=None if store.baseline is None else store.baseline.peak / 1e9,
             target=context.target(1.0),
         ),
+        *_figures(on_files, "geo-service analyze on GeoParquet files", None, context, ratio=True),
+        *_figures(imported, "geo-service import premises", TARGET_IMPORT_SECONDS, context),
+        *_figures(served, "geo-service serve until ready", TARGET_SERVE_SECONDS, context),
+        *_figures(opinions, "opinion --all-flagged", TARGET_OPINIONS_SECONDS, context),
+        *_figures(helped, "geo-service --help", TARGET_HELP_SECONDS, context),
+    ]
+
+
+def _figures(
+    row: Row, name: str, target: float | None, context: Context, *, ratio: bool = False
+) -> list[Figure]:
+    """The median of ``row`` with its baseline and target, the baseline ratio (target
+    :data:`TARGET_RATIO`) when ``ratio``, and the in-process median."""
+    base = None if row.baseline is None else row.baseline.median
+    figures = [
         Figure(
             NAME,
-            "geo-service --help, whole process (median)",
-            help_med,
+            f"{name}, whole process (median)",
+            row.timed.median,
             "s",
-            target=context.target(TARGET_HELP_SECONDS),
-        ),
+            baseline=base,
+            target=None if target is None else context.target(target),
+        )
     ]
+    if ratio and base is not None:
+        figures.append(
+            Figure(
+                NAME,
+                f"{name} / plain script, whole processes",
+                row.timed.median / base,
+                "x",
+                target=context.target(TARGET_RATIO),
+            )
+        )
+    if row.in_process is not None:
+        figures.append(Figure(NAME, f"{name}, in-process (median)", row.in_process, "s"))
+    return figures
 
 
 if __name__ == "__main__":

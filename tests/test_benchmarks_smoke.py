@@ -13,7 +13,7 @@ import sys
 import pytest
 from conftest import ROOT, require
 
-WORKLOADS = ("import", "analyze", "api", "maps", "postgis", "national")
+WORKLOADS = ("import", "analyze", "api", "maps", "postgis", "national", "whole")
 FIGURES = {
     "import": ("ARCEP read", "ARCEP import into the store", "ARCEP import peak memory"),
     "analyze": ("analyze", "analyze speed-up over the baseline"),
@@ -21,6 +21,18 @@ FIGURES = {
     "maps": ("territory map HTML (served)", "territory map build, every piece computed"),
     "postgis": ("zone overlay (premises shares)", "PostGIS store: write premises"),
     "national": ("analyze --engine dask", "analyze --engine dask peak memory"),
+    "whole": (
+        "geo-service analyze on the store, whole process",
+        "geo-service analyze on the store, in-process",
+        "geo-service analyze on GeoParquet files, whole process",
+        "geo-service analyze on GeoParquet files / plain script",
+        "geo-service import premises, whole process",
+        "geo-service import premises, in-process",
+        "geo-service serve until ready, whole process",
+        "geo-service serve until ready, in-process",
+        "opinion --all-flagged, whole process",
+        "geo-service --help, whole process",
+    ),
 }
 
 
