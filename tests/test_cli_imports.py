@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 
 #: Modules that '--help' must not load: the data stack, the settings and every optional engine.
@@ -97,3 +98,50 @@ def test_invalid_setting_is_still_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert "invalid setting" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+#: Modules the API loads only for the routes that draw or print.
+DRAWING = ("matplotlib", "folium", "branca", "weasyprint")
+
+
+def test_the_api_loads_drawing_modules_only_for_the_routes_that_need_them(
+    tmp_path: Path, zones: gpd.GeoDataFrame, premises: gpd.GeoDataFrame
+) -> None:
+    from geo_service import pipeline
+    from geo_service.settings import AnalysisParams
+    from geo_service.store import GeoPackageStore
+
+    store = GeoPackageStore(tmp_path)
+    store.write_layer("zones", zones, pipeline.layer_meta("zones", source="t"))
+    store.write_layer("premises", premises, pipeline.layer_meta("premises", source="t"))
+    pipeline.analyze_store(store, AnalysisParams())
+    code = (
+        "from pathlib import Path\n"
+        "from fastapi.testclient import TestClient\n"
+        "from geo_service.api import create_app\n"
+        "from geo_service.api.app import warm_up\n"
+        "from geo_service.settings import Settings\n"
+        f"app = create_app(Settings(data_dir=Path({str(tmp_path)!r}), database_url=None))\n"
+        "warm_up(app)\n"
+        "client = TestClient(app)\n"
+        "for path in ('/healthz', '/collections/zones/items?limit=2', '/zones/A',\n"
+        "             '/zones/A/opinion?f=json'):\n"
+        "    assert client.get(path).status_code == 200, path\n"
+        "served = [m for m in DRAWING if m in sys.modules]\n"
+        "assert client.get('/maps/territory').status_code == 200\n"
+        "mapped = [m for m in DRAWING if m in sys.modules]\n"
+        "assert client.get('/zones/A/opinion?f=html').status_code == 200\n"
+        "drawn = [m for m in DRAWING if m in sys.modules]\n"
+        "print(json.dumps([served, mapped, drawn]))\n"
+    )
+    probe = f"import json, sys\nDRAWING = {list(DRAWING)!r}\n{code}"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    served, mapped, drawn = json.loads(done.stdout.strip().splitlines()[-1])
+    assert served == []
+    assert "folium" in mapped
+    assert "matplotlib" not in mapped
+    assert "matplotlib" in drawn
+    assert "weasyprint" not in drawn

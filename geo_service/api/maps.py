@@ -23,7 +23,6 @@ from geo_service.api.security import map_policy
 from geo_service.maps.assets import AssetMode
 from geo_service.maps.page import BASEMAPS, PageOptions, Viewport
 from geo_service.maps.popups import Links
-from geo_service.maps.service import territory_page, territory_view, territory_zones, zone_page
 from geo_service.maps.viewport import MAX_FEATURES
 from geo_service.settings import Settings
 
@@ -87,6 +86,8 @@ def territory(
     communes, with legend, search, popups (key figures, reasons, links to the zone's API item
     and opinion). `status` and `commune` filter the zones so that a view can be shared as a
     link; `embed=1` gives the map alone for an iframe."""
+    from geo_service.maps.service import territory_page, territory_view
+
     view = territory_view(workspace, status, commune)
     options = _page_options(request, settings, embed=embed, basemap=basemap)
     return _html(territory_page(workspace, view, options), settings, options)
@@ -108,6 +109,8 @@ def zone(
 ) -> HTMLResponse:
     """One zone, fitted: its outline and figures, the land plots around it, its premises by
     ARCEP class (clustered), and the coverage raster around it. 404 for an unknown zone."""
+    from geo_service.maps.service import zone_page
+
     options = _page_options(request, settings, embed=embed, basemap=basemap)
     return _html(zone_page(workspace, zone_id, options), settings, options)
 
@@ -144,6 +147,8 @@ def territory_zones_route(
     map shown by viewport (a territory above `GEO_SERVICE_MAP_INLINE_ZONES_MAX` zones): the
     map asks for the zones of its view as the user zooms in. `numberMatched` says how many
     zones matched; at most `limit` come, the flagged ones first."""
+    from geo_service.maps.service import territory_view, territory_zones
+
     view = territory_view(workspace, status, commune)
     found = territory_zones(
         workspace,

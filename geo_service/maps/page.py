@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from html import escape
-from typing import Final, Literal
-
-import folium
-from branca.element import Element, Figure
+from typing import TYPE_CHECKING, Final, Literal
 
 from geo_service.maps.assets import LEAFLET_CSS, LEAFLET_JS, MAP_CSS, MAP_JS, AssetMode
-from geo_service.maps.elements import PageScript
 from geo_service.maps.popups import Links
+
+if TYPE_CHECKING:  # folium loads with the first map drawn, not with the API
+    import folium
 
 Basemap = Literal["none", "osm", "ign-plan"]
 
@@ -92,6 +91,8 @@ class PageOptions:
 
 def new_map(options: PageOptions) -> folium.Map:
     """An empty folium map without any CDN asset, with the chosen basemap."""
+    import folium
+
     fmap = folium.Map(
         location=[43.5, 5.4],
         zoom_start=10,
@@ -138,6 +139,10 @@ def render_page(
     css, js
         Assets needed besides Leaflet and the map script, in load order.
     """
+    from branca.element import Element, Figure
+
+    from geo_service.maps.elements import PageScript
+
     figure = fmap.get_root()
     assert isinstance(figure, Figure)
     figure.title = escape(title)

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from geo_service import pipeline
 from geo_service.analysis import AnalysisResult
@@ -23,11 +24,13 @@ from geo_service.opinions.markdown import render_markdown
 from geo_service.opinions.model import Opinion, OpinionKind
 from geo_service.opinions.pdf import render_pdf
 from geo_service.opinions.record import OpinionRecord
-from geo_service.opinions.staticmap import MapLayers, opinion_map
 from geo_service.opinions.territory import territory_synthesis
 from geo_service.opinions.zone import zone_opinion
 from geo_service.store.archive import ArchiveFile
 from geo_service.workspace import Workspace
+
+if TYPE_CHECKING:  # matplotlib loads with the first drawn map, not with the API
+    from geo_service.opinions.staticmap import MapLayers
 
 
 class OpinionFormat(StrEnum):
@@ -101,6 +104,8 @@ def render(opinion: Opinion, fmt: OpinionFormat, layers: MapLayers | None = None
         return opinion.model_dump_json(indent=2).encode("utf-8")
     if fmt == OpinionFormat.MD:
         return render_markdown(opinion).encode("utf-8")
+    from geo_service.opinions.staticmap import opinion_map
+
     picture = opinion_map(opinion, layers) if layers is not None else None
     html = render_html(opinion, picture)
     if fmt == OpinionFormat.HTML:
@@ -111,6 +116,8 @@ def render(opinion: Opinion, fmt: OpinionFormat, layers: MapLayers | None = None
 def map_layers(workspace: Workspace, result: AnalysisResult) -> MapLayers:
     """The layers the static maps draw, from the workspace (land, premises and the coverage
     raster when stored)."""
+    from geo_service.opinions.staticmap import MapLayers
+
     return MapLayers(
         result=result,
         land=workspace.optional_layer(pipeline.LAND),
