@@ -749,13 +749,22 @@ def opinion(
             "--format", help="json, html, pdf or md [default: from --out's extension, else pdf]."
         ),
     ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="With --all-flagged: processes rendering the opinions [default: the cores].",
+        ),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Write a planning opinion (avis) on a zone, a commune or the territory.
 
     Analyses the store first when it has no results (building the demo territory if it is
-    empty). With --all-flagged, writes one file per under-served or unserved zone.
+    empty). With --all-flagged, writes one file per under-served or unserved zone, on every
+    core (--jobs).
     """
+    from geo_service.opinions.batch import default_jobs, zone_documents
     from geo_service.opinions.document import OpinionFormat, Subject, opinion_document
     from geo_service.opinions.model import OpinionKind
     from geo_service.workspace import Workspace
@@ -795,11 +804,11 @@ def opinion(
         disable=not sys.stderr.isatty(),
     ) as progress:
         task = progress.add_task("Writing the opinions", total=len(flagged))
-        for zone_id in flagged:
+        documents = zone_documents(
+            workspace, result, flagged, fmt, jobs=jobs or default_jobs(), archive=True
+        )
+        for zone_id, document in zip(flagged, documents, strict=True):
             progress.update(task, description=f"Writing the opinions: {zone_id}")
-            document = opinion_document(
-                workspace, Subject(OpinionKind.ZONE, zone_id), fmt, result=result, archive=True
-            )
             _write_file(out / document.filename, document.content)
             progress.advance(task)
     console.print(

@@ -160,6 +160,32 @@ def opinion_document(
         a draft (False) is not recorded.
     """
     result = result or workspace.results()
+    prepared = prepare_opinion(workspace, result, subject, on=on, base_url=base_url)
+    needs_map = fmt in (OpinionFormat.HTML, OpinionFormat.PDF)
+    layers = map_layers(workspace, result) if needs_map else None
+    document = render_document(prepared, fmt, layers)
+    return archived(workspace, result, prepared, document) if archive else document
+
+
+@dataclass(frozen=True)
+class PreparedOpinion:
+    """An opinion built from the results and the store's record, not yet rendered."""
+
+    subject: Subject
+    opinion: Opinion
+    previous: OpinionRecord | None
+
+
+def prepare_opinion(
+    workspace: Workspace,
+    result: AnalysisResult,
+    subject: Subject,
+    *,
+    on: date | None = None,
+    base_url: str | None = None,
+) -> PreparedOpinion:
+    """The opinion on ``subject`` with its « Évolution » section when the store's record holds
+    an earlier one (the steps of :func:`opinion_document` that read the store)."""
     options = OpinionOptions.from_settings(workspace.settings, on)
     if base_url is not None:
         options = replace(options, base_url=base_url)
@@ -168,15 +194,25 @@ def opinion_document(
     if previous is not None:
         vintages = opinion_record.input_vintages(result.run.inputs)
         opinion = opinion.model_copy(update={"evolution": evolution(opinion, previous, vintages)})
-    needs_map = fmt in (OpinionFormat.HTML, OpinionFormat.PDF)
-    layers = map_layers(workspace, result) if needs_map else None
-    document = Document(
-        content=render(opinion, fmt, layers),
+    return PreparedOpinion(subject, opinion, previous)
+
+
+def render_document(
+    prepared: PreparedOpinion, fmt: OpinionFormat, layers: MapLayers | None
+) -> Document:
+    """The document of a prepared opinion (no store access: worker processes render them)."""
+    return Document(
+        content=render(prepared.opinion, fmt, layers),
         media_type=fmt.media_type,
-        filename=f"{subject.stem}.{fmt.value}",
+        filename=f"{prepared.subject.stem}.{fmt.value}",
     )
-    if not archive:
-        return document
+
+
+def archived(
+    workspace: Workspace, result: AnalysisResult, prepared: PreparedOpinion, document: Document
+) -> Document:
+    """``document`` archived with its opinion in the store's record (its ``record`` set)."""
+    opinion, previous = prepared.opinion, prepared.previous
     created = datetime.now(UTC)
     files = [ArchiveFile(document.filename, document.media_type, document.content)]
     record = opinion_record.record_of(

@@ -1,0 +1,102 @@
+"""Opinions on many zones at once (``geo-service opinion --all-flagged``), on several cores.
+
+This process reads what every document needs once: the analysis results, the store's record
+(earlier opinions, for the « Évolution » sections), the layers of the static maps, and imports
+matplotlib and WeasyPrint. Worker processes forked from it (``fork`` start method) inherit all
+of it and only render, each a share of the zones, without touching the store (no database
+connection crosses a fork); this process archives the documents in the record as they come,
+in the zones' order. Without ``fork`` (not Linux), or with one job, the zones are rendered
+here one after the other. The documents are the same either way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from geo_service.analysis import AnalysisResult
+from geo_service.opinions.document import (
+    Document,
+    OpinionFormat,
+    PreparedOpinion,
+    Subject,
+    archived,
+    map_layers,
+    prepare_opinion,
+    render_document,
+)
+from geo_service.opinions.model import OpinionKind
+from geo_service.workspace import Workspace
+
+if TYPE_CHECKING:
+    from geo_service.opinions.staticmap import MapLayers
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """What the workers render (inherited through ``fork``)."""
+
+    prepared: Sequence[PreparedOpinion]
+    fmt: OpinionFormat
+    layers: MapLayers | None
+
+
+_BATCH: _Batch | None = None
+
+
+def default_jobs() -> int:
+    """Worker processes by default: the cores this process may use."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def zone_documents(
+    workspace: Workspace,
+    result: AnalysisResult,
+    zone_ids: Sequence[str],
+    fmt: OpinionFormat,
+    *,
+    jobs: int = 1,
+    archive: bool = False,
+) -> Iterator[Document]:
+    """The opinion on each of ``zone_ids`` rendered in ``fmt``, in their order, by ``jobs``
+    processes, archived in the store's record when ``archive`` (see the module's description);
+    the same documents as :func:`~geo_service.opinions.document.opinion_document` gives."""
+    prepared = [prepare_opinion(workspace, result, Subject(OpinionKind.ZONE, z)) for z in zone_ids]
+    needs_map = fmt in (OpinionFormat.HTML, OpinionFormat.PDF)
+    batch = _Batch(prepared, fmt, map_layers(workspace, result) if needs_map else None)
+    for item, document in zip(prepared, _rendered(batch, jobs), strict=True):
+        yield archived(workspace, result, item, document) if archive else document
+
+
+def _rendered(batch: _Batch, jobs: int) -> Iterator[Document]:
+    jobs = min(jobs, len(batch.prepared))
+    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        yield from (_render(batch, k) for k in range(len(batch.prepared)))
+        return
+    if batch.fmt == OpinionFormat.PDF:
+        # Its libraries loaded once for every worker; if they are missing, each document
+        # says so (render_pdf).
+        with contextlib.suppress(ImportError, OSError):
+            import weasyprint  # noqa: F401
+    global _BATCH  # read by the forked workers
+    _BATCH = batch
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            yield from pool.imap(_render_inherited, range(len(batch.prepared)))
+    finally:
+        _BATCH = None
+
+
+def _render_inherited(index: int) -> Document:
+    assert _BATCH is not None, "worker started without its batch"
+    return _render(_BATCH, index)
+
+
+def _render(batch: _Batch, index: int) -> Document:
+    return render_document(batch.prepared[index], batch.fmt, batch.layers)
