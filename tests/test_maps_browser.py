@@ -746,3 +746,79 @@ def test_zone_map_colours_match_the_legend(browser: Any, server: str) -> None:
     raster = _raster_points(browser, "Débit maximal", list(style.COVERAGE_RAMP))
     assert raster
     check_colours(browser, raster, "raster pixels around the zone")
+
+
+# -- popups and controls clear of the header, the banner and each other ----------------------
+BOXES = """
+function box(e) {
+  if (!e || getComputedStyle(e).visibility === 'hidden' || getComputedStyle(e).display === 'none')
+    return null;
+  var b = e.getBoundingClientRect();
+  return [b.left, b.top, b.right, b.bottom];
+}
+return {
+  header: box(document.querySelector('.gs-header')),
+  notice: box(document.querySelector('.gs-notice')),
+  popup: box(document.querySelector('.leaflet-popup')),
+  layers: box(document.querySelector('.leaflet-control-layers')),
+  search: box(document.querySelector('.gs-search')),
+  zoom: box(document.querySelector('.leaflet-control-zoom')),
+  legendFolded: document.querySelector('.gs-legend').classList.contains('gs-collapsed'),
+  viewport: [0, 0, innerWidth, innerHeight]
+};
+"""
+
+
+def _overlap(a: list[float] | None, b: list[float] | None) -> bool:
+    """Whether two boxes [left, top, right, bottom] intersect (None: not shown)."""
+    if a is None or b is None:
+        return False
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _inside(a: list[float], b: list[float]) -> bool:
+    return a[0] >= b[0] and a[1] >= b[1] and a[2] <= b[2] and a[3] <= b[3]
+
+
+def _open_from_link(driver: Any, url: str) -> dict[str, Any]:
+    driver.get("about:blank")  # a new page load, not a change of the hash alone
+    driver.get(url)
+    wait_for(driver, POPUP_TEXT)
+    time.sleep(1.0)  # the initial view's animation and the popup's pan
+    boxes: dict[str, Any] = driver.execute_script(BOXES)
+    return boxes
+
+
+def test_a_zone_link_opens_its_popup_below_the_header(browser: Any, server: str) -> None:
+    """``/maps/territory#zone=…`` opened the popup before the page's own initial view moved
+    the map, leaving the popup under the header and the banner."""
+    boxes = _open_from_link(browser, f"{server}/maps/territory#zone=DEMO-Z009")
+    assert "DEMO-Z009" in browser.execute_script(f"return {POPUP_TEXT};")
+    popup = boxes["popup"]
+    assert popup[1] >= boxes["header"][3], boxes
+    assert _inside(popup, boxes["viewport"]), boxes
+    for other in ("notice", "layers", "search", "zoom"):
+        assert not _overlap(popup, boxes[other]), (other, boxes)
+
+
+def test_narrow_screen_controls_clear_the_banner_and_search(browser: Any, server: str) -> None:
+    """At 420 px the expanded layer control covered the banner and the search box."""
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 420, "height": 800, "deviceScaleFactor": 1, "mobile": False},
+    )
+    browser.get(f"{server}/maps/territory")
+    wait_for(browser, "window.L && document.querySelector('path.gs-zone')")
+    time.sleep(0.5)
+    boxes = browser.execute_script(BOXES)
+    assert boxes["viewport"][2] == 420
+    assert boxes["legendFolded"]
+    for a, b in (("layers", "notice"), ("layers", "search"), ("notice", "search")):
+        assert not _overlap(boxes[a], boxes[b]), (a, b, boxes)
+    for name in ("layers", "notice", "search", "zoom"):
+        assert _inside(boxes[name], boxes["viewport"]), (name, boxes)
+    # a popup opened from a link is not covered by the banner or the search box
+    boxes = _open_from_link(browser, f"{server}/maps/territory#zone=DEMO-Z009")
+    assert boxes["popup"][1] >= boxes["header"][3], boxes
+    assert not _overlap(boxes["popup"], boxes["notice"]), boxes
+    assert not _overlap(boxes["popup"], boxes["search"]), boxes

@@ -11,6 +11,36 @@
   var document = window.document;
   var GS = {};
 
+  /*
+   * On a narrow screen (a phone, a 420 px frame) the layer control and the legend start folded,
+   * so that they cover neither the banner, the search box nor the map.
+   */
+  var NARROW = !!(window.matchMedia && window.matchMedia("(max-width: 640px)").matches);
+  if (NARROW) {
+    L.Control.Layers.addInitHook(function () {
+      this.options.collapsed = true;
+    });
+  }
+  /* Room kept around an open popup: the header's banner above, the attribution below. */
+  var POPUP_TOP = 90;
+  var POPUP_BOTTOM = 30;
+
+  /* A popup never taller than the map leaves it room for: it scrolls instead of opening under
+     the header (autoPan can then always bring it whole into view). */
+  function fitPopup(map, event) {
+    var container = map.getContainer();
+    L.DomUtil.addClass(container, "gs-popup-open");
+    event.popup.once("remove", function () {
+      L.DomUtil.removeClass(container, "gs-popup-open");
+    });
+    var room = map.getSize().y - POPUP_TOP - POPUP_BOTTOM - 40;
+    var popup = event.popup;
+    if (popup.options.maxHeight !== Math.max(120, room)) {
+      popup.options.maxHeight = Math.max(120, room);
+      popup.update();
+    }
+  }
+
   function create(tag, className, parent, text) {
     var node = L.DomUtil.create(tag, className || "", parent);
     if (text !== undefined && text !== null) {
@@ -118,8 +148,11 @@
             maxWidth: 380,
             minWidth: 260,
             className: "gs-zone-popup",
-            autoPanPaddingTopLeft: [30, 90],
-            autoPanPaddingBottomRight: [30, 30]
+            autoPanPaddingTopLeft: [30, POPUP_TOP],
+            autoPanPaddingBottomRight: [30, POPUP_BOTTOM]
+          });
+          path.on("popupopen", function (event) {
+            fitPopup(map, event);
           });
         }
         path.on("mouseover", function () {
@@ -366,7 +399,16 @@
       var commune = L.polygon(latlngs, base);
       commune.bindTooltip(t[f], { sticky: true, className: "gs-tooltip" }); /* escaped by the server */
       if (p[f]) {
-        commune.bindPopup(p[f], { maxWidth: 360, minWidth: 240, className: "gs-commune-popup" });
+        commune.bindPopup(p[f], {
+          maxWidth: 360,
+          minWidth: 240,
+          className: "gs-commune-popup",
+          autoPanPaddingTopLeft: [30, POPUP_TOP],
+          autoPanPaddingBottomRight: [30, POPUP_BOTTOM]
+        });
+        commune.on("popupopen", function (event) {
+          fitPopup(map, event);
+        });
       }
       commune.on("mouseover", function () {
         commune.setStyle({ color: "#1a1a1a", weight: 2 });
@@ -516,7 +558,7 @@
       box.setAttribute("role", "region");
       box.setAttribute("aria-label", cfg.title);
       quiet(box);
-      foldButton(box, cfg.title, cfg.collapsed);
+      foldButton(box, cfg.title, cfg.collapsed || NARROW);
       var body = create("div", "gs-legend-body", box);
       cfg.sections.forEach(function (section) {
         var node = create("section", "gs-legend-section", body);
@@ -552,7 +594,8 @@
     if (!map.hasLayer(zones)) {
       map.addLayer(zones);
     }
-    map.fitBounds(path.getBounds(), { maxZoom: 15, padding: [40, 40] });
+    /* no animation: the popup then pans into view from the final view, clear of the header */
+    map.fitBounds(path.getBounds(), { maxZoom: 15, padding: [40, 40], animate: false });
     path.openPopup();
   }
 
@@ -651,7 +694,17 @@
     } else if (wanted) {
       var path = zones.gsById[decodeURIComponent(wanted[1])];
       if (path) {
-        focusZone(map, zones, path);
+        /* after the page script has set the initial view (it would move the map from under
+           the open popup, leaving it under the header) */
+        window.setTimeout(function () {
+          if (map._animatingZoom) {
+            map.once("zoomend", function () {
+              focusZone(map, zones, path);
+            });
+          } else {
+            focusZone(map, zones, path);
+          }
+        }, 0);
       }
     }
     return control;
