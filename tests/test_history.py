@@ -9,6 +9,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
+from conftest import box
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -18,6 +19,7 @@ from geo_service.cli import app as cli_app
 from geo_service.errors import ParameterError
 from geo_service.model import LayerMeta
 from geo_service.settings import AnalysisParams, Settings
+from geo_service.sources.formats import ImportOptions
 from geo_service.store import GeoPackageStore, Store
 from geo_service.store.postgis import PostGISStore
 from geo_service.validation import validate_layer
@@ -154,3 +156,41 @@ def test_cli_and_api_serve_the_history(
         assert client.get("/zones/NOPE/history").status_code == 404
         item = client.get("/collections/zones/items/B").json()
         assert item["properties"]["share_thd30_change"] == 1.0
+
+
+_FIXTURES = Path(__file__).parent / "fixtures" / "opendata"
+#: Marseille's row of the FTTH observatory fixture (the real file's figures): connectable
+#: premises per quarter, over 432 378 logements + 24 094 établissements.
+_MARSEILLE_CONNECTABLE = {"2017-T3": 246_383, "2017-T4": 244_708, "2018-T1": 248_140}
+_MARSEILLE_LOCAUX = 432_378 + 24_094
+
+
+def test_marseille_history_from_the_observatory_quarters(store: Store) -> None:
+    zones = gpd.GeoDataFrame(
+        {"zone_id": ["MRS-1"], "name": ["ZI Marseille"], "commune_insee": ["13055"]},
+        geometry=[box(0, 0, 100, 100)],
+        crs="EPSG:2154",
+    )
+    communes = gpd.GeoDataFrame(
+        {"commune_insee": ["13055"], "name": ["Marseille"], "epci_siren": ["200054807"]},
+        geometry=[box(-500, -500, 1000, 1000)],
+        crs="EPSG:2154",
+    )
+    for name, frame in (("zones", zones), ("communes", communes)):
+        validated, _ = validate_layer(name, frame, f"{name}.gpkg")
+        store.write_layer(name, validated, LayerMeta(name=name, kind=name, title=name, source="t"))
+    files = [_FIXTURES / "ftth-communes.csv", _FIXTURES / "ftth-deploiement-communes.csv"]
+    pipeline.import_files(store, "commune_coverage", files, options=ImportOptions(quarter="all"))
+    result, history = pipeline.analyze_history(store, AnalysisParams())
+    assert history.vintages == tuple(_MARSEILLE_CONNECTABLE)
+    rows = store.read_layer(pipeline.COMMUNE_HISTORY).set_index("vintage")
+    for vintage, connectable in _MARSEILLE_CONNECTABLE.items():
+        share = connectable / _MARSEILLE_LOCAUX
+        assert rows.loc[vintage, "arcep_share_ftth"] == pytest.approx(share)
+    zone = store.read_layer(pipeline.ZONE_HISTORY).set_index("vintage")
+    assert list(zone["zone_id"]) == ["MRS-1"] * 3
+    for vintage, connectable in _MARSEILLE_CONNECTABLE.items():
+        share = connectable / _MARSEILLE_LOCAUX
+        assert zone.loc[vintage, "commune_share_ftth"] == pytest.approx(share)
+    current = result.communes.set_index("commune_insee").loc["13055"]
+    assert current["arcep_share_ftth"] == pytest.approx(248_140 / _MARSEILLE_LOCAUX)
