@@ -345,9 +345,7 @@ def store_vintage(
         return
     previous = archived_name(layer, current.vintage)
     if raster:
-        # Two steps, each atomic: the older copy first, so a failure loses nothing.
-        store.write_raster(previous, store.read_raster(layer), current)
-        store.write_raster(layer, data, meta)
+        store.write_rasters({layer: (data, meta), previous: (store.read_raster(layer), current)})
         return
     store.write_layers({layer: (data, meta), previous: (store.read_layer(layer), current)})
 
@@ -373,6 +371,24 @@ def vintages(store: Store, layer: str) -> list[LayerMeta]:
     if store.has_layer(layer):
         found.append(store.layer_meta(layer))
     return found
+
+
+def grouped_vintages(metas: Iterable[LayerMeta]) -> list[tuple[LayerMeta, list[LayerMeta]]]:
+    """Each stored layer but the older vintages, with the older vintages of that layer (oldest
+    first); an older vintage whose layer is not stored is listed on its own."""
+    metas = list(metas)
+    names = {meta.name for meta in metas}
+    older: dict[str, list[LayerMeta]] = {}
+    listed = []
+    for meta in metas:
+        split = split_archived_name(meta.name)
+        if split is not None and split[0] in names:
+            older.setdefault(split[0], []).append(meta)
+        else:
+            listed.append(meta)
+    for found in older.values():
+        found.sort(key=lambda meta: vintage_key(meta.vintage or "0000-T1"))
+    return [(meta, older.get(meta.name, [])) for meta in listed]
 
 
 def drop_vintage(store: Store, layer: str, vintage: str) -> None:

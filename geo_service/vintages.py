@@ -13,7 +13,7 @@ from typing import Final
 
 from geo_service.errors import ParameterError
 
-#: The layers kept in dated vintages (the coverage layers).
+#: The layers kept in dated vintages (the coverage and transport layers).
 VINTAGED_LAYERS: Final = (
     "premises",
     "commune_coverage",
@@ -21,6 +21,10 @@ VINTAGED_LAYERS: Final = (
     "mobile_sites",
     "mobile_coverage",
     "ftth_deployment",
+    "transit_stops",
+    "rail_stations",
+    "road_access",
+    "hubs",
 )
 _LABEL: Final = re.compile(r"^\s*(\d{4})\s*[-_ ]?\s*[Tt]([1-4])\s*$")
 _REVERSED: Final = re.compile(r"^\s*[Tt]([1-4])\s*[-_ ]?\s*(\d{4})\s*$")

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+import geopandas as gpd
+import numpy as np
 import pytest
 
 from geo_service import pipeline
 from geo_service.errors import NotFoundError, ParameterError
+from geo_service.model import CoverageRaster, LayerMeta
 from geo_service.sources.formats import ImportOptions
-from geo_service.store import Store
+from geo_service.store import GeoPackageStore, Store
+from geo_service.validation import validate_layer
 from geo_service.vintages import (
     archived_name,
     parse_vintage,
@@ -145,3 +150,119 @@ def test_cli_imports_quarters_lists_and_drops_vintages(observatory: Path, tmp_pa
     assert dropped.exit_code == 2
     assert "current vintage" in dropped.output
     assert "Traceback" not in dropped.output
+
+
+def _raster_meta(vintage: str) -> LayerMeta:
+    return LayerMeta(
+        name="coverage", kind="coverage", title="Couverture", source=vintage, vintage=vintage
+    )
+
+
+def test_raster_vintages_are_kept_in_one_atomic_step(
+    store: Store, coverage: CoverageRaster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline.store_vintage(store, "coverage", coverage, _raster_meta("2025-T4"))
+    faster = CoverageRaster(coverage.data * 2, coverage.transform, coverage.crs)
+    pipeline.store_vintage(store, "coverage", faster, _raster_meta("2026-T1"))
+    assert [m.vintage for m in pipeline.vintages(store, "coverage")] == ["2025-T4", "2026-T1"]
+    older = store.read_raster("coverage__v2025_t4")
+    assert np.array_equal(older.data, coverage.data, equal_nan=True)
+    assert np.array_equal(store.read_raster("coverage").data, faster.data, equal_nan=True)
+
+    # A failure while writing the second raster of a newer vintage leaves both as they were.
+    import geo_service.store.gpkg as gpkg_module
+    from geo_service.store.postgis import PostGISStore
+
+    owner: Any = gpkg_module.rasterio if isinstance(store, GeoPackageStore) else PostGISStore
+    attribute = "open" if isinstance(store, GeoPackageStore) else "_record"
+    real = getattr(owner, attribute)
+    calls: list[int] = []
+
+    def second_fails(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, attribute, second_fails)
+    newest = CoverageRaster(coverage.data * 3, coverage.transform, coverage.crs)
+    with pytest.raises(Exception, match="disk full"):
+        pipeline.store_vintage(store, "coverage", newest, _raster_meta("2026-T2"))
+    monkeypatch.undo()
+    assert [m.vintage for m in pipeline.vintages(store, "coverage")] == ["2025-T4", "2026-T1"]
+    assert np.array_equal(store.read_raster("coverage").data, faster.data, equal_nan=True)
+
+
+def test_premises_vintages(store: Store, premises: gpd.GeoDataFrame) -> None:
+    canonical, _ = validate_layer("premises", premises, "premises.gpkg")
+    for vintage, day in (("2025-T4", date(2025, 12, 31)), ("2026-T1", date(2026, 3, 31))):
+        meta = LayerMeta(
+            name="premises",
+            kind="premises",
+            title="Locaux",
+            source=vintage,
+            data_date=day,
+            vintage=vintage,
+        )
+        pipeline.store_vintage(
+            store,
+            "premises",
+            canonical.head(len(canonical) - 1) if vintage == "2025-T4" else canonical,
+            meta,
+        )
+    assert [m.vintage for m in pipeline.vintages(store, "premises")] == ["2025-T4", "2026-T1"]
+    assert len(store.read_layer("premises__v2025_t4")) == len(canonical) - 1
+    assert len(store.read_layer("premises")) == len(canonical)
+    assert store.layer_meta("premises").vintage == "2026-T1"
+
+
+def test_api_uploads_lists_and_drops_vintages(observatory: Path, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from geo_service.api import create_app
+    from geo_service.api.auth import hash_api_key
+    from geo_service.settings import Settings
+
+    key = "vintage-api-test-key-0123456789"
+    settings = Settings(
+        database_url=None, data_dir=tmp_path / "data", api_key_hash=hash_api_key(key)
+    )
+    auth = {"X-API-Key": key}
+    content = observatory.read_bytes()
+    with TestClient(create_app(settings)) as client:
+        for quarter in ("2017-T3", "2018-T1"):
+            done = client.post(
+                "/layers/commune_coverage",
+                files=[("file", ("ftthCommunes.csv", content, "text/csv"))],
+                data={"quarter": quarter},
+                headers=auth,
+            )
+            assert done.status_code == 200, done.text
+        store = GeoPackageStore(tmp_path / "data")
+        assert [m.vintage for m in pipeline.vintages(store, "commune_coverage")] == [
+            "2017-T3",
+            "2018-T1",
+        ]
+        assert _connectable(store, "commune_coverage__v2017_t3") == 246383
+        layers = client.get("/layers").json()["layers"]
+        names = [layer["name"] for layer in layers]
+        assert "commune_coverage__v2017_t3" not in names
+        (coverage,) = [layer for layer in layers if layer["name"] == "commune_coverage"]
+        assert coverage["vintage"] == "2018-T1"
+        assert [(v["vintage"], v["read_only"]) for v in coverage["older_vintages"]] == [
+            ("2017-T3", True)
+        ]
+        home = client.get("/", headers={"Accept": "text/html"}).text
+        assert "précédents, en lecture seule : 2017-T3" in home
+        url = "/layers/commune_coverage/vintages/2017-T3"
+        assert client.delete(url).status_code == 401
+        assert (
+            client.delete("/layers/commune_coverage/vintages/2018-T1", headers=auth).status_code
+            == 400
+        )
+        dropped = client.delete(url, headers=auth)
+        assert dropped.status_code == 200, dropped.text
+        assert dropped.json() == {"deleted": "commune_coverage__v2017_t3"}
+        assert client.delete(url, headers=auth).status_code == 404
+        assert client.delete("/layers/zones/vintages/2017-T3", headers=auth).status_code == 400
+        assert [m.vintage for m in pipeline.vintages(store, "commune_coverage")] == ["2018-T1"]

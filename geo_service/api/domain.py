@@ -47,7 +47,7 @@ from geo_service.api.point import (
 from geo_service.api.responses import json_response
 from geo_service.catalog import descriptor
 from geo_service.errors import GeoServiceError, NotFoundError
-from geo_service.model import ZoneStatus
+from geo_service.model import LayerMeta, ZoneStatus
 from geo_service.workspace import Workspace
 
 router = APIRouter(tags=["Zones and territory"], dependencies=[Depends(reject_unknown_parameters)])
@@ -158,7 +158,7 @@ def layers(request: Request, workspace: WorkspaceDep) -> dict[str, Any]:
     base = base_url(request)
     collections = {spec.layer: spec.id for spec in COLLECTIONS.values()}
     documents = []
-    for meta in workspace.store.list_layers():
+    for meta, older in pipeline.grouped_vintages(workspace.store.list_layers()):
         name = meta.name
         try:
             description = descriptor(name, workspace.settings.layers_dir).description
@@ -173,10 +173,23 @@ def layers(request: Request, workspace: WorkspaceDep) -> dict[str, Any]:
             {
                 **meta.model_dump(exclude={"extra"}),
                 "description": description,
+                "older_vintages": [_older(m) for m in older],
                 "links": links,
             }
         )
     return {"layers": documents, "synthetic": any(d["synthetic"] for d in documents)}
+
+
+def _older(meta: LayerMeta) -> dict[str, Any]:
+    """An older vintage as listed with its layer (read-only)."""
+    return {
+        "vintage": meta.vintage,
+        "name": meta.name,
+        "data_date": meta.data_date,
+        "imported_at": meta.imported_at,
+        "feature_count": meta.feature_count,
+        "read_only": True,
+    }
 
 
 def _commune_rows(workspace: Workspace, base: str) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ import numpy as np
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from geo_service import pipeline
 from geo_service.analysis.aggregate import status_counts
 from geo_service.analysis.fields import PRIORITY_DECIMALS
 from geo_service.api import html
@@ -25,6 +26,7 @@ from geo_service.api.links import base_url, segment
 from geo_service.errors import GeoServiceError
 from geo_service.formatting import fr_date, fr_number
 from geo_service.maps.style import STATUS_LABELS, STATUS_ORDER
+from geo_service.model import LayerMeta
 from geo_service.workspace import Workspace
 
 #: Flagged zones listed on the home page (the rest: the map and the territory opinion).
@@ -88,14 +90,25 @@ def _zones_section(workspace: Workspace, base: str) -> str:
 
 def _layers_section(workspace: Workspace) -> str:
     rows = "".join(
-        f"<tr><td>{escape(meta.title)}</td><td>{escape(meta.source)}</td>"
+        f"<tr><td>{escape(meta.title)}{_vintages(meta, older)}</td><td>{escape(meta.source)}</td>"
         f"<td>{escape(fr_date(meta.data_date))}</td><td>{escape(meta.licence)}</td></tr>"
-        for meta in workspace.store.list_layers()
+        for meta, older in pipeline.grouped_vintages(workspace.store.list_layers())
     )
     return (
         "<h2>Données</h2><table><tr><th>Couche</th><th>Source</th><th>Date des données</th>"
         f"<th>Licence</th></tr>{rows}</table>"
     )
+
+
+def _vintages(meta: LayerMeta, older: list[LayerMeta]) -> str:
+    """« millésime 2018-T1 ; précédents, en lecture seule : 2017-T3, 2017-T4 » (or nothing)."""
+    if meta.vintage is None and not older:
+        return ""
+    parts = [f"millésime {meta.vintage}"] if meta.vintage else []
+    if older:
+        labels = ", ".join(str(m.vintage) for m in older)
+        parts.append(f"précédents, en lecture seule : {labels}")
+    return f"<br><small>{escape(' ; '.join(parts))}</small>"
 
 
 def _programs_section(base: str) -> str:

@@ -319,6 +319,17 @@ class HereResult(BaseModel):
     synthetic: bool
 
 
+class OlderVintage(BaseModel):
+    """An older vintage of a coverage layer, kept read-only."""
+
+    vintage: str
+    name: str = Field(description="Store layer holding it, e.g. premises__v2017_t3.")
+    data_date: date | None
+    imported_at: datetime
+    feature_count: int
+    read_only: bool = True
+
+
 class LayerInfo(BaseModel):
     """A stored layer and its provenance."""
 
@@ -333,6 +344,13 @@ class LayerInfo(BaseModel):
     imported_at: datetime
     feature_count: int
     synthetic: bool
+    vintage: str | None = Field(
+        default=None, description="Vintage (quarter) of a coverage layer's current data."
+    )
+    older_vintages: list[OlderVintage] = Field(
+        default_factory=list,
+        description="Older vintages of the layer kept read-only (oldest first).",
+    )
     links: list[Link]
 
 

@@ -60,6 +60,7 @@ from geo_service.sources.formats import (
 from geo_service.sources.vector import VECTOR_SUFFIXES
 from geo_service.store.base import check_layer_name
 from geo_service.validation import LayerReport
+from geo_service.vintages import archived_name, parse_vintage
 
 T = TypeVar("T")
 logger = logging.getLogger("geo_service.api")
@@ -574,6 +575,31 @@ async def delete_layer(request: Request, workspace: WorkspaceDep, layer: str) ->
             raise NotFoundError(f"layer '{layer}' is not in the store")
         workspace.store.delete_layer(layer)
         return Deleted(deleted=layer)
+
+    done = await _serialised(request, run)
+    return json_response(done.model_dump())
+
+
+@router.delete(
+    "/layers/{layer}/vintages/{vintage}",
+    summary="Drop an older vintage of a coverage layer",
+    response_model=Deleted,
+    responses={
+        **_WRITE_ERRORS,
+        404: {"model": ErrorBody, "description": "The layer has no such stored vintage."},
+    },
+)
+async def delete_vintage(
+    request: Request, workspace: WorkspaceDep, layer: str, vintage: str
+) -> Response:
+    """Remove older vintage `vintage` (e.g. 2017-T3) of coverage layer `layer`, as
+    `geo-service drop-vintage` does; the current vintage cannot be dropped (400)."""
+    check_layer_name(layer)
+    label = parse_vintage(vintage, "vintage")
+
+    def run() -> Deleted:
+        pipeline.drop_vintage(workspace.store, layer, label)
+        return Deleted(deleted=archived_name(layer, label))
 
     done = await _serialised(request, run)
     return json_response(done.model_dump())

@@ -140,6 +140,11 @@ class Store(ABC):
         """Replace (or create) the raster ``name``, atomically."""
 
     @abstractmethod
+    def write_rasters(self, rasters: Mapping[str, tuple[CoverageRaster, LayerMeta]]) -> None:
+        """Replace (or create) several rasters in one step (a raster's vintages): all of them
+        new, or, on a failure, every one of them as it was."""
+
+    @abstractmethod
     def read_raster(self, name: str) -> CoverageRaster:
         """The raster ``name``."""
 

@@ -80,17 +80,14 @@ class GeoPackageStore(Store):
             self._replace_locked(name, _VECTOR, _vector_writer(name, frame, meta))
 
     def write_raster(self, name: str, raster: CoverageRaster, meta: LayerMeta) -> None:
-        check_layer_name(name)
-        rows, cols = raster.shape
-        meta = meta.model_copy(update={"name": name, "feature_count": rows * cols})
+        self.write_rasters({name: (raster, meta)})
 
-        def write(tmp: Path) -> None:
-            profile = geotiff_profile(raster)
-            with rasterio.open(tmp, "w", **profile) as dst:
-                dst.write(raster.data.astype(np.float32), 1)
-                dst.update_tags(**{_META_KEY: meta.model_dump_json()})
-
-        self._replace(name, _RASTER, write)
+    def write_rasters(self, rasters: Mapping[str, tuple[CoverageRaster, LayerMeta]]) -> None:
+        for name in rasters:
+            check_layer_name(name)
+        writes = [(name, _raster_writer(name, *raster)) for name, raster in rasters.items()]
+        with self._lock():
+            self._replace_all_locked(writes, _RASTER)
 
     def delete_layer(self, name: str) -> None:
         path = self._existing(name)
@@ -249,6 +246,20 @@ def _vector_writer(name: str, frame: gpd.GeoDataFrame, meta: LayerMeta) -> _Writ
         pyogrio.write_dataframe(
             frame, tmp, layer=name, driver="GPKG", layer_metadata=metadata, use_arrow=True
         )
+
+    return write
+
+
+def _raster_writer(name: str, raster: CoverageRaster, meta: LayerMeta) -> _Writer:
+    """What writes ``raster`` with its provenance as the GeoTIFF of layer ``name``."""
+    rows, cols = raster.shape
+    meta = meta.model_copy(update={"name": name, "feature_count": rows * cols})
+
+    def write(tmp: Path) -> None:
+        profile = geotiff_profile(raster)
+        with rasterio.open(tmp, "w", **profile) as dst:
+            dst.write(raster.data.astype(np.float32), 1)
+            dst.update_tags(**{_META_KEY: meta.model_dump_json()})
 
     return write
 

@@ -187,21 +187,30 @@ class PostGISStore(Store):
         return switch
 
     def write_raster(self, name: str, raster: CoverageRaster, meta: LayerMeta) -> None:
-        self._check_name(name)
-        height, width = raster.shape
-        meta = meta.model_copy(update={"name": name, "feature_count": height * width})
-        tiff = _geotiff_bytes(raster)
-        with self._transaction(f"cannot write raster '{name}'") as conn:
-            self._lock_layer(conn, name)
-            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._table(name)))
-            self._record(conn, name, "raster", meta, uuid.uuid4().hex, rows.Layout((), None))
-            conn.execute(
-                sql.SQL(
-                    "INSERT INTO {} (name, tiff) VALUES (%s, %s) "
-                    "ON CONFLICT (name) DO UPDATE SET tiff = EXCLUDED.tiff"
-                ).format(self._table(RASTERS)),
-                (name, tiff),
-            )
+        self.write_rasters({name: (raster, meta)})
+
+    def write_rasters(self, rasters: Mapping[str, tuple[CoverageRaster, LayerMeta]]) -> None:
+        names = sorted(rasters)
+        for name in names:
+            self._check_name(name)
+        tiffs = {name: _geotiff_bytes(rasters[name][0]) for name in names}
+        with self._transaction(f"cannot write rasters {', '.join(names)}") as conn:
+            for name in names:  # in name order, as every writer of several layers
+                self._lock_layer(conn, name)
+            for name in names:
+                raster, meta = rasters[name]
+                height, width = raster.shape
+                meta = meta.model_copy(update={"name": name, "feature_count": height * width})
+                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._table(name)))
+                layout = rows.Layout((), None)
+                self._record(conn, name, "raster", meta, uuid.uuid4().hex, layout)
+                conn.execute(
+                    sql.SQL(
+                        "INSERT INTO {} (name, tiff) VALUES (%s, %s) "
+                        "ON CONFLICT (name) DO UPDATE SET tiff = EXCLUDED.tiff"
+                    ).format(self._table(RASTERS)),
+                    (name, tiffs[name]),
+                )
 
     def delete_layer(self, name: str) -> None:
         check_layer_name(name)
