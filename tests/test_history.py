@@ -157,6 +157,35 @@ def test_cli_and_api_serve_the_history(
         item = client.get("/collections/zones/items/B").json()
         assert item["properties"]["share_thd30_change"] == 1.0
 
+        # datetime= serves a collection as of the vintage in force then.
+        def zone_b(**params: str) -> dict[str, object]:
+            page = client.get("/collections/zones/items", params=params).json()
+            (found,) = [f for f in page["features"] if f["id"] == "B"]
+            return found["properties"]
+
+        then = zone_b(datetime="2025-11-15")
+        assert (then["vintage"], then["status"], then["share_thd30"]) == (
+            "2025-T4",
+            "underserved",
+            0.0,
+        )
+        assert not then["reasons"]  # the reasons are today's, not told for 2025-T4
+        assert then["name"] == "Zone B"
+        assert zone_b(datetime="2026-02-01")["share_thd30"] == 1.0
+        assert zone_b(datetime="2025-08-01/2025-09-30")["vintage"] == "2025-T3"
+        early = client.get("/collections/zones/items", params={"datetime": "2020-01-01"})
+        assert early.json()["features"] == []
+        premises_then = client.get(
+            "/collections/premises/items", params={"datetime": "2025-10-01"}
+        ).json()
+        p3 = next(f for f in premises_then["features"] if f["id"] == "p3")
+        assert p3["properties"]["down_class"] == "BHD8"
+        premises_now = client.get("/collections/premises/items").json()
+        assert (
+            next(f for f in premises_now["features"] if f["id"] == "p3")["properties"]["down_class"]
+            == "THD1G"
+        )
+
 
 _FIXTURES = Path(__file__).parent / "fixtures" / "opendata"
 #: Marseille's row of the FTTH observatory fixture (the real file's figures): connectable

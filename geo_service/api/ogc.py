@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from html import escape
 from typing import Annotated, Any, Final, Literal
@@ -86,6 +86,7 @@ from geo_service.api.params import (
 from geo_service.api.responses import GeoJSONResponse, SchemaResponse, dumps, json_response
 from geo_service.api.tiles import CONFORMANCE as TILES_CONFORMANCE
 from geo_service.api.tiles import REL_TILESETS
+from geo_service.api.vintage_items import spec_at
 from geo_service.catalog import descriptor
 from geo_service.cql import CONFORMANCE as CQL2_CONFORMANCE
 from geo_service.cql import GEOMETRY, parse_filter
@@ -467,6 +468,8 @@ def items_response(
     :attr:`FeatureIndex.pages`, stamped with the time of each request.
     """
     workspace = get_workspace(request)
+    if (at := spec_at(workspace, spec, query.datetime)) is not None:
+        spec, query = at, replace(query, datetime=None)  # served as of the vintage chosen
     index = feature_index(workspace, spec)
     if wants_html(request, query.f):
         matched, page, links = _items_page(request, spec, index, query, sortby, filters, True)
