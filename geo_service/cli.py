@@ -28,7 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from geo_service.errors import GeoServiceError, ParameterError
-from geo_service.formatting import fr_hectares, fr_number, fr_percent
+from geo_service.formatting import fr_hectares, fr_number
 from geo_service.import_options import IMPORT_OPTIONS
 from geo_service.limits import DEFAULT_PREMISES_RADIUS_M, MAX_PREMISES_RADIUS_M
 from geo_service.thresholds import THRESHOLDS, Threshold
@@ -594,24 +594,30 @@ def _print_warnings(report: LayerReport) -> None:
 
 
 def _print_result(result: AnalysisResult, top: int) -> None:
+    """The analysis as people read it, in French with French numbers, as its reasons are: the
+    zones by status, by transport access, and the flagged zones by priority."""
     from geo_service.analysis import split_reasons
     from geo_service.analysis.aggregate import status_counts
-    from geo_service.analysis.fields import PRIORITY_DECIMALS
-    from geo_service.analysis.status import effective_share
-    from geo_service.model import ZoneStatus
+    from geo_service.analysis.status import effective_share, thd30_lower_bound
+    from geo_service.maps.style import STATUS_LABELS
+    from geo_service.model import ACCESS_WORDS, STATUS_WORDS, ZoneStatus
+    from geo_service.opinions.wording import deciding_share_text, priority_text
 
     zones = result.zones
     if result.run.synthetic:
-        console.print("[bold magenta]Synthetic data: demo territory, not real figures.[/]")
+        console.print(
+            "[bold magenta]Données synthétiques : territoire de démonstration, aucun chiffre "
+            "réel.[/]"
+        )
     counts = status_counts(zones)
-    summary = Table(title=f"{len(zones)} activity zones")
-    for column in ("status", "zones", "locaux", "available land"):
-        summary.add_column(column, justify="right" if column != "status" else "left")
+    summary = Table(title=f"{fr_number(len(zones))} zones d'activités")
+    for column in ("statut", "zones", "locaux", "foncier disponible"):
+        summary.add_column(column, justify="right" if column != "statut" else "left")
     for status in ZoneStatus:
         part = zones[zones["status"] == status.value]
         summary.add_row(
-            status.value,
-            str(counts[status.value]),
+            STATUS_LABELS[status.value],
+            fr_number(counts[status.value]),
             fr_number(int(part["locaux"].sum())),
             fr_hectares(float(part["available_land_ha"].sum())),
         )
@@ -621,15 +627,20 @@ def _print_result(result: AnalysisResult, top: int) -> None:
     if len(flagged) == 0 or top == 0:
         return
     shown = min(top, len(flagged))
-    console.print(f"\n[bold]Flagged zones by priority (top {shown} of {len(flagged)})[/]")
+    console.print(
+        f"\n[bold]Zones signalées par priorité ({fr_number(shown)} premières sur "
+        f"{fr_number(len(flagged))})[/]"
+    )
     for row in flagged.head(top).to_dict("records"):
-        share = effective_share(row, "share_thd30")
+        share = deciding_share_text(
+            effective_share(row, "share_thd30"), str(row["status_basis"]), thd30_lower_bound(row)
+        )
+        access = ACCESS_WORDS.get(str(row.get("access_class")), ACCESS_WORDS["unknown"])[0]
         console.print(
-            f"[bold]{row['rank']:>3}. {row['zone_id']}[/] {row['name']} — {row['status']}, "
-            f"priority {fr_number(row['priority'], PRIORITY_DECIMALS)}, "
-            f"≥ 30 Mbit/s: {fr_percent(share)}, "
-            f"land: {fr_hectares(row['available_land_ha'])}, "
-            f"transport access: {row.get('access_class') or 'unknown'}",
+            f"[bold]{row['rank']:>3}. {row['zone_id']}[/] {row['name']} — "
+            f"{STATUS_WORDS[str(row['status'])][0]}, priorité {priority_text(row['priority'])}, "
+            f"≥ 30 Mbit/s : {share}, foncier : {fr_hectares(row['available_land_ha'])}, "
+            f"accès aux transports : {access}",
             highlight=False,
         )
         for reason in split_reasons(row["reasons"]):
@@ -640,33 +651,33 @@ def _print_access(zones: pd.DataFrame) -> None:
     """The zones by transport access class, with median straight-line distances."""
     import pandas as pd
 
-    from geo_service.model import AccessClass
+    from geo_service.model import ACCESS_WORDS, AccessClass
 
     if "access_class" not in zones.columns or zones["access_class"].eq("unknown").all():
         console.print(
-            "Transport access: unknown (no transit_stops, rail_stations, road_access or hubs "
-            "layer stored)."
+            "Accès aux transports : inconnu (aucune couche transit_stops, rail_stations, "
+            "road_access ni hubs)."
         )
         return
-    table = Table(title="Transport access (straight-line distances from the zone)")
+    table = Table(title="Accès aux transports (distances médianes à vol d'oiseau)")
     for column in (
-        "access",
+        "accès",
         "zones",
-        "interchange km",
-        "station km",
-        "with stops",
-        "known departures",
+        "échangeur (km)",
+        "gare (km)",
+        "avec arrêts",
+        "départs connus",
     ):
-        table.add_column(column, justify="left" if column == "access" else "right")
+        table.add_column(column, justify="left" if column == "accès" else "right")
     for access in AccessClass:
         part = zones[zones["access_class"] == access.value]
         departures = pd.to_numeric(part["transit_peak_departures"], errors="coerce")
         table.add_row(
-            access.value,
-            str(len(part)),
+            ACCESS_WORDS[access][0].capitalize(),
+            fr_number(len(part)),
             fr_number(part["road_access_km"].median(), 1) if len(part) else "—",
             fr_number(part["rail_station_km"].median(), 1) if len(part) else "—",
-            str(int((pd.to_numeric(part["transit_stops"], errors="coerce") > 0).sum())),
+            fr_number(int((pd.to_numeric(part["transit_stops"], errors="coerce") > 0).sum())),
             fr_number(int(departures.sum())) if departures.notna().any() else "—",
         )
     console.print(table)

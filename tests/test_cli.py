@@ -101,7 +101,7 @@ def test_analyze_files_to_csv_gives_one_row_per_zone(tmp_path: Path, files) -> N
     assert set(meta["inputs"]) == {"zones", "premises", "coverage"}
     assert meta["inputs"]["zones"]["source"] == "zones.geojson"
     assert meta["inputs"]["zones"]["data_date"] is not None
-    assert "Flagged zones by priority" in result.output
+    assert "Zones signalées par priorité" in result.output
 
 
 def test_thresholds_from_the_command_line(tmp_path: Path, files) -> None:
@@ -222,8 +222,8 @@ def test_analyze_on_an_empty_store_builds_the_demo_and_lists_flagged_zones(data_
     result = invoke("analyze", "--top", "5")
     assert result.exit_code == 0, result.output
     assert "building the synthetic demo territory" in result.output
-    assert "Synthetic data" in result.output
-    assert "Flagged zones by priority (top 5 of" in result.output
+    assert "Données synthétiques" in result.output
+    assert "Zones signalées par priorité (5 premières sur" in result.output
     assert "des locaux sans très haut débit" in " ".join(result.output.split()) or (
         "statut estimé" in result.output
     )

@@ -252,4 +252,4 @@ def test_cli_import_and_analyze(data_dir: Path, zones) -> None:
     result = runner.invoke(app, ["analyze"])
     assert result.exit_code == 0, result.output
     assert ESTIMATED in result.output
-    assert "≥ 30 Mbit/s: 50" in result.output  # Aubagne's THD30 share for its zones
+    assert "≥ 30 Mbit/s : 50\u202f% (commune)" in result.output  # Aubagne's THD30 share

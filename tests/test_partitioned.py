@@ -20,6 +20,7 @@ from geo_service.analysis.coverage import premises_coverage
 from geo_service.cli import app
 from geo_service.demo import DemoScale, NationalScale, national_blocks, national_grid
 from geo_service.errors import InputError, NotFoundError
+from geo_service.formatting import fr_number
 from geo_service.partitioned import (
     META_FILE,
     analyze_partitioned,
@@ -258,7 +259,7 @@ def test_national_demo_then_cli_analysis_on_dask(tmp_path: Path) -> None:
         app, ["analyze", "--engine", "dask", "--data-dir", str(tmp_path)], env=env
     )
     assert result.exit_code == 0, result.output
-    assert f"{TINY_NATION.zones} activity zones" in result.output
+    assert f"{fr_number(TINY_NATION.zones)} zones d'activités" in result.output
     zones = pipeline.load_results(store).zones
     assert zones["premises"].sum() > 0
     assert pipeline.load_results(store).run.inputs["premises"].synthetic

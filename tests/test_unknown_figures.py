@@ -184,3 +184,20 @@ def test_json_api(client: TestClient) -> None:
     props = client.get("/collections/zones/items/C").json()["properties"]
     assert all(props[column] is None for column in (*SHARES, "commune_share_thd30"))
     assert props["commune_share_ftth"] == pytest.approx(0.2)
+
+
+def test_cli_analyze_speaks_french(data_dir: Path) -> None:
+    """`geo-service analyze` mixed English statuses and words with French numbers and
+    reasons, and printed the commune's fibre share as the zone's THD30 share."""
+    from typer.testing import CliRunner
+
+    from geo_service.cli import app
+
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["analyze", "--data-dir", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if "Zone C" in x)
+    assert "mal desservie, priorité 40,0/100" in line
+    assert "≥ 30 Mbit/s : au moins 20\u202f% (commune)" in line
+    assert "2 zones d'activités" in result.output
+    for english in ("underserved", "unserved", "priority", "land:", "activity zones", "Flagged"):
+        assert english not in result.output, english
