@@ -223,3 +223,39 @@ def test_marseille_history_from_the_observatory_quarters(store: Store) -> None:
         assert zone.loc[vintage, "commune_share_ftth"] == pytest.approx(share)
     current = result.communes.set_index("commune_insee").loc["13055"]
     assert current["arcep_share_ftth"] == pytest.approx(248_140 / _MARSEILLE_LOCAUX)
+
+
+def test_territory_synthesis_names_persistent_gaps_and_improved_zones(
+    store: Store, tmp_path: Path, zones: gpd.GeoDataFrame, premises: gpd.GeoDataFrame
+) -> None:
+    from geo_service.opinions.document import OpinionFormat, Subject, opinion_document
+    from geo_service.opinions.model import Opinion, OpinionKind
+    from geo_service.workspace import Workspace
+
+    _stored(store, zones, premises)
+    result, _ = pipeline.analyze_history(store, AnalysisParams())
+    if isinstance(store, PostGISStore):
+        settings = Settings(database_url=store._url, database_schema=store.schema)
+    else:
+        assert isinstance(store, GeoPackageStore)
+        settings = Settings(database_url=None, data_dir=store.root.parent)
+    workspace = Workspace(settings, store)
+    subject = Subject(OpinionKind.TERRITORY)
+    opinion = Opinion.model_validate_json(
+        opinion_document(workspace, subject, OpinionFormat.JSON).content
+    )
+    trend = opinion.trend
+    assert trend is not None
+    assert (trend.since, trend.latest) == ("2025-T3", "2026-T1")
+    assert [(z.zone_id, z.then, z.now, z.change) for z in trend.improved] == [
+        ("B", "0\u202f%", "100\u202f%", "+100,0\u202fpoints")
+    ]
+    persistent = set(result.zones.loc[result.zones["persistent"].fillna(False), "zone_id"])
+    assert {z.zone_id for z in trend.persistent} == persistent
+    assert "1 zone sans part connue à l'un des deux millésimes : évolution inconnue." in (
+        trend.summary
+    )  # zone C: no premises
+    text = opinion_document(workspace, subject, OpinionFormat.MD).content.decode()
+    assert "## Évolution de la couverture de 2025-T3 à 2026-T1" in text
+    html = opinion_document(workspace, subject, OpinionFormat.HTML).content.decode()
+    assert "Zones dont la couverture a le plus progressé depuis 2025-T3" in html

@@ -25,6 +25,7 @@ from geo_service.opinions.model import Opinion, OpinionKind
 from geo_service.opinions.pdf import render_pdf
 from geo_service.opinions.record import OpinionRecord
 from geo_service.opinions.territory import territory_synthesis
+from geo_service.opinions.trend import territory_trend
 from geo_service.opinions.zone import zone_opinion
 from geo_service.store.archive import ArchiveFile
 from geo_service.workspace import Workspace
@@ -190,6 +191,8 @@ def prepare_opinion(
     if base_url is not None:
         options = replace(options, base_url=base_url)
     opinion = build_opinion(result, subject, options)
+    if subject.kind == OpinionKind.TERRITORY:
+        opinion = opinion.model_copy(update={"trend": territory_trend(result)})
     previous = opinion_record.latest(workspace.store, opinion.kind, opinion.subject_id)
     if previous is not None:
         vintages = opinion_record.input_vintages(result.run.inputs)

@@ -14,7 +14,7 @@ from typing import Final
 from geo_service.formatting import GE, MBPS, fr_date, fr_hectares, fr_number, plural
 from geo_service.maps.style import STATUS_TEXT_COLOURS
 from geo_service.opinions.access import ACCESS_TITLE
-from geo_service.opinions.model import Evolution, Opinion, OpinionKind, ZoneLine
+from geo_service.opinions.model import Evolution, Opinion, OpinionKind, Trend, TrendLine, ZoneLine
 from geo_service.opinions.wording import SHARE_NOTE, draft_notice, priority_text
 
 _KICKER: Final = "Projet d'avis — desserte numérique des zones d'activités économiques"
@@ -139,6 +139,7 @@ def render_html(opinion: Opinion, map_png: bytes | None = None) -> str:
         _summary(opinion),
         _figures(opinion),
         _evolution(opinion.evolution),
+        _trend(opinion.trend),
         _map(opinion, map_png),
         _zones(opinion) if opinion.kind == OpinionKind.COMMUNE else "",
         _section("1. Constats", _list(opinion.findings)),
@@ -256,6 +257,36 @@ def _evolution(evolution: Evolution | None) -> str:
     notes = _list(evolution.notes) if evolution.notes else ""
     body = f"{intro}<table>{head}<tbody>{rows}</tbody></table>{notes}"
     return f'<section class="evolution">{_heading(evolution.title)}{body}</section>'
+
+
+def _trend(trend: Trend | None) -> str:
+    """The territory's page on coverage over time (persistent gaps, most improved zones)."""
+    if trend is None:
+        return ""
+    body = _list(trend.summary)
+    for title, found in (
+        (f"Zones signalées à chaque millésime depuis {trend.since}", trend.persistent),
+        (f"Zones dont la couverture a le plus progressé depuis {trend.since}", trend.improved),
+    ):
+        body += f"<h3>{escape(title)}</h3>{_trend_rows(found, trend)}"
+    return f'<section class="evolution">{_heading(trend.title)}{body}</section>'
+
+
+def _trend_rows(lines: list[TrendLine], trend: Trend) -> str:
+    if not lines:
+        return "<p>Aucune.</p>"
+    head = (
+        f"<thead><tr><th>Zone</th><th>Commune</th><th>Statut</th><th>{escape(trend.since)}</th>"
+        f"<th>{escape(trend.latest)}</th><th>Évolution</th></tr></thead>"
+    )
+    rows = "".join(
+        f'<tr><th>{escape(line.name)}<br><span class="zone-id">{escape(line.zone_id)}</span></th>'
+        f"<td>{escape(line.commune)}</td><td>{escape(line.status_label)}</td>"
+        f'<td class="num">{escape(line.then)}</td><td class="num">{escape(line.now)}</td>'
+        f'<td class="num">{escape(line.change)}</td></tr>'
+        for line in lines
+    )
+    return f"<table>{head}<tbody>{rows}</tbody></table>"
 
 
 def _zones(opinion: Opinion) -> str:

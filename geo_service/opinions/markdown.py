@@ -42,6 +42,7 @@ def render_markdown(opinion: Opinion) -> str:
     lines += ["", "## Chiffres clés", ""]
     lines += _table(("Indicateur", "Valeur"), [(f.label, f.text) for f in opinion.key_figures])
     lines += _evolution(opinion)
+    lines += _trend(opinion)
     if opinion.kind != OpinionKind.ZONE and opinion.zones:
         title = (
             "Zones signalées par ordre de priorité"
@@ -128,6 +129,30 @@ def _evolution(opinion: Opinion) -> list[str]:
     )
     if evolution.notes:
         lines += ["", *_bullets(evolution.notes)]
+    return lines
+
+
+def _trend(opinion: Opinion) -> list[str]:
+    """The territory's page on coverage over time (nothing without history)."""
+    trend = opinion.trend
+    if trend is None:
+        return []
+    lines = ["", f"## {md_escape(trend.title)}", "", *_bullets(trend.summary)]
+    for title, found in (
+        (f"Zones signalées à chaque millésime depuis {trend.since}", trend.persistent),
+        (f"Zones dont la couverture a le plus progressé depuis {trend.since}", trend.improved),
+    ):
+        lines += ["", f"### {md_escape(title)}", ""]
+        if not found:
+            lines.append("Aucune.")
+            continue
+        lines += _table(
+            ("Zone", "Commune", "Statut", trend.since, trend.latest, "Évolution"),
+            [
+                (f"{z.name} ({z.zone_id})", z.commune, z.status_label, z.then, z.now, z.change)
+                for z in found
+            ],
+        )
     return lines
 
 

@@ -145,6 +145,30 @@ class Evolution(BaseModel):
     )
 
 
+class TrendLine(BaseModel):
+    """A zone in the territory's trend page: its ≥ 30 Mbit/s share then and now."""
+
+    zone_id: str
+    name: str
+    commune: str
+    status_label: str
+    then: str = Field(description="Share at the reference vintage (French).")
+    now: str = Field(description="Share today (French).")
+    change: str = Field(description="Change in points (French).")
+
+
+class Trend(BaseModel):
+    """The territory's page on coverage over time: persistent gaps and most improved zones."""
+
+    title: str
+    since: str = Field(description="Reference vintage (the oldest, or analyze --since).")
+    latest: str = Field(description="Latest vintage.")
+    vintages: list[str]
+    summary: list[str]
+    persistent: list[TrendLine] = Field(description="Zones flagged at every vintage.")
+    improved: list[TrendLine] = Field(description="Zones whose share rose most, largest first.")
+
+
 class ContextItem(BaseModel):
     """A line of the context box (label: value)."""
 
@@ -187,6 +211,11 @@ class Opinion(BaseModel):
     links: Links | None = None
     evolution: Evolution | None = Field(
         default=None, description="Comparison with the last archived opinion on the subject."
+    )
+    trend: Trend | None = Field(
+        default=None,
+        description="Territory synthesis: persistent gaps and most improved zones across "
+        "the vintages (after analyze --history).",
     )
 
     def figure(self, column: str) -> KeyFigure:
