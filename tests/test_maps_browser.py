@@ -66,11 +66,10 @@ def data_dir(analysed_demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     return path
 
 
-@pytest.fixture(scope="module")
-def server(data_dir: Path) -> Iterator[str]:
-    """The app on a free loopback port, in a thread; yields its base URL."""
+def _serve(settings: Settings) -> Iterator[str]:
+    """The app of ``settings`` on a free loopback port, in a thread; yields its base URL."""
     _browser_available()
-    app = create_app(Settings(database_url=None, data_dir=data_dir))
+    app = create_app(settings)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -86,6 +85,12 @@ def server(data_dir: Path) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     runner.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(data_dir: Path) -> Iterator[str]:
+    """The app on a free loopback port, in a thread; yields its base URL."""
+    yield from _serve(Settings(database_url=None, data_dir=data_dir))
 
 
 @pytest.fixture
@@ -379,22 +384,8 @@ def test_commune_coverage_layer_without_premises(browser: Any, tmp_path: Path, z
 @pytest.fixture(scope="module")
 def viewport_server(data_dir: Path) -> Iterator[str]:
     """The app serving the same store with the territory map shown by viewport (more than
-    10 zones), on a free loopback port; yields its base URL."""
-    _browser_available()
-    settings = Settings(database_url=None, data_dir=data_dir, map_inline_zones_max=10)
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning")
-    runner = uvicorn.Server(config)
-    thread = threading.Thread(target=runner.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not runner.started:
-        if time.monotonic() > deadline:  # pragma: no cover - a broken server
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    port = runner.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    runner.should_exit = True
-    thread.join(timeout=10)
+    10 zones); yields its base URL."""
+    yield from _serve(Settings(database_url=None, data_dir=data_dir, map_inline_zones_max=10))
 
 
 def test_territory_map_by_viewport_loads_the_zones_of_the_view(

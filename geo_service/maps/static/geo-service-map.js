@@ -239,6 +239,7 @@
       map.removeLayer(overview);
       var view = map.getBounds();
       if (loaded && !loaded.truncated && loaded.bounds.contains(view)) {
+        openPending();
         return;
       }
       var wanted = view.pad(0.5);
@@ -262,27 +263,30 @@
         var truncated = collection.numberMatched > collection.numberReturned;
         loaded = { bounds: wanted, truncated: truncated };
         say(truncated ? cfg.truncated : "");
-        if (pending && zones.gsById[pending]) {
-          var path = zones.gsById[pending];
-          pending = null;
-          path.openPopup();
-        }
+        openPending();
       }).catch(function () {
         if (mine === sequence) {
           say(cfg.failed);
         }
       });
     }
-    /* Show zone `id` (fitted to `bounds`, [[s, w], [n, e]]) and open its popup once loaded. */
+    /* The popup of the zone asked for by the search or the URL, once it is drawn. */
+    function openPending() {
+      if (pending && zones.gsById[pending]) {
+        var path = zones.gsById[pending];
+        pending = null;
+        path.openPopup();
+      }
+    }
+    /* Show zone `id` (fitted to `bounds`) and open its popup once loaded (the map may not
+       move, so no moveend is awaited). */
     zones.gsShow = function (id, bounds) {
       pending = id;
+      map.fitBounds(bounds, { maxZoom: 15, padding: [40, 40], animate: false });
       if (!map.hasLayer(zones)) {
         map.addLayer(zones);
-      }
-      map.fitBounds(bounds, { maxZoom: 15, padding: [40, 40] });
-      if (zones.gsById[id] && loaded && loaded.bounds.contains(map.getBounds())) {
-        pending = null;
-        zones.gsById[id].openPopup();
+      } else {
+        refresh();
       }
     };
     /* Search the server (name, id or commune): calls back with [{id, label, bounds}]. */
