@@ -521,11 +521,12 @@ def _print_history(result: AnalysisResult, vintages: tuple[str, ...]) -> None:
     """The vintages analysed and the zones flagged at each of them (persistent ones)."""
     persistent = int(result.zones["persistent"].fillna(False).sum())
     since = result.run.since or vintages[0]
+    analysed = "millésimes analysés" if len(vintages) > 1 else "millésime analysé"
+    flagged = "zones signalées" if persistent > 1 else "zone signalée"
     console.print(
-        f"History: {len(vintages)} vintage{'s' if len(vintages) != 1 else ''} analysed "
-        f"({', '.join(vintages)}), stored as zone_history, commune_history and epci_history; "
-        f"{persistent} zone{'s' if persistent != 1 else ''} flagged at every vintage since "
-        f"{since}."
+        f"Historique : {len(vintages)} {analysed} ({', '.join(vintages)}), enregistrés dans "
+        f"zone_history, commune_history et epci_history ; {persistent} {flagged} à chaque "
+        f"millésime depuis {since}."
     )
 
 

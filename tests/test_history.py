@@ -139,7 +139,7 @@ def test_cli_and_api_serve_the_history(
         env = {"GEO_SERVICE_DATA_DIR": str(store.root.parent), "GEO_SERVICE_DATABASE_URL": ""}
     done = CliRunner().invoke(cli_app, ["analyze", "--history", "--since", "2025-T4"], env=env)
     assert done.exit_code == 0, done.output
-    assert "3 vintages analysed (2025-T3, 2025-T4, 2026-T1)" in done.output
+    assert "Historique : 3 millésimes analysés (2025-T3, 2025-T4, 2026-T1)" in done.output
     refused = CliRunner().invoke(cli_app, ["analyze", "--since", "2025-T4"], env=env)
     assert refused.exit_code == 2
     with TestClient(create_app(settings)) as client:
