@@ -838,3 +838,37 @@ def test_static_zone_map_draws_the_zone_in_its_legend_colour(
         zone_id = str(result.zones[result.zones["status"] == status]["zone_id"].iloc[0])
         png = zone_map(layers, zone_id)
         assert _near_pixels(png, STATUS_COLOURS[status]) > 300, (status, zone_id)
+
+
+def _text_boxes(figure: Any) -> list[tuple[str, Any]]:
+    """(text, window box) of every text of the map's axes; rank labels with their circle."""
+    renderer = figure.canvas.get_renderer()
+    figure.draw(renderer)
+    out = []
+    for ax in figure.axes:
+        for text in ax.texts:
+            patch = text.get_bbox_patch()
+            box = (patch or text).get_window_extent(renderer)
+            if text.get_text().strip():
+                out.append((text.get_text(), box))
+    return out
+
+
+def test_static_map_labels_never_overlap(demo: Workspace, result: AnalysisResult) -> None:
+    """Rank labels overlapped each other and the commune names (13 on a commune label, 14 over
+    7): each is now placed where it overlaps no other text, with a leader line to its zone."""
+    from geo_service.opinions.document import map_layers
+    from geo_service.opinions.staticmap import commune_figure, territory_figure
+
+    layers = map_layers(demo, result)
+    busiest = str(result.flagged()["commune_insee"].value_counts().index[0])
+    for figure in (territory_figure(layers), commune_figure(layers, busiest)):
+        boxes = _text_boxes(figure)
+        ranks = [t for t, _ in boxes if t.isdigit()]
+        assert len(ranks) >= 3
+        for i, (a, box_a) in enumerate(boxes):
+            for b, box_b in boxes[i + 1 :]:
+                assert not box_a.overlaps(box_b), (a, b)
+    assert sorted(int(t) for t, _ in _text_boxes(territory_figure(layers)) if t.isdigit()) == list(
+        range(1, len(result.flagged()) + 1)
+    )

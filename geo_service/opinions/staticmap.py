@@ -113,26 +113,37 @@ def zone_map(layers: MapLayers, zone_id: str) -> bytes:
 
 def commune_map(layers: MapLayers, insee: str) -> bytes:
     """A commune's boundary and zones (by status, with their rank), as PNG."""
+    return _png(commune_figure(layers, insee))
+
+
+def commune_figure(layers: MapLayers, insee: str) -> Figure:
+    """The figure of :func:`commune_map`."""
     result = layers.result
     communes = result.communes
     own = communes[communes["commune_insee"].astype(str) == str(insee)]
     zones = result.zones[result.zones["commune_insee"].astype(str) == str(insee)]
     shapes = [g for g in [*own.geometry, *zones.geometry] if g is not None and not g.is_empty]
     if not shapes:
-        return territory_map(layers)
+        return territory_figure(layers)
     extent = _padded(shapely.union_all(shapes).bounds, 0.08, 500.0, _AREA_SIZE)
     fig, ax = _figure(extent, _AREA_SIZE)
     _communes(ax, result, extent, labels=True, highlight=str(insee))
     _land(ax, layers.land, extent)
     _zones(ax, zones, width=1.2)
-    _markers(ax, zones, extent)
+    _markers(ax, zones)
     handles: list[Patch | Line2D] = [*_status_handles(zones["status"]), *_land_handles(layers.land)]
     _finish(fig, ax, extent, handles)
-    return _png(fig)
+    _rank_labels(fig, ax, zones)
+    return fig
 
 
 def territory_map(layers: MapLayers) -> bytes:
     """Every zone as a marker coloured by status, flagged ones numbered by rank, as PNG."""
+    return _png(territory_figure(layers))
+
+
+def territory_figure(layers: MapLayers) -> Figure:
+    """The figure of :func:`territory_map`."""
     result = layers.result
     shapes = [g for g in result.communes.geometry if g is not None and not g.is_empty]
     shapes = shapes or list(result.zones.geometry)
@@ -140,7 +151,7 @@ def territory_map(layers: MapLayers) -> bytes:
     fig, ax = _figure(extent, _AREA_SIZE)
     _communes(ax, result, extent, labels=True)
     _zones(ax, result.zones, width=0.8)
-    _markers(ax, result.zones, extent)
+    _markers(ax, result.zones)
     handles: list[Patch | Line2D] = [*_status_handles(result.zones["status"])]
     handles.append(
         Line2D(
@@ -155,7 +166,8 @@ def territory_map(layers: MapLayers) -> bytes:
         )
     )
     _finish(fig, ax, extent, handles)
-    return _png(fig)
+    _rank_labels(fig, ax, result.zones)
+    return fig
 
 
 def _figure(
@@ -368,9 +380,9 @@ def _premises(ax: Axes, premises: gpd.GeoDataFrame | None, extent: tuple[float, 
         )
 
 
-def _markers(ax: Axes, zones: gpd.GeoDataFrame, extent: tuple[float, ...]) -> None:
+def _markers(ax: Axes, zones: gpd.GeoDataFrame) -> None:
+    """A dot in its status colour on every zone (their ranks: :func:`_rank_labels`)."""
     points = zones.geometry.representative_point()
-    span = max(extent[2] - extent[0], extent[3] - extent[1])
     for status in STATUS_ORDER[::-1]:
         mask = (zones["status"] == status).to_numpy()
         ax.scatter(
@@ -382,19 +394,78 @@ def _markers(ax: Axes, zones: gpd.GeoDataFrame, extent: tuple[float, ...]) -> No
             linewidths=0.5,
             zorder=4,
         )
-    flagged = zones["rank"].notna().to_numpy()
-    offset = span * 0.012
-    for point, rank in zip(points.values[flagged], zones["rank"][flagged], strict=True):
-        ax.annotate(
+
+
+#: Offsets (points) tried in turn for a rank label: beside its marker first, then further out
+#: with a leader line, until its box overlaps no other text.
+_LABEL_OFFSETS: Final = tuple(
+    (dx * r, dy * r)
+    for r in (7.0, 11.0, 15.0, 20.0, 26.0, 33.0, 41.0, 50.0)
+    for dx, dy in (
+        (0.7, 0.7),
+        (0.7, -0.7),
+        (-0.7, 0.7),
+        (-0.7, -0.7),
+        (1.0, 0.0),
+        (-1.0, 0.0),
+        (0.0, 1.0),
+        (0.0, -1.0),
+        (0.92, 0.38),
+        (-0.92, 0.38),
+        (0.92, -0.38),
+        (-0.92, -0.38),
+        (0.38, 0.92),
+        (-0.38, 0.92),
+        (0.38, -0.92),
+        (-0.38, -0.92),
+    )
+)
+_LABEL_MARGIN_PX: Final = 2.0
+
+
+def _rank_labels(fig: Figure, ax: Axes, zones: gpd.GeoDataFrame) -> None:
+    """The rank of each flagged zone beside its marker, placed in rank order where its box
+    overlaps no text already drawn (commune names, other ranks, scale bar) and stays inside the
+    map; a leader line joins a label set apart. Call once every other text is drawn."""
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    inside = ax.get_window_extent(renderer)
+    taken = [t.get_window_extent(renderer).padded(_LABEL_MARGIN_PX) for t in ax.texts]
+    flagged = zones[zones["rank"].notna()].sort_values("rank")
+    points = flagged.geometry.representative_point()
+    for point, rank in zip(points.values, flagged["rank"], strict=True):
+        label = ax.annotate(
             str(round(float(rank))),
             (point.x, point.y),
-            xytext=(point.x + offset, point.y + offset),
+            xytext=_LABEL_OFFSETS[0],
+            textcoords="offset points",
+            ha="center",
+            va="center",
             fontsize=6,
             fontweight="bold",
             color=OUTLINE,
             zorder=5,
             bbox={"boxstyle": "circle,pad=0.15", "fc": "white", "ec": OUTLINE, "lw": 0.4},
+            arrowprops={"arrowstyle": "-", "color": OUTLINE, "lw": 0.4, "shrinkA": 0},
         )
+        box = _label_box(label, renderer)
+        for offset in _LABEL_OFFSETS:
+            label.set_position(offset)
+            box = _label_box(label, renderer)
+            free = not any(box.overlaps(other) for other in taken)
+            if free and inside.contains(box.x0, box.y0) and inside.contains(box.x1, box.y1):
+                break
+        else:  # no free place (never seen on real maps): the first, beside its marker
+            label.set_position(_LABEL_OFFSETS[0])
+            box = _label_box(label, renderer)
+        taken.append(box)
+
+
+def _label_box(label: Any, renderer: Any) -> Any:
+    """The window box of a rank label, its circle included."""
+    label.update_positions(renderer)
+    label.update_bbox_position_size(renderer)
+    patch = label.get_bbox_patch()
+    return patch.get_window_extent(renderer).padded(_LABEL_MARGIN_PX)
 
 
 def _outlines(ax: Axes, zones: gpd.GeoDataFrame, *, width: float, dashed: bool) -> None:
