@@ -14,11 +14,13 @@ from typing import Any, Final
 
 import geopandas as gpd
 import pandas as pd
+import pyproj
 
 from geo_service.analysis import AnalysisResult, CoverageSums, RunInfo, TransportLayers
 from geo_service.analysis import analyze as analyze_layers
-from geo_service.analysis.coverage import PREMISES_COLUMNS
+from geo_service.analysis.coverage import PREMISES_COLUMNS, point_coverage_sums
 from geo_service.analysis.history import History, history_of, with_history
+from geo_service.analysis.overlay import in_lambert93
 from geo_service.analysis.point import DEFAULT_PREMISES_RADIUS_M, Here, what_is_here
 from geo_service.catalog import descriptor
 from geo_service.errors import InputError, NotFoundError, ParameterError, StoreError
@@ -27,6 +29,7 @@ from geo_service.settings import AnalysisParams, Settings
 from geo_service.sources import read_coverage_raster, read_layer_file
 from geo_service.sources.formats import ImportFormat, ImportOptions, choose_format
 from geo_service.store import Store
+from geo_service.store.base import PointTable
 from geo_service.validation import LayerReport, validate_layer
 from geo_service.vintages import (
     archived_name,
@@ -94,6 +97,9 @@ class Inputs:
     mobile_sites: gpd.GeoDataFrame | None = None
     commune_coverage: gpd.GeoDataFrame | None = None
     transport: TransportLayers | None = None
+    #: The premises as coordinates and columns instead of ``premises`` (then empty): read so
+    #: by ``load_inputs(points=True)``, summed by :func:`analyze_inputs` without geometries.
+    premises_points: PointTable | None = None
 
 
 def layer_meta(
@@ -447,7 +453,9 @@ def _part(meta: LayerMeta) -> dict[str, Any]:
     }
 
 
-def load_inputs(store: Store, *, premises: bool = True, as_of: str | None = None) -> Inputs:
+def load_inputs(
+    store: Store, *, premises: bool = True, as_of: str | None = None, points: bool = False
+) -> Inputs:
     """The input layers of ``store``; zones and premises are required.
 
     ``as_of`` (a vintage) reads each coverage layer as it was then: its latest vintage not
@@ -458,7 +466,10 @@ def load_inputs(store: Store, *, premises: bool = True, as_of: str | None = None
     zones then take their status from their commune's figures. With ``premises=False`` the
     premises layer is neither required nor read (the partitioned engine reads them itself).
     The premises are read with the columns the analysis uses (:data:`PREMISES_COLUMNS`) and
-    their geometry only: maps and opinions read the whole layer from the store.
+    their geometry only: maps and opinions read the whole layer from the store. With
+    ``points``, a layer of points in Lambert-93 is read as coordinates instead
+    (``Inputs.premises_points``; no geometry object per premises, the analysis gives the same
+    results).
     """
     stored = {name: found for name in INPUT_LAYERS if (found := _stored_as_of(store, name, as_of))}
     metas = {name: store.layer_meta(found) for name, found in stored.items()}
@@ -472,12 +483,14 @@ def load_inputs(store: Store, *, premises: bool = True, as_of: str | None = None
             "'geo-service demo' or 'geo-service import' first"
         )
     columns = {PREMISES: list(PREMISES_COLUMNS)}
+    table = _premises_points(store, stored[PREMISES]) if points and PREMISES in metas else None
     vectors = {
         name: store.read_layer(stored[name], columns=columns.get(name))
         for name in metas
-        if name != COVERAGE
+        if name != COVERAGE and not (name == PREMISES and table is not None)
     }
     return Inputs(
+        premises_points=table,
         zones=vectors[ZONES],
         premises=vectors[PREMISES] if PREMISES in vectors else _no_premises(),
         land=vectors.get(LAND),
@@ -489,6 +502,14 @@ def load_inputs(store: Store, *, premises: bool = True, as_of: str | None = None
         commune_coverage=vectors.get(COMMUNE_COVERAGE),
         transport=transport_layers(vectors.get),
     )
+
+
+def _premises_points(store: Store, layer: str) -> PointTable | None:
+    """The premises layer as coordinates when it holds points in Lambert-93, else None."""
+    table = store.read_points(layer, list(PREMISES_COLUMNS))
+    if table is None or table.crs is None or not pyproj.CRS(table.crs).equals(CANONICAL_CRS):
+        return None
+    return table
 
 
 def _stored_as_of(store: Store, layer: str, as_of: str | None) -> str | None:
@@ -545,9 +566,9 @@ def analyze_history(
     for vintage in found:
         if progress is not None:
             progress(f"Analysing vintage {vintage}")
-        by_vintage[vintage] = analyze_inputs(load_inputs(store, as_of=vintage), params)
+        by_vintage[vintage] = analyze_inputs(load_inputs(store, as_of=vintage, points=True), params)
     history = history_of(by_vintage)
-    current = analyze_inputs(load_inputs(store), params, progress)
+    current = analyze_inputs(load_inputs(store, points=True), params, progress)
     result = with_history(current, history, since)
     run = result.run.model_copy(update={"vintages": list(history.vintages), "since": since})
     result = replace(result, run=run)
@@ -577,7 +598,12 @@ def analyze_inputs(
     premises: CoverageSums | None = None,
 ) -> AnalysisResult:
     """Run the analysis on loaded inputs; ``premises`` replaces ``inputs.premises`` by their
-    sums per zone when they were summed partition by partition."""
+    sums per zone when they were summed partition by partition, or when ``inputs`` hold the
+    premises as coordinates (:attr:`Inputs.premises_points`)."""
+    points = inputs.premises_points
+    if premises is None and points is not None:
+        zones = in_lambert93(inputs.zones).geometry
+        premises = point_coverage_sums(zones, points.x, points.y, points.frame)
     return analyze_layers(
         inputs.zones,
         inputs.premises if premises is None else premises,
@@ -649,7 +675,7 @@ def analyze_store(
     store: Store, params: AnalysisParams, progress: Progress | None = None
 ) -> AnalysisResult:
     """Analyse the store's layers and store the results (zone, commune and EPCI layers)."""
-    result = analyze_inputs(load_inputs(store), params, progress)
+    result = analyze_inputs(load_inputs(store, points=True), params, progress)
     save_results(store, result)
     return result
 

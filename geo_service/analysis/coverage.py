@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from geo_service.analysis.overlay import zone_feature_pairs
+from geo_service.analysis.overlay import zone_feature_pairs, zone_point_pairs
 from geo_service.model import BHD8, THD1G, THD30, THD100, class_rank
 
 #: Share columns and the lowest class rank that satisfies each.
@@ -106,8 +106,24 @@ def coverage_sums(zones: gpd.GeoSeries, premises: gpd.GeoDataFrame) -> CoverageS
     The :class:`CoverageSums` of these premises. A premises in two overlapping zones, or on
     the boundary of two zones, counts in both.
     """
-    zone_idx, prem_idx = zone_feature_pairs(zones, premises.geometry)
-    n = len(zones)
+    return _sums(len(zones), *zone_feature_pairs(zones, premises.geometry), premises)
+
+
+def point_coverage_sums(
+    zones: gpd.GeoSeries,
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    premises: pd.DataFrame,
+) -> CoverageSums:
+    """:func:`coverage_sums` of premises given as coordinates (Lambert-93, NaN where the
+    premises has no location) and their attributes (``premises``, row by row): the same sums,
+    without a geometry per premises (see :func:`zone_point_pairs`)."""
+    return _sums(len(zones), *zone_point_pairs(zones, x, y), premises)
+
+
+def _sums(
+    n: int, zone_idx: npt.NDArray[np.intp], prem_idx: npt.NDArray[np.intp], premises: pd.DataFrame
+) -> CoverageSums:
     locaux = premises["locaux"].to_numpy(dtype=np.int64)[prem_idx]
     ranks = class_rank(premises["down_class"])[prem_idx]
     rows = [np.ones(len(zone_idx), dtype=np.int64), locaux]
@@ -153,7 +169,7 @@ def premises_coverage(zones: gpd.GeoDataFrame, premises: gpd.GeoDataFrame) -> pd
 
 
 def _ftth_rows(
-    premises: gpd.GeoDataFrame, prem_idx: npt.NDArray[np.intp], locaux: Int64Array
+    premises: pd.DataFrame, prem_idx: npt.NDArray[np.intp], locaux: Int64Array
 ) -> list[Int64Array]:
     if "ftth" not in premises.columns:
         zero = np.zeros(len(prem_idx), dtype=np.int64)

@@ -32,3 +32,37 @@ def zone_feature_pairs(zones: gpd.GeoSeries, features: gpd.GeoSeries) -> tuple[I
     tree = shapely.STRtree(np.asarray(zones.values))
     feature_idx, zone_idx = tree.query(np.asarray(features.values), predicate="intersects")
     return zone_idx.astype(np.intp), feature_idx.astype(np.intp)
+
+
+def zone_point_pairs(
+    zones: gpd.GeoSeries, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
+) -> tuple[IntArray, IntArray]:
+    """Positions ``(zone, point)`` of every point ``(x[i], y[i])`` that intersects a zone: the
+    pairs :func:`zone_feature_pairs` gives for the points as geometries (boundaries included,
+    NaN coordinates in no zone), without making a geometry of each point.
+
+    The points are sorted by x once; each zone tests those of its bounding box with
+    ``shapely.intersects_xy`` on its prepared geometry.
+    """
+    order = np.argsort(x, kind="stable")
+    xs, ys = x[order], y[order]
+    geometries = np.asarray(zones.values)
+    bounds = shapely.bounds(geometries)
+    zone_parts, point_parts = [], []
+    for k, geometry in enumerate(geometries):
+        if geometry is None or np.isnan(bounds[k]).any():
+            continue
+        low = np.searchsorted(xs, bounds[k, 0], side="left")
+        high = np.searchsorted(xs, bounds[k, 2], side="right")
+        candidates = np.arange(low, high)
+        candidates = candidates[(ys[candidates] >= bounds[k, 1]) & (ys[candidates] <= bounds[k, 3])]
+        if not len(candidates):
+            continue
+        shapely.prepare(geometry)
+        hits = candidates[shapely.intersects_xy(geometry, xs[candidates], ys[candidates])]
+        point_parts.append(order[hits])
+        zone_parts.append(np.full(len(hits), k, dtype=np.intp))
+    if not zone_parts:
+        empty = np.empty(0, dtype=np.intp)
+        return empty, empty
+    return np.concatenate(zone_parts), np.concatenate(point_parts).astype(np.intp)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import rasterio.io
+import shapely
 
 from geo_service.errors import ParameterError
 from geo_service.model import CoverageRaster, LayerMeta
@@ -23,6 +26,29 @@ _LAYER_NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 LayerUpdate = Callable[
     [gpd.GeoDataFrame | None, LayerMeta | None], tuple[gpd.GeoDataFrame, LayerMeta]
 ]
+
+
+@dataclass(frozen=True)
+class PointTable:
+    """A layer of points as columns: the attributes, x and y (NaN where a feature has no
+    location: NULL or empty geometry) row by row, and the CRS."""
+
+    frame: pd.DataFrame
+    x: npt.NDArray[np.float64]
+    y: npt.NDArray[np.float64]
+    crs: str | None
+
+
+def point_table(frame: pd.DataFrame) -> PointTable | None:
+    """``frame`` as a :class:`PointTable`; None unless its geometries are all points."""
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
+        return None
+    values = np.asarray(frame.geometry.array, dtype=object)
+    if not np.isin(shapely.get_type_id(values), (-1, 0)).all():  # -1: NULL, 0: Point
+        return None
+    attributes = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    crs = None if frame.crs is None else frame.crs.to_string()
+    return PointTable(attributes, shapely.get_x(values), shapely.get_y(values), crs)
 
 
 def column_dtypes(frame: pd.DataFrame) -> dict[str, str]:
@@ -114,6 +140,12 @@ class Store(ABC):
         frame without an active geometry column is a plain table: it is read back as a
         :class:`pandas.DataFrame`, and ``bbox`` is ignored.
         """
+
+    def read_points(self, name: str, columns: list[str] | None = None) -> PointTable | None:
+        """The point layer ``name`` as columns (``columns`` as in :meth:`read_layer`), for
+        readers that need coordinates rather than geometries (the analysis); None when the
+        layer holds other geometries. A store may read it without making the geometries."""
+        return point_table(self.read_layer(name, columns=columns))
 
     @abstractmethod
     def write_layers(self, layers: Mapping[str, tuple[gpd.GeoDataFrame, LayerMeta]]) -> None:

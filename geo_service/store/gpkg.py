@@ -32,6 +32,7 @@ from geo_service.model import CoverageRaster, LayerMeta
 from geo_service.store.archive import OpinionArchive, SQLiteArchive
 from geo_service.store.base import (
     LayerUpdate,
+    PointTable,
     Store,
     check_layer_name,
     column_dtypes,
@@ -39,7 +40,7 @@ from geo_service.store.base import (
     raster_of,
     restore_dtypes,
 )
-from geo_service.store.gpkg_read import read_gpkg_frame
+from geo_service.store.gpkg_read import read_gpkg_frame, read_gpkg_points
 
 _META_KEY: Final = "GEO_SERVICE_META"
 _DTYPES_KEY: Final = "GEO_SERVICE_DTYPES"
@@ -170,6 +171,19 @@ class GeoPackageStore(Store):
             raise StoreError(f"cannot read layer '{name}' from {path}: {exc}") from exc
         dtypes: dict[str, str] = json.loads(metadata.get(_DTYPES_KEY) or "{}")
         return restore_dtypes(frame, dtypes)
+
+    def read_points(self, name: str, columns: list[str] | None = None) -> PointTable | None:
+        path = self._existing(name, _VECTOR)
+        try:
+            read = read_gpkg_points(path, columns=columns)
+            metadata = pyogrio.read_info(path).get("layer_metadata") or {}
+        except Exception as exc:  # GDAL error classes
+            raise StoreError(f"cannot read layer '{name}' from {path}: {exc}") from exc
+        if read is None:
+            return super().read_points(name, columns)
+        frame, x, y, crs = read
+        dtypes: dict[str, str] = json.loads(metadata.get(_DTYPES_KEY) or "{}")
+        return PointTable(restore_dtypes(frame, dtypes), x, y, crs)
 
     def read_layers(self, names: Sequence[str]) -> dict[str, tuple[gpd.GeoDataFrame, LayerMeta]]:
         with self._switch(shared=True):

@@ -19,6 +19,7 @@ from typing import Final
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import pyarrow as pa
 import pyogrio
 import shapely
@@ -32,6 +33,7 @@ _WKB_POINT: Final = 1
 _PYARROW_STRINGS: Final = 19
 
 Geometries = npt.NDArray[np.object_]
+Coordinates = npt.NDArray[np.float64]
 
 
 def read_gpkg_frame(
@@ -63,6 +65,42 @@ def _arrow_is_enough(meta: dict[str, object], table: pa.Table) -> bool:
     dtypes = [str(d) for d in meta["dtypes"] if d is not None]  # type: ignore[attr-defined]
     subtypes = list(meta["ogr_subtypes"])  # type: ignore[call-overload]
     return not any(d.startswith("datetime") for d in dtypes) and "OFSTJSON" not in subtypes
+
+
+def read_gpkg_points(
+    path: Path, *, columns: list[str] | None = None
+) -> tuple[pd.DataFrame, Coordinates, Coordinates, str | None] | None:
+    """The attributes (as :func:`read_gpkg_frame` gives them) and the x and y coordinates
+    (NaN for a NULL or empty point) of a layer of plain 2D points, and its CRS, without a
+    geometry object per point; None when the layer holds anything else."""
+    meta, table = pyogrio.read_arrow(path, columns=columns)
+    geometry_name = meta["geometry_name"]
+    if not _arrow_is_enough(meta, table):
+        return None
+    coordinates = point_coordinates(table.column(geometry_name))
+    if coordinates is None:
+        return None
+    frame = table.drop_columns([geometry_name]).to_pandas()
+    return frame, coordinates[0], coordinates[1], meta["crs"]
+
+
+def point_coordinates(column: pa.ChunkedArray) -> tuple[Coordinates, Coordinates] | None:
+    """x and y of a WKB column of plain 2D little-endian points (NaN where null or empty);
+    None when a value is anything else."""
+    xs, ys = [], []
+    for chunk in column.chunks:
+        storage = chunk.storage if isinstance(chunk, pa.ExtensionArray) else chunk
+        valid = storage.is_valid().to_numpy(zero_copy_only=False)
+        records = _point_records(storage, valid)
+        if records is None:
+            return None
+        xy = np.full((len(storage), 2), np.nan)
+        xy[valid] = records[:, 5:].copy().view("<f8")
+        xs.append(xy[:, 0])
+        ys.append(xy[:, 1])
+    if not xs:
+        return np.empty(0), np.empty(0)
+    return np.concatenate(xs), np.concatenate(ys)
 
 
 def geometries_from_wkb(column: pa.ChunkedArray) -> Geometries:
