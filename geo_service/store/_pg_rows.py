@@ -26,7 +26,7 @@ from psycopg import sql
 
 from geo_service.errors import StoreError
 from geo_service.store._pg_schema import Connection
-from geo_service.store.base import restore_dtype
+from geo_service.store.base import PointTable, restore_dtype
 
 FID: Final = "fid"
 GEOM: Final = "geom"
@@ -365,13 +365,8 @@ def copy_out(
 
 def frame_of(data: pa.Table, layout: Layout) -> gpd.GeoDataFrame:
     """The (Geo)DataFrame, with the dtypes recorded in ``layout``, of rows read by copy_out."""
-    nullable = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+    frame = _attributes(data, layout)
     count = len(layout.columns)
-    converted = data.select(list(range(1, count + 1))).to_pandas(types_mapper=nullable.get)
-    frame = pd.DataFrame(
-        {c.name: _restored(converted.iloc[:, i], c) for i, c in enumerate(layout.columns)},
-        index=pd.RangeIndex(data.num_rows),
-    )
     if layout.geometry is None:
         return frame
     if layout.geometry.is_points:
@@ -380,6 +375,27 @@ def frame_of(data: pa.Table, layout: Layout) -> gpd.GeoDataFrame:
         values = _from_hex_wkb(data.column(count + 1))
     geometries = gpd.GeoSeries(values, index=frame.index, crs=layout.geometry.crs)
     return gpd.GeoDataFrame(frame, geometry=geometries)
+
+
+def point_table_of(data: pa.Table, layout: Layout) -> PointTable:
+    """The rows of a layer of 2-D points read by copy_out as columns: attributes, x and y
+    (NaN where NULL or empty), without a geometry per row."""
+    assert layout.geometry is not None
+    assert layout.geometry.is_points
+    count = len(layout.columns)
+    x = data.column(count + 1).to_numpy(zero_copy_only=False).astype(float)
+    y = data.column(count + 2).to_numpy(zero_copy_only=False).astype(float)
+    return PointTable(_attributes(data, layout), x, y, layout.geometry.crs)
+
+
+def _attributes(data: pa.Table, layout: Layout) -> pd.DataFrame:
+    nullable = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+    count = len(layout.columns)
+    converted = data.select(list(range(1, count + 1))).to_pandas(types_mapper=nullable.get)
+    return pd.DataFrame(
+        {c.name: _restored(converted.iloc[:, i], c) for i, c in enumerate(layout.columns)},
+        index=pd.RangeIndex(data.num_rows),
+    )
 
 
 def _points(

@@ -46,9 +46,12 @@ def point_table(frame: pd.DataFrame) -> PointTable | None:
     values = np.asarray(frame.geometry.array, dtype=object)
     if not np.isin(shapely.get_type_id(values), (-1, 0)).all():  # -1: NULL, 0: Point
         return None
+    located = ~(shapely.is_missing(values) | shapely.is_empty(values))
+    x, y = np.full(len(values), np.nan), np.full(len(values), np.nan)
+    x[located], y[located] = shapely.get_x(values[located]), shapely.get_y(values[located])
     attributes = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     crs = None if frame.crs is None else frame.crs.to_string()
-    return PointTable(attributes, shapely.get_x(values), shapely.get_y(values), crs)
+    return PointTable(attributes, x, y, crs)
 
 
 def column_dtypes(frame: pd.DataFrame) -> dict[str, str]:

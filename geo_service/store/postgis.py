@@ -74,6 +74,7 @@ from geo_service.store._pg_schema import (
 from geo_service.store.archive import OpinionArchive
 from geo_service.store.base import (
     LayerUpdate,
+    PointTable,
     Store,
     check_layer_name,
     geotiff_profile,
@@ -272,6 +273,16 @@ class PostGISStore(Store):
             layout = self._locked_layout(conn, name).only(columns)
             data = rows.copy_out(conn, self._table(name), layout, box)
         return rows.frame_of(data, layout)
+
+    def read_points(self, name: str, columns: list[str] | None = None) -> PointTable | None:
+        check_layer_name(name)
+        with self._transaction(f"cannot read layer '{name}'") as conn:
+            layout = self._locked_layout(conn, name).only(columns)
+            points = layout.geometry is not None and layout.geometry.is_points
+            data = rows.copy_out(conn, self._table(name), layout, None) if points else None
+        if data is None:
+            return super().read_points(name, columns)
+        return rows.point_table_of(data, layout)
 
     def filter_ids(
         self, name: str, condition: Any, id_column: str
