@@ -336,7 +336,7 @@ def _is_feed(s: Sniff) -> bool:
     return all(name in s.members for name in REQUIRED_FILES)
 
 
-register(
+for _fmt in (
     ImportFormat(
         name="gtfs",
         layer="transit_stops",
@@ -345,9 +345,7 @@ register(
         read=read_transit_stops,
         detect=all_files(_is_feed),
         files="FEED...",
-    )
-)
-register(
+    ),
     ImportFormat(
         name="gtfs-rail",
         layer="rail_stations",
@@ -356,5 +354,6 @@ register(
         read=read_rail_stations,
         detect=all_files(_is_feed),
         files="FEED...",
-    )
-)
+    ),
+):
+    register(_fmt)

@@ -29,7 +29,8 @@ import shapely
 from geo_service.errors import InputError, ParameterError
 from geo_service.model import LayerKind
 from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, register
-from geo_service.validation import LayerReport, validate_layer
+from geo_service.sources.transport import canonical_layer
+from geo_service.validation import LayerReport
 
 #: The OSM ``highway`` values a car can drive on.
 DRIVABLE: Final = frozenset(
@@ -110,7 +111,7 @@ def read_graphml(
     if not directed:
         frame, geometry = _both_ways(frame, geometry)
     frame.insert(0, "edge_id", [f"e{i + 1}" for i in range(len(frame))])
-    return _finish(frame, geometry, graph_crs, report)
+    return canonical_layer(LayerKind.ROAD_NETWORK, frame, geometry, graph_crs, report)
 
 
 def read_osm_xml(
@@ -168,18 +169,7 @@ def read_osm_xml(
                 geometry.append(line if forward else line.reverse())
     frame = pd.DataFrame(rows)
     frame.insert(0, "edge_id", [f"e{i + 1}" for i in range(len(frame))])
-    return _finish(frame, geometry, "EPSG:4326", report)
-
-
-def _finish(
-    frame: pd.DataFrame, geometry: list[shapely.LineString], crs: str, report: LayerReport
-) -> tuple[gpd.GeoDataFrame, LayerReport]:
-    layer = gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)
-    out, checked = validate_layer(LayerKind.ROAD_NETWORK, layer, report.source)
-    report.rows_kept = checked.rows_kept
-    report.repaired += checked.repaired
-    report.warnings.extend(checked.warnings)
-    return out, report
+    return canonical_layer(LayerKind.ROAD_NETWORK, frame, geometry, "EPSG:4326", report)
 
 
 def _one(paths: Sequence[Path]) -> Path:

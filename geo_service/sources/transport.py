@@ -86,6 +86,17 @@ def _require(table: pd.DataFrame, path: Path, columns: tuple[str, ...], what: st
         raise InputError(f"{path}: the file has no rows; expected {what}")
 
 
+def _csv_table(
+    paths: Sequence[Path], what: str, columns: tuple[str, ...], expected: str, kind: LayerKind
+) -> tuple[Path, pd.DataFrame, LayerReport]:
+    """The one CSV file of ``paths``, its table (lower-case columns, ``columns`` required) and
+    the report of its import as ``kind``."""
+    path = _one(paths, what)
+    table = _lower(read_csv_table(path))
+    _require(table, path, columns, expected)
+    return path, table, LayerReport(source=str(path), kind=kind, rows_read=len(table))
+
+
 def _xy(
     table: pd.DataFrame, path: Path, columns: tuple[str, str], expected: str
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -100,9 +111,11 @@ def _text(values: pd.Series) -> pd.Series:
     return text.where(text.notna() & (text != "") & (text != _NULL))
 
 
-def _finish(
+def canonical_layer(
     kind: LayerKind, frame: pd.DataFrame, geometry: object, crs: str, report: LayerReport
 ) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """The canonical ``kind`` layer of ``frame`` and ``geometry`` (in ``crs``), validated, with
+    the validation's counts and warnings added to ``report``."""
     layer = gpd.GeoDataFrame(frame.reset_index(drop=True), geometry=geometry, crs=crs)
     out, checked = validate_layer(kind, layer, report.source)
     report.rows_kept = checked.rows_kept
@@ -129,10 +142,13 @@ def read_sncf_station_list(
     paths: Sequence[Path], options: ImportOptions
 ) -> tuple[gpd.GeoDataFrame, LayerReport]:
     """``rail_stations`` from SNCF Réseau's ``liste-des-gares.csv`` (see the module docstring)."""
-    path = _one(paths, "station list")
-    table = _lower(read_csv_table(path))
-    _require(table, path, _GARES, "SNCF Réseau's station list (CODE_UIC;LIBELLE;VOYAGEURS;...)")
-    report = LayerReport(source=str(path), kind=LayerKind.RAIL_STATIONS, rows_read=len(table))
+    path, table, report = _csv_table(
+        paths,
+        "station list",
+        _GARES,
+        "SNCF Réseau's station list (CODE_UIC;LIBELLE;VOYAGEURS;...)",
+        LayerKind.RAIL_STATIONS,
+    )
     if {"x_l93", "y_l93"} <= set(table.columns):
         x, y = _xy(table, path, ("x_l93", "y_l93"), "Lambert-93 metres")
         crs = CANONICAL_CRS
@@ -171,7 +187,7 @@ def read_sncf_station_list(
     stations = stations.reset_index()
     stations["commune_insee"] = None
     geometry = shapely.points(stations.pop("x").to_numpy(), stations.pop("y").to_numpy())
-    return _finish(LayerKind.RAIL_STATIONS, stations, geometry, crs, report)
+    return canonical_layer(LayerKind.RAIL_STATIONS, stations, geometry, crs, report)
 
 
 def read_passenger_stations(
@@ -194,7 +210,7 @@ def read_passenger_stations(
             "commune_insee": _text(frame["codeinsee"]) if "codeinsee" in frame.columns else None,
         }
     )
-    return _finish(LayerKind.RAIL_STATIONS, out, frame.geometry.values, frame.crs, report)
+    return canonical_layer(LayerKind.RAIL_STATIONS, out, frame.geometry.values, frame.crs, report)
 
 
 # -- motorway access --------------------------------------------------------------------------
@@ -204,10 +220,13 @@ def read_toll_gates(
     paths: Sequence[Path], options: ImportOptions
 ) -> tuple[gpd.GeoDataFrame, LayerReport]:
     """``road_access`` from DGITM's toll gates (interchange gates only)."""
-    path = _one(paths, "toll gates")
-    table = _lower(read_csv_table(path))
-    _require(table, path, _PEAGE, "DGITM's toll gates (route;pr;...;x;y;...;nomGare;typeGare)")
-    report = LayerReport(source=str(path), kind=LayerKind.ROAD_ACCESS, rows_read=len(table))
+    path, table, report = _csv_table(
+        paths,
+        "toll gates",
+        _PEAGE,
+        "DGITM's toll gates (route;pr;...;x;y;...;nomGare;typeGare)",
+        LayerKind.ROAD_ACCESS,
+    )
     x, y = _xy(table, path, ("x", "y"), "Lambert-93 metres (decimal commas accepted)")
     check_in_france(x, y, CANONICAL_CRS, source=str(path), columns=("x", "y"))
     kind = table["typegare"].astype("string").str.strip().str.lower()
@@ -236,7 +255,7 @@ def read_toll_gates(
         if dates.notna().any():
             report.data_date = dates.max()
     geometry = shapely.points(x[keep], y[keep])
-    return _finish(LayerKind.ROAD_ACCESS, out, geometry, CANONICAL_CRS, report)
+    return canonical_layer(LayerKind.ROAD_ACCESS, out, geometry, CANONICAL_CRS, report)
 
 
 def read_osm_motorway_access(
@@ -279,7 +298,7 @@ def read_osm_motorway_access(
             "kind": np.where(junction, "junction", "motorway_link"),
         }
     )[keep]
-    return _finish(LayerKind.ROAD_ACCESS, out, points[keep], frame.crs, report)
+    return canonical_layer(LayerKind.ROAD_ACCESS, out, points[keep], frame.crs, report)
 
 
 # -- airports ---------------------------------------------------------------------------------
@@ -322,7 +341,7 @@ def read_openflights(
             "icao": _text(table["icao"]),
         }
     )[keep]
-    return _finish(LayerKind.HUBS, out, shapely.points(x[keep], y[keep]), WGS84, report)
+    return canonical_layer(LayerKind.HUBS, out, shapely.points(x[keep], y[keep]), WGS84, report)
 
 
 # -- registration -----------------------------------------------------------------------------
