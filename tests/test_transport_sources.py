@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
@@ -179,6 +180,8 @@ def test_real_ter_subset() -> None:
     assert named["Marseille Saint-Charles"] == 23
     assert int(stops["peak_departures"].sum()) == 825
     assert stops["modes"].str.contains("train").sum() == 200
+    # The layer is dated by feed_info.txt (feed_start_date 20250122), not by the file's time.
+    assert report.data_date == date(2025, 1, 22)
 
 
 @pytest.mark.realdata
@@ -189,6 +192,7 @@ def test_real_rtm_metro_departures_unknown() -> None:
     assert set(stops["modes"]) == {"metro"}
     assert stops["peak_departures"].isna().all()
     assert any("unknown" in w for w in report.warnings)
+    assert report.data_date is None  # no feed_info.txt: the import dates it by the file
 
 
 @pytest.mark.realdata

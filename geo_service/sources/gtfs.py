@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Final
 
@@ -90,6 +90,8 @@ class FeedStops:
     frame: pd.DataFrame
     #: The representative weekday, None when the feed has no service days.
     peak_date: date | None
+    #: The feed's date (``feed_info.txt``'s ``feed_start_date``), None when it gives none.
+    feed_date: date | None = None
 
 
 def read_transit_stops(
@@ -148,9 +150,14 @@ def _read_feeds(paths: Sequence[Path], kind: LayerKind) -> tuple[gpd.GeoDataFram
         )
     report = LayerReport(source=", ".join(Path(p).name for p in paths), kind=kind)
     parts = []
+    dates = []
     for path, name in zip(paths, names, strict=True):
         feed = _feed_stops(Path(path), name, report)
         parts.append(feed.frame)
+        if feed.feed_date is not None:
+            dates.append(feed.feed_date)
+    # The layer is as recent as its most recent feed (several feeds: the latest date).
+    report.data_date = max(dates, default=None)
     stops = pd.concat(parts, ignore_index=True)
     geometry = shapely.points(stops.pop("lon").to_numpy(float), stops.pop("lat").to_numpy(float))
     return gpd.GeoDataFrame(stops, geometry=geometry, crs="EPSG:4326"), report
@@ -270,7 +277,19 @@ def _feed_stops(path: Path, name: str, report: LayerReport) -> FeedStops:
             "lat": pd.to_numeric(places["stop_lat"], errors="coerce").to_numpy(float),
         }
     )
-    return FeedStops(frame, peak_date)
+    return FeedStops(frame, peak_date, _feed_date(feed))
+
+
+def _feed_date(feed: object) -> date | None:
+    """``feed_start_date`` of ``feed_info.txt`` (YYYYMMDD), None when absent or unreadable."""
+    info = getattr(feed, "feed_info", None)
+    if info is None or "feed_start_date" not in info.columns or len(info) == 0:
+        return None
+    text = str(info["feed_start_date"].iloc[0]).strip()
+    try:
+        return datetime.strptime(text, "%Y%m%d").date()
+    except ValueError:
+        return None
 
 
 def _places(stops: pd.DataFrame, path: Path, report: LayerReport) -> pd.Series:
