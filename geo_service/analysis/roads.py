@@ -60,10 +60,13 @@ _TINY: Final = 1e-6
 
 @dataclass(frozen=True)
 class RoadGraph:
-    """The road network as two sparse matrices (metres, seconds) over its nodes."""
+    """The road network reversed (an edge v -> u for each edge u -> v), as coordinate arrays of
+    its edges weighted in metres and in seconds, and its nodes."""
 
-    metres: csr_matrix
-    seconds: csr_matrix
+    rows: IntArray
+    cols: IntArray
+    metres: FloatArray
+    seconds: FloatArray
     nodes: npt.NDArray[np.object_]
     tree: shapely.STRtree
 
@@ -77,27 +80,25 @@ def road_graph(edges: gpd.GeoDataFrame) -> RoadGraph:
     """The graph of a ``road_network`` layer; duplicate edges keep their shortest and fastest."""
     edges = in_lambert93(edges)
     lines = np.asarray(edges.geometry.values, dtype=object)
-    ids, index = np.unique(
-        np.concatenate([edges["from_node"].astype(str), edges["to_node"].astype(str)]),
-        return_inverse=True,
-    )
     n_edges = len(edges)
-    source, target = index[:n_edges], index[n_edges:]
-    starts = shapely.get_point(lines, 0)
-    ends = shapely.get_point(lines, -1)
-    points = np.empty(len(ids), dtype=object)
-    points[target] = ends
-    points[source] = starts
+    index, ids = pd.factorize(
+        np.concatenate([edges["from_node"].astype(str), edges["to_node"].astype(str)])
+    )
+    source, target = index[:n_edges].astype(np.intp), index[n_edges:].astype(np.intp)
+    coords, owner = shapely.get_coordinates(lines, return_index=True)
+    last = np.r_[np.flatnonzero(np.diff(owner)), len(owner) - 1]
+    first = np.r_[0, last[:-1] + 1]
+    xy = np.empty((len(ids), 2))
+    xy[target] = coords[last]
+    xy[source] = coords[first]
     length = pd.to_numeric(_column(edges, "length_m"), errors="coerce").to_numpy(dtype=float)
     length = np.where(np.isfinite(length), length, shapely.length(lines))
-    speed = _speeds(edges)
-    seconds = length / (speed / _SECONDS_PER_HOUR * 1000.0)
-    return RoadGraph(
-        metres=_matrix(source, target, length, len(ids)),
-        seconds=_matrix(source, target, seconds, len(ids)),
-        nodes=points,
-        tree=shapely.STRtree(points),
-    )
+    seconds = length / (_speeds(edges) / _SECONDS_PER_HOUR * 1000.0)
+    rows, cols, metres = _least(target, source, length)
+    # The same pairs in the same order: only the weights (and which duplicate is least) differ.
+    _, _, least_seconds = _least(target, source, seconds)
+    nodes = np.asarray(shapely.points(xy), dtype=object)
+    return RoadGraph(rows, cols, metres, least_seconds, nodes, shapely.STRtree(nodes))
 
 
 def road_distances(
@@ -117,8 +118,8 @@ def road_distances(
     node_idx, snap = node_idx[near], snap[near]
     if len(node_idx) == 0:
         return unknown, unknown.copy()
-    metres = _from_sources(graph.metres, node_idx, snap)
-    seconds = _from_sources(graph.seconds, node_idx, snap / _snap_speed())
+    metres = _from_sources(graph, graph.metres, node_idx, snap)
+    seconds = _from_sources(graph, graph.seconds, node_idx, snap / _snap_speed())
     zone_idx, candidate, step = _zone_candidates(graph, zone_geoms)
     km = _best(zone_idx, metres[candidate] + step, n) / 1000.0
     minutes = _best(zone_idx, seconds[candidate] + step / _snap_speed(), n) / 60.0
@@ -145,27 +146,31 @@ def _column(edges: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series(None, index=edges.index, dtype=object)
 
 
-def _matrix(source: IntArray, target: IntArray, weight: FloatArray, n: int) -> csr_matrix:
-    """The n x n matrix of the edges, the least weight of duplicate (source, target) pairs."""
+def _least(
+    source: IntArray, target: IntArray, weight: FloatArray
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """The edges (source, target) sorted, each pair once with its least weight (at least
+    :data:`_TINY`: csgraph reads an explicit 0 as no edge)."""
     order = np.lexsort((weight, target, source))
     source, target, weight = source[order], target[order], weight[order]
     first = np.ones(len(source), dtype=bool)
     first[1:] = (source[1:] != source[:-1]) | (target[1:] != target[:-1])
-    values = np.maximum(weight[first], _TINY)
-    return csr_matrix((values, (source[first], target[first])), shape=(n, n))
+    return source[first], target[first], np.maximum(weight[first], _TINY)
 
 
-def _from_sources(matrix: csr_matrix, nodes: IntArray, offsets: FloatArray) -> FloatArray:
+def _from_sources(
+    graph: RoadGraph, weights: FloatArray, nodes: IntArray, offsets: FloatArray
+) -> FloatArray:
     """Every node's least ``offset + path`` to one of ``nodes`` in the original direction: one
-    Dijkstra on the reversed graph from a virtual node joined to each of ``nodes``."""
-    n = matrix.shape[0]
-    reversed_graph = matrix.T.tocoo()
-    rows = np.concatenate([reversed_graph.row, np.full(len(nodes), n)])
-    cols = np.concatenate([reversed_graph.col, nodes])
-    values = np.concatenate([reversed_graph.data, offsets])
-    # Several facilities at one node: the matrix keeps the least offset.
-    extended = _matrix(rows.astype(np.intp), cols.astype(np.intp), values, n + 1)
-    found: FloatArray = dijkstra(extended, directed=True, indices=n)
+    Dijkstra on the reversed graph from a virtual node joined to each of ``nodes`` (several
+    facilities at a node: the least offset)."""
+    n = graph.size
+    virtual = pd.Series(offsets).groupby(nodes).min()
+    rows = np.concatenate([graph.rows, np.full(len(virtual), n)])
+    cols = np.concatenate([graph.cols, virtual.index.to_numpy(dtype=np.intp)])
+    values = np.concatenate([weights, np.maximum(virtual.to_numpy(dtype=float), _TINY)])
+    matrix = csr_matrix((values, (rows, cols)), shape=(n + 1, n + 1))
+    found: FloatArray = dijkstra(matrix, directed=True, indices=n)
     return found[:n]
 
 
