@@ -259,3 +259,34 @@ def test_territory_synthesis_names_persistent_gaps_and_improved_zones(
     assert "## Évolution de la couverture de 2025-T3 à 2026-T1" in text
     html = opinion_document(workspace, subject, OpinionFormat.HTML).content.decode()
     assert "Zones dont la couverture a le plus progressé depuis 2025-T3" in html
+
+
+def test_zone_map_panel_charts_the_history(
+    store: Store, zones: gpd.GeoDataFrame, premises: gpd.GeoDataFrame
+) -> None:
+    from geo_service.maps.history import history_chart
+    from geo_service.maps.page import PageOptions
+    from geo_service.maps.zone import zone_data, zone_html
+
+    _stored(store, zones, premises)
+    result, _ = pipeline.analyze_history(store, AnalysisParams())
+    table = store.read_layer(pipeline.ZONE_HISTORY)
+    data = zone_data(result, "B", land=None, premises=None, raster=None, history=table)
+    assert [row["vintage"] for row in data.history] == list(_VINTAGES)
+    page = zone_html(data, PageOptions())
+    assert "gs-history" in page
+    assert (
+        "2025-T3 : 0\u202f% (mal desservie) ; 2025-T4 : 0\u202f% (mal desservie) ; "
+        "2026-T1 : 100\u202f% (bien desservie)" in page
+    )
+    # An unknown share is a gap marked « ? », never a point at 0 %.
+    chart_c = history_chart(
+        data_c := zone_data(
+            result, "C", land=None, premises=None, raster=None, history=table
+        ).history
+    )
+    assert len(data_c) == 3
+    assert "<circle" not in chart_c
+    assert chart_c.count(">?</text>") == 3
+    assert "2025-T3 : — (" in chart_c
+    assert history_chart(data.history[:1]) == ""

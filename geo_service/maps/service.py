@@ -47,7 +47,7 @@ from geo_service.workspace import CacheKey, CacheKind, Workspace
 
 #: Pages kept in memory (per results version).
 PAGE_CACHE_SIZE: Final = 32
-_LAYERS_SHOWN: Final = (pipeline.LAND, pipeline.PREMISES, pipeline.COVERAGE)
+_LAYERS_SHOWN: Final = (pipeline.LAND, pipeline.PREMISES, pipeline.COVERAGE, pipeline.ZONE_HISTORY)
 
 
 def territory_view(workspace: Workspace, status: str | None, commune: str | None) -> TerritoryView:
@@ -197,6 +197,7 @@ def zone_page(workspace: Workspace, zone_id: str, options: PageOptions) -> str:
             land=workspace.optional_layer(pipeline.LAND),
             premises=workspace.optional_layer(pipeline.PREMISES),
             raster=workspace.raster(),
+            history=workspace.optional_layer(pipeline.ZONE_HISTORY),
         )
         return zone_html(data, options)
 

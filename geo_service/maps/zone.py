@@ -9,6 +9,7 @@ from typing import Any, Final
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from geo_service.analysis import AnalysisResult
@@ -24,6 +25,7 @@ from geo_service.maps.geojson import (
     map_geometries,
     script_json,
 )
+from geo_service.maps.history import history_chart
 from geo_service.maps.layers import (
     commune_names,
     hexagon_layer,
@@ -39,6 +41,7 @@ from geo_service.maps.page import PageOptions, embed_snippet, header_bar, new_ma
 from geo_service.maps.popups import zone_popup, zone_tooltip
 from geo_service.maps.raster import raster_image
 from geo_service.model import OUTPUT_CRS, SPEED_CLASSES, THD30, CoverageRaster, class_rank
+from geo_service.vintages import vintage_key
 
 #: Metres shown around the zone.
 ZONE_MARGIN_M: Final = 400.0
@@ -61,6 +64,8 @@ class ZoneData:
     land: gpd.GeoDataFrame | None
     premises: gpd.GeoDataFrame | None
     raster: CoverageRaster | None
+    #: The zone's rows of the history analysis, oldest first (empty without history).
+    history: tuple[dict[str, Any], ...] = ()
 
     @property
     def window(self) -> tuple[float, float, float, float]:
@@ -75,6 +80,7 @@ def zone_data(
     land: gpd.GeoDataFrame | None,
     premises: gpd.GeoDataFrame | None,
     raster: CoverageRaster | None,
+    history: pd.DataFrame | None = None,
 ) -> ZoneData:
     """The zone ``zone_id`` with the plots and zones around it and the premises inside it.
 
@@ -94,7 +100,11 @@ def zone_data(
     inside = None
     if premises is not None:
         inside = premises.iloc[np.sort(premises.sindex.query(geometry, predicate="intersects"))]
-    return ZoneData(result, zone, geometry, neighbours, plots, inside, raster)
+    rows: tuple[dict[str, Any], ...] = ()
+    if history is not None and "zone_id" in history.columns:
+        found = history[history["zone_id"].astype(str) == zone_id]
+        rows = tuple(sorted(found.to_dict("records"), key=lambda r: vintage_key(str(r["vintage"]))))
+    return ZoneData(result, zone, geometry, neighbours, plots, inside, raster, rows)
 
 
 def zone_map(data: ZoneData, options: PageOptions) -> folium.Map:
@@ -152,7 +162,7 @@ def zone_map(data: ZoneData, options: PageOptions) -> folium.Map:
         "panel",
         {
             "title": "Chiffres de la zone",
-            "html": zone_popup(data.zone, commune, options.links),
+            "html": zone_popup(data.zone, commune, options.links) + history_chart(data.history),
             "position": "topleft",
         },
     ).add_to(fmap)
