@@ -201,3 +201,14 @@ def test_cli_analyze_speaks_french(data_dir: Path) -> None:
     assert "2 zones d'activités" in result.output
     for english in ("underserved", "unserved", "priority", "land:", "activity zones", "Flagged"):
         assert english not in result.output, english
+
+
+def test_html_items_show_statuses_in_their_colours(client: TestClient) -> None:
+    from geo_service.maps.style import STATUS_TEXT_COLOURS
+
+    listing = client.get("/collections/zones/items?f=html").text
+    for status, text in (("underserved", "Mal desservie"), ("unserved", "Non desservie")):
+        colour = STATUS_TEXT_COLOURS[status]
+        assert f'<span class="status" style="color:{colour}">{text}</span>' in listing
+    item = client.get("/collections/zones/items/C?f=html").text
+    assert f'style="color:{STATUS_TEXT_COLOURS["underserved"]}">Mal desservie<' in item

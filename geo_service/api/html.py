@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from fastapi.responses import HTMLResponse
 
+from geo_service.api.labels import StatusText
 from geo_service.api.links import Link
 from geo_service.formatting import fr_number
 
@@ -25,7 +26,7 @@ _STYLE: Final = (
     "td,th{border:1px solid #ccc;padding:.2rem .4rem;text-align:left;vertical-align:top}"
     ".notice{background:#fde8f3;border:1px solid #c0398a;"
     "padding:.5rem}nav a{margin-right:1rem}.wide{overflow-x:auto}"
-    ".wide td:nth-child(2){white-space:nowrap}"
+    ".wide td:nth-child(-n+3){white-space:nowrap}.status{font-weight:600;white-space:nowrap}"
 )
 
 
@@ -69,6 +70,8 @@ def value(item: Any) -> str:
     """A property value as escaped text."""
     if item is None:
         return "—"
+    if isinstance(item, StatusText):
+        return f'<span class="status" style="color:{item.colour}">{escape(item)}</span>'
     if isinstance(item, list):
         return "<br>".join(escape(str(x)) for x in item)
     if isinstance(item, bool):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from geo_service.analysis.fields import RESULT_FIELDS, field_of, format_value
-from geo_service.maps.style import BASIS_LABELS, STATUS_LABELS
+from geo_service.maps.style import BASIS_LABELS, STATUS_LABELS, STATUS_TEXT_COLOURS
 
 #: Columns shown first, in this order, when a collection has them.
 LEADING: Final = ("name", "status", "priority", "rank")
@@ -30,10 +30,22 @@ def label(layer: str, column: str) -> str:
     return field.label if field is not None else column
 
 
+class StatusText(str):
+    """A zone status as people read it (``Mal desservie``), with the colour the maps give it
+    (:data:`~geo_service.maps.style.STATUS_TEXT_COLOURS`, readable on white)."""
+
+    colour: str
+
+    def __new__(cls, status: str) -> StatusText:
+        text = super().__new__(cls, STATUS_LABELS.get(status, status))
+        text.colour = STATUS_TEXT_COLOURS.get(status, "#333333")
+        return text
+
+
 def shown(layer: str, column: str, value: Any) -> Any:
     """``value`` of ``column`` as people read it (French text), raw when undeclared."""
     if column == "status" and isinstance(value, str):
-        return STATUS_LABELS.get(value, value)
+        return StatusText(value)
     if column == "status_basis" and isinstance(value, str):
         return BASIS_LABELS.get(value, value)
     field = field_of(RESULT_FIELDS.get(layer, ()), column)
