@@ -290,3 +290,50 @@ def test_zone_map_panel_charts_the_history(
     assert chart_c.count(">?</text>") == 3
     assert "2025-T3 : — (" in chart_c
     assert history_chart(data.history[:1]) == ""
+
+
+def test_territory_map_vintage_view(
+    store: Store, zones: gpd.GeoDataFrame, premises: gpd.GeoDataFrame
+) -> None:
+    from geo_service.maps.geojson import map_geometries
+    from geo_service.maps.vintage_view import progress_class, vintage_layers
+
+    _stored(store, zones, premises)
+    result, _ = pipeline.analyze_history(store, AnalysisParams())
+    table = store.read_layer(pipeline.ZONE_HISTORY)
+    shown = result.zones.assign(
+        name=result.zones["name"].where(result.zones["zone_id"] != "A", "<b>A</b>")
+    )
+    geometries = map_geometries(shown)
+    layers = vintage_layers(shown, geometries, table, result.run.vintages, None, result.run.params)
+    assert [layer.name for layer in layers] == [
+        "Statuts au 2025-T3",
+        "Statuts au 2025-T4",
+        "Progrès depuis 2025-T3 (locaux à ≥\u202f30\u202fMbit/s)",
+    ]
+    import json
+
+    def statuses(features: str) -> dict[str, str]:
+        return {
+            f["properties"]["id"]: f["properties"]["s"] for f in json.loads(features)["features"]
+        }
+
+    assert statuses(layers[0].features)["B"] == "underserved"
+    progress = statuses(layers[-1].features)
+    assert progress["B"] == "upmore"
+    assert progress["C"] == "unknown"  # no premises: unknown, never "stable"
+    assert progress["A"] == "flat"
+    tooltips = {
+        f["properties"]["id"]: f["properties"]["t"]
+        for f in json.loads(layers[-1].features)["features"]
+    }
+    assert tooltips["A"].startswith("<strong>&lt;b&gt;A&lt;/b&gt;</strong>")
+    assert "évolution inconnue" in tooltips["C"]
+    assert [layer.legend["layer"] for layer in layers] == [layer.key for layer in layers]
+    assert (progress_class(-3), progress_class(0.5), progress_class(5), progress_class(None)) == (
+        "down",
+        "flat",
+        "up",
+        "unknown",
+    )
+    assert vintage_layers(shown, geometries, None, [], None, result.run.params) == []

@@ -108,6 +108,7 @@ def territory_data(workspace: Workspace) -> TerritoryData:
             lambda: commune_coverage_layer(result, communes),
         ),
         transport=_facilities(workspace),
+        history=workspace.optional_layer(pipeline.ZONE_HISTORY),
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any, Final
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from geo_service.analysis import AnalysisResult
 from geo_service.errors import NotFoundError, ParameterError
@@ -60,6 +61,7 @@ from geo_service.maps.transport import (
 )
 from geo_service.maps.transport import legend_section as transport_legend
 from geo_service.maps.viewport import MIN_ZOOM, zone_cells, zone_features
+from geo_service.maps.vintage_view import VintageLayer, vintage_layers
 from geo_service.model import ZoneStatus
 
 #: Simplification tolerances (metres, Lambert-93) of the territory view.
@@ -93,6 +95,8 @@ class TerritoryData:
     commune_coverage: CommuneCoverageLayer | None = None
     #: The transport layers (interchanges, stations, hubs, stops), off when the map opens.
     transport: tuple[FacilityLayer, ...] = ()
+    #: The zones' history (``analyze --history``), for the vintage view; None without.
+    history: pd.DataFrame | None = None
 
     @property
     def building_level(self) -> bool:
@@ -245,12 +249,24 @@ def territory_map(data: TerritoryData, view: TerritoryView, options: PageOptions
             name="Zones d'activités par statut",
         ).add_to(fmap)
 
+    timeline = [] if by_viewport else _vintage_view(data, shown, geometries)
+    for layer in timeline:
+        refs[layer.key] = ScriptLayer(
+            "zones", layer.features, {"styles": layer.styles}, name=layer.name, show=False
+        ).add_to(fmap)
     folium.LayerControl(position="topright", collapsed=options.embed).add_to(fmap)
-    _add_controls(fmap, data, refs, options, view, len(shown), by_viewport)
+    _add_controls(fmap, data, refs, options, view, len(shown), by_viewport, timeline)
     bounds = bounds_latlon(geometries) or _commune_bounds(data, view) or _all_bounds(data)
     if bounds is not None:
         fmap.fit_bounds(bounds, padding=(20, 20), max_zoom=15)
     return fmap
+
+
+def _vintage_view(
+    data: TerritoryData, shown: gpd.GeoDataFrame, geometries: np.ndarray[Any, np.dtype[np.object_]]
+) -> list[VintageLayer]:
+    run = data.result.run
+    return vintage_layers(shown, geometries, data.history, run.vintages, run.since, run.params)
 
 
 def view_zones(
@@ -297,6 +313,7 @@ def _add_controls(
     view: TerritoryView,
     shown: int,
     by_viewport: bool,
+    timeline: list[VintageLayer],
 ) -> None:
     params = data.result.run.params
     note = "Contour épais : zone signalée (mal ou non desservie), à traiter en priorité."
@@ -343,6 +360,7 @@ def _add_controls(
     if data.commune_coverage is not None:
         sections.append(commune_coverage.legend_section(data.commune_coverage, params))
     sections += [transport_legend(facility) for facility in data.transport]
+    sections += [layer.legend for layer in timeline]
     if data.raster is not None:
         sections.append(
             raster_legend_section("Plus foncé : débit plus faible ; transparent : débit inconnu.")
