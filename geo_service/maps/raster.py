@@ -20,7 +20,7 @@ import rasterio.windows
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
 
-from geo_service.maps.style import COVERAGE_RAMP, RASTER_BREAKS
+from geo_service.maps.style import COVERAGE_RAMP, RASTER_BREAKS, rgb
 from geo_service.model import CoverageRaster
 
 WEB_MERCATOR: Final = "EPSG:3857"
@@ -120,7 +120,7 @@ def _crop(
 
 
 def _png_data_url(classes: np.ndarray[Any, np.dtype[np.uint8]]) -> str:
-    colormap = {i: (*_rgb(colour), 255) for i, colour in enumerate(COVERAGE_RAMP)}
+    colormap = {i: (*rgb(colour), 255) for i, colour in enumerate(COVERAGE_RAMP)}
     colormap[_NODATA] = (0, 0, 0, 0)
     height, width = classes.shape
     with warnings.catch_warnings():
@@ -133,8 +133,3 @@ def _png_data_url(classes: np.ndarray[Any, np.dtype[np.uint8]]) -> str:
                 png.write_colormap(1, colormap)
             payload = memory.read()
     return "data:image/png;base64," + base64.b64encode(payload).decode("ascii")
-
-
-def _rgb(colour: str) -> tuple[int, int, int]:
-    value = colour.lstrip("#")
-    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)

@@ -115,12 +115,13 @@ NO_COMMUNE_FIGURES_OPACITY: Final = 0.3
 
 def seen(colour: str, opacity: float, background: str = MAP_BACKGROUND) -> str:
     """``colour`` drawn with ``opacity`` over ``background``, as an opaque ``#rrggbb``."""
-    top, under = _rgb(colour), _rgb(background)
+    top, under = rgb(colour), rgb(background)
     mixed = (round(opacity * t + (1 - opacity) * u) for t, u in zip(top, under, strict=True))
     return "#" + "".join(f"{c:02x}" for c in mixed)
 
 
-def _rgb(colour: str) -> tuple[int, int, int]:
+def rgb(colour: str) -> tuple[int, int, int]:
+    """``#rrggbb`` as its red, green and blue (0-255)."""
     value = colour.lstrip("#")
     return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
 

@@ -27,6 +27,17 @@
 
   /* A popup never taller than the map leaves it room for: it scrolls instead of opening under
      the header (autoPan can then always bring it whole into view). */
+  /* `layer`'s popup (server-escaped `html`), panned clear of the header and fitted to the map. */
+  function bindFittedPopup(map, layer, html, options) {
+    layer.bindPopup(html, L.extend({
+      autoPanPaddingTopLeft: [30, POPUP_TOP],
+      autoPanPaddingBottomRight: [30, POPUP_BOTTOM]
+    }, options));
+    layer.on("popupopen", function (event) {
+      fitPopup(map, event);
+    });
+  }
+
   function fitPopup(map, event) {
     var container = map.getContainer();
     L.DomUtil.addClass(container, "gs-popup-open");
@@ -144,16 +155,7 @@
         byId[p.id] = path;
         path.bindTooltip(p.t, { sticky: true, className: "gs-tooltip" });
         if (p.p) {
-          path.bindPopup(p.p, {
-            maxWidth: 380,
-            minWidth: 260,
-            className: "gs-zone-popup",
-            autoPanPaddingTopLeft: [30, POPUP_TOP],
-            autoPanPaddingBottomRight: [30, POPUP_BOTTOM]
-          });
-          path.on("popupopen", function (event) {
-            fitPopup(map, event);
-          });
+          bindFittedPopup(map, path, p.p, { maxWidth: 380, minWidth: 260, className: "gs-zone-popup" });
         }
         path.on("mouseover", function () {
           var base = cfg.styles[p.s] || cfg.styles.unknown;
@@ -403,15 +405,10 @@
       var commune = L.polygon(latlngs, base);
       commune.bindTooltip(t[f], { sticky: true, className: "gs-tooltip" }); /* escaped by the server */
       if (p[f]) {
-        commune.bindPopup(p[f], {
+        bindFittedPopup(map, commune, p[f], {
           maxWidth: 360,
           minWidth: 240,
-          className: "gs-commune-popup",
-          autoPanPaddingTopLeft: [30, POPUP_TOP],
-          autoPanPaddingBottomRight: [30, POPUP_BOTTOM]
-        });
-        commune.on("popupopen", function (event) {
-          fitPopup(map, event);
+          className: "gs-commune-popup"
         });
       }
       commune.on("mouseover", function () {
