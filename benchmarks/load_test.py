@@ -240,13 +240,26 @@ def _requests(territory: Territory, rng: random.Random) -> tuple[str, Check, boo
     return "/maps/territory", _ok(), False
 
 
-def _client(port: int, territory: Territory, deadline: float, tally: Tally, seed: int) -> None:
+@dataclass
+class Deadline:
+    """When the clients stop: not before ``at`` (``time.monotonic()``), nor while the writer
+    is ``writing`` (it pushes ``at`` back when it is done)."""
+
+    at: float
+    writing: bool = True
+
+    def passed(self) -> bool:
+        """Whether the clients should stop."""
+        return not self.writing and time.monotonic() >= self.at
+
+
+def _client(port: int, territory: Territory, deadline: Deadline, tally: Tally, seed: int) -> None:
     import json
 
     rng = random.Random(seed)
     connection = HTTPConnection("127.0.0.1", port, timeout=60)
     try:
-        while time.monotonic() < deadline:
+        while not deadline.passed():
             path, check, is_json = _requests(territory, rng)
             start = time.perf_counter()
             try:
@@ -326,7 +339,9 @@ def _run(port: int, key: str, territory: Territory, clients: int, seconds: float
     tally = Tally()
     times: dict[str, float] = {}
     begin = time.monotonic()
-    deadline = begin + seconds
+    # the load lasts ``seconds``, and at least a third of it past the end of the write, so
+    # that the "after" phase exists however long the import and the analysis take
+    deadline = Deadline(begin + seconds)
     writer_errors: list[str] = []
 
     def write() -> None:
@@ -334,6 +349,9 @@ def _run(port: int, key: str, territory: Territory, clients: int, seconds: float
             _writer(port, key, territory, begin + seconds / 3, times)
         except Exception as exc:
             writer_errors.append(str(exc))
+        finally:
+            deadline.at = max(deadline.at, time.monotonic() + seconds / 3)
+            deadline.writing = False
 
     threads = [
         threading.Thread(target=_client, args=(port, territory, deadline, tally, n))
@@ -368,7 +386,7 @@ def _report(
     }
     return Report(
         clients=clients,
-        seconds=seconds,
+        seconds=wall,
         requests=len(tally.samples),
         failures=tally.failures,
         per_second=len(tally.samples) / wall,

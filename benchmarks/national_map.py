@@ -53,7 +53,7 @@ def tiled_results(result: AnalysisResult, blocks: int) -> AnalysisResult:
         return f"{10000 + block * len(insee) + insee[str(code)]:05d}"
 
     def siren(code: object, block: int) -> str | None:
-        if code is None or pd.isna(code):  # type: ignore[call-overload]
+        if code is None or pd.isna(code):
             return None
         return f"{200000000 + block * len(sirens) + sirens[str(code)]:09d}"
 
