@@ -220,6 +220,12 @@ def test_swatches_are_the_layers_colours_as_drawn(territory: str) -> None:
     statuses = [e["fill"] for e in legend["zones"]["entries"]]
     assert statuses == [style.STATUS_COLOURS[s].lower() for s in style.STATUS_ORDER]  # opaque
     assert all(v["fillOpacity"] == style.ZONE_OPACITY == 1 for v in zone_styles().values())
+    for index in range(count_calls(territory, "facilities")):  # transport layers
+        config = script_config(territory, "facilities", index)
+        assert config["opacity"] == style.FACILITY_OPACITY
+        assert style.seen(config["colour"], style.FACILITY_OPACITY) in {
+            e["fill"] for section in legend.values() for e in section["entries"]
+        }
     css = (Path(style.__file__).parent / "static" / "geo-service-map.css").read_text("utf-8")
     assert f"background: {style.MAP_BACKGROUND};" in css  # what the translucent layers cover
 

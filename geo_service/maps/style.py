@@ -109,6 +109,9 @@ HEXAGON_OPACITY: Final = 0.75
 RASTER_OPACITY: Final = 0.75
 LAND_OPACITY: Final = 0.6
 COMMUNE_OPACITY: Final = 0.6
+#: Transport facilities (circles); stops whose departures are unknown are drawn pale.
+FACILITY_OPACITY: Final = 0.85
+FACILITY_UNKNOWN_OPACITY: Final = 0.2
 #: Communes without statistics are drawn fainter than the others.
 NO_COMMUNE_FIGURES_OPACITY: Final = 0.3
 

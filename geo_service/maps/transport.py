@@ -96,7 +96,13 @@ def facility_layers(frames: Mapping[str, gpd.GeoDataFrame | None]) -> tuple[Faci
 def facility_config(layer: str) -> dict[str, Any]:
     """Config of a transport layer's script: its colour and default marker radius."""
     drawn = FACILITY_STYLES[layer]
-    return {"colour": drawn.colour, "radius": drawn.radius, "stroke": "#1a1a1a"}
+    return {
+        "colour": drawn.colour,
+        "radius": drawn.radius,
+        "stroke": "#1a1a1a",
+        "opacity": style.FACILITY_OPACITY,
+        "unknownOpacity": style.FACILITY_UNKNOWN_OPACITY,
+    }
 
 
 def legend_section(layer: FacilityLayer) -> dict[str, Any]:
@@ -106,7 +112,11 @@ def legend_section(layer: FacilityLayer) -> dict[str, Any]:
         "title": drawn.name,
         "layer": layer.layer,
         "entries": legend_entries(
-            [style.LegendEntry(f"{drawn.label} ({layer.count})", drawn.colour, opacity=0.85)],
+            [
+                style.LegendEntry(
+                    f"{drawn.label} ({layer.count})", drawn.colour, opacity=style.FACILITY_OPACITY
+                )
+            ],
             round_swatch=True,
         ),
     }

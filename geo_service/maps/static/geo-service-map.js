@@ -465,7 +465,7 @@
           color: cfg.stroke,
           weight: 1,
           fillColor: cfg.colour,
-          fillOpacity: p.u ? 0.2 : 0.85
+          fillOpacity: p.u ? cfg.unknownOpacity : cfg.opacity
         });
         marker.bindTooltip(p.t, { className: "gs-tooltip" });
         return marker;
