@@ -49,6 +49,7 @@ class AnalysisFields(BaseModel):
     access_good_rail_km: float = _threshold("access_good_rail_km")
     access_good_road_km: float = _threshold("access_good_road_km")
     access_poor_road_km: float = _threshold("access_poor_road_km")
+    priority_weight_access: float = _threshold("priority_weight_access")
 
 
 if tuple(AnalysisFields.model_fields) != tuple(BY_NAME):  # pragma: no cover - a coding error
@@ -82,6 +83,8 @@ class AnalysisParams(AnalysisFields):
     ``access_good_departures`` morning-peak departures, a métro, tram or train stop among them,
     or a passenger station within ``access_good_rail_km``; road access is good within
     ``access_good_road_km`` of a motorway interchange and poor beyond ``access_poor_road_km``.
+    With ``priority_weight_access`` > 0 the priority also weighs the access (poor 1, fair 0.5,
+    good 0; a zone whose access is unknown is ranked on the broadband components alone).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -152,6 +152,14 @@ THRESHOLDS: Final[tuple[Threshold, ...]] = (
         "poor, km.",
         Bounds(ge=0.0, le=_MAX_KM),
     ),
+    Threshold(
+        "priority_weight_access",
+        0.0,
+        "weight-access",
+        "Priority weight of the transport access (poor 1, fair 0.5, good 0; 0: the broadband "
+        "ranking alone).",
+        Bounds(ge=0.0, le=_MAX_WEIGHT),
+    ),
 )
 
 #: The declarations by field name.

@@ -193,3 +193,45 @@ def test_analyze_adds_the_access_and_counts_it_per_commune(
     plain = analyze(four_zones, premises)
     assert plain.zones["access_class"].tolist() == ["unknown"] * 4
     assert plain.communes["zones_access_unknown"].tolist() == [2, 2]
+
+
+def test_the_priority_weighs_the_access_only_when_asked(
+    four_zones: gpd.GeoDataFrame, layers: TransportLayers
+) -> None:
+    # The same poor coverage in every zone: all four flagged, alike in broadband.
+    premises = gpd.GeoDataFrame(
+        {
+            "premises_id": [f"p{k}" for k in range(4)],
+            "locaux": [10, 10, 10, 10],
+            "down_class": ["HD3"] * 4,
+        },
+        geometry=[g.centroid for g in four_zones.geometry],
+        crs=CANONICAL_CRS,
+    )
+    plain = analyze(four_zones, premises, transport=layers).zones
+    assert plain["priority"].nunique() == 1  # broadband alike: access ignored by default
+    weighted = analyze(
+        four_zones,
+        premises,
+        transport=layers,
+        params=AnalysisParams(priority_weight_access=0.5),
+    ).zones.set_index("zone_id")
+    base = float(plain["priority"].iloc[0])
+    # (0.5 * 100 * gap_etc + 0.5 * 100 * access) / 1.5: poor C above fair B above good A and D.
+    assert (
+        weighted.loc["C", "priority"]
+        > weighted.loc["B", "priority"]
+        > weighted.loc["A", "priority"]
+    )
+    assert weighted.loc["A", "priority"] == weighted.loc["D", "priority"]
+    assert weighted.loc["C", "priority"] == pytest.approx((base + 50.0) / 1.5, abs=0.1)
+    assert weighted.loc["C", "rank"] == 1
+    # Unknown access leaves the component out: the broadband priority unchanged.
+    unknown = analyze(four_zones, premises, params=AnalysisParams(priority_weight_access=0.5)).zones
+    assert unknown["priority"].tolist() == plain["priority"].tolist()
+    from geo_service.opinions.wording import formula_text
+
+    assert "transports" not in formula_text(AnalysisParams())
+    assert "desserte par les transports (33\u202f%" in formula_text(
+        AnalysisParams(priority_weight_access=0.5)
+    )

@@ -116,13 +116,13 @@ def analyze_zones(
     if commune is not None:
         shares = with_commune_basis(shares, commune)
     status = classify(shares, params)
-    priority = priority_scores(metrics, shares, status, params)
+    step("transport")
+    access = transport_access(zones, transport, params)
+    priority = priority_scores(metrics, shares, status, params, access["access_class"])
     described = metrics if commune is None else metrics.join(commune)
     reasons = zone_reasons(
         described, shares, status, priority, params, has_raster=raster is not None
     )
-    step("transport")
-    access = transport_access(zones, transport, params)
     _check_declared(metrics)
     _check_declared(access)
     computed = {*metrics.columns, *access.columns} - {"zone_id"}

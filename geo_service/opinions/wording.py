@@ -113,14 +113,27 @@ def thresholds_text(params: AnalysisParams) -> str:
 
 def formula_text(params: AnalysisParams) -> str:
     """The priority formula with its normalised weights and half-saturation constants."""
-    total = params.priority_weight_gap + params.priority_weight_land + params.priority_weight_locaux
-    return (
+    access = params.priority_weight_access
+    total = (
+        params.priority_weight_gap
+        + params.priority_weight_land
+        + params.priority_weight_locaux
+        + access
+    )
+    text = (
         "La priorité (0 à 100) pondère l'écart de couverture en très haut débit "
         f"({fr_percent(params.priority_weight_gap / total)}), le foncier disponible "
         f"({fr_percent(params.priority_weight_land / total)}, la moitié du score étant atteinte "
         f"à {fr_hectares(params.priority_land_half_ha)}) et le nombre de locaux "
         f"({fr_percent(params.priority_weight_locaux / total)}, la moitié du score à "
-        f"{locaux_count(round(params.priority_locaux_half))})."
+        f"{locaux_count(round(params.priority_locaux_half))})"
+    )
+    if access <= 0:
+        return f"{text}."
+    return (
+        f"{text}, ainsi que la desserte par les transports ({fr_percent(access / total)} : "
+        "mal desservie 1, partiellement 0,5, bien desservie 0 ; ignorée quand elle est "
+        "inconnue)."
     )
 
 
