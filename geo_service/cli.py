@@ -511,6 +511,7 @@ def analyze(
                 result = pipeline.analyze(store, params, settings=settings, progress=step)
         if history:
             _print_history(result, found.vintages)
+            _print_perimeters(found.perimeters)
     _print_result(result, top)
     if out is not None:
         export_results(result, out)
@@ -528,6 +529,18 @@ def _print_history(result: AnalysisResult, vintages: tuple[str, ...]) -> None:
         f"zone_history, commune_history et epci_history ; {persistent} {flagged} à chaque "
         f"millésime depuis {since}."
     )
+
+
+def _print_perimeters(changes: Any) -> None:
+    """The zones matched by id with the previous results whose perimeter changed."""
+    for ids, what in (
+        (changes.changed, "au périmètre modifié depuis l'analyse précédente"),
+        (changes.added, "nouvelles depuis l'analyse précédente"),
+        (changes.removed, "absentes depuis l'analyse précédente"),
+    ):
+        if ids:
+            shown = ", ".join(ids[:10]) + (" …" if len(ids) > 10 else "")
+            console.print(f"Zones {what} ({len(ids)}) : {shown}.", highlight=False)
 
 
 def _check_premises_in_store(store: Store, settings: Settings) -> None:

@@ -19,7 +19,7 @@ import pyproj
 from geo_service.analysis import AnalysisResult, CoverageSums, RunInfo, TransportLayers
 from geo_service.analysis import analyze as analyze_layers
 from geo_service.analysis.coverage import PREMISES_COLUMNS, point_coverage_sums
-from geo_service.analysis.history import History, history_of, with_history
+from geo_service.analysis.history import History, history_of, perimeter_changes, with_history
 from geo_service.analysis.overlay import in_lambert93
 from geo_service.analysis.point import DEFAULT_PREMISES_RADIUS_M, Here, what_is_here
 from geo_service.catalog import descriptor
@@ -569,6 +569,8 @@ def analyze_history(
         by_vintage[vintage] = analyze_inputs(load_inputs(store, as_of=vintage, points=True), params)
     history = history_of(by_vintage)
     current = analyze_inputs(load_inputs(store, points=True), params, progress)
+    previous = store.read_layer(ZONE_RESULTS) if store.has_layer(ZONE_RESULTS) else None
+    history = replace(history, perimeters=perimeter_changes(previous, current.zones))
     result = with_history(current, history, since)
     run = result.run.model_copy(update={"vintages": list(history.vintages), "since": since})
     result = replace(result, run=run)

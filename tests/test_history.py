@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 from conftest import box
 from fastapi.testclient import TestClient
@@ -337,3 +338,27 @@ def test_territory_map_vintage_view(
         "unknown",
     )
     assert vintage_layers(shown, geometries, None, [], None, result.run.params) == []
+
+
+def test_zones_matched_by_id_between_runs_are_reported(
+    store: Store, zones: gpd.GeoDataFrame, premises: gpd.GeoDataFrame
+) -> None:
+    _stored(store, zones, premises)
+    _, first = pipeline.analyze_history(store, AnalysisParams())
+    assert not first.perimeters
+    moved = zones[zones["zone_id"] != "D"].copy()
+    moved.loc[moved["zone_id"] == "A", "geometry"] = box(0, 0, 150, 100)
+    added = gpd.GeoDataFrame(
+        {"zone_id": ["E"], "name": ["Zone E"], "commune_insee": ["13002"]},
+        geometry=[box(600, 0, 100, 100)],
+        crs="EPSG:2154",
+    )
+    changed = gpd.GeoDataFrame(pd.concat([moved, added], ignore_index=True), crs="EPSG:2154")
+    validated, _ = validate_layer("zones", changed, "zones.gpkg")
+    store.write_layer(
+        "zones", validated, LayerMeta(name="zones", kind="zones", title="Zones", source="t")
+    )
+    _, second = pipeline.analyze_history(store, AnalysisParams())
+    assert second.perimeters.changed == ("A",)
+    assert second.perimeters.added == ("E",)
+    assert second.perimeters.removed == ("D",)

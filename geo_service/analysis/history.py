@@ -36,6 +36,42 @@ _KEPT_TYPES: Final = frozenset({"integer", "number", "boolean"})
 
 
 @dataclass(frozen=True)
+class PerimeterChanges:
+    """Zones matched by id between the previous results and these: added, removed, and those
+    whose perimeter changed (area differing by more than :data:`AREA_TOLERANCE_HA`)."""
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+
+#: Area difference (hectares) above which a zone's perimeter counts as changed.
+AREA_TOLERANCE_HA: Final = 0.01
+
+
+def perimeter_changes(previous: pd.DataFrame | None, current: pd.DataFrame) -> PerimeterChanges:
+    """The zones of ``current`` matched by ``zone_id`` with those of ``previous`` (the results
+    of the previous run; none: no change)."""
+    if previous is None or "zone_id" not in previous.columns:
+        return PerimeterChanges()
+    before = dict(zip(previous["zone_id"].astype(str), previous["area_ha"], strict=True))
+    after = dict(zip(current["zone_id"].astype(str), current["area_ha"], strict=True))
+    changed = sorted(
+        zone_id
+        for zone_id in before.keys() & after.keys()
+        if abs(float(before[zone_id]) - float(after[zone_id])) > AREA_TOLERANCE_HA
+    )
+    return PerimeterChanges(
+        added=tuple(sorted(after.keys() - before.keys())),
+        removed=tuple(sorted(before.keys() - after.keys())),
+        changed=tuple(changed),
+    )
+
+
+@dataclass(frozen=True)
 class History:
     """One frame per level (``zones``, ``communes``, ``epcis``): a row per vintage and entity."""
 
@@ -43,6 +79,8 @@ class History:
     communes: pd.DataFrame
     epcis: pd.DataFrame
     vintages: tuple[str, ...]
+    #: Zones matched by id with the previous run's results (perimeters changed, added, removed).
+    perimeters: PerimeterChanges = PerimeterChanges()
 
     def level(self, name: str) -> pd.DataFrame:
         """The frame of level ``name``."""
