@@ -212,3 +212,5 @@ def test_html_items_show_statuses_in_their_colours(client: TestClient) -> None:
         assert f'<span class="status" style="color:{colour}">{text}</span>' in listing
     item = client.get("/collections/zones/items/C?f=html").text
     assert f'style="color:{STATUS_TEXT_COLOURS["underserved"]}">Mal desservie<' in item
+    assert "Ce document en JSON</a>" in listing  # the page's own words are French
+    assert "This document" not in listing

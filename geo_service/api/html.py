@@ -36,7 +36,9 @@ def page(
     """A complete HTML page; ``body`` must already be escaped HTML, ``base`` is the site URL."""
     notice = f'<p class="notice">{escape(SYNTHETIC_NOTICE)}</p>' if synthetic else ""
     alternates = "".join(
-        anchor(x["href"], x.get("title") or x["rel"]) for x in links if x["rel"] == "alternate"
+        anchor(x["href"], "Ce document en JSON" if "json" in x.get("type", "") else x["rel"])
+        for x in links
+        if x["rel"] == "alternate"
     )
     full_title = title if title == "geo-service" else f"{title} — geo-service"
     text = (
