@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from geo_service.errors import InputError
+from geo_service.errors import InputError, format_rows
 
 _ENCODINGS: Final = ("utf-8-sig", "cp1252", "latin-1")
 _SEPARATORS: Final = (";", ",", "\t", "|")
@@ -119,8 +120,30 @@ def read_csv_table(
             "per feature with the same number of fields"
         ) from exc
     _refuse_duplicate_names(path, dialect, skip_lines)
+    _refuse_other_separators(path, frame, dialect.separator)
     frame.columns = [str(c).strip().strip('"').strip() for c in frame.columns]
     return frame
+
+
+def _refuse_other_separators(path: Path, frame: pd.DataFrame, separator: str) -> None:
+    """Refuse rows written with another separator than the header's (``a,b,c`` under
+    ``x;y;z``): read as one field, they would lose every column but the first."""
+    if frame.shape[1] < 2 or frame.empty:
+        return
+    alone = frame.iloc[:, 1:].isna().all(axis=1).to_numpy()
+    if not alone.any():
+        return
+    first = frame.iloc[:, 0].where(alone, "").fillna("").astype(str)
+    for other in (s for s in _SEPARATORS if s != separator):
+        wrong = (first.str.count(re.escape(other)) == frame.shape[1] - 1).to_numpy() & alone
+        if wrong.any():
+            rows = [int(i) + 1 for i in np.flatnonzero(wrong)]
+            raise InputError(
+                f"{path}: {format_rows(rows)} ({len(rows) / len(frame):.0%} of the rows) "
+                f"{'is' if len(rows) == 1 else 'are'} separated by {other!r} where the header "
+                f"uses {separator!r} (lines written by different tools?); expected one "
+                "separator throughout the file"
+            )
 
 
 def _refuse_duplicate_names(path: Path, dialect: CsvDialect, skip_lines: int) -> None:

@@ -403,6 +403,27 @@ CASES: Final[tuple[Case, ...]] = (
         format="cnig-site-eco",
     ),
     Case(
+        "mixed separators, BOM and CRLF",
+        "land",
+        ("mixed_separators.csv",),
+        _bytes(
+            "mixed_separators.csv",
+            "\ufeffplot_id;available;area_ha;lon;lat\r\n".encode()
+            + "".join(
+                f"T{i},oui,1.5,5.{40 + i},43.30\r\n"
+                if i % 3 == 1
+                else f"T{i};oui;1,5;5,{40 + i};43,30\r\n"
+                for i in range(20)
+            ).encode(),
+        ),
+        "refused",
+        r"mixed_separators\.csv: rows 2, 5, 8, 11, 14 and 2 more \(35% of the rows\) are "
+        r"separated by ',' where the header uses ';'",
+        "a BOM, CRLF and 7 lines of 20 written with ',' under a ';' header (they would be "
+        "dropped as 'no geometry')",
+        format="generic-land",
+    ),
+    Case(
         "duplicate column names",
         "zones",
         ("duplicate_columns.csv",),
