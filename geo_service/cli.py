@@ -27,6 +27,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from geo_service.bounded import WorkerFailureError
 from geo_service.errors import GeoServiceError, ParameterError
 from geo_service.formatting import fr_hectares, fr_number
 from geo_service.import_options import IMPORT_OPTIONS
@@ -97,7 +98,7 @@ def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
             if os.environ.get("GEO_SERVICE_DEBUG"):
                 raise
             error_console.print(
-                f"[bold red]Internal error:[/] {type(exc).__name__}: {exc}. "
+                f"[bold red]Internal error:[/] {_failure(exc)}. "
                 "Set GEO_SERVICE_DEBUG=1 to see the traceback, and report it.",
                 highlight=False,
             )
@@ -106,6 +107,13 @@ def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
             warnings.showwarning = previous
 
     return wrapper
+
+
+def _failure(exc: Exception) -> str:
+    """What failed: the exception's class and message (an import worker's, as it raised it)."""
+    if isinstance(exc, WorkerFailureError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _is_validation_error(exc: Exception) -> bool:

@@ -109,6 +109,7 @@ def validate_layer(
     frame = flatten(frame, report)
     _check_geometry_types(frame, source, schema)
     _check_vertices(frame, source)
+    _check_finite(frame, source)
     _check_in_france(frame, source)
     frame = frame.to_crs(CANONICAL_CRS)
     if schema.geometry_types == POLYGONAL:
@@ -133,6 +134,19 @@ def _check_crs(frame: gpd.GeoDataFrame, source: str) -> None:
             "declares its CRS (e.g. EPSG:2154 Lambert-93 or EPSG:4326 WGS84), or give it "
             "with --crs"
         )
+    try:
+        Transformer.from_crs(frame.crs, "OGC:CRS84", always_xy=True)
+    except Exception as exc:  # pyproj's ProjError, CRSError
+        raise unconvertible_crs(source, str(CRS.from_user_input(frame.crs).name)) from exc
+
+
+def unconvertible_crs(source: str, name: str, *, crs_option: bool = True) -> InputError:
+    """The refusal of a file whose CRS has no conversion to longitudes and latitudes."""
+    return InputError(
+        f"{source}: its coordinate reference system '{name}' cannot be converted to "
+        "longitudes and latitudes (a local, engineering CRS?); expected a georeferenced CRS "
+        "such as EPSG:2154 (Lambert-93)" + (", or give it with --crs" if crs_option else "")
+    )
 
 
 def _check_not_empty(frame: gpd.GeoDataFrame, source: str, kind: LayerKind) -> None:
@@ -199,6 +213,19 @@ def _check_vertices(frame: gpd.GeoDataFrame, source: str) -> None:
             f"{int(counts.max()):,}); expected at most {MAX_VERTICES:,} vertices per feature "
             "(simplify the outlines first)"
         )
+
+
+def _check_finite(frame: gpd.GeoDataFrame, source: str) -> None:
+    """Refuse coordinates that are NaN or infinite (GEOS fails on them; the bounds lie)."""
+    coords, owners = shapely.get_coordinates(frame.geometry.values, return_index=True)
+    bad = ~np.isfinite(coords).all(axis=1)
+    if not bad.any():
+        return
+    rows = [int(frame.index[i]) for i in np.unique(owners[bad])]
+    raise InputError(
+        f"{source}: coordinates that are not numbers (NaN or infinite) in {format_rows(rows)}; "
+        "expected finite coordinates for every vertex"
+    )
 
 
 def _check_in_france(frame: gpd.GeoDataFrame, source: str) -> None:

@@ -272,3 +272,18 @@ def test_the_cli_stops_an_import_past_its_time_limit(
         "the store is unchanged."
     ), output
     assert snapshot(store) == before
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_an_input_that_is_not_a_regular_file_is_named_as_such(kind: str, tmp_path: Path) -> None:
+    if kind == "fifo":
+        path = tmp_path / "zones.csv"
+        os.mkfifo(path)  # opening it to read would block until a writer came
+        expected = "is a named pipe (FIFO)"
+    else:
+        path, expected = Path("/dev/zero"), "is a device"  # endless
+    result = CliRunner().invoke(
+        cli, ["import", "zones", str(path), "--data-dir", str(tmp_path / "data")]
+    )
+    assert result.exit_code == 2, result.output
+    assert " ".join(result.output.split()) == f"Error: {path}: {expected}; expected a data file"

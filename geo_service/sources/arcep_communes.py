@@ -41,6 +41,7 @@ from geo_service.errors import InputError, ParameterError, format_rows
 from geo_service.insee import fold_arrondissements, is_arrondissement, is_insee, normalise_insee
 from geo_service.model import CANONICAL_CRS, LayerKind
 from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, all_files, register
+from geo_service.sources.paths import check_input_file
 from geo_service.sources.screening import ImportReport, Screen
 from geo_service.sources.tabular import (
     Columns,
@@ -158,8 +159,7 @@ def ftth_class_of(share: pd.Series) -> pd.Series:
 
 def _read_file(path: Path, quarter: str | None = None) -> _Table:
     source = str(path)
-    if not path.is_file():
-        raise InputError(f"{path}: file not found")
+    check_input_file(path)
     skip = header_line(path, "code commune") if _is_observatory(path) else 0
     table = read_table(path, skip_lines=skip)
     kind = _kind(table, source)

@@ -24,6 +24,7 @@ from geo_service.model import CoverageRaster, LayerKind
 from geo_service.settings import DEFAULT_MAX_RASTER_PIXELS
 from geo_service.sources.archive import zip_members
 from geo_service.sources.csvfile import read_csv_header
+from geo_service.sources.paths import check_input_file
 from geo_service.sources.raster import read_coverage_raster
 from geo_service.sources.vector import (
     SINGLE_LAYER_SUFFIXES,
@@ -163,8 +164,7 @@ def sniff(path: Path) -> Sniff:
     the names of its files."""
     if path.is_dir():
         return Sniff(path, "/", members=tuple(sorted(p.name.lower() for p in path.iterdir())))
-    if not path.is_file():
-        raise InputError(f"{path}: file not found")
+    check_input_file(path)
     name = path.name.lower()
     suffix = ".csv" if name.endswith((".csv.gz", ".csv")) else path.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
+import pyproj
 import rasterio
 import rasterio.io
 from rasterio.errors import RasterioError
@@ -15,6 +16,8 @@ from rasterio.windows import Window
 from geo_service.errors import InputError
 from geo_service.model import CANONICAL_CRS, FRANCE_LONLAT_BOUNDS, CoverageRaster
 from geo_service.settings import DEFAULT_MAX_RASTER_PIXELS
+from geo_service.sources.paths import check_input_file
+from geo_service.validation import unconvertible_crs
 
 #: Pixels read at once: the band is read in stripes of about this many pixels, so that memory
 #: holds the float32 result and one stripe, whatever the file's type, blocks and compression.
@@ -37,8 +40,7 @@ def read_coverage_raster(
         has too many pixels or holds negative speeds.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: file not found")
+    check_input_file(path)
     try:
         with rasterio.open(path) as src:
             _check_dataset(path, src)
@@ -122,7 +124,10 @@ def _check_dataset(path: Path, src: rasterio.io.DatasetReader) -> None:
         )
     if not np.issubdtype(np.dtype(src.dtypes[0]), np.number):
         raise InputError(f"{path}: pixel type {src.dtypes[0]}; expected numbers (Mbit/s)")
-    lon0, lat0, lon1, lat1 = transform_bounds(src.crs, "EPSG:4326", *src.bounds)
+    try:
+        lon0, lat0, lon1, lat1 = transform_bounds(src.crs, "EPSG:4326", *src.bounds)
+    except Exception as exc:  # a local (engineering) CRS, or one PROJ cannot convert
+        raise unconvertible_crs(str(path), _crs_name(src.crs), crs_option=False) from exc
     xmin, ymin, xmax, ymax = FRANCE_LONLAT_BOUNDS
     if lon1 < xmin or lon0 > xmax or lat1 < ymin or lat0 > ymax:
         raise InputError(
@@ -130,6 +135,13 @@ def _check_dataset(path: Path, src: rasterio.io.DatasetReader) -> None:
             f"metropolitan France; expected a raster over France in its declared CRS "
             f"{src.crs.to_string()}"
         )
+
+
+def _crs_name(crs: rasterio.crs.CRS) -> str:
+    try:
+        return str(pyproj.CRS.from_wkt(crs.to_wkt()).name)
+    except Exception:  # not even PROJ can read it
+        return str(crs.to_string())[:80]
 
 
 def _check_values(path: Path, raster: CoverageRaster) -> None:

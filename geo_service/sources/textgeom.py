@@ -80,7 +80,8 @@ def geometries_from_text(values: pd.Series) -> TextGeometries:
         wkt_rows.append(i)
         wkt_texts.append(value)
     if wkt_rows:
-        parsed = shapely.from_wkt(np.array(wkt_texts, dtype=object), on_invalid="ignore")
+        with np.errstate(invalid="ignore"):  # NaN coordinates: refused by the validation
+            parsed = shapely.from_wkt(np.array(wkt_texts, dtype=object), on_invalid="ignore")
         rows = np.array(wkt_rows)
         geoms[rows] = parsed
         bad[rows] = pd.isna(parsed)

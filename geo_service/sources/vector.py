@@ -20,6 +20,7 @@ from geo_service.model import SCHEMAS, LayerKind
 from geo_service.sources.archive import check_zip
 from geo_service.sources.csvfile import read_csv_table
 from geo_service.sources.geopackage import check_geopackage
+from geo_service.sources.paths import check_input_file
 from geo_service.validation import LayerReport, validate_layer
 
 VECTOR_SUFFIXES: Final = (
@@ -80,8 +81,7 @@ def read_vector(
         CRS of a file that declares none (e.g. ``EPSG:2154``); it overrides a declared one.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: file not found")
+    check_input_file(path)
     suffix = path.suffix.lower()
     if suffix not in VECTOR_SUFFIXES:
         raise InputError(
@@ -137,7 +137,8 @@ def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:
             if len(layers) > 1:
                 names = ", ".join(layers)
                 raise InputError(f"{path}: holds several layers ({names}); choose one with --layer")
-        frame = pyogrio.read_dataframe(source, layer=layer, use_arrow=True)
+        with np.errstate(invalid="ignore"):  # NaN coordinates: refused by the validation
+            frame = pyogrio.read_dataframe(source, layer=layer, use_arrow=True)
     except InputError:
         raise
     except Exception as exc:  # pyogrio raises many GDAL error classes
@@ -187,7 +188,8 @@ def _from_wkt(table: pd.DataFrame, column: str, path: Path, crs: CRS | None) -> 
     text = table[column].fillna("").astype(str)
     srid = text.str.extract(_EWKT)[0].dropna().unique()
     text = text.str.replace(_EWKT, r"\2", regex=True)
-    geoms = shapely.from_wkt(np.where(text.str.strip() == "", None, text), on_invalid="ignore")
+    with np.errstate(invalid="ignore"):  # NaN coordinates: refused by the validation, by row
+        geoms = shapely.from_wkt(np.where(text.str.strip() == "", None, text), on_invalid="ignore")
     bad = pd.isna(geoms) & (text.str.strip() != "").to_numpy()
     if bad.any():
         raise InputError(

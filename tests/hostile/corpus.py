@@ -149,6 +149,29 @@ def _recursive_view_gpkg(
     return make
 
 
+#: A local (engineering) CRS: metres on a plane tied to no place on Earth.
+_LOCAL_CS: Final = 'LOCAL_CS["site plan",UNIT["metre",1]]'
+
+
+def _local_cs_gpkg(folder: Path) -> None:
+    import geopandas as gpd
+    import shapely
+
+    frame = gpd.GeoDataFrame(
+        {"zone_id": ["Z1"], "name": ["Zone 1"]}, geometry=[shapely.box(0, 0, 100, 100)]
+    )
+    frame.set_crs(_LOCAL_CS).to_file(folder / "local_cs.gpkg")
+
+
+def _wkt_zones(name: str, vertex: str) -> Callable[[Path], None]:
+    square = f"{X0:.0f} {Y0:.0f}, {X0 + 100:.0f} {Y0:.0f}, {X0 + 100:.0f} {Y0 + 100:.0f}"
+    return _text(
+        name,
+        f"zone_id;name;wkt\nZ1;Zone 1;POLYGON (({square}, {X0:.0f} {Y0:.0f}))\n"
+        f"Z2;Zone 2;POLYGON (({square}, {vertex}, {X0:.0f} {Y0:.0f}))\n",
+    )
+
+
 def _sqlite_not_gpkg(folder: Path) -> None:
     path = folder / "plain_sqlite.gpkg"
     with sqlite3.connect(path) as conn:
@@ -1002,6 +1025,45 @@ CASES: Final[tuple[Case, ...]] = (
         r"garbage\.parquet: .*Parquet",
         "PAR1 magic around random bytes",
         format="generic-zones",
+    ),
+    Case(
+        "NaN vertex",
+        "zones",
+        ("nan_vertex.csv",),
+        _wkt_zones("nan_vertex.csv", f"nan {Y0 + 50:.0f}"),
+        "refused",
+        r"nan_vertex\.csv: coordinates that are not numbers \(NaN or infinite\) in row 2",
+        "a WKT polygon with a NaN vertex (GEOS failed on it: 'internal error')",
+        crs="EPSG:2154",
+    ),
+    Case(
+        "infinite vertex",
+        "zones",
+        ("inf_vertex.csv",),
+        _wkt_zones("inf_vertex.csv", f"inf {Y0 + 50:.0f}"),
+        "refused",
+        r"inf_vertex\.csv: coordinates that are not numbers \(NaN or infinite\) in row 2",
+        "a WKT polygon with an infinite vertex (was reported outside France, with an example "
+        "inside)",
+        crs="EPSG:2154",
+    ),
+    Case(
+        "local CRS GeoPackage",
+        "zones",
+        ("local_cs.gpkg",),
+        _local_cs_gpkg,
+        "refused",
+        r"local_cs\.gpkg: its coordinate reference system 'site plan' cannot be converted",
+        "zones in a LOCAL_CS (a site plan's metres)",
+    ),
+    Case(
+        "local CRS GeoTIFF",
+        "coverage",
+        ("local_cs.tif",),
+        _geotiff("local_cs.tif", np.full((4, 4), 50.0, dtype=np.float32), crs=_LOCAL_CS),
+        "refused",
+        r"local_cs\.tif: its coordinate reference system 'site plan' cannot be converted",
+        "a raster in a LOCAL_CS (was an internal error)",
     ),
     Case(
         "GeoTIFF without CRS",
