@@ -727,6 +727,7 @@ def serve(
 
     from geo_service.api import create_app
     from geo_service.api.app import warm_up
+    from geo_service.api.server import KEEP_ALIVE_S, http_protocol
     from geo_service.store import open_store
     from geo_service.workspace import Workspace
 
@@ -756,6 +757,8 @@ def serve(
         log_level="info",
         access_log=access_log,
         server_header=False,
+        http=http_protocol(settings.request_head_timeout_s),
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
 
 

@@ -58,6 +58,14 @@ class ForbiddenError(AuthError):
     """A write request with a wrong API key, or while writing is disabled."""
 
 
+class RateLimitedError(AuthError):
+    """A client that failed too often lately; ``retry_after`` seconds before it may retry."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class PayloadTooLargeError(InputError):
     """An upload (or the data it expands to) exceeds a configured limit."""
 

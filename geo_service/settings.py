@@ -159,6 +159,13 @@ class Settings(BaseSettings, AnalysisFields):
         default=8000, ge=1, le=65535, description="Port `geo-service serve` listens on."
     )
 
+    request_head_timeout_s: float = Field(
+        default=10.0,
+        gt=0.0,
+        description="Seconds a connection has to send a whole request line and headers "
+        "(after opening, or after its previous response) before `geo-service serve` closes it.",
+    )
+
     # Security: writing through the API (API key, uploads).
     api_key_hash: str | None = Field(
         default=None,

@@ -5,7 +5,8 @@ run in a thread, it stalls every reader of the server. Here, work that holds the
 at its time limit while the caller's other threads keep running, work that allocates too much
 is stopped at its memory limit, both with a message naming the file and the setting; and
 through a real server, ``/healthz`` answers in < 200 ms while a slow upload is imported and
-then stopped, the store unchanged.
+then stopped, the store unchanged. The same server closes connections whose request heads
+come too slowly (slowloris).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -141,7 +143,8 @@ def _premises_csv(path: Path, rows: int) -> Path:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, GeoPackageStore]]:
-    """``geo-service serve`` over a small territory, imports limited to 1.5 s."""
+    """``geo-service serve`` over a small territory, imports limited to 1.5 s, request heads
+    to 1 s."""
     store = GeoPackageStore(tmp_path / "data")
     _baseline(store)
     port = _free_port()
@@ -150,6 +153,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, GeoPackageStore]]:
         "NO_PROXY": "127.0.0.1,localhost",
         "GEO_SERVICE_API_KEY_HASH": KEY_HASH,
         "GEO_SERVICE_IMPORT_TIMEOUT_S": "1.5",
+        "GEO_SERVICE_REQUEST_HEAD_TIMEOUT_S": "1",
     }
     command = [sys.executable, "-m", "geo_service", "serve", "--port", str(port)]
     command += ["--data-dir", str(tmp_path / "data")]
@@ -210,6 +214,38 @@ def test_readers_stay_fast_while_an_upload_is_imported_then_stopped(
     assert len(latencies) >= 10
     assert max(latencies) < MAX_READ_SECONDS, sorted(latencies)[-5:]
     assert snapshot(store) == before
+
+
+def test_a_connection_sending_its_head_too_slowly_is_closed(
+    served: tuple[str, GeoPackageStore],
+) -> None:
+    url, _ = served
+    port = int(url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as slow:
+        slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        start = time.perf_counter()
+        closed = False
+        while time.perf_counter() - start < 5:
+            try:
+                slow.sendall(b"X")  # a header one byte at a time, never ended
+            except OSError:
+                closed = True
+                break
+            slow.settimeout(0.3)
+            try:
+                closed = slow.recv(1024) == b""
+            except TimeoutError:
+                continue
+            if closed:
+                break
+        elapsed = time.perf_counter() - start
+    assert closed
+    assert 0.5 < elapsed < 3.0
+    # a keep-alive client asking in time is served, its deadline renewed by each answer
+    with httpx.Client(base_url=url, timeout=10) as reader:
+        for _ in range(4):
+            assert reader.get("/healthz").status_code == 200
+            time.sleep(0.6)
 
 
 def _sparse_tif(path: Path, side: int) -> Path:

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from geo_service import pipeline
 from geo_service.analysis import AnalysisResult
 from geo_service.api import create_app
-from geo_service.api.auth import KeyChecker, hash_api_key, verify_api_key
+from geo_service.api.auth import MAX_FAILURES, KeyChecker, hash_api_key, verify_api_key
 from geo_service.api.security import inline_script_hashes
 from geo_service.api.write import safe_file_name
 from geo_service.cli import app as cli
@@ -137,6 +137,27 @@ def test_writes_need_the_key(client: TestClient, zones: gpd.GeoDataFrame) -> Non
         assert wrong.json()["description"] == "the API key is not valid"
     by_header = _upload(client, _geojson(zones), headers={"X-API-Key": KEY})
     assert by_header.status_code == 200, by_header.text
+
+
+def test_a_flood_of_wrong_keys_is_refused_without_hashing(client: TestClient) -> None:
+    for _ in range(MAX_FAILURES):
+        wrong = client.post("/analysis", headers={"X-API-Key": "not-the-key-at-all"})
+        assert wrong.status_code == 403
+    start = time.perf_counter()
+    flooded = client.post("/analysis", headers={"X-API-Key": "not-the-key-at-all"})
+    elapsed = time.perf_counter() - start
+    assert flooded.status_code == 429, flooded.text
+    assert flooded.json()["description"].startswith(
+        f"{MAX_FAILURES} wrong API keys from this client in the last 60 s; retry in "
+    )
+    assert 1 <= int(flooded.headers["retry-after"]) <= 60
+    assert elapsed < 0.5  # no scrypt: a hash alone takes tens of ms, each of ten more
+    # the right key too waits its turn, but other clients are not concerned
+    assert client.post("/analysis", headers=AUTH).status_code == 429
+    checker: KeyChecker = client.app.state.key_checker  # type: ignore[attr-defined]
+    checker.check(KEY, "192.0.2.7")
+    with pytest.raises(ForbiddenError):
+        checker.check("another-wrong-key-here", "192.0.2.8")
 
 
 def test_the_key_is_checked_before_the_body_is_read(data_dir: Path) -> None:

@@ -5,7 +5,10 @@ Reading is public; writing (upload, analysis, deletion) needs the API key whose 
 ``scrypt$<n>$<r>$<p>$<salt>$<hash>`` (URL-safe base64). A request gives its key as
 ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``; the key is compared in constant time
 (:func:`hmac.compare_digest`). Without a key the answer is 401 (with ``WWW-Authenticate``),
-with a wrong one 403, and when no hash is configured every write is refused with 403.
+with a wrong one 403, and when no hash is configured every write is refused with 403. A client
+that gave :data:`MAX_FAILURES` wrong keys within a minute is answered 429 (``Retry-After``)
+without hashing, and at most :data:`MAX_CONCURRENT_HASHES` hashes run at once, so that a flood
+of guesses cannot slow the readers.
 """
 
 from __future__ import annotations
@@ -13,13 +16,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import secrets
 import threading
+import time
+from collections import deque
 from typing import Final
 
 from fastapi import Request
 
-from geo_service.errors import AuthError, ForbiddenError, ParameterError
+from geo_service.errors import AuthError, ForbiddenError, ParameterError, RateLimitedError
 
 #: scrypt cost (2**14 blocks of 8 x 128 bytes: 16 MiB and a few tens of ms per hash).
 SCRYPT_N: Final = 2**14
@@ -29,6 +35,14 @@ _SALT_BYTES: Final = 16
 _HASH_BYTES: Final = 32
 #: Longest key accepted in a header (longer ones are refused without hashing them).
 MAX_KEY_LENGTH: Final = 256
+#: Wrong keys one client may give within :data:`FAILURE_WINDOW_S` seconds; past them its
+#: attempts are refused (429) without hashing, so that a flood of guesses costs no CPU.
+MAX_FAILURES: Final = 10
+FAILURE_WINDOW_S: Final = 60.0
+#: Hashes computed at once (each takes a core for tens of ms): the others wait their turn.
+MAX_CONCURRENT_HASHES: Final = 2
+#: Clients remembered with their failures (the oldest are forgotten past it).
+_MAX_CLIENTS: Final = 10_000
 
 
 def new_api_key() -> str:
@@ -81,9 +95,12 @@ class KeyChecker:
         self.stored = stored or None
         self._accepted: bytes | None = None
         self._lock = threading.Lock()
+        self._hashing = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
+        self._failures: dict[str, deque[float]] = {}
 
-    def check(self, key: str | None) -> None:
-        """Raise unless ``key`` may write: ForbiddenError (disabled, wrong), AuthError (none)."""
+    def check(self, key: str | None, client: str = "") -> None:
+        """Raise unless ``key`` may write: ForbiddenError (disabled, wrong), AuthError (none),
+        RateLimitedError (``client`` gave too many wrong keys lately)."""
         if self.stored is None:
             raise ForbiddenError(
                 "writing through the API is disabled: no API key is configured (set "
@@ -101,10 +118,36 @@ class KeyChecker:
             accepted = self._accepted
         if accepted is not None and hmac.compare_digest(fingerprint, accepted):
             return
-        if not verify_api_key(key, self.stored):
-            raise ForbiddenError("the API key is not valid")
+        self._refuse_if_flooding(client)
+        with self._hashing:
+            valid = verify_api_key(key, self.stored)
         with self._lock:
+            if not valid:
+                self._failed(client)
+                raise ForbiddenError("the API key is not valid")
             self._accepted = fingerprint
+            self._failures.pop(client, None)
+
+    def _refuse_if_flooding(self, client: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            recent = self._failures.get(client)
+            while recent and recent[0] <= now - FAILURE_WINDOW_S:
+                recent.popleft()
+            if recent is None or len(recent) < MAX_FAILURES:
+                return
+            wait = recent[0] + FAILURE_WINDOW_S - now
+        raise RateLimitedError(
+            f"{MAX_FAILURES} wrong API keys from this client in the last "
+            f"{FAILURE_WINDOW_S:g} s; retry in {max(1, math.ceil(wait))} s",
+            retry_after=max(1, math.ceil(wait)),
+        )
+
+    def _failed(self, client: str) -> None:
+        """Note a wrong key from ``client`` (under the lock)."""
+        if client not in self._failures and len(self._failures) >= _MAX_CLIENTS:
+            del self._failures[next(iter(self._failures))]
+        self._failures.setdefault(client, deque(maxlen=MAX_FAILURES)).append(time.monotonic())
 
 
 def request_key(request: Request) -> str | None:
@@ -123,7 +166,7 @@ def require_api_key(request: Request) -> None:
     A plain function, so FastAPI runs it in a worker thread (hashing never blocks the loop).
     """
     checker: KeyChecker = request.app.state.key_checker
-    checker.check(request_key(request))
+    checker.check(request_key(request), request.client.host if request.client else "")
 
 
 def _scrypt(key: str, salt: bytes, n: int, r: int, p: int) -> bytes:

@@ -25,6 +25,7 @@ from geo_service.errors import (
     NotFoundError,
     ParameterError,
     PayloadTooLargeError,
+    RateLimitedError,
     StoreError,
     UnsupportedMediaTypeError,
 )
@@ -38,6 +39,7 @@ ERROR_STATUS: Final[dict[type[GeoServiceError], tuple[int, str]]] = {
     NotFoundError: (404, "NotFound"),
     AuthError: (401, "Unauthorized"),
     ForbiddenError: (403, "Forbidden"),
+    RateLimitedError: (429, "TooManyRequests"),
     PayloadTooLargeError: (413, "PayloadTooLarge"),
     UnsupportedMediaTypeError: (415, "UnsupportedMediaType"),
     StoreError: (503, "StoreUnavailable"),
@@ -52,6 +54,7 @@ _HTTP_CODES: Final = {
     406: "NotAcceptable",
     413: "PayloadTooLarge",
     415: "UnsupportedMediaType",
+    429: "TooManyRequests",
 }
 #: The challenge of a 401 answer (RFC 6750): the write endpoints take a bearer API key.
 WWW_AUTHENTICATE: Final = 'Bearer realm="geo-service"'
@@ -103,6 +106,8 @@ async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GeoServiceError)
     status, code = status_of(exc)
     headers = {"WWW-Authenticate": WWW_AUTHENTICATE} if status == 401 else None
+    if isinstance(exc, RateLimitedError):
+        headers = {"Retry-After": str(exc.retry_after)}
     return error_response(status, code, exc.message, headers=headers)
 
 

@@ -178,6 +178,7 @@ _WRITE_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     400: {"model": ErrorBody, "description": "Invalid parameter or unusable file."},
     401: {"model": ErrorBody, "description": "No API key given."},
     403: {"model": ErrorBody, "description": "Wrong API key, or writing disabled."},
+    429: {"model": ErrorBody, "description": "Too many wrong API keys lately (Retry-After)."},
 }
 _UPLOAD_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     **_WRITE_ERRORS,
