@@ -32,6 +32,7 @@ from geo_service.errors import GeoServiceError, ParameterError
 from geo_service.formatting import fr_hectares, fr_number
 from geo_service.import_options import IMPORT_OPTIONS
 from geo_service.limits import DEFAULT_PREMISES_RADIUS_M, MAX_PREMISES_RADIUS_M
+from geo_service.terminal import literal, printable
 from geo_service.thresholds import THRESHOLDS, Threshold
 from geo_service.vintages import VINTAGED_LAYERS, is_vintaged, split_archived_name
 
@@ -81,7 +82,7 @@ def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except GeoServiceError as exc:
-            error_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
+            error_console.print(f"[bold red]Error:[/] {literal(exc.message)}", highlight=False)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             error_console.print("Interrupted; the store is unchanged.")
@@ -98,7 +99,7 @@ def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
             if os.environ.get("GEO_SERVICE_DEBUG"):
                 raise
             error_console.print(
-                f"[bold red]Internal error:[/] {_failure(exc)}. "
+                f"[bold red]Internal error:[/] {literal(_failure(exc))}. "
                 "Set GEO_SERVICE_DEBUG=1 to see the traceback, and report it.",
                 highlight=False,
             )
@@ -135,7 +136,7 @@ def _warning_printer() -> Callable[..., None]:
     def show(message: Warning | str, *_: Any, **__: Any) -> None:
         if str(message) not in shown:
             shown.add(str(message))
-            error_console.print(f"[yellow]Warning:[/] {message}", highlight=False)
+            error_console.print(f"[yellow]Warning:[/] {literal(message)}", highlight=False)
 
     return show
 
@@ -295,7 +296,7 @@ def import_(
         append=append,
         vintage=given["vintage"],
     )
-    console.print(f"Format: {fmt.name} ({fmt.description}).", highlight=False)
+    console.print(f"Format: {fmt.name} ({literal(fmt.description)}).", highlight=False)
     _print_report(report)
     done = "extended" if append else "replaced"
     console.print(f"Layer '{layer}' {done} in the {store.describe()}.")
@@ -370,7 +371,7 @@ def _print_vintages(store: Store, layer: str) -> None:
             meta.source,
             meta.data_date.isoformat() if meta.data_date else "—",
         )
-        table.add_row(*(Text(cell) for cell in cells))
+        table.add_row(*(Text(printable(cell)) for cell in cells))
     console.print(table)
 
 
@@ -598,13 +599,13 @@ def _print_layers(store: Store) -> None:
             meta.licence,
         )
         # Data strings are text, never rich markup ("[v2]" in a title stays).
-        table.add_row(*(Text(cell) for cell in cells))
+        table.add_row(*(Text(printable(cell)) for cell in cells))
     console.print(table)
 
 
 def _print_report(report: LayerReport) -> None:
     console.print(
-        f"{report.source}: {report.rows_read} rows read, {report.rows_kept} kept, "
+        f"{literal(report.source)}: {report.rows_read} rows read, {report.rows_kept} kept, "
         f"{report.repaired} repaired, {report.rows_skipped} skipped."
     )
     _print_warnings(report)
@@ -612,7 +613,7 @@ def _print_report(report: LayerReport) -> None:
 
 def _print_warnings(report: LayerReport) -> None:
     for warning in report.warnings:
-        error_console.print(f"[yellow]Warning:[/] {warning}", highlight=False)
+        error_console.print(f"[yellow]Warning:[/] {literal(warning)}", highlight=False)
 
 
 def _print_result(result: AnalysisResult, top: int) -> None:
@@ -666,7 +667,7 @@ def _print_result(result: AnalysisResult, top: int) -> None:
             highlight=False,
         )
         for reason in split_reasons(row["reasons"]):
-            console.print(f"       • {reason}", highlight=False)
+            console.print(f"       • {literal(reason)}", highlight=False)
 
 
 def _print_access(zones: pd.DataFrame) -> None:
@@ -912,7 +913,7 @@ def opinions_list(
             ", ".join(f.name for f in record.files),
             ", ".join(f.sha256[:12] for f in record.files),
         )
-        table.add_row(*(Text(cell) for cell in cells))
+        table.add_row(*(Text(printable(cell)) for cell in cells))
     console.print(table)
     console.print(f"{len(found)} archived opinion{'s' if len(found) != 1 else ''}.")
 
@@ -1062,7 +1063,7 @@ def fetch(
         ]
         kept = outcome.report.rows_kept if outcome.report else 0
         result = (
-            f"[red]failed:[/] {outcome.error}"
+            f"[red]failed:[/] {literal(outcome.error)}"
             if outcome.error
             else f"{outcome.format_name}: {fr_number(kept)} rows kept"
         )
@@ -1178,7 +1179,7 @@ def here(
         rank = row.get("rank")
         ranked = isinstance(rank, int | float) and rank == rank  # NaN, NA: not ranked
         console.print(
-            f"Zone {row['zone_id']} {row['name']}: {row['status']}"
+            f"Zone {literal(row['zone_id'])} {literal(row['name'])}: {row['status']}"
             + (f", rank {int(rank)}" if ranked else ""),
             highlight=False,
         )
@@ -1186,7 +1187,7 @@ def here(
     console.print(
         "Commune: none"
         if commune is None
-        else f"Commune: {commune.get('name')} ({commune.get('commune_insee')})",
+        else f"Commune: {literal(commune.get('name'))} ({commune.get('commune_insee')})",
         highlight=False,
     )
     building = found.nearest_premises
@@ -1194,7 +1195,7 @@ def here(
         console.print(f"Nearest building: none within {fr_number(radius)} m", highlight=False)
     else:
         console.print(
-            f"Nearest building: {building.get('premises_id')} at "
+            f"Nearest building: {literal(building.get('premises_id'))} at "
             f"{fr_number(building['distance_m'], 1)} m, {building.get('locaux')} locaux, "
             f"class {building.get('down_class')}",
             highlight=False,
@@ -1214,8 +1215,8 @@ def here(
         facility = found.transport.get(prefix)
         if facility is not None:
             console.print(
-                f"{label}: {facility['name']} at {fr_number(facility['distance_km'], 1)} km "
-                "(straight line)",
+                f"{label}: {literal(facility['name'])} at "
+                f"{fr_number(facility['distance_km'], 1)} km (straight line)",
                 highlight=False,
             )
 

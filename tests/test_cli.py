@@ -336,3 +336,24 @@ def test_library_warnings_print_as_one_line_each(data_dir: Path, tmp_path: Path)
     assert warnings == [f"Warning: GPKG: bad application_id=0x00000000 on '{plain}'"]
     assert "RuntimeWarning" not in completed.stderr
     assert "plain.gpkg: cannot be read as a vector file" in completed.stderr
+
+
+def test_data_strings_print_escaped(tmp_path: Path) -> None:
+    """File names and zone names keep their brackets (no Rich markup) and show their control
+    characters escaped (no terminal escape sequence reaches the terminal)."""
+    square = "POLYGON ((890000 6250000, 890100 6250000, 890100 6250100, 890000 6250000))"
+    good = tmp_path / "zones[v2].csv"
+    good.write_text(f"zone_id;name;wkt\nZ1;Zone \x1b[2Jeffacée;{square}\n", "utf-8")
+    bad = tmp_path / "bad\x1b[31m[red].csv"
+    bad.write_text(f"zone_id;name;wkt\nZ/1;Zone;{square}\n", "utf-8")
+    runner = CliRunner()
+    data = ["--crs", "EPSG:2154", "--data-dir", str(tmp_path / "data")]
+    imported = runner.invoke(app, ["import", "zones", str(good), *data])
+    assert imported.exit_code == 0, imported.output
+    assert "zones[v2].csv: 1 rows read" in imported.output
+    refused = runner.invoke(app, ["import", "zones", str(bad), *data])
+    assert refused.exit_code == 2
+    assert "bad\\x1b[31m[red].csv: column 'zone_id'" in refused.output
+    here = runner.invoke(app, ["here", "5.3706", "43.2965", "--data-dir", str(tmp_path / "data")])
+    for output in (imported.output, refused.output, here.output):
+        assert "\x1b" not in output
