@@ -6,6 +6,7 @@ GEO_SERVICE_TEST_DATABASE_URL (see ``.ci/postgis.sh``) and skip without it, exce
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -173,6 +174,42 @@ def test_failed_write_leaves_the_previous_layer_intact(
     else:
         assert isinstance(store, PostGISStore)
         assert _tables(store) == [*_OWN_TABLES, "zones"]
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        OSError(errno.ENOSPC, "No space left on device"),
+        pyogrio.errors.DataSourceError("sqlite3_step() failed: database or disk is full"),
+        OSError(errno.EROFS, "Read-only file system", "/data/store/.zones.tmp.gpkg"),
+    ],
+    ids=["enospc", "gdal-full", "read-only"],
+)
+def test_a_full_disk_or_a_read_only_store_is_said_plainly(
+    failure: Exception, tmp_path: Path, zones, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = GeoPackageStore(tmp_path)
+    store.write_layer("zones", zones, meta("zones", "v1"))
+    before = (store.root / "zones.gpkg").read_bytes()
+
+    def failing(*_: object, **__: object) -> None:
+        raise failure
+
+    monkeypatch.setattr(pyogrio, "write_dataframe", failing)
+    with pytest.raises(StoreError) as refused:
+        store.write_layer("zones", zones.head(2), meta("zones", "v2"))
+    if isinstance(failure, OSError) and failure.errno == errno.EROFS:
+        assert refused.value.message.startswith(
+            "/data/store/.zones.tmp.gpkg: cannot be written (Read-only file system); the "
+            "store's directory must be writable by this user"
+        )
+    else:
+        assert refused.value.message.startswith(
+            f"disk full: writing layer 'zones' in {store.root} needed more than the "
+        )
+        assert " MB free there (0 MB written before it filled)" in refused.value.message
+    assert refused.value.message.endswith("The store is unchanged")
+    assert (store.root / "zones.gpkg").read_bytes() == before
 
 
 _KILLED_WRITER = """

@@ -14,9 +14,11 @@ metadata, GeoTIFF tag), so that a file and its description are replaced together
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -123,8 +125,12 @@ class GeoPackageStore(Store):
                     tmp.replace(self.root / f"{name}{suffix}")
                     (self.root / f"{name}{other}").unlink(missing_ok=True)
                 _fsync(self.root)
-        except OSError as exc:
-            raise StoreError(f"cannot write layer '{current}' in {self.root}: {exc}") from exc
+        except Exception as exc:  # OSError, and GDAL's errors of a full disk
+            written = sum(t.stat().st_size for _, t, _ in temporaries if t.exists())
+            error = _write_error(self.root, current, exc, written)
+            if error is None:
+                raise
+            raise error from exc
         finally:
             for _, tmp, _ in temporaries:
                 tmp.unlink(missing_ok=True)
@@ -143,8 +149,14 @@ class GeoPackageStore(Store):
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / ".lock").open("a") as handle:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            handle = (self.root / ".lock").open("a")
+        except OSError as exc:
+            raise _write_error(self.root, "", exc, 0) or StoreError(
+                f"cannot lock the store in {self.root}: {exc}"
+            ) from exc
+        with handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -246,6 +258,36 @@ class GeoPackageStore(Store):
             if path.is_file():
                 return path
         raise NotFoundError(f"layer '{name}' is not in the {self.describe()}")
+
+
+_FULL: Final = frozenset({errno.ENOSPC, errno.EDQUOT})
+_READ_ONLY: Final = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+_FULL_WORDS: Final = ("disk is full", "no space left", "disk full")
+
+
+def _write_error(root: Path, layer: str, exc: Exception, written: int) -> StoreError | None:
+    """What a failed write means for its user: a full disk (how much was free, how much was
+    written), a read-only directory, or another OS error; None for other exceptions."""
+    what = f" layer '{layer}'" if layer else ""
+    code = exc.errno if isinstance(exc, OSError) else None
+    if code in _FULL or any(w in str(exc).lower() for w in _FULL_WORDS):
+        free = shutil.disk_usage(root).free if root.is_dir() else 0
+        return StoreError(
+            f"disk full: writing{what} in {root} needed more than the {free / 1e6:,.0f} MB "
+            f"free there ({written / 1e6:,.0f} MB written before it filled); "
+            "free space there or set GEO_SERVICE_DATA_DIR to a larger disk. The store is "
+            "unchanged"
+        )
+    if isinstance(exc, OSError) and code in _READ_ONLY:
+        place = exc.filename or root
+        return StoreError(
+            f"{place}: cannot be written ({exc.strerror}); the store's directory must be "
+            "writable by this user (set GEO_SERVICE_DATA_DIR to a writable one). The store is "
+            "unchanged"
+        )
+    if isinstance(exc, OSError):
+        return StoreError(f"cannot write{what} in {root}: {exc}")
+    return None
 
 
 def _vector_writer(name: str, frame: gpd.GeoDataFrame, meta: LayerMeta) -> _Writer:
