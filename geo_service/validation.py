@@ -45,6 +45,9 @@ _FALSE: Final = frozenset({"false", "f", "0", "no", "n", "non", "faux"})
 MAX_LOCAUX: Final = 100_000
 #: Most vertices one feature may have (a detailed commune outline has tens of thousands).
 MAX_VERTICES: Final = 500_000
+#: Largest surface a plot of land may declare (``area_ha``), in hectares: twice the largest
+#: French activity zone (Fos-sur-Mer's port industrial zone, about 10,000 ha).
+MAX_PLOT_HA: Final = 20_000.0
 
 
 @dataclass
@@ -504,9 +507,20 @@ def _non_negative(
 
 
 def _area(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
-    return _non_negative(
+    areas = _non_negative(
         values, source, column, "values that are not surfaces", "a number of hectares >= 0"
     )
+    huge = (areas > MAX_PLOT_HA).fillna(False).to_numpy(dtype=bool)
+    if huge.any():
+        raise _fail_rows(
+            source,
+            column,
+            values.index[huge],
+            f"surfaces up to {float(areas.max()):,.0f} ha",
+            f"at most {MAX_PLOT_HA:,.0f} ha per plot (twice the largest French activity "
+            "zone); are they m² rather than hectares?",
+        )
+    return areas
 
 
 def _metres(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:

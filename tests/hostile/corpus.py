@@ -426,6 +426,17 @@ CASES: Final[tuple[Case, ...]] = (
         format="cnig-site-eco",
     ),
     Case(
+        "absurd plot area",
+        "land",
+        ("huge_plot.csv",),
+        _text("huge_plot.csv", _land_csv(["T1;oui;1,5;5,40;43,30", "T2;oui;1e12;5,41;43,31"])),
+        "refused",
+        r"huge_plot\.csv: column 'area_ha': surfaces up to 1,000,000,000,000 ha in row 2; "
+        r"expected at most 20,000 ha per plot",
+        "a point plot of 10^12 ha (more than the Earth)",
+        format="generic-land",
+    ),
+    Case(
         "mixed separators, BOM and CRLF",
         "land",
         ("mixed_separators.csv",),
