@@ -362,3 +362,29 @@ def test_zones_matched_by_id_between_runs_are_reported(
     assert second.perimeters.changed == ("A",)
     assert second.perimeters.added == ("E",)
     assert second.perimeters.removed == ("D",)
+
+
+def test_api_runs_the_history_analysis(
+    tmp_path: Path, zones: gpd.GeoDataFrame, premises: gpd.GeoDataFrame
+) -> None:
+    from geo_service.api.auth import hash_api_key
+
+    store = GeoPackageStore(tmp_path / "data")
+    _stored(store, zones, premises)
+    key = "history-api-test-key-0123456789"
+    settings = Settings(
+        database_url=None, data_dir=tmp_path / "data", api_key_hash=hash_api_key(key)
+    )
+    with TestClient(create_app(settings)) as client:
+        auth = {"X-API-Key": key}
+        assert client.post("/analysis", params={"history": "true"}).status_code == 401
+        refused = client.post("/analysis", params={"since": "2025-T4"}, headers=auth)
+        assert refused.status_code == 400
+        done = client.post(
+            "/analysis", params={"history": "true", "since": "2025-T4"}, headers=auth
+        )
+        assert done.status_code == 200, done.text
+        assert done.json()["vintages"] == list(_VINTAGES)
+        body = client.get("/zones/B/history").json()
+        assert body["since"] == "2025-T4"
+        assert len(body["history"]) == 3

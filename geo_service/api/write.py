@@ -23,9 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Annotated, Any, Final, TypeVar
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from starlette.datastructures import UploadFile
@@ -166,6 +166,9 @@ class AnalysisRun(BaseModel):
     zones: int
     zones_by_status: dict[str, int]
     synthetic: bool
+    vintages: list[str] = Field(
+        default_factory=list, description="The vintages analysed (history=true)."
+    )
 
 
 class Deleted(BaseModel):
@@ -509,7 +512,21 @@ def _import_result(
         }
     },
 )
-async def analysis(request: Request, workspace: WorkspaceDep) -> Response:
+async def analysis(
+    request: Request,
+    workspace: WorkspaceDep,
+    history: Annotated[
+        bool,
+        Query(
+            description="Also analyse every vintage of the coverage layers with the same "
+            "thresholds (history tables and changes), as `geo-service analyze --history`."
+        ),
+    ] = False,
+    since: Annotated[
+        str | None,
+        Query(description="With history: reference vintage of the changes (e.g. 2024-T1)."),
+    ] = None,
+) -> Response:
     """Run the analysis on the stored layers and store its results, as `geo-service analyze`
     does; thresholds and weights not given come from the settings. The body (optional) is a
     JSON object of thresholds and weights."""
@@ -520,8 +537,14 @@ async def analysis(request: Request, workspace: WorkspaceDep) -> Response:
     except ValidationError as exc:
         raise ParameterError("body", _first_problem(exc)) from None
 
+    if since is not None and not history:
+        raise ParameterError("since", "give history=true with since")
+
     def run() -> AnalysisRun:
-        result = pipeline.analyze(workspace.store, params)
+        if history:
+            result, _ = pipeline.analyze_history(workspace.store, params, since=since)
+        else:
+            result = pipeline.analyze(workspace.store, params)
         counts = {s: n for s, n in status_counts(result.zones).items() if n}
         return AnalysisRun(
             analyzed_at=result.run.analyzed_at.isoformat(),
@@ -529,6 +552,7 @@ async def analysis(request: Request, workspace: WorkspaceDep) -> Response:
             zones=len(result.zones),
             zones_by_status=counts,
             synthetic=result.run.synthetic,
+            vintages=list(result.run.vintages),
         )
 
     done = await _serialised(request, run)
