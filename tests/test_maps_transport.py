@@ -66,3 +66,22 @@ def test_the_territory_map_offers_the_demo_transport_layers_off(analysed_demo_di
     assert len(names) == len(FACILITY_STYLES)
     for name in names:
         assert f"{name}.addTo(" not in page
+
+
+def test_the_zone_map_shows_the_stops_around_the_zone(analysed_demo_dir: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from geo_service import pipeline
+    from geo_service.api import create_app
+    from geo_service.settings import Settings
+    from geo_service.store import GeoPackageStore
+
+    zones = pipeline.load_results(GeoPackageStore(analysed_demo_dir)).zones
+    served = zones[zones["transit_stops"] > 0].iloc[0]
+    app = create_app(Settings(database_url=None, data_dir=analysed_demo_dir))
+    with TestClient(app) as client:
+        page = client.get(f"/maps/zones/{served['zone_id']}").text
+    names = re.findall(r"var (script_layer_\w+) = GeoServiceMap\.facilities\(", page)
+    assert names  # at least the stops near the zone
+    assert f"{names[0]}.addTo(" in page  # on when the zone map opens
+    assert "Arrêt (taille : départs de 7 h à 9 h)" in page or "Arr\\u00eat" in page

@@ -47,7 +47,13 @@ from geo_service.workspace import CacheKey, CacheKind, Workspace
 
 #: Pages kept in memory (per results version).
 PAGE_CACHE_SIZE: Final = 32
-_LAYERS_SHOWN: Final = (pipeline.LAND, pipeline.PREMISES, pipeline.COVERAGE, pipeline.ZONE_HISTORY)
+_LAYERS_SHOWN: Final = (
+    pipeline.LAND,
+    pipeline.PREMISES,
+    pipeline.COVERAGE,
+    pipeline.ZONE_HISTORY,
+    *FACILITY_STYLES,
+)
 
 
 def territory_view(workspace: Workspace, status: str | None, commune: str | None) -> TerritoryView:
@@ -199,6 +205,7 @@ def zone_page(workspace: Workspace, zone_id: str, options: PageOptions) -> str:
             premises=workspace.optional_layer(pipeline.PREMISES),
             raster=workspace.raster(),
             history=workspace.optional_layer(pipeline.ZONE_HISTORY),
+            transport={name: workspace.optional_layer(name) for name in FACILITY_STYLES},
         )
         return zone_html(data, options)
 

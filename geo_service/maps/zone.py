@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from html import escape
 from typing import Any, Final
@@ -40,6 +41,13 @@ from geo_service.maps.layers import (
 from geo_service.maps.page import PageOptions, embed_snippet, header_bar, new_map, render_page
 from geo_service.maps.popups import zone_popup, zone_tooltip
 from geo_service.maps.raster import raster_image
+from geo_service.maps.transport import (
+    FACILITY_STYLES,
+    FacilityLayer,
+    facility_config,
+    facility_layers,
+)
+from geo_service.maps.transport import legend_section as transport_legend
 from geo_service.model import OUTPUT_CRS, SPEED_CLASSES, THD30, CoverageRaster, class_rank
 from geo_service.vintages import vintage_key
 
@@ -66,6 +74,8 @@ class ZoneData:
     raster: CoverageRaster | None
     #: The zone's rows of the history analysis, oldest first (empty without history).
     history: tuple[dict[str, Any], ...] = ()
+    #: The transport facilities in the area shown (stops, stations, interchanges, hubs).
+    transport: tuple[FacilityLayer, ...] = ()
 
     @property
     def window(self) -> tuple[float, float, float, float]:
@@ -81,8 +91,10 @@ def zone_data(
     premises: gpd.GeoDataFrame | None,
     raster: CoverageRaster | None,
     history: pd.DataFrame | None = None,
+    transport: Mapping[str, gpd.GeoDataFrame | None] | None = None,
 ) -> ZoneData:
-    """The zone ``zone_id`` with the plots and zones around it and the premises inside it.
+    """The zone ``zone_id`` with the plots and zones around it, the premises inside it and the
+    transport facilities (``transport`` layers by name) in the area shown.
 
     Raises NotFoundError when the result has no such zone.
     """
@@ -104,7 +116,14 @@ def zone_data(
     if history is not None and "zone_id" in history.columns:
         found = history[history["zone_id"].astype(str) == zone_id]
         rows = tuple(sorted(found.to_dict("records"), key=lambda r: vintage_key(str(r["vintage"]))))
-    return ZoneData(result, zone, geometry, neighbours, plots, inside, raster, rows)
+    nearby = {
+        name: frame.iloc[frame.sindex.query(window, predicate="intersects")]
+        for name, frame in (transport or {}).items()
+        if frame is not None
+    }
+    return ZoneData(
+        result, zone, geometry, neighbours, plots, inside, raster, rows, facility_layers(nearby)
+    )
 
 
 def zone_map(data: ZoneData, options: PageOptions) -> folium.Map:
@@ -155,6 +174,13 @@ def zone_map(data: ZoneData, options: PageOptions) -> folium.Map:
         {"styles": _zone_styles_here()},
         name="Zone d'activités",
     ).add_to(fmap)
+    for facility in data.transport:
+        refs[facility.layer] = ScriptLayer(
+            "facilities",
+            facility.json,
+            facility_config(facility.layer),
+            name=FACILITY_STYLES[facility.layer].name,
+        ).add_to(fmap)
     premises_classes = _add_premises(fmap, data, refs)
     folium.LayerControl(position="topright", collapsed=True).add_to(fmap)
     ScriptControl("fullscreen", {"title": "Plein écran"}).add_to(fmap)
@@ -299,6 +325,7 @@ def _add_legend(
         )
     if has_raster:
         sections.append(raster_legend_section("Transparent : débit inconnu."))
+    sections += [transport_legend(facility) for facility in data.transport]
     ScriptControl(
         "legend", {"title": "Légende", "sections": sections, "collapsed": False}, refs
     ).add_to(fmap)
