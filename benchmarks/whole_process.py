@@ -13,7 +13,7 @@ already made) as a second column:
   ``plain_script import`` (``read_parquet`` then ``to_file``, no validation);
 - ``geo-service serve`` until it answers ``/healthz``: baseline :mod:`benchmarks.plain_server`
   (the zone results and premises read with geopandas, FastAPI and uvicorn);
-- ``geo-service opinion --all-flagged`` on the demo territory (PDF; HTML in ``--smoke``):
+- ``geo-service opinion --all-flagged`` on the demo territory (PDF; JSON in ``--smoke``):
   baseline one ``geo-service opinion --zone`` process per flagged zone, as a shell loop would
   run them (three timed, one in ``--smoke``, scaled to the flagged count; no in-process
   figure in ``--smoke``);
@@ -318,7 +318,7 @@ def _opinions(context: Context, env: dict[str, str]) -> Row:
 
     data_dir = _demo_dir(context)
     demo_env = {**env, "GEO_SERVICE_DATA_DIR": str(data_dir)}
-    fmt = OpinionFormat.HTML if context.smoke else OpinionFormat.PDF
+    fmt = OpinionFormat.JSON if context.smoke else OpinionFormat.PDF
     flagged = [str(z) for z in pipeline.load_results(GeoPackageStore(data_dir)).flagged().zone_id]
     out = context.workdir / "opinions"
     timed = _times(
