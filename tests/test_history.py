@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from conftest import box
 from fastapi.testclient import TestClient
+from test_opinion_record import _settings
 from typer.testing import CliRunner
 
 from geo_service import pipeline
@@ -22,7 +23,6 @@ from geo_service.model import LayerMeta
 from geo_service.settings import AnalysisParams, Settings
 from geo_service.sources.formats import ImportOptions
 from geo_service.store import GeoPackageStore, Store
-from geo_service.store.postgis import PostGISStore
 from geo_service.validation import validate_layer
 
 _VINTAGES = ("2025-T3", "2025-T4", "2026-T1")
@@ -128,16 +128,12 @@ def test_cli_and_api_serve_the_history(
     store: Store, tmp_path: Path, zones: gpd.GeoDataFrame, premises: gpd.GeoDataFrame
 ) -> None:
     _stored(store, zones, premises)
-    if isinstance(store, PostGISStore):
-        settings = Settings(database_url=store._url, database_schema=store.schema)
-        env = {
-            "GEO_SERVICE_DATABASE_URL": store._url,
-            "GEO_SERVICE_DATABASE_SCHEMA": store.schema,
-        }
-    else:
-        assert isinstance(store, GeoPackageStore)
-        settings = Settings(database_url=None, data_dir=store.root.parent)
-        env = {"GEO_SERVICE_DATA_DIR": str(store.root.parent), "GEO_SERVICE_DATABASE_URL": ""}
+    settings = _settings(store, tmp_path)
+    env = {
+        "GEO_SERVICE_DATABASE_URL": settings.database_url or "",
+        "GEO_SERVICE_DATABASE_SCHEMA": settings.database_schema,
+        "GEO_SERVICE_DATA_DIR": str(settings.data_dir),
+    }
     done = CliRunner().invoke(cli_app, ["analyze", "--history", "--since", "2025-T4"], env=env)
     assert done.exit_code == 0, done.output
     assert "Historique : 3 millésimes analysés (2025-T3, 2025-T4, 2026-T1)" in done.output
@@ -235,12 +231,7 @@ def test_territory_synthesis_names_persistent_gaps_and_improved_zones(
 
     _stored(store, zones, premises)
     result, _ = pipeline.analyze_history(store, AnalysisParams())
-    if isinstance(store, PostGISStore):
-        settings = Settings(database_url=store._url, database_schema=store.schema)
-    else:
-        assert isinstance(store, GeoPackageStore)
-        settings = Settings(database_url=None, data_dir=store.root.parent)
-    workspace = Workspace(settings, store)
+    workspace = Workspace(_settings(store, tmp_path), store)
     subject = Subject(OpinionKind.TERRITORY)
     opinion = Opinion.model_validate_json(
         opinion_document(workspace, subject, OpinionFormat.JSON).content

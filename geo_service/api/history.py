@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 
-import numpy as np
-import pandas as pd
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
@@ -16,6 +13,7 @@ from geo_service.api.deps import WorkspaceDep
 from geo_service.api.errors import NOT_FOUND_RESPONSES
 from geo_service.api.params import reject_unknown_parameters
 from geo_service.errors import NotFoundError
+from geo_service.maps.geojson import clean
 
 router = APIRouter(tags=["Zones and territory"], dependencies=[Depends(reject_unknown_parameters)])
 
@@ -51,7 +49,7 @@ def zone_history(workspace: WorkspaceDep, zone_id: ZoneIdPath) -> dict[str, Any]
     rows: list[dict[str, Any]] = []
     if table is not None:
         found = table[table["zone_id"].astype(str) == zone_id]
-        rows = [{k: _plain(v) for k, v in row.items()} for row in found.to_dict("records")]
+        rows = [{k: clean(v) for k, v in row.items()} for row in found.to_dict("records")]
         rows.sort(key=lambda row: str(row[VINTAGE]))
     return {
         "zone_id": zone_id,
@@ -59,10 +57,3 @@ def zone_history(workspace: WorkspaceDep, zone_id: ZoneIdPath) -> dict[str, Any]
         "since": result.run.since,
         "history": rows,
     }
-
-
-def _plain(value: Any) -> Any:
-    """JSON value of a table cell: None for missing (None, NaN, NA), Python scalars."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return value.item() if isinstance(value, np.generic) else value

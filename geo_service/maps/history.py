@@ -7,13 +7,13 @@ Every text is escaped; the figures are repeated in the chart's title for screen 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from html import escape
 from typing import Any, Final
 
 from geo_service.formatting import GE, MBPS, fr_percent
 from geo_service.maps import style
+from geo_service.maps.geojson import clean
 
 _WIDTH: Final = 240
 _HEIGHT: Final = 110
@@ -24,11 +24,8 @@ _BOTTOM: Final = 28
 
 
 def _share(row: dict[str, Any]) -> float | None:
-    try:
-        value = float(row.get("share_thd30"))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(value) else value
+    found = clean(row.get("share_thd30"))
+    return None if found is None else float(found)
 
 
 def history_chart(rows: Sequence[dict[str, Any]]) -> str:

@@ -10,7 +10,6 @@ unknown change (grey), never a change from 0.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -22,7 +21,7 @@ import pandas as pd
 
 from geo_service.formatting import GE, MBPS, fr_percent, fr_points
 from geo_service.maps import style
-from geo_service.maps.geojson import feature_collection
+from geo_service.maps.geojson import clean, feature_collection
 from geo_service.maps.layers import legend_entries, zone_styles
 from geo_service.settings import AnalysisParams
 
@@ -59,11 +58,9 @@ def progress_class(points: float | None) -> str:
 
 
 def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
+    """A number of a table cell, None where missing (NaN, NA)."""
+    found = clean(value)
+    return None if found is None else float(found)
 
 
 def _progress_styles() -> dict[str, dict[str, Any]]:

@@ -7,27 +7,18 @@ history). Vintages are named; a share unknown then or now is never counted as a 
 
 from __future__ import annotations
 
-import math
 from typing import Any, Final
 
 import numpy as np
 
 from geo_service.analysis import AnalysisResult
 from geo_service.formatting import GE, MBPS, fr_percent, fr_points, plural
-from geo_service.opinions.common import commune_name, commune_names
+from geo_service.opinions.common import commune_name, commune_names, value
 from geo_service.opinions.model import Trend, TrendLine
 from geo_service.opinions.wording import status_label
 
 #: Most improved zones listed.
 IMPROVED_LISTED: Final = 10
-
-
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
 
 
 def _true(value: Any) -> bool:
@@ -36,8 +27,8 @@ def _true(value: Any) -> bool:
 
 
 def _line(row: dict[str, Any], names: dict[str, str]) -> TrendLine:
-    now = _number(row.get("share_thd30"))
-    change = _number(row.get("share_thd30_since"))
+    now = value(row, "share_thd30")
+    change = value(row, "share_thd30_since")
     then = now - change if now is not None and change is not None else None
     return TrendLine(
         zone_id=str(row["zone_id"]),
@@ -61,9 +52,7 @@ def territory_trend(result: AnalysisResult) -> Trend | None:
     names = commune_names(result)
     rows = zones.drop(columns=zones.geometry.name).to_dict("records")
     persistent = [_line(r, names) for r in rows if _true(r.get("persistent"))]
-    gains = [
-        (change, r) for r in rows if (change := _number(r.get("share_thd30_since"))) is not None
-    ]
+    gains = [(change, r) for r in rows if (change := value(r, "share_thd30_since")) is not None]
     improved = [
         _line(r, names)
         for change, r in sorted(gains, key=lambda item: (-item[0], str(item[1]["zone_id"])))
