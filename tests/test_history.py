@@ -192,6 +192,18 @@ _MARSEILLE_LOCAUX = 432_378 + 24_094
 
 
 def test_marseille_history_from_the_observatory_quarters(store: Store) -> None:
+    files = [_FIXTURES / "ftth-communes.csv", _FIXTURES / "ftth-deploiement-communes.csv"]
+    _check_marseille_history(store, files)
+
+
+def test_marseille_history_from_the_real_observatory_file(store: Store, realdata: Path) -> None:
+    """The real ARCEP file (35,361 communes, three quarters): Marseille's row counted by hand
+    (13055: 246 383, 244 708, 248 140 connectable; 432 378 logements + 24 094 établissements)."""
+    folder = realdata / "broadband" / "arcep-ftth-deploiement-2018"
+    _check_marseille_history(store, [folder / "communes.csv", folder / "ftthCommunes.csv"])
+
+
+def _check_marseille_history(store: Store, files: list[Path]) -> None:
     zones = gpd.GeoDataFrame(
         {"zone_id": ["MRS-1"], "name": ["ZI Marseille"], "commune_insee": ["13055"]},
         geometry=[box(0, 0, 100, 100)],
@@ -205,7 +217,6 @@ def test_marseille_history_from_the_observatory_quarters(store: Store) -> None:
     for name, frame in (("zones", zones), ("communes", communes)):
         validated, _ = validate_layer(name, frame, f"{name}.gpkg")
         store.write_layer(name, validated, LayerMeta(name=name, kind=name, title=name, source="t"))
-    files = [_FIXTURES / "ftth-communes.csv", _FIXTURES / "ftth-deploiement-communes.csv"]
     pipeline.import_files(store, "commune_coverage", files, options=ImportOptions(quarter="all"))
     result, history = pipeline.analyze_history(store, AnalysisParams())
     assert history.vintages == tuple(_MARSEILLE_CONNECTABLE)
