@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,7 @@ import httpx
 import numpy as np
 import shapely
 
-from benchmarks.common import Context, Figure, format_table
+from benchmarks.common import Context, Figure, format_table, free_port
 from geo_service import pipeline
 from geo_service.model import OUTPUT_CRS
 from geo_service.settings import AnalysisParams
@@ -156,13 +155,6 @@ def here_paths(store: GeoPackageStore, count: int, seed: int = 7) -> list[str]:
     return [f"/here?lon={lon:.6f}&lat={lat:.6f}" for lon, lat in points]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def start_server(
     data_dir: Path,
     log: Path,
@@ -172,7 +164,7 @@ def start_server(
     """``geo-service serve`` on a free loopback port; returns the process and its URL once it
     answers. ``env`` is its environment (default: this one, without
     ``GEO_SERVICE_DATABASE_URL`` so that it serves the GeoPackage store of ``data_dir``)."""
-    port = _free_port()
+    port = free_port()
     if env is None:
         env = {k: v for k, v in os.environ.items() if k != "GEO_SERVICE_DATABASE_URL"}
     command = [sys.executable, "-m", "geo_service", "serve", "--host", "127.0.0.1"]

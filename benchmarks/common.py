@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import statistics
 import subprocess
 import threading
@@ -74,6 +75,14 @@ class Context:
     def target(self, value: float) -> float | None:
         """``value`` when the targets apply, else None (figures shown without verdict)."""
         return value if self.targets_apply else None
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback interface (for a server started by a benchmark)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def median_seconds(work: Callable[[], object], repeat: int) -> float:

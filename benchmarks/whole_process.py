@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,7 +39,7 @@ from typing import Final
 
 import httpx
 
-from benchmarks.common import Context, Figure, median_seconds, run_measured
+from benchmarks.common import Context, Figure, free_port, median_seconds, run_measured
 
 NAME: Final = "whole"
 TARGET_RATIO: Final = 0.5
@@ -83,20 +82,13 @@ def _times(command: Sequence[str], env: dict[str, str], repeat: int) -> Timed:
     return Timed(min(seconds), statistics.median(seconds), max(peaks))
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _ready_times(
     command: Callable[[int], list[str]], env: dict[str, str], repeat: int, log: Path
 ) -> Timed:
     """:class:`Timed` of a server started by ``command(port)`` until ``/healthz`` answers 200."""
     seconds = []
     for _ in range(repeat):
-        port = _free_port()
+        port = free_port()
         start = time.perf_counter()
         with log.open("w") as output:
             process = subprocess.Popen(
