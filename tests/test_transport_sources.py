@@ -312,3 +312,25 @@ def test_a_road_network_analyses_with_road_distances(tmp_path: Path) -> None:
     straight = pipeline.analyze_store(store, AnalysisParams()).zones
     assert straight["road_access_road_km"].isna().all()
     assert straight["road_access_km"].tolist() == zones["road_access_km"].tolist()
+
+
+def test_osm_xml_motorway_exits(tmp_path: Path) -> None:
+    osm = tmp_path / "sorties.osm"
+    osm.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><osm version="0.6">'
+        '<node id="1" lat="43.45" lon="5.40"><tag k="highway" v="motorway_junction"/>'
+        '<tag k="ref" v="A7"/><tag k="name" v="Aix-en-Provence Ouest"/></node>'
+        '<node id="2" lat="43.46" lon="5.41"><tag k="highway" v="motorway_junction"/>'
+        '<tag k="destination" v="Marseille"/></node>'
+        '<node id="3" lat="43.47" lon="5.42"/>'
+        "</osm>",
+        encoding="utf-8",
+    )
+    exits, report = read("road_access", [osm])
+    assert choose_format("road_access", [osm]).name == "osm-xml-junctions"
+    assert report.rows_read == 3
+    assert exits["name"].tolist() == ["Aix-en-Provence Ouest", "Marseille"]
+    assert exits["access_id"].tolist() == ["osm:node/1", "osm:node/2"]
+    assert exits["road"].tolist()[0] == "A7"
+    assert set(exits["kind"]) == {"junction"}
+    assert exits.crs == "EPSG:2154"

@@ -1,5 +1,5 @@
 """The ``road_network`` layer: directed road edges from an OSMnx GraphML graph or an OSM XML
-extract.
+extract; and the ``road_access`` layer's motorway exits of an OSM XML extract.
 
 - GraphML (``.graphml``, as ``osmnx.save_graphml`` writes it): nodes with ``x``/``y`` (the
   graph's ``crs``, WGS84 by default), edges with ``length`` (m), ``maxspeed``, ``highway``,
@@ -172,6 +172,44 @@ def read_osm_xml(
     return canonical_layer(LayerKind.ROAD_NETWORK, frame, geometry, "EPSG:4326", report)
 
 
+def read_osm_xml_junctions(
+    paths: Sequence[Path], options: ImportOptions
+) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """``road_access`` from an OSM XML extract: its ``highway=motorway_junction`` nodes (the
+    motorway exits), named by ``name``, else ``destination``, ``exit_to`` or ``ref``."""
+    path = _one(paths)
+    rows: list[dict[str, object]] = []
+    points: list[tuple[float, float]] = []
+    read = 0
+    try:
+        for element in _elements(path, ("node",)):
+            read += 1
+            tags = {t.get("k", ""): t.get("v", "") for t in element if t.tag == "tag"}
+            if tags.get("highway") == "motorway_junction":
+                label = next(
+                    (tags[k] for k in ("name", "destination", "exit_to", "ref") if tags.get(k)),
+                    "Sortie d'autoroute",
+                )
+                rows.append(
+                    {
+                        "access_id": f"osm:node/{element.get('id', '')}",
+                        "name": label,
+                        "road": tags.get("ref") or None,
+                        "kind": "junction",
+                    }
+                )
+                points.append((float(element.get("lon", "nan")), float(element.get("lat", "nan"))))
+            element.clear()
+    except (ET.ParseError, ValueError) as exc:
+        raise InputError(f"{path}: not an OSM XML file ({exc}); expected <osm> nodes") from exc
+    report = LayerReport(source=str(path), kind=LayerKind.ROAD_ACCESS, rows_read=read)
+    if not rows:
+        raise InputError(f"{path}: no highway=motorway_junction node; expected motorway exits")
+    report.warnings.append(f"{path}: {read - len(rows)} nodes that are not motorway exits left out")
+    geometry = [shapely.Point(xy) for xy in points]
+    return canonical_layer(LayerKind.ROAD_ACCESS, pd.DataFrame(rows), geometry, "EPSG:4326", report)
+
+
 def _one(paths: Sequence[Path]) -> Path:
     if len(paths) != 1:
         raise ParameterError("FILE", f"a road network is read from one file; got {len(paths)}")
@@ -284,6 +322,14 @@ for _fmt in (
         description="An OpenStreetMap XML extract (.osm or .osm.gz, complete ways): the "
         "drivable ways split at intersections, one edge per driven direction",
         read=read_osm_xml,
+        detect=lambda sniffs: len(sniffs) == 1 and _is_osm_xml(sniffs[0]),
+    ),
+    ImportFormat(
+        name="osm-xml-junctions",
+        layer="road_access",
+        description="An OpenStreetMap XML extract (.osm or .osm.gz): its "
+        "highway=motorway_junction nodes (motorway exits)",
+        read=read_osm_xml_junctions,
         detect=lambda sniffs: len(sniffs) == 1 and _is_osm_xml(sniffs[0]),
     ),
 ):
