@@ -67,6 +67,7 @@ def test_the_zone_opinion_has_its_access_section(result: AnalysisResult) -> None
         assert f"{reason}." in opinion.access
     assert any("à vol d'oiseau" in p for p in opinion.access)
     assert "Données de transport" in opinion.access[-1]
+    assert "réseau routier" in opinion.access[-1]
     markdown = render_markdown(opinion)
     assert "## Accès et transports" in markdown
     assert opinion.figure("road_access_km").value == pytest.approx(row["road_access_km"])

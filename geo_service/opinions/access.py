@@ -17,7 +17,7 @@ from geo_service.settings import AnalysisParams
 #: Title of the section.
 ACCESS_TITLE: Final = "Accès et transports"
 #: The transport layers, as the section cites them.
-TRANSPORT_LAYERS: Final = ("transit_stops", "rail_stations", "road_access", "hubs")
+TRANSPORT_LAYERS: Final = ("transit_stops", "rail_stations", "road_access", "hubs", "road_network")
 
 
 def method_sentence(params: AnalysisParams, *, by_road: bool = False) -> str:
