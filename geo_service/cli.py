@@ -289,7 +289,7 @@ def import_(
         layer,
         files,
         format_name=given["format_name"],
-        options=import_options(given, settings.max_raster_pixels),
+        options=import_options(given, settings.max_raster_pixels, settings.max_features),
         source=given["source"],
         licence=given["licence"],
         data_date=_parse_date(given["data_date"]),
@@ -1027,7 +1027,7 @@ def fetch(
         console.print(table)
         return
     store = open_store(settings)
-    options = import_options(given, settings.max_raster_pixels)
+    options = import_options(given, settings.max_raster_pixels, settings.max_features)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

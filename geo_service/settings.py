@@ -14,6 +14,10 @@ from geo_service.thresholds import BY_NAME, Bounds
 #: largest metropolitan département (Gironde, about 125 x 155 km); 1 GB as float32. Larger
 #: rasters are refused before any pixel is read.
 DEFAULT_MAX_RASTER_PIXELS: Final = 250_000_000
+#: Most features of an imported vector file, checked from its metadata (GeoPackage,
+#: Shapefile, FlatGeobuf, GeoParquet) or its line count (CSV) before it is read: ten times the
+#: buildings of the largest French region.
+DEFAULT_MAX_FEATURES: Final = 10_000_000
 
 
 def _threshold(name: str) -> Any:
@@ -197,6 +201,13 @@ class Settings(BaseSettings, AnalysisFields):
         gt=0.0,
         description="Seconds an import may run in its worker process before it is stopped "
         "with a clear refusal, the store unchanged.",
+    )
+
+    max_features: int = Field(
+        default=DEFAULT_MAX_FEATURES,
+        ge=1,
+        description="Most features (rows) of an imported vector file, checked from its "
+        "metadata or line count before it is read; larger files are refused.",
     )
 
     # Opinions (avis): absolute links, and the priority cut-offs of the recommendation levels.

@@ -126,3 +126,36 @@ def test_the_heaviest_refused_files_stay_under_2_gb(name: str, tmp_path: Path) -
     peak = int(done.stderr.rsplit("PEAK ", 1)[1])
     print(f"{name}: peak {peak / 1e6:,.0f} MB")
     assert peak < MAX_REFUSED_RSS_BYTES, f"{name}: peak {peak / 1e9:.2f} GB"
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".csv", ".parquet", ".shp"])
+def test_the_feature_bound_is_checked_before_reading(
+    suffix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import geopandas as gpd
+    import shapely
+
+    frame = gpd.GeoDataFrame(
+        {"zone_id": [f"Z{i}" for i in range(30)], "name": ["Zone"] * 30},
+        geometry=[shapely.box(X0 + 10 * i, Y0, X0 + 10 * i + 5, Y0 + 5) for i in range(30)],
+        crs="EPSG:2154",
+    )
+    path = tmp_path / f"zones{suffix}"
+    if suffix == ".csv":
+        frame.assign(wkt=frame.geometry.to_wkt()).drop(columns="geometry").to_csv(path, index=False)
+    elif suffix == ".parquet":
+        frame.to_parquet(path)
+    else:
+        frame.to_file(path)
+    known_from = {".csv": "lines", ".parquet": "Parquet metadata"}.get(suffix, "metadata")
+    data = ["--data-dir", str(tmp_path / "data"), "--crs", "EPSG:2154"]
+    monkeypatch.setenv("GEO_SERVICE_MAX_FEATURES", "29")
+    refused = CliRunner().invoke(app, ["import", "zones", str(path), *data])
+    assert refused.exit_code == 2, refused.output
+    assert " ".join(refused.output.split()) == (
+        f"Error: {path}: 30 features (from its {known_from}); expected at most 29 "
+        "(GEO_SERVICE_MAX_FEATURES): split the file, or raise the limit"
+    )
+    monkeypatch.setenv("GEO_SERVICE_MAX_FEATURES", "30")
+    accepted = CliRunner().invoke(app, ["import", "zones", str(path), *data])
+    assert accepted.exit_code == 0, accepted.output

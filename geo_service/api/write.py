@@ -277,7 +277,7 @@ def _import_work(
     file can stall the server or exhaust its memory."""
 
     def run() -> ImportResult:
-        options, extra = _options(upload.fields, settings.max_raster_pixels)
+        options, extra = _options(upload.fields, settings)
         paths = _primary_files(upload.files)
         try:
             fmt, report, version = import_bounded(settings, layer, paths, options=options, **extra)
@@ -426,9 +426,7 @@ def _stem(path: Path) -> str:
     return name[: -len(".shp.xml")] if name.endswith(".shp.xml") else path.stem.lower()
 
 
-def _options(
-    fields: dict[str, str], max_raster_pixels: int
-) -> tuple[ImportOptions, dict[str, Any]]:
+def _options(fields: dict[str, str], settings: Settings) -> tuple[ImportOptions, dict[str, Any]]:
     def text(name: str) -> str | None:
         value = fields.get(name, "").strip()
         return value or None
@@ -437,7 +435,7 @@ def _options(
         o.name: _flag(o.form_field, fields.get(o.form_field, "")) if o.flag else text(o.form_field)
         for o in IMPORT_OPTIONS
     }
-    options = import_options(given, max_raster_pixels)
+    options = import_options(given, settings.max_raster_pixels, settings.max_features)
     given["data_date"] = _date(given["data_date"])
     extra = {o.name: given[o.name] for o in IMPORT_OPTIONS if not o.of_format}
     return options, extra

@@ -21,7 +21,7 @@ from geo_service.errors import InputError, ParameterError
 from geo_service.import_options import IMPORT_OPTIONS as IMPORT_OPTIONS
 from geo_service.import_options import ImportOption as ImportOption
 from geo_service.model import CoverageRaster, LayerKind
-from geo_service.settings import DEFAULT_MAX_RASTER_PIXELS
+from geo_service.settings import DEFAULT_MAX_FEATURES, DEFAULT_MAX_RASTER_PIXELS
 from geo_service.sources.archive import zip_members
 from geo_service.sources.csvfile import read_csv_header
 from geo_service.sources.paths import check_input_file
@@ -51,6 +51,7 @@ class ImportOptions:
     wired_only: bool = False
     quarter: str | None = None
     max_raster_pixels: int = DEFAULT_MAX_RASTER_PIXELS
+    max_features: int = DEFAULT_MAX_FEATURES
 
     def __post_init__(self) -> None:
         if self.crs is not None:
@@ -58,11 +59,13 @@ class ImportOptions:
 
 
 def import_options(
-    given: Mapping[str, Any], max_raster_pixels: int = DEFAULT_MAX_RASTER_PIXELS
+    given: Mapping[str, Any],
+    max_raster_pixels: int = DEFAULT_MAX_RASTER_PIXELS,
+    max_features: int = DEFAULT_MAX_FEATURES,
 ) -> ImportOptions:
     """The :class:`ImportOptions` of the values ``given`` by option name (others ignored)."""
     values = {o.name: given[o.name] for o in IMPORT_OPTIONS if o.of_format and o.name in given}
-    return ImportOptions(**values, max_raster_pixels=max_raster_pixels)
+    return ImportOptions(**values, max_raster_pixels=max_raster_pixels, max_features=max_features)
 
 
 @dataclass(frozen=True)
@@ -199,7 +202,9 @@ def read_csv_table_header(path: Path) -> tuple[str, ...]:
 def _generic_vector(layer: LayerKind) -> ImportFormat:
     def read(paths: Sequence[Path], options: ImportOptions) -> tuple[gpd.GeoDataFrame, LayerReport]:
         (path,) = _one(paths, layer.value)
-        frame = read_vector(path, layer=options.layer, crs=options.crs)
+        frame = read_vector(
+            path, layer=options.layer, crs=options.crs, max_features=options.max_features
+        )
         frame = _rename_fields(frame, layer, options, path)
         return validate_layer(layer, frame, str(path))
 

@@ -195,7 +195,9 @@ def read_passenger_stations(
 ) -> tuple[gpd.GeoDataFrame, LayerReport]:
     """``rail_stations`` from SNCF Gares & Connexions' ``gares-de-voyageurs`` GeoJSON."""
     path = _one(paths, "passenger stations")
-    frame = _lower(read_vector(path, layer=options.layer, crs=options.crs))
+    frame = _lower(
+        read_vector(path, layer=options.layer, crs=options.crs, max_features=options.max_features)
+    )
     frame = frame.rename_geometry("geometry") if frame.geometry.name != "geometry" else frame
     _require(frame, path, ("nom", "codes_uic"), "the passenger stations' nom and codes_uic")
     report = LayerReport(source=str(path), kind=LayerKind.RAIL_STATIONS, rows_read=len(frame))
@@ -264,7 +266,9 @@ def read_osm_motorway_access(
     """``road_access`` from OpenStreetMap motorway junctions (points) and motorway links
     (lines, taken at their first point)."""
     path = _one(paths, "OpenStreetMap motorway access")
-    frame = _lower(read_vector(path, layer=options.layer, crs=options.crs))
+    frame = _lower(
+        read_vector(path, layer=options.layer, crs=options.crs, max_features=options.max_features)
+    )
     frame = frame.rename_geometry("geometry") if frame.geometry.name != "geometry" else frame
     _require(frame, path, ("highway",), "OpenStreetMap features with their highway tag")
     report = LayerReport(source=str(path), kind=LayerKind.ROAD_ACCESS, rows_read=len(frame))

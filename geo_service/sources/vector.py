@@ -17,6 +17,7 @@ from pyproj.exceptions import CRSError
 
 from geo_service.errors import InputError, format_rows
 from geo_service.model import SCHEMAS, LayerKind
+from geo_service.settings import DEFAULT_MAX_FEATURES
 from geo_service.sources.archive import check_zip
 from geo_service.sources.csvfile import read_csv_table
 from geo_service.sources.geopackage import check_geopackage
@@ -40,6 +41,8 @@ VECTOR_SUFFIXES: Final = (
 #: listing its layers would parse it once more).
 SINGLE_LAYER_SUFFIXES: Final = (".geojson", ".shp", ".fgb")
 _CSV_SUFFIXES: Final = (".csv", ".txt", ".tsv")
+#: Formats whose feature count GDAL reads from a header (not by reading the features).
+_COUNTED_SUFFIXES: Final = (".gpkg", ".shp", ".fgb")
 _PARQUET_SUFFIXES: Final = (".parquet", ".geoparquet")
 _WKT_COLUMNS: Final = ("geometry", "geom", "wkt", "the_geom", "geometrie", "wkt_geom")
 _LONLAT_COLUMNS: Final = (
@@ -65,7 +68,11 @@ def read_layer_file(
 
 
 def read_vector(
-    path: Path, *, layer: str | None = None, crs: str | None = None
+    path: Path,
+    *,
+    layer: str | None = None,
+    crs: str | None = None,
+    max_features: int = DEFAULT_MAX_FEATURES,
 ) -> gpd.GeoDataFrame:
     """Read any supported vector file into a GeoDataFrame in the CRS it declares.
 
@@ -79,6 +86,9 @@ def read_vector(
         Layer to read in a multi-layer file (GeoPackage).
     crs
         CRS of a file that declares none (e.g. ``EPSG:2154``); it overrides a declared one.
+    max_features
+        Most features accepted, checked before reading from the file's metadata (GeoPackage,
+        Shapefile, FlatGeobuf, GeoParquet) or its line count (delimited text).
     """
     path = Path(path)
     check_input_file(path)
@@ -90,11 +100,13 @@ def read_vector(
         )
     override = parse_crs(crs) if crs else None
     if suffix in _CSV_SUFFIXES:
+        _check_count(path, _line_count(path) - 1, max_features, "lines")
         frame = _read_csv(path, override)
     elif suffix in _PARQUET_SUFFIXES:
+        _check_count(path, _parquet_rows(path), max_features, "Parquet metadata")
         frame = _read_parquet(path)
     else:
-        frame = _read_ogr(path, layer)
+        frame = _read_ogr(path, layer, max_features)
     if override is not None:
         frame = frame.set_crs(override, allow_override=True)
     return frame
@@ -129,7 +141,34 @@ def layer_names(source: str) -> tuple[str, ...]:
     return tuple(str(name) for name in pyogrio.list_layers(source)[:, 0])
 
 
-def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+def _check_count(path: Path, count: int | None, most: int, known_from: str) -> None:
+    if count is not None and count > most:
+        raise InputError(
+            f"{path}: {count:,} features (from its {known_from}); expected at most {most:,} "
+            "(GEO_SERVICE_MAX_FEATURES): split the file, or raise the limit"
+        )
+
+
+def _line_count(path: Path) -> int:
+    """Lines of a text file, counted by blocks without decoding it."""
+    lines, last = 0, b"\n"
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 24):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")
+
+
+def _parquet_rows(path: Path) -> int | None:
+    import pyarrow.parquet as pq
+
+    try:
+        return int(pq.read_metadata(path).num_rows)
+    except Exception:  # not Parquet: the reader says so
+        return None
+
+
+def _read_ogr(path: Path, layer: str | None, max_features: int) -> gpd.GeoDataFrame:
     source = ogr_source(path)
     try:
         if layer is None and path.suffix.lower() not in SINGLE_LAYER_SUFFIXES:
@@ -137,6 +176,9 @@ def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:
             if len(layers) > 1:
                 names = ", ".join(layers)
                 raise InputError(f"{path}: holds several layers ({names}); choose one with --layer")
+        if path.suffix.lower() in _COUNTED_SUFFIXES:  # a count in the header: cheap
+            count = int(pyogrio.read_info(source, layer=layer)["features"])
+            _check_count(path, count if count >= 0 else None, max_features, "metadata")
         with np.errstate(invalid="ignore"):  # NaN coordinates: refused by the validation
             frame = pyogrio.read_dataframe(source, layer=layer, use_arrow=True)
     except InputError:
