@@ -32,8 +32,17 @@ HEAVY = (
     "exactextract",
     "h3",
 )
-#: Modules that the in-memory analysis (pipeline, workspace, export) must not load.
-ENGINES = ("dask", "dask_geopandas", "distributed", "weasyprint", "matplotlib", "folium")
+#: Modules that the in-memory analysis (pipeline, workspace, export) must not load (scipy:
+#: only when a road network is analysed).
+ENGINES = (
+    "dask",
+    "dask_geopandas",
+    "distributed",
+    "weasyprint",
+    "matplotlib",
+    "folium",
+    "scipy",
+)
 
 
 def _loaded_after(code: str, candidates: tuple[str, ...]) -> list[str]:
