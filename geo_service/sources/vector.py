@@ -20,7 +20,7 @@ from geo_service.model import SCHEMAS, LayerKind
 from geo_service.settings import DEFAULT_MAX_FEATURES
 from geo_service.sources.archive import check_zip
 from geo_service.sources.csvfile import read_csv_table
-from geo_service.sources.geopackage import check_geopackage
+from geo_service.sources.geopackage import check_geopackage, check_zipped_geopackages
 from geo_service.sources.paths import check_input_file
 from geo_service.validation import LayerReport, validate_layer
 
@@ -130,6 +130,7 @@ def ogr_source(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix == ".zip":
         check_zip(path)
+        check_zipped_geopackages(path)
         return f"/vsizip/{path}"
     if suffix == ".gpkg":
         check_geopackage(path)

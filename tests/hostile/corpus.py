@@ -17,6 +17,7 @@ import json
 import sqlite3
 import struct
 import sys
+import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -147,6 +148,13 @@ def _recursive_view_gpkg(
             conn.execute("DELETE FROM gpkg_ogr_contents")
 
     return make
+
+
+def _zipped_recursive_view(folder: Path) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        _recursive_view_gpkg("zones.gpkg")(Path(tmp))
+        with zipfile.ZipFile(folder / "zipped_view.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.write(Path(tmp) / "zones.gpkg", "zones.gpkg")
 
 
 #: A local (engineering) CRS: metres on a plane tied to no place on Earth.
@@ -414,6 +422,15 @@ CASES: Final[tuple[Case, ...]] = (
         "refused",
         r"recursive_view\.gpkg: layer big \(a view\) is computed by a query",
         "a 100 kB GeoPackage whose only layer is a view of a recursive CTE of 10^9 rows",
+    ),
+    Case(
+        "zipped GeoPackage whose layer is a recursive view",
+        "zones",
+        ("zipped_view.zip",),
+        _zipped_recursive_view,
+        "refused",
+        r"zipped_view\.zip \(zones\.gpkg\): layer big \(a view\) is computed by a query",
+        "the same view in a zip (GDAL would read it in place)",
     ),
     Case(
         "CNIG GeoPackage whose site_eco layer is a recursive view",
