@@ -90,6 +90,7 @@ def history_chart(rows: Sequence[dict[str, Any]]) -> str:
     return (
         f'<div class="gs-history"><strong>{escape(title)}</strong>'
         f'<svg role="img" aria-label="{summary}" viewBox="0 0 {_WIDTH} {_HEIGHT}" '
-        f'width="{_WIDTH}" height="{_HEIGHT}"><title>{summary}</title>{"".join(parts)}</svg>'
+        f'width="{_WIDTH}" height="{_HEIGHT}" style="max-width:100%;height:auto">'
+        f"<title>{summary}</title>{''.join(parts)}</svg>"
         "</div>"
     )
