@@ -241,7 +241,8 @@ def test_import_options_are_declared_once_for_the_cli_and_the_upload_form() -> N
         if f"option_{option.name}" in fetched:
             assert fetched[f"option_{option.name}"].help == option.help
     of_format = {o.name for o in IMPORT_OPTIONS if o.of_format}
-    assert of_format == set(ImportOptions.__dataclass_fields__) - {"max_raster_pixels"}
+    bounds = {"max_raster_pixels", "max_features"}  # from the settings, not per import
+    assert of_format == set(ImportOptions.__dataclass_fields__) - bounds
     built = import_options({"crs": "EPSG:2154", "wired_only": True, "append": True}, 7)
     assert (built.crs, built.wired_only, built.max_raster_pixels) == ("EPSG:2154", True, 7)
 
