@@ -38,7 +38,7 @@ from geo_service.maps.territory import (
     parse_commune,
     parse_statuses,
     territory_html,
-    view_zones,
+    view_mask,
 )
 from geo_service.maps.transport import FACILITY_STYLES, FacilityLayer, facility_layers
 from geo_service.maps.viewport import MAX_FEATURES, BBox, ViewportZones, zone_features_in
@@ -151,13 +151,10 @@ def territory_zones(
     """The zones of ``view`` that a territory map shown by viewport asks for: those meeting
     ``bboxes`` (and matching ``query`` or ``zone_id``), drawn as on the inline map."""
     result = workspace.results()
-    data = TerritoryData(
-        result, _zone_geometries(workspace, result), np.empty(0, dtype=object), None, None, None
-    )
-    zones, shown = view_zones(data, view)
+    mask = view_mask(result.zones, view)
     return zone_features_in(
-        zones,
-        shown,
+        result.zones[mask],
+        _zone_geometries(workspace, result)[mask],
         _commune_names(workspace),
         links,
         bboxes=bboxes,

@@ -269,17 +269,22 @@ def _vintage_view(
     return vintage_layers(shown, geometries, data.history, run.vintages, run.since, run.params)
 
 
-def view_zones(
-    data: TerritoryData, view: TerritoryView
-) -> tuple[gpd.GeoDataFrame, np.ndarray[Any, np.dtype[np.object_]]]:
-    """The zones ``view`` shows (its statuses, its commune) and their map geometries."""
-    zones = data.result.zones
+def view_mask(zones: gpd.GeoDataFrame, view: TerritoryView) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Which of ``zones`` ``view`` shows (its statuses, its commune)."""
     mask = np.ones(len(zones), dtype=bool)
     if view.statuses:
         mask &= zones["status"].isin(view.statuses).to_numpy()
     if view.commune:
         mask &= (zones["commune_insee"].astype("string") == view.commune).fillna(False).to_numpy()
-    return zones[mask], data.zone_geometries[mask]
+    return mask
+
+
+def view_zones(
+    data: TerritoryData, view: TerritoryView
+) -> tuple[gpd.GeoDataFrame, np.ndarray[Any, np.dtype[np.object_]]]:
+    """The zones ``view`` shows and their map geometries."""
+    mask = view_mask(data.result.zones, view)
+    return data.result.zones[mask], data.zone_geometries[mask]
 
 
 def territory_html(data: TerritoryData, view: TerritoryView, options: PageOptions) -> str:

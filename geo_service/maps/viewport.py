@@ -38,6 +38,13 @@ MAX_FEATURES: Final = 5000
 BBox = tuple[float, float, float, float]
 
 
+def zone_search_key(name: object, zone_id: object, code: object, names: Mapping[str, str]) -> str:
+    """What the map's search compares for a zone: its name, id, commune name and code."""
+    insee = clean(code)
+    commune = names.get(str(insee)) if insee is not None else None
+    return search_key(name, zone_id, commune, insee)
+
+
 def zone_features(
     zones: gpd.GeoDataFrame,
     geometries: Sequence[Any] | np.ndarray[Any, np.dtype[np.object_]],
@@ -56,7 +63,7 @@ def zone_features(
                 "s": str(row["status"]),
                 "t": zone_tooltip(row, commune),
                 "p": zone_popup(row, commune, links),
-                "q": search_key(row["name"], row["zone_id"], commune, code),
+                "q": zone_search_key(row["name"], row["zone_id"], code, names),
             }
         )
     return feature_collection(geometries, props)
@@ -107,7 +114,7 @@ def zone_features_in(
     if query:
         wanted = search_key(query)
         keys = [
-            search_key(name, zid, names.get(str(code)), clean(code))
+            zone_search_key(name, zid, code, names)
             for name, zid, code in zip(
                 zones["name"], zones["zone_id"], zones["commune_insee"], strict=True
             )
