@@ -398,7 +398,14 @@ def test_territory_map_by_viewport_loads_the_zones_of_the_view(
     zones = pipeline.load_results(GeoPackageStore(analysed_demo_dir)).zones
     browser.get(f"{viewport_server}/maps/territory")
     wait_for(browser, f"!!(window.L && window[{MAP_NAME}])")
-    browser.execute_script(f"window[{MAP_NAME}].setZoom(8);")  # a national-scale view
+    # the page fits the territory (zoom ≥ 10 here, animated): the zones of that view are
+    # loaded first, and the fit is over before the test moves the map
+    wait_for(browser, "document.querySelector('path.gs-zone')")
+    wait_for(browser, f"!window[{MAP_NAME}]._animatingZoom")
+    # a national-scale view (without animation: the test must not depend on its timing)
+    browser.execute_script(
+        f"var m = window[{MAP_NAME}]; m.setView(m.getCenter(), 8, {{animate: false}});"
+    )
     wait_for(browser, "document.querySelector('path.gs-zone-cell')")
     assert browser.execute_script("return document.querySelectorAll('path.gs-zone').length") == 0
     cells = browser.execute_script("return document.querySelectorAll('path.gs-zone-cell').length")
