@@ -27,6 +27,7 @@ from geo_service.errors import InputError, NotFoundError, ParameterError, StoreE
 from geo_service.model import CANONICAL_CRS, SCHEMAS, CoverageRaster, LayerKind, LayerMeta
 from geo_service.settings import AnalysisParams, Settings
 from geo_service.sources import read_coverage_raster, read_layer_file
+from geo_service.sources.feature_bound import features_bounded
 from geo_service.sources.formats import ImportFormat, ImportOptions, choose_format
 from geo_service.store import Store
 from geo_service.store.base import PointTable
@@ -245,7 +246,8 @@ def import_files(
         check_vintaged(layer)
         vintage = parse_vintage(vintage)
     fmt = choose_format(layer, paths, format_name)
-    frame, report = fmt.read(paths, options)
+    with features_bounded(options.max_features):  # every reader of the format is held to it
+        frame, report = fmt.read(paths, options)
     meta = layer_meta(
         layer,
         source=source or ", ".join(p.name for p in paths),

@@ -159,3 +159,100 @@ def test_the_feature_bound_is_checked_before_reading(
     monkeypatch.setenv("GEO_SERVICE_MAX_FEATURES", "30")
     accepted = CliRunner().invoke(app, ["import", "zones", str(path), *data])
     assert accepted.exit_code == 0, accepted.output
+
+
+_FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _zipped_feed(tmp_path: Path) -> Path:
+    import zipfile
+
+    path = tmp_path / "tiny.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for table in sorted((_FIXTURES / "transport" / "gtfs_tiny").iterdir()):
+            archive.write(table, table.name)
+    return path
+
+
+#: Readers that do not go through read_vector: (layer, files, rows of the largest table, the
+#: file named by the refusal, how the count is said). Each is held to the same bound.
+_OTHER_READERS = {
+    "CNIG friches (CSV)": (
+        "land",
+        ["opendata/cnig-friches.csv"],
+        3,
+        "cnig-friches.csv",
+        "3 features (from its lines)",
+    ),
+    "Cartofriches list (CSV)": (
+        "land",
+        ["opendata/cartofriches-liste-latin1.csv"],
+        5,
+        "cartofriches-liste-latin1.csv",
+        "5 features (from its lines)",
+    ),
+    "ARCEP MCI (plain CSV)": (
+        "premises",
+        ["arcep/base_imb_84.csv", "arcep/actuel_84.csv"],
+        3,
+        "actuel_84.csv",
+        "3 features (from its lines)",
+    ),
+    "ARCEP MCI (gzipped)": (
+        "premises",
+        ["arcep/base_imb_13.csv.gz", "arcep/actuel_13.csv.gz"],
+        22,
+        "actuel_13.csv.gz",
+        "more than 21 features (reading stopped there)",
+    ),
+    "GTFS folder": (
+        "transit_stops",
+        ["transport/gtfs_tiny"],
+        16,
+        "stop_times.txt",
+        "16 features (from its lines)",
+    ),
+    "GTFS zip": ("transit_stops", ["zip"], 16, "tiny.zip (stop_times.txt)", "16 features"),
+}
+
+
+@pytest.mark.parametrize("case", list(_OTHER_READERS))
+def test_readers_outside_read_vector_are_held_to_the_feature_bound(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    layer, names, rows, named, said = _OTHER_READERS[case]
+    files = [str(_zipped_feed(tmp_path) if n == "zip" else _FIXTURES / n) for n in names]
+    data_dir = tmp_path / "data"
+    command = ["import", layer, *files, "--data-dir", str(data_dir)]
+    monkeypatch.setenv("GEO_SERVICE_MAX_FEATURES", str(rows - 1))
+    refused = CliRunner().invoke(app, command)
+    assert refused.exit_code == 2, refused.output
+    message = " ".join(refused.output.split())
+    assert f"{named}: {said}" in message, message
+    assert f"expected at most {rows - 1} (GEO_SERVICE_MAX_FEATURES)" in message
+    assert not (data_dir / "store" / f"{layer}.gpkg").exists()
+    monkeypatch.setenv("GEO_SERVICE_MAX_FEATURES", str(rows))
+    accepted = CliRunner().invoke(app, command)
+    assert accepted.exit_code == 0, accepted.output
+
+
+def test_xml_road_files_stop_at_the_feature_bound(tmp_path: Path) -> None:
+    from geo_service.sources.feature_bound import features_bounded
+    from geo_service.sources.formats import ImportOptions
+    from geo_service.sources.roads import read_osm_xml
+
+    nodes = "".join(f'<node id="{i}" lat="43.{40 + i}" lon="5.{40 + i}"/>' for i in range(1, 5))
+    ways = "".join(
+        f'<way id="{i}"><nd ref="{i}"/><nd ref="{i + 1}"/><tag k="highway" v="primary"/></way>'
+        for i in range(1, 4)
+    )
+    path = tmp_path / "roads.osm"
+    path.write_text(f'<?xml version="1.0"?><osm version="0.6">{nodes}{ways}</osm>')
+    with features_bounded(3):
+        frame, _ = read_osm_xml([path], ImportOptions())
+    assert len(frame) == 6  # three two-way roads
+    with (
+        features_bounded(2),
+        pytest.raises(InputError, match=r"roads\.osm: more than 2 features \(reading stopped"),
+    ):
+        read_osm_xml([path], ImportOptions())

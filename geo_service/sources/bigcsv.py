@@ -20,6 +20,7 @@ import pyarrow.csv as pacsv
 from geo_service.errors import InputError
 from geo_service.sources.archive import check_expansion
 from geo_service.sources.csvfile import CsvDialect, is_gzip, read_csv_header
+from geo_service.sources.feature_bound import check_file_lines, check_streamed
 
 T = TypeVar("T")
 #: Encodings tried in order when a file is not valid UTF-8.
@@ -75,8 +76,12 @@ def scan_csv(
     ------
     InputError
         When lines have the wrong number of fields (all listed), the file is unreadable, or
-        it is gzipped and expands like a "gzip bomb" (checked at every block read).
+        it is gzipped and expands like a "gzip bomb" (checked at every block read), or it
+        holds more rows than ``GEO_SERVICE_MAX_FEATURES`` (from its line count before reading;
+        a gzipped file, counted as it streams, is stopped at the bound).
     """
+    if not is_gzip(path):
+        check_file_lines(path)
     last_error: Exception | None = None
     for encoding in _ENCODINGS:
         try:
@@ -143,6 +148,7 @@ def _scan(
         try:
             for batch in reader:
                 batch = batch.select(names).rename_columns(renames)
+                check_streamed(path, first + batch.num_rows)
                 results.append(reduce(batch, first))
                 first += batch.num_rows
         except pa.ArrowInvalid:

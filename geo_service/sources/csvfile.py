@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from geo_service.errors import InputError, format_rows
+from geo_service.sources.feature_bound import check_file_lines
 
 _ENCODINGS: Final = ("utf-8-sig", "cp1252", "latin-1")
 _SEPARATORS: Final = (";", ",", "\t", "|")
@@ -99,8 +100,10 @@ def read_csv_table(
     """Read ``path`` as text columns (no type guessing), with its encoding and separator detected.
 
     Column names are stripped of surrounding spaces and quotes. ``skip_lines`` title lines
-    above the header are ignored.
+    above the header are ignored. A file of more rows than ``GEO_SERVICE_MAX_FEATURES``
+    (:mod:`~geo_service.sources.feature_bound`, from its line count) is refused before parsing.
     """
+    check_file_lines(path, header_lines=skip_lines + 1)
     dialect = dialect or detect_dialect(path, skip_lines=skip_lines)
     try:
         frame = pd.read_csv(

@@ -51,6 +51,7 @@ class ImportOptions:
     wired_only: bool = False
     quarter: str | None = None
     max_raster_pixels: int = DEFAULT_MAX_RASTER_PIXELS
+    #: Held by every reader of the import (sources.feature_bound, set by import_layer).
     max_features: int = DEFAULT_MAX_FEATURES
 
     def __post_init__(self) -> None:
@@ -202,9 +203,7 @@ def read_csv_table_header(path: Path) -> tuple[str, ...]:
 def _generic_vector(layer: LayerKind) -> ImportFormat:
     def read(paths: Sequence[Path], options: ImportOptions) -> tuple[gpd.GeoDataFrame, LayerReport]:
         (path,) = _one(paths, layer.value)
-        frame = read_vector(
-            path, layer=options.layer, crs=options.crs, max_features=options.max_features
-        )
+        frame = read_vector(path, layer=options.layer, crs=options.crs)
         frame = _rename_fields(frame, layer, options, path)
         return validate_layer(layer, frame, str(path))
 

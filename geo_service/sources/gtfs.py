@@ -23,6 +23,7 @@ Stops that no trip calls at are left out (reported). Ids are prefixed by the fee
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -37,6 +38,7 @@ import shapely
 from geo_service.errors import InputError, ParameterError, format_rows
 from geo_service.model import LayerKind
 from geo_service.sources.archive import check_zip
+from geo_service.sources.feature_bound import check_file_lines, check_lines
 from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, all_files, register
 from geo_service.validation import LayerReport, validate_layer
 
@@ -183,10 +185,25 @@ def _load(path: Path) -> object:
             f"with {', '.join(REQUIRED_FILES)} (calendar.txt and/or calendar_dates.txt for "
             "the service days)"
         )
+    _check_table_rows(path)
     try:
         return gtfs_kit.read_feed(path, dist_units="km")
     except Exception as exc:  # gtfs-kit raises many kinds on a malformed feed
         raise InputError(f"{path}: unreadable GTFS feed ({exc}); expected GTFS text files") from exc
+
+
+def _check_table_rows(path: Path) -> None:
+    """Refuse a feed one of whose tables (``stop_times.txt``...) has more rows than
+    ``GEO_SERVICE_MAX_FEATURES``, from their line counts, before gtfs-kit reads them whole."""
+    if path.is_dir():
+        for table in sorted(path.glob("*.txt")):
+            check_file_lines(table)
+        return
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.infolist():
+            if member.filename.lower().endswith(".txt"):
+                with archive.open(member) as handle:
+                    check_lines(f"{path} ({member.filename})", handle)
 
 
 def _members(path: Path) -> set[str]:

@@ -253,9 +253,7 @@ def read_mobile_coverage(
 def _read_coverage_file(
     path: Path, options: ImportOptions, report: LayerReport
 ) -> gpd.GeoDataFrame:
-    frame = read_vector(
-        path, layer=options.layer, crs=options.crs, max_features=options.max_features
-    )
+    frame = read_vector(path, layer=options.layer, crs=options.crs)
     frame.columns = [str(c).lower() if c != frame.geometry.name else c for c in frame.columns]
     report.rows_read += len(frame)
     frame.index = pd.RangeIndex(1, len(frame) + 1)  # row numbers of the messages

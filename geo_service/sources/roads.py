@@ -28,6 +28,7 @@ import shapely
 
 from geo_service.errors import InputError, ParameterError
 from geo_service.model import LayerKind
+from geo_service.sources.feature_bound import check_streamed
 from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, register
 from geo_service.sources.transport import canonical_layer
 from geo_service.validation import LayerReport
@@ -84,6 +85,7 @@ def read_graphml(
                 nodes[element.get("id", "")] = (float(data["x"]), float(data["y"]))
             else:
                 rows.append({"u": element.get("source"), "v": element.get("target"), **data})
+                check_streamed(path, len(rows))
             element.clear()
     except (ET.ParseError, KeyError, ValueError) as exc:
         raise InputError(
@@ -133,6 +135,7 @@ def read_osm_xml(
                 if tags.get("highway") in DRIVABLE:
                     refs = [n.get("ref", "") for n in element if n.tag == "nd"]
                     ways.append((refs, tags))
+                    check_streamed(path, len(ways))
             element.clear()
     except (ET.ParseError, ValueError) as exc:
         raise InputError(
@@ -199,6 +202,7 @@ def read_osm_xml_junctions(
                     }
                 )
                 points.append((float(element.get("lon", "nan")), float(element.get("lat", "nan"))))
+                check_streamed(path, len(points))
             element.clear()
     except (ET.ParseError, ValueError) as exc:
         raise InputError(f"{path}: not an OSM XML file ({exc}); expected <osm> nodes") from exc

@@ -149,9 +149,7 @@ def screen_coordinates(frame: gpd.GeoDataFrame, screen: Screen) -> gpd.GeoDataFr
 def open_vector(path: Path, options: ImportOptions) -> tuple[gpd.GeoDataFrame, Screen]:
     """The features of a vector file (``--layer``, ``--crs`` applied; index reset) and a
     :class:`Screen` of its rows."""
-    frame = read_vector(
-        path, layer=options.layer, crs=options.crs, max_features=options.max_features
-    ).reset_index(drop=True)
+    frame = read_vector(path, layer=options.layer, crs=options.crs).reset_index(drop=True)
     return frame, Screen(str(path), len(frame))
 
 

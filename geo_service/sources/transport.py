@@ -33,6 +33,7 @@ import shapely
 from geo_service.errors import InputError, ParameterError
 from geo_service.model import CANONICAL_CRS, LayerKind, in_france
 from geo_service.sources.csvfile import read_csv_table
+from geo_service.sources.feature_bound import check_file_lines
 from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, register
 from geo_service.sources.points import check_in_france, parse_coordinates, to_lonlat
 from geo_service.sources.tabular import parse_dates, refuse_rows, row_numbers
@@ -195,9 +196,7 @@ def read_passenger_stations(
 ) -> tuple[gpd.GeoDataFrame, LayerReport]:
     """``rail_stations`` from SNCF Gares & Connexions' ``gares-de-voyageurs`` GeoJSON."""
     path = _one(paths, "passenger stations")
-    frame = _lower(
-        read_vector(path, layer=options.layer, crs=options.crs, max_features=options.max_features)
-    )
+    frame = _lower(read_vector(path, layer=options.layer, crs=options.crs))
     frame = frame.rename_geometry("geometry") if frame.geometry.name != "geometry" else frame
     _require(frame, path, ("nom", "codes_uic"), "the passenger stations' nom and codes_uic")
     report = LayerReport(source=str(path), kind=LayerKind.RAIL_STATIONS, rows_read=len(frame))
@@ -266,9 +265,7 @@ def read_osm_motorway_access(
     """``road_access`` from OpenStreetMap motorway junctions (points) and motorway links
     (lines, taken at their first point)."""
     path = _one(paths, "OpenStreetMap motorway access")
-    frame = _lower(
-        read_vector(path, layer=options.layer, crs=options.crs, max_features=options.max_features)
-    )
+    frame = _lower(read_vector(path, layer=options.layer, crs=options.crs))
     frame = frame.rename_geometry("geometry") if frame.geometry.name != "geometry" else frame
     _require(frame, path, ("highway",), "OpenStreetMap features with their highway tag")
     report = LayerReport(source=str(path), kind=LayerKind.ROAD_ACCESS, rows_read=len(frame))
@@ -314,6 +311,7 @@ def read_openflights(
     """``hubs`` from OpenFlights airports (see the module docstring)."""
     path = _one(paths, "airports")
     if path.suffix.lower() == ".dat":
+        check_file_lines(path, header_lines=0)
         table = pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
         if table.shape[1] != len(OPENFLIGHTS_COLUMNS):
             raise InputError(

@@ -17,9 +17,9 @@ from pyproj.exceptions import CRSError
 
 from geo_service.errors import InputError, format_rows
 from geo_service.model import SCHEMAS, LayerKind
-from geo_service.settings import DEFAULT_MAX_FEATURES
 from geo_service.sources.archive import check_zip
 from geo_service.sources.csvfile import read_csv_table
+from geo_service.sources.feature_bound import check_count
 from geo_service.sources.geopackage import check_geopackage, check_zipped_geopackages
 from geo_service.sources.paths import check_input_file
 from geo_service.validation import LayerReport, validate_layer
@@ -72,7 +72,6 @@ def read_vector(
     *,
     layer: str | None = None,
     crs: str | None = None,
-    max_features: int = DEFAULT_MAX_FEATURES,
 ) -> gpd.GeoDataFrame:
     """Read any supported vector file into a GeoDataFrame in the CRS it declares.
 
@@ -86,9 +85,11 @@ def read_vector(
         Layer to read in a multi-layer file (GeoPackage).
     crs
         CRS of a file that declares none (e.g. ``EPSG:2154``); it overrides a declared one.
-    max_features
-        Most features accepted, checked before reading from the file's metadata (GeoPackage,
-        Shapefile, FlatGeobuf, GeoParquet) or its line count (delimited text).
+
+    Files of more features than ``GEO_SERVICE_MAX_FEATURES``
+    (:mod:`~geo_service.sources.feature_bound`) are refused before reading, the count taken
+    from their metadata (GeoPackage, Shapefile, FlatGeobuf, GeoParquet) or their line count
+    (delimited text).
     """
     path = Path(path)
     check_input_file(path)
@@ -100,13 +101,12 @@ def read_vector(
         )
     override = parse_crs(crs) if crs else None
     if suffix in _CSV_SUFFIXES:
-        _check_count(path, _line_count(path) - 1, max_features, "lines")
-        frame = _read_csv(path, override)
+        frame = _read_csv(path, override)  # its lines counted by read_csv_table
     elif suffix in _PARQUET_SUFFIXES:
-        _check_count(path, _parquet_rows(path), max_features, "Parquet metadata")
+        check_count(path, _parquet_rows(path), "Parquet metadata")
         frame = _read_parquet(path)
     else:
-        frame = _read_ogr(path, layer, max_features)
+        frame = _read_ogr(path, layer)
     if override is not None:
         frame = frame.set_crs(override, allow_override=True)
     return frame
@@ -142,24 +142,6 @@ def layer_names(source: str) -> tuple[str, ...]:
     return tuple(str(name) for name in pyogrio.list_layers(source)[:, 0])
 
 
-def _check_count(path: Path, count: int | None, most: int, known_from: str) -> None:
-    if count is not None and count > most:
-        raise InputError(
-            f"{path}: {count:,} features (from its {known_from}); expected at most {most:,} "
-            "(GEO_SERVICE_MAX_FEATURES): split the file, or raise the limit"
-        )
-
-
-def _line_count(path: Path) -> int:
-    """Lines of a text file, counted by blocks without decoding it."""
-    lines, last = 0, b"\n"
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 24):
-            lines += block.count(b"\n")
-            last = block[-1:]
-    return lines + (last != b"\n")
-
-
 def _parquet_rows(path: Path) -> int | None:
     import pyarrow.parquet as pq
 
@@ -169,7 +151,7 @@ def _parquet_rows(path: Path) -> int | None:
         return None
 
 
-def _read_ogr(path: Path, layer: str | None, max_features: int) -> gpd.GeoDataFrame:
+def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     source = ogr_source(path)
     try:
         if layer is None and path.suffix.lower() not in SINGLE_LAYER_SUFFIXES:
@@ -179,7 +161,7 @@ def _read_ogr(path: Path, layer: str | None, max_features: int) -> gpd.GeoDataFr
                 raise InputError(f"{path}: holds several layers ({names}); choose one with --layer")
         if path.suffix.lower() in _COUNTED_SUFFIXES:  # a count in the header: cheap
             count = int(pyogrio.read_info(source, layer=layer)["features"])
-            _check_count(path, count if count >= 0 else None, max_features, "metadata")
+            check_count(path, count if count >= 0 else None, "metadata")
         with np.errstate(invalid="ignore"):  # NaN coordinates: refused by the validation
             frame = pyogrio.read_dataframe(source, layer=layer, use_arrow=True)
     except InputError:
