@@ -813,3 +813,128 @@ def test_geopackage_store_writes_one_file_per_layer_for_qgis(tmp_path: Path, zon
     store.write_layer("zones", zones, meta("zones"))
     assert (tmp_path / "store" / "zones.gpkg").is_file()
     assert store.path("zones") == tmp_path / "store" / "zones.gpkg"
+
+
+# -- PostGIS: a role without write rights, a full disk on the server ----------------------------
+
+
+def _revoke_writes(database_url: str, schema: str) -> None:
+    """Take from the test role its rights to create tables in ``schema`` and to write the
+    tables there (an owner may revoke its own privileges): a role that can only read."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f'REVOKE CREATE ON SCHEMA "{schema}" FROM CURRENT_USER')
+        conn.execute(
+            f'REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA "{schema}" '
+            "FROM CURRENT_USER"
+        )
+
+
+def _restore_writes(database_url: str, schema: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f'GRANT ALL ON SCHEMA "{schema}" TO CURRENT_USER')
+        conn.execute(f'GRANT ALL ON ALL TABLES IN SCHEMA "{schema}" TO CURRENT_USER')
+
+
+def _snapshot(store: PostGISStore) -> tuple[list[str], str | None, list[str]]:
+    return _tables(store), store.version("zones"), sorted(store.read_layer("zones")["zone_id"])
+
+
+def test_a_postgis_role_without_write_rights_is_said_plainly(
+    database_url: str, postgis_schema: str, zones, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    store = PostGISStore(database_url, postgis_schema)
+    try:
+        store.write_layer("zones", zones, meta("zones", "v1"))
+        before = _snapshot(store)
+        _revoke_writes(database_url, postgis_schema)
+        try:
+            for write in (
+                lambda: store.write_layer("zones", zones.head(2), meta("zones", "v2")),
+                lambda: store.update_layer("zones", lambda f, m: (f.head(1), m)),
+                lambda: store.delete_layer("zones"),
+            ):
+                with pytest.raises(StoreError) as refused:
+                    write()
+                message = refused.value.message
+                assert "the database user of the PostGIS store (schema" in message, message
+                assert "may not write there (permission denied for " in message, message
+                assert "LINE 1" not in message
+                assert "\n" not in message
+                assert message.endswith(
+                    f"grant it CREATE on schema '{postgis_schema}' and INSERT, UPDATE, DELETE "
+                    "on its tables, or set GEO_SERVICE_DATABASE_URL to a role with write "
+                    "rights. The store is unchanged"
+                )
+            assert _snapshot(store) == before  # readable, and nothing half-written
+            # Through the command line: one line, exit status 2, the store unchanged.
+            monkeypatch.setenv("GEO_SERVICE_DATABASE_URL", database_url)
+            monkeypatch.setenv("GEO_SERVICE_DATABASE_SCHEMA", postgis_schema)
+            path = tmp_path / "zones.geojson"
+            zones.head(3).to_file(path)
+            result = CliRunner().invoke(app, ["import", "zones", str(path)])
+            assert result.exit_code == 2, result.output
+            said = " ".join(result.output.split())
+            assert "may not write there (permission denied for schema" in said, said
+            assert "Traceback" not in result.output
+            assert "Internal error" not in said
+            assert _snapshot(store) == before
+            # Through the API: 503 with the same sentence, not 500.
+            from fastapi.testclient import TestClient
+
+            from geo_service.api import create_app
+            from geo_service.api.auth import hash_api_key
+
+            key = "postgis-read-only-test-key-0123456789"
+            settings = Settings(
+                database_url=database_url,
+                database_schema=postgis_schema,
+                api_key_hash=hash_api_key(key),
+                data_dir=tmp_path / "api",
+            )
+            with TestClient(create_app(settings)) as client:
+                answer = client.post(
+                    "/layers/zones",
+                    files=[("file", ("zones.geojson", path.read_bytes(), "application/geo+json"))],
+                    headers={"Authorization": f"Bearer {key}"},
+                )
+            assert answer.status_code == 503, answer.text
+            assert "may not write there (permission denied for schema" in answer.text
+            assert _snapshot(store) == before
+        finally:
+            _restore_writes(database_url, postgis_schema)
+    finally:
+        store.close()
+
+
+def test_a_full_disk_on_the_postgis_server_is_said_plainly(
+    database_url: str, postgis_schema: str, zones, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = PostGISStore(database_url, postgis_schema)
+    try:
+        store.write_layer("zones", zones, meta("zones", "v1"))
+        before = _snapshot(store)
+        copy_rows = pg_rows.copy_rows
+
+        def filling(conn: psycopg.Connection, *args: object) -> None:
+            copy_rows(conn, *args)  # type: ignore[arg-type]
+            # What the server answers when it cannot extend a table's file.
+            raise psycopg.errors.DiskFull(
+                'could not extend file "base/16384/2619": No space left on device'
+            )
+
+        monkeypatch.setattr(pg_rows, "copy_rows", filling)
+        with pytest.raises(StoreError) as refused:
+            store.write_layer("zones", zones.head(2), meta("zones", "v2"))
+        message = refused.value.message
+        assert message.startswith(
+            "disk full on the database server: cannot write layer 'zones' in the PostGIS store"
+        ), message
+        assert "No space left on device" in message
+        assert message.endswith(
+            "free space on the disk of the server's data directory and retry. The store is "
+            "unchanged"
+        )
+        monkeypatch.undo()
+        assert _snapshot(store) == before  # the staged table rolled back with the rest
+    finally:
+        store.close()

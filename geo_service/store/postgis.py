@@ -481,9 +481,41 @@ class PostGISStore(Store):
         except PoolTimeout as exc:
             raise StoreError(f"{action}: cannot connect to the PostGIS {self._where}") from exc
         except psycopg.Error as exc:
-            raise StoreError(
+            plain = _plain_refusal(exc, action, self.describe(), self.schema)
+            raise plain or StoreError(
                 f"{action} in the {self.describe()}: {reason(exc, self._url)}"
             ) from exc
+
+
+#: SQLSTATEs of a database that refuses writes: read-only transaction (a standby, or
+#: ``default_transaction_read_only``).
+_READ_ONLY_STATES: Final = frozenset({"25006"})
+
+
+def _plain_refusal(exc: psycopg.Error, action: str, store: str, schema: str) -> StoreError | None:
+    """What a refused write means for its user, in one line (the transaction rolled back,
+    so nothing was written): the role lacks write rights, the server's disk is full, or the
+    database is read-only. None for other errors."""
+    primary = " ".join(str(exc.diag.message_primary or exc).split()[:40])
+    unchanged = "The store is unchanged"
+    if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+        return StoreError(
+            f"{action}: the database user of the {store} may not write there ({primary}); "
+            f"grant it CREATE on schema '{schema}' and INSERT, UPDATE, DELETE on its tables, "
+            f"or set GEO_SERVICE_DATABASE_URL to a role with write rights. {unchanged}"
+        )
+    if isinstance(exc, psycopg.errors.DiskFull):
+        return StoreError(
+            f"disk full on the database server: {action} in the {store} ({primary}); free "
+            f"space on the disk of the server's data directory and retry. {unchanged}"
+        )
+    if exc.sqlstate in _READ_ONLY_STATES:
+        return StoreError(
+            f"{action}: the {store} is read-only ({primary}; a standby server, or "
+            f"default_transaction_read_only); point GEO_SERVICE_DATABASE_URL at the primary "
+            f"server. {unchanged}"
+        )
+    return None
 
 
 @dataclass
