@@ -240,6 +240,29 @@ def test_brownfield_polygons_and_a_cadastral_parcel(store: GeoPackageStore, real
     assert fold_arrondissements(parcel["plot_id"].str[:5]).tolist() == ["13055"]
 
 
+@pytest.mark.parametrize(
+    ("layer", "path", "belongs"),
+    [
+        ("land", "zones/real-zae-polygons/bdtopo_zone_activite_putanges61_ZAE.geojson", "zones"),
+        ("zones", COMMUNES_13, "communes"),
+        ("zones", "boundaries/communes13-lambert93/communes_13.geojson", "communes"),
+        ("land", "boundaries/amp-metropole/amp_92_communes_2018_wgs84.geojson", "communes"),
+        ("zones", FRICHES_13, "land"),
+        ("zones", "land/cartofriches/listes_friches_ok.csv", "land"),
+        ("zones", "land/cartofriches/friches_points_dep13.csv", "land"),
+        ("land", f"{FTTH_2018}/ftthCommunes.csv", "commune_coverage"),
+        ("land", "broadband/arcep-sites-mobiles-2018/sites_mobiles_2018_dep13.csv", "mobile_sites"),
+        ("zones", "transport/stations/gares-de-voyageurs_bdr13.geojson", "rail_stations"),
+    ],
+)
+def test_real_files_of_another_layer_are_refused(
+    store: GeoPackageStore, realdata: Path, layer: str, path: str, belongs: str
+) -> None:
+    with pytest.raises(InputError, match=f"these look like '{belongs}' files"):
+        load(store, realdata, layer, path)
+    assert not store.has_layer(layer)
+
+
 # -- commune statistics ----------------------------------------------------------------------------
 
 

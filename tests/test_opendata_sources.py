@@ -485,3 +485,125 @@ def test_a_crs_that_is_not_one_is_refused_for_text_geometries(
 ) -> None:
     with pytest.raises(InputError, match=r"--crs 'foo' is not a coordinate reference system"):
         load(store, "land", name, crs="foo")
+
+
+# -- files of another layer ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("layer", "name", "belongs", "producer"),
+    [
+        ("land", "bdtopo-zones.geojson", "zones", "ign-bdtopo-zones"),
+        ("zones", "communes-geoapi.geojson", "communes", "ign-communes"),
+        ("land", "communes-l93.geojson", "communes", "ign-communes"),
+        ("zones", "cnig-friches.csv", "land", "cnig-friches"),
+        ("zones", "cartofriches-liste-latin1.csv", "land", "cartofriches-list"),
+        ("zones", "cartofriches-points.csv", "land", "cartofriches-list"),
+        ("zones", "ademe-sites-pollues.geojson", "land", "ademe-sites-pollues"),
+        ("land", "ftth-communes.csv", "commune_coverage", "arcep-communes"),
+        ("zones", "mci-commune-techno.csv", "commune_coverage", "arcep-communes"),
+        ("land", "../arcep/base_imb_84.csv", "premises", "arcep-mci-immeubles"),
+        ("zones", "../arcep/cartefibre_immeubles_13.csv", "ftth_deployment", "arcep-cartefibre"),
+    ],
+)
+def test_a_producers_file_of_another_layer_is_refused_naming_its_layer(
+    store: GeoPackageStore, layer: str, name: str, belongs: str, producer: str
+) -> None:
+    # a BD TOPO table read as land made 114 "available" plots of schools and churches, and a
+    # CNIG Friches CSV read as zones said "no geometry column" (it has geompoint)
+    with pytest.raises(InputError) as error:
+        load(store, layer, name)
+    message = str(error.value)
+    assert f"these look like '{belongs}' files ({producer}" in message
+    assert f"not '{layer}' files" in message
+    assert "--format" in message
+    assert "no geometry column" not in message
+    assert "WKT" not in message
+    assert not store.has_layer(layer)
+
+
+def _admin_express_communes(folder: Path) -> Path:
+    """An IGN Admin Express COMMUNE shapefile's columns (its real layout, two communes)."""
+    square = shapely.box(900_000, 6_250_000, 901_000, 6_251_000)  # Lambert-93, near Aubagne
+    frame = gpd.GeoDataFrame(
+        {
+            "ID": ["COMMUNE_0000000009736045", "COMMUNE_0000000009736046"],
+            "NOM": ["Aubagne", "Gémenos"],
+            "NOM_M": ["AUBAGNE", "GEMENOS"],
+            "INSEE_COM": ["13005", "13042"],
+            "STATUT": ["Commune simple", "Commune simple"],
+            "POPULATION": [47208, 6875],
+            "INSEE_CAN": ["03", "03"],
+            "INSEE_ARR": ["3", "3"],
+            "INSEE_DEP": ["13", "13"],
+            "INSEE_REG": ["93", "93"],
+            "SIREN_EPCI": ["200054807", "200054807"],
+        },
+        geometry=[square, shapely.affinity.translate(square, 1000)],
+        crs="EPSG:2154",
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "COMMUNE.shp"
+    frame.to_file(path)
+    return path
+
+
+def test_an_admin_express_commune_shapefile_is_not_an_activity_zone(
+    store: GeoPackageStore, tmp_path: Path
+) -> None:
+    path = _admin_express_communes(tmp_path / "ADMIN-EXPRESS")
+    with pytest.raises(InputError, match=r"these look like 'communes' files \(ign-communes"):
+        pipeline.import_files(store, "zones", [path])
+    assert not store.has_layer("zones")
+    renamed = tmp_path / "admin" / "limites.shp"  # its columns are enough, whatever its name
+    for part in path.parent.glob("COMMUNE.*"):
+        renamed.parent.mkdir(exist_ok=True)
+        part.rename(renamed.with_suffix(part.suffix))
+    with pytest.raises(InputError, match="'communes' files"):
+        pipeline.import_files(store, "land", [renamed])
+    fmt, _ = pipeline.import_files(store, "communes", [renamed])
+    assert fmt.name == "ign-communes"
+    assert store.read_layer("communes")["commune_insee"].tolist() == ["13005", "13042"]
+
+
+def test_a_named_format_reads_another_layers_file_when_asked(store: GeoPackageStore) -> None:
+    fmt, report = pipeline.import_files(
+        store, "land", [FIXTURES / "bdtopo-zones.geojson"], format_name="vector-land"
+    )
+    assert fmt.name == "vector-land"
+    assert report.rows_kept == len(store.read_layer("land"))
+
+
+def test_generic_files_with_a_code_and_a_name_are_not_claimed(
+    store: GeoPackageStore, tmp_path: Path
+) -> None:
+    # an API Carto cadastral parcel has a commune code and name, and zones files have code/nom:
+    # only the producers' own columns or names claim a file
+    square = shapely.box(5.4, 43.3, 5.401, 43.301)
+    parcel = gpd.GeoDataFrame(
+        {
+            "id": ["132038120D0037"],
+            "numero": ["0037"],
+            "section": ["D"],
+            "code_dep": ["13"],
+            "nom_com": ["Marseille"],
+            "code_com": ["203"],
+            "idu": ["132038120D0037"],
+            "contenance": [18],
+            "code_insee": ["13055"],
+        },
+        geometry=[square],
+        crs="EPSG:4326",
+    )
+    parcel.to_file(tmp_path / "apicarto_parcelle.geojson")
+    fmt, _ = pipeline.import_files(store, "land", [tmp_path / "apicarto_parcelle.geojson"])
+    assert fmt.name == "vector-land"
+    zones = parcel[["geometry"]].assign(code=["ZA1"], nom=["ZA des Paluds"])
+    zones.to_file(tmp_path / "zae.geojson")
+    fmt, _ = pipeline.import_files(store, "zones", [tmp_path / "zae.geojson"])
+    assert fmt.name == "vector-zones"
+    # a file written for the layer (its canonical id) is believed, whatever else it holds
+    canonical = zones.assign(zone_id=["Z1"], name=["Les Paluds"], insee_dep=["13"])
+    canonical.to_file(tmp_path / "communes_zones.geojson")
+    fmt, _ = pipeline.import_files(store, "zones", [tmp_path / "communes_zones.geojson"])
+    assert fmt.name == "generic-zones"

@@ -170,6 +170,7 @@ register(
         read=each_file(read_any_zones, "zone_id"),
         detect=_vector_without("zone_id", "name"),
         files="FILE...",
+        generic=True,
     )
 )
 register(
@@ -181,5 +182,6 @@ register(
         read=each_file(read_any_land, "plot_id"),
         detect=_vector_without("plot_id", "available"),
         files="FILE...",
+        generic=True,
     )
 )

@@ -736,6 +736,15 @@ def _detect_mci(sniffs: Sequence[Sniff]) -> bool:
     return bases == offers == len(sniffs) // 2
 
 
+def _claims_mci(sniffs: Sequence[Sniff]) -> bool:
+    """Each file is a building table or an offers table (one alone is refused by the reader)."""
+    return bool(sniffs) and all(
+        s.has("imb_id", "imb_x", "imb_y", "imb_nbr_logloc")
+        or s.has("imb_id", "code_techno", "classe_debit_descendant")
+        for s in sniffs
+    )
+
+
 def _is_cartefibre(s: Sniff) -> bool:
     return s.has(*CARTEFIBRE_COLUMNS)
 
@@ -749,6 +758,7 @@ register(
         "technologies (satellite left out unless --include-satellite; --wired-only)",
         read=read_mci_buildings,
         detect=_detect_mci,
+        claims=_claims_mci,
         files="BASE_IMB ACTUEL [BASE_IMB ACTUEL ...]",
     )
 )

@@ -5,6 +5,12 @@ per producer: ``arcep.py``, ``cnig.py``, ...). ``geo-service import KIND FILE...
 format named by ``--format``, or the first registered format of that kind whose ``detect``
 accepts the files (looking only at names, extensions and column headers), or the generic
 reader of canonical columns.
+
+A producer's format also *claims* its files (:meth:`ImportFormat.claims_files`: its strict
+signature, a table name or a set of columns no other file has): files claimed by a format of
+another layer and read by nothing but a generic format of the layer asked are refused, naming
+the layer they belong to (a BD TOPO table of activity areas is not available land), unless the
+format is named with ``--format``.
 """
 
 from __future__ import annotations
@@ -111,6 +117,16 @@ class ImportFormat:
     detect: Callable[[Sequence[Sniff]], bool] = field(default=lambda sniffs: False)
     files: str = "FILE"
     raster: bool = False
+    #: Whether the format reads any file of its layer, not one producer's (it claims nothing).
+    generic: bool = False
+    #: The producer's strict signature when ``detect`` is looser (``detect`` otherwise).
+    claims: Callable[[Sequence[Sniff]], bool] | None = None
+
+    def claims_files(self, sniffs: Sequence[Sniff]) -> bool:
+        """Whether ``sniffs`` are surely this producer's files (never for a generic format)."""
+        if self.generic:
+            return False
+        return (self.claims or self.detect)(sniffs)
 
 
 REGISTRY: dict[str, ImportFormat] = {}
@@ -132,7 +148,7 @@ def formats_for(layer: str) -> list[ImportFormat]:
     """Registered formats that produce ``layer``, specific ones first and generic last."""
     _load_format_modules()
     matching = [f for f in REGISTRY.values() if f.layer == layer]
-    return sorted(matching, key=lambda f: f.name.startswith("generic"))
+    return sorted(matching, key=lambda f: (f.generic, f.name.startswith("generic")))
 
 
 def choose_format(layer: str, paths: Sequence[Path], name: str | None = None) -> ImportFormat:
@@ -153,14 +169,43 @@ def choose_format(layer: str, paths: Sequence[Path], name: str | None = None) ->
         return fmt
     sniffs = [sniff(Path(p)) for p in paths]
     candidates = formats_for(layer)
-    for fmt in candidates:
-        if fmt.detect(sniffs):
-            return fmt
+    detected = next((fmt for fmt in candidates if fmt.detect(sniffs)), None)
+    if detected is not None and (not detected.generic or _canonical(layer, sniffs)):
+        return detected
+    own = next((fmt for fmt in candidates if fmt.claims_files(sniffs)), None)
+    if own is not None:
+        return own  # its files, but not all of them (an ARCEP table without its pair)
+    files = ", ".join(str(p) for p in paths)
+    claimed = [f for f in REGISTRY.values() if f.layer != layer and f.claims_files(sniffs)]
+    if claimed:
+        raise InputError(f"{files}: {wrong_layer_message(layer, claimed)}")
+    if detected is not None:
+        return detected
     known = ", ".join(f.name for f in candidates) or "none"
     raise InputError(
-        f"{', '.join(str(p) for p in paths)}: not recognised as a '{layer}' file; expected "
+        f"{files}: not recognised as a '{layer}' file; expected "
         f"one of the formats {known} (name one with --format)"
     )
+
+
+def wrong_layer_message(layer: str, claimed: Sequence[ImportFormat]) -> str:
+    """Why files that formats ``claimed`` of other layers recognise are not read as ``layer``."""
+    layers = list(dict.fromkeys(f.layer for f in claimed))
+    which = " or ".join(f"'{name}'" for name in layers)
+    formats = "; ".join(f"{f.name}: {f.description}" for f in claimed)
+    return (
+        f"these look like {which} files ({formats}), not '{layer}' files; import them as "
+        f"{which} (geo-service import {layers[0]} ...), or name a format of '{layer}' with "
+        "--format if they really are"
+    )
+
+
+def _canonical(layer: str, sniffs: Sequence[Sniff]) -> bool:
+    """Whether every file has the canonical id column of ``layer`` (a file written for it)."""
+    from geo_service.model import SCHEMAS
+
+    kind = next((k for k in SCHEMAS if k.value == layer), None)
+    return kind is not None and all(s.has(SCHEMAS[kind].id_column) for s in sniffs)
 
 
 def sniff(path: Path) -> Sniff:
@@ -217,6 +262,7 @@ def _generic_vector(layer: LayerKind) -> ImportFormat:
         "(see README); --id-field/--name-field map other column names",
         read=read,
         detect=detect,
+        generic=True,
     )
 
 
@@ -279,6 +325,7 @@ register(
         read=_read_geotiff,
         detect=lambda sniffs: len(sniffs) == 1 and sniffs[0].suffix in RASTER_SUFFIXES,
         raster=True,
+        generic=True,
     )
 )
 

@@ -19,6 +19,7 @@ commune-level data is joined to them through :func:`geo_service.insee.fold_arron
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Final
@@ -176,6 +177,42 @@ def _is_bdtopo(s: Sniff) -> bool:
     )
 
 
+#: Columns only the BD TOPO activity areas have beside CATEGORIE and NATURE.
+_BDTOPO_SIGNATURE: Final = ("toponyme", "fictif", "nat_detail", "nature_detaillee", "importance")
+#: Columns of the Admin Express and geo API commune files beyond a code and a name.
+_COMMUNE_SIGNATURE: Final = (
+    "siren_epci",
+    "insee_dep",
+    "insee_reg",
+    "insee_can",
+    "insee_arr",
+    "statut",
+    "codeepci",
+    "codedepartement",
+    "coderegion",
+    "codespostaux",
+)
+
+
+def _claims_bdtopo(s: Sniff) -> bool:
+    """A BD TOPO activity-areas table: its table name, or its columns beyond CATEGORIE/NATURE."""
+    named = any("zone_d_activite" in name.lower() for name in s.layers)
+    return named or (_is_bdtopo(s) and any(s.has(c) for c in _BDTOPO_SIGNATURE))
+
+
+def _claims_communes(s: Sniff) -> bool:
+    """A commune boundaries file: a code and a name, and Admin Express's or the geo API's own
+    columns or a layer or file named after communes (an API Carto parcel has a code and a
+    commune name too)."""
+    if not _is_communes(s):
+        return False
+    names = [s.path.stem, *s.layers]
+    named = any(
+        word in ("commune", "communes") for n in names for word in re.split(r"[^a-z]+", n.lower())
+    )
+    return named or any(s.has(c) for c in _COMMUNE_SIGNATURE)
+
+
 def _is_communes(s: Sniff) -> bool:
     if s.suffix not in VECTOR_SUFFIXES or s.suffix in (".csv", ".txt", ".tsv"):
         return False
@@ -193,6 +230,7 @@ register(
         "(Industriel et commercial), named after TOPONYME or NATURE and commune",
         read=each_file(read_bdtopo_zones, "zone_id"),
         detect=all_files(_is_bdtopo),
+        claims=all_files(_claims_bdtopo),
         files="FILE...",
     )
 )
@@ -204,6 +242,7 @@ register(
         "POPULATION), geo API / france-geojson (code, nom), or insee/nom files",
         read=each_file(read_communes, "commune_insee"),
         detect=all_files(_is_communes),
+        claims=all_files(_claims_communes),
         files="FILE...",
     )
 )

@@ -389,6 +389,12 @@ def _is_coverage(s: Sniff) -> bool:
     return s.suffix in (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb") and s.has("niveau")
 
 
+def _claims_coverage(s: Sniff) -> bool:
+    """A coverage map: NIVEAU with the operator, technology or usage, or ARCEP's file name."""
+    named = "couv" in s.path.name.lower()
+    return _is_coverage(s) and (named or any(s.has(c) for c in ("operateur", "techno", "usage")))
+
+
 register(
     ImportFormat(
         name="arcep-sites-mobiles",
@@ -407,6 +413,7 @@ register(
         "operator and technology, levels TBC/BC/CL in 'niveau')",
         read=read_mobile_coverage,
         detect=all_files(_is_coverage),
+        claims=all_files(_claims_coverage),
         files="GPKG...",
     )
 )

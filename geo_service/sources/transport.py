@@ -369,6 +369,13 @@ def _is_osm_motorway(s: Sniff) -> bool:
     return s.suffix in (".geojson", ".json", ".gpkg") and s.has("highway")
 
 
+def _claims_osm_motorway(s: Sniff) -> bool:
+    """OSM exits: a highway tag with the exits' own tags, or a file named after them."""
+    named = any(word in s.path.name.lower() for word in ("motorway", "junction", "exit"))
+    own = s.has("destination") or s.has("junction:ref") or s.has("exit_to")
+    return _is_osm_motorway(s) and (named or own)
+
+
 def _is_openflights(s: Sniff) -> bool:
     dat = s.suffix == ".dat" and "airport" in s.path.name.lower()
     return dat or (s.suffix == ".csv" and s.has(*_OPENFLIGHTS))
@@ -406,6 +413,7 @@ for _fmt in (
         "highway=motorway_link ways (taken at their first point)",
         read=read_osm_motorway_access,
         detect=_single(_is_osm_motorway),
+        claims=_single(_claims_osm_motorway),
     ),
     ImportFormat(
         name="openflights-airports",
