@@ -74,6 +74,11 @@ class LimitExceededError(PayloadTooLargeError):
     """An import that needed more memory or time than its configured limit."""
 
 
+class RequestTimeoutError(InputError):
+    """A request whose body did not arrive in the time allowed (a client too slow, or one
+    holding the connection on purpose)."""
+
+
 class UnsupportedMediaTypeError(InputError):
     """An upload whose media type or file extension cannot be imported."""
 

@@ -169,6 +169,12 @@ class Settings(BaseSettings, AnalysisFields):
         description="Seconds a connection has to send a whole request line and headers "
         "(after opening, or after its previous response) before `geo-service serve` closes it.",
     )
+    request_body_timeout_s: float = Field(
+        default=900.0,
+        gt=0.0,
+        description="Seconds a request has to send its whole body (an upload: 200 MB in 900 s "
+        "is about 1.8 Mbit/s), from its start; slower requests are answered 408.",
+    )
 
     # Security: writing through the API (API key, uploads).
     api_key_hash: str | None = Field(

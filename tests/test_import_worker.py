@@ -6,7 +6,7 @@ at its time limit while the caller's other threads keep running, work that alloc
 is stopped at its memory limit, both with a message naming the file and the setting; and
 through a real server, ``/healthz`` answers in < 200 ms while a slow upload is imported and
 then stopped, the store unchanged. The same server closes connections whose request heads
-come too slowly (slowloris).
+come too slowly (slowloris), and answers 408 to requests whose bodies do, readers still fast.
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def _premises_csv(path: Path, rows: int) -> Path:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, GeoPackageStore]]:
     """``geo-service serve`` over a small territory, imports limited to 1.5 s, request heads
-    to 1 s."""
+    to 1 s, request bodies to 3 s."""
     store = GeoPackageStore(tmp_path / "data")
     _baseline(store)
     port = _free_port()
@@ -154,6 +154,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, GeoPackageStore]]:
         "GEO_SERVICE_API_KEY_HASH": KEY_HASH,
         "GEO_SERVICE_IMPORT_TIMEOUT_S": "1.5",
         "GEO_SERVICE_REQUEST_HEAD_TIMEOUT_S": "1",
+        "GEO_SERVICE_REQUEST_BODY_TIMEOUT_S": "3",
     }
     command = [sys.executable, "-m", "geo_service", "serve", "--port", str(port)]
     command += ["--data-dir", str(tmp_path / "data")]
@@ -246,6 +247,59 @@ def test_a_connection_sending_its_head_too_slowly_is_closed(
         for _ in range(4):
             assert reader.get("/healthz").status_code == 200
             time.sleep(0.6)
+
+
+def test_an_upload_body_sent_too_slowly_is_answered_408_readers_fast(
+    served: tuple[str, GeoPackageStore],
+) -> None:
+    url, store = served
+    port = int(url.rsplit(":", 1)[1])
+    before = snapshot(store)
+    boundary = "slowloris"
+    head = (
+        f"POST /layers/zones HTTP/1.1\r\nHost: x\r\nX-API-Key: {KEY}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+        "Content-Length: 100000000\r\n\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+        'filename="zones.csv"\r\nContent-Type: text/csv\r\n\r\nzone_id,name,wkt\n'
+    ).encode()
+    latencies: list[float] = []
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as slow,
+        httpx.Client(base_url=url, timeout=10) as reader,
+    ):
+        reader.get("/healthz")
+        slow.sendall(head)  # the head in time, then the body a byte every 50 ms
+        start = time.perf_counter()
+        slow.settimeout(0.05)
+        answer = b""
+        while time.perf_counter() - start < 10:
+            try:
+                slow.sendall(b"Z")
+            except OSError:
+                break
+            try:
+                chunk = slow.recv(65536)
+            except TimeoutError:
+                chunk = None
+            if chunk == b"":
+                break  # closed by the server
+            answer += chunk or b""
+            began = time.perf_counter()
+            assert reader.get("/healthz").status_code == 200
+            latencies.append(time.perf_counter() - began)
+        elapsed = time.perf_counter() - start
+    status, _, body = answer.partition(b"\r\n\r\n")
+    assert status.startswith(b"HTTP/1.1 408 "), answer[:300]
+    assert b"connection: close" in status.lower()
+    assert body.decode().startswith(
+        '{"code":"RequestTimeout","description":"the request body did not arrive within 3 s '
+        "(GEO_SERVICE_REQUEST_BODY_TIMEOUT_S; 0.0 MB received)"
+    ), body
+    assert 2.5 < elapsed < 6.0, elapsed
+    assert len(latencies) >= 10
+    assert max(latencies) < MAX_READ_SECONDS, sorted(latencies)[-5:]
+    assert snapshot(store) == before
 
 
 def _sparse_tif(path: Path, side: int) -> Path:

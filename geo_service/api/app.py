@@ -22,6 +22,7 @@ from geo_service.api import (
     write,
 )
 from geo_service.api.auth import KeyChecker
+from geo_service.api.body_deadline import BodyDeadlineMiddleware
 from geo_service.api.collections import COLLECTIONS
 from geo_service.api.errors import install_error_handlers
 from geo_service.api.features import feature_index
@@ -64,7 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.write_lock = threading.Lock()
     install_error_handlers(app)
     # Outermost last: security headers on every answer; HEAD and OPTIONS; compression; CORS
-    # for reads; fresh layers for the routes.
+    # for reads; fresh layers for the routes; a deadline on request bodies.
+    app.add_middleware(BodyDeadlineMiddleware, seconds=settings.request_body_timeout_s)
     app.add_middleware(FreshWorkspaceMiddleware, workspace=workspace)
     app.add_middleware(ReadOnlyCORSMiddleware)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=GZIP_LEVEL)

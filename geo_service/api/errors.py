@@ -26,6 +26,7 @@ from geo_service.errors import (
     ParameterError,
     PayloadTooLargeError,
     RateLimitedError,
+    RequestTimeoutError,
     StoreError,
     UnsupportedMediaTypeError,
 )
@@ -41,6 +42,7 @@ ERROR_STATUS: Final[dict[type[GeoServiceError], tuple[int, str]]] = {
     ForbiddenError: (403, "Forbidden"),
     RateLimitedError: (429, "TooManyRequests"),
     PayloadTooLargeError: (413, "PayloadTooLarge"),
+    RequestTimeoutError: (408, "RequestTimeout"),
     UnsupportedMediaTypeError: (415, "UnsupportedMediaType"),
     StoreError: (503, "StoreUnavailable"),
     GeoServiceError: (400, "BadRequest"),
@@ -52,6 +54,7 @@ _HTTP_CODES: Final = {
     404: "NotFound",
     405: "MethodNotAllowed",
     406: "NotAcceptable",
+    408: "RequestTimeout",
     413: "PayloadTooLarge",
     415: "UnsupportedMediaType",
     429: "TooManyRequests",
@@ -108,6 +111,8 @@ async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     headers = {"WWW-Authenticate": WWW_AUTHENTICATE} if status == 401 else None
     if isinstance(exc, RateLimitedError):
         headers = {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, RequestTimeoutError):  # the rest of its body is not read
+        headers = {"Connection": "close"}
     return error_response(status, code, exc.message, headers=headers)
 
 

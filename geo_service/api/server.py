@@ -4,7 +4,8 @@ uvicorn closes a keep-alive connection left idle after a response (``timeout_kee
 not one whose request line and headers arrive a byte at a time (slowloris): a few hundred such
 clients would hold every connection of the server. Here each connection must have sent a whole
 request head within ``GEO_SERVICE_REQUEST_HEAD_TIMEOUT_S`` seconds of opening, or of the end of
-its previous response, or it is closed. Bodies (uploads) are bounded by their size limit.
+its previous response, or it is closed. Bodies (uploads) are bounded by their size limit and
+by the time to receive them (:mod:`geo_service.api.body_deadline`).
 """
 
 from __future__ import annotations
