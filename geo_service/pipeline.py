@@ -197,6 +197,13 @@ def store_demo_layers(
     )
 
 
+def _stored_communes(store: Store) -> gpd.GeoDataFrame | None:
+    """The commune polygons of ``store`` (code and name), None when it has none."""
+    if not store.has_layer(LayerKind.COMMUNES.value):
+        return None
+    return store.read_layer(LayerKind.COMMUNES.value, columns=["commune_insee", "name"])
+
+
 def import_files(
     store: Store,
     layer: LayerKind | str,
@@ -246,6 +253,8 @@ def import_files(
         check_vintaged(layer)
         vintage = parse_vintage(vintage)
     fmt = choose_format(layer, paths, format_name)
+    if options.stored_communes is None:
+        options = replace(options, stored_communes=lambda: _stored_communes(store))
     with features_bounded(options.max_features):  # every reader of the format is held to it
         frame, report = fmt.read(paths, options)
     meta = layer_meta(

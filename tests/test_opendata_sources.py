@@ -158,6 +158,70 @@ def test_bdtopo_keeps_the_economic_category(store: GeoPackageStore) -> None:
     assert zones.set_index("zone_id").loc["SURFACTI0000000000000005", "state"] == "En projet"
 
 
+def test_bdtopo_fictive_objects_are_quoted_from_their_own_rows(
+    store: GeoPackageStore, tmp_path: Path
+) -> None:
+    # the warning named rows 33, 74, 75 of the real file and quoted rows 33, 34, 35: fictive
+    # objects of other categories, already left out for their category
+    frame = gpd.read_file(FIXTURES / "bdtopo-zones.geojson")
+    frame.loc[2, "FICTIF"] = "Oui"  # row 3, a chapel: left out as not economic
+    frame.to_file(tmp_path / "bdtopo.geojson")
+    _, report = pipeline.import_files(store, "zones", [tmp_path / "bdtopo.geojson"])
+    (fictive,) = [w for w in report.warnings if "fictive object" in w]
+    assert "row 4 skipped" in fictive
+    assert "'SURFACTI0000000000000004' (row 4)" in fictive
+    assert "row 3" not in fictive
+
+
+def _bdtopo_without_communes(tmp_path: Path) -> Path:
+    """The BD TOPO fixture as an edition without INSEE_COM nor NOM_COM."""
+    frame = gpd.read_file(FIXTURES / "bdtopo-zones.geojson").drop(columns=["INSEE_COM", "NOM_COM"])
+    path = tmp_path / "ZONE_D_ACTIVITE_OU_D_INTERET.geojson"
+    frame.to_file(path)
+    return path
+
+
+def test_bdtopo_without_insee_com_names_zones_from_the_stored_communes(
+    store: GeoPackageStore, tmp_path: Path
+) -> None:
+    path = _bdtopo_without_communes(tmp_path)
+    _, report = pipeline.import_files(store, "zones", [path])
+    (said,) = [w for w in report.warnings if "INSEE_COM" in w]
+    assert "no INSEE_COM column" in said
+    assert "the store has no communes" in said
+    assert "import the communes first" in said
+    zones = store.read_layer("zones").set_index("zone_id")
+    assert (
+        zones.loc["SURFACTI0000000000000002", "name"] == "Zone d'activités SURFACTI0000000000000002"
+    )
+    assert zones["commune_insee"].isna().all()
+    communes = gpd.GeoDataFrame(
+        {
+            "INSEE_COM": ["13005", "13055"],
+            "NOM": ["Aubagne", "Marseille"],
+            "SIREN_EPCI": ["2", "2"],
+        },
+        geometry=[
+            shapely.box(905_000, 6_244_000, 911_000, 6_249_000),
+            shapely.box(890_000, 6_250_000, 895_000, 6_255_000),
+        ],
+        crs="EPSG:2154",
+    ).to_crs("EPSG:4326")  # another CRS than the zones'
+    communes.to_file(tmp_path / "COMMUNE.geojson")
+    pipeline.import_files(store, "communes", [tmp_path / "COMMUNE.geojson"])
+    _, report = pipeline.import_files(store, "zones", [path])
+    (said,) = [w for w in report.warnings if "INSEE_COM" in w]
+    assert "the stored commune polygon that holds it (3 of 3 zones found" in said
+    zones = store.read_layer("zones").set_index("zone_id")
+    assert zones.loc["SURFACTI0000000000000002", "name"] == "Zone industrielle (Aubagne)"
+    assert zones.loc["SURFACTI0000000000000001", "name"] == "Zone industrielle des Paluds"
+    assert zones["commune_insee"].to_dict() == {
+        "SURFACTI0000000000000001": "13005",
+        "SURFACTI0000000000000002": "13005",
+        "SURFACTI0000000000000005": "13055",
+    }
+
+
 def test_any_vector_file_gets_ids_and_labels(store: GeoPackageStore, tmp_path: Path) -> None:
     path = tmp_path / "zae.geojson"
     gpd.GeoDataFrame(

@@ -36,6 +36,7 @@ from geo_service.analysis.reasons import REASONS_SEPARATOR, split_reasons, zone_
 from geo_service.analysis.result import ZONE_RESULT_COLUMNS, AnalysisResult, RunInfo
 from geo_service.analysis.status import classify, effective_shares
 from geo_service.analysis.transport import TransportLayers, transport_access
+from geo_service.communes import locate_in_communes
 from geo_service.model import CoverageRaster, LayerMeta
 from geo_service.settings import AnalysisParams
 
@@ -228,10 +229,7 @@ def _with_communes(zones: gpd.GeoDataFrame, communes: gpd.GeoDataFrame | None) -
             zones[column] = None
     if communes is None or len(communes) == 0:
         return zones
-    points = gpd.GeoDataFrame(geometry=zones.representative_point(), crs=zones.crs)
-    joined = gpd.sjoin(points, communes[["commune_insee", "geometry"]], predicate="within")
-    joined = joined[~joined.index.duplicated()]
-    located = joined["commune_insee"].reindex(zones.index)
+    located = locate_in_communes(zones, communes, ["commune_insee"])["commune_insee"]
     zones["commune_insee"] = zones["commune_insee"].where(zones["commune_insee"].notna(), located)
     epci = communes.set_index("commune_insee")["epci_siren"]
     from_commune = zones["commune_insee"].map(epci)

@@ -219,7 +219,7 @@ def read_site_eco(path: Path, options: ImportOptions) -> tuple[gpd.GeoDataFrame,
     screen.skip(
         "declassified site (site_etat 'déclassé'), no longer an activity zone",
         declassified,
-        f"e.g. {examples(ids, declassified)}",
+        examples_of=ids,
     )
     names, made = zone_labels(
         column_text(frame, cols["site_nom"]), ids, column_text(frame, cols["site_comm_nom"])

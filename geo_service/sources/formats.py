@@ -59,6 +59,9 @@ class ImportOptions:
     max_raster_pixels: int = DEFAULT_MAX_RASTER_PIXELS
     #: Held by every reader of the import (sources.feature_bound, set by import_layer).
     max_features: int = DEFAULT_MAX_FEATURES
+    #: The store's commune polygons (``commune_insee``, ``name``), None when it has none; read
+    #: only by a reader that needs them (BD TOPO zones of an edition without INSEE_COM).
+    stored_communes: Callable[[], gpd.GeoDataFrame | None] | None = None
 
     def __post_init__(self) -> None:
         if self.crs is not None:

@@ -27,16 +27,22 @@ from typing import Final
 import geopandas as gpd
 import pandas as pd
 
+from geo_service.communes import locate_in_communes
 from geo_service.errors import InputError, format_rows
 from geo_service.insee import is_arrondissement, normalise_insee
 from geo_service.model import LayerKind
 from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, all_files, register
 from geo_service.sources.labels import commune_title, zone_labels
-from geo_service.sources.screening import ImportReport, each_file, finish_layer, open_vector
+from geo_service.sources.screening import (
+    ImportReport,
+    Screen,
+    each_file,
+    finish_layer,
+    open_vector,
+)
 from geo_service.sources.tabular import (
     Columns,
     column_text,
-    examples,
     find_column,
     find_columns,
     normalise_name,
@@ -86,16 +92,18 @@ def read_bdtopo_zones(path: Path, options: ImportOptions) -> tuple[gpd.GeoDataFr
         screen.skip("not an economic category (CATEGORIE)", other, left)
     ids = column_text(frame, cols["id"])
     fictive = one_of(column_text(frame, cols["fictif"]), _YES)
-    screen.skip("fictive object (FICTIF 'Oui')", fictive, f"e.g. {examples(ids, fictive)}")
+    screen.skip("fictive object (FICTIF 'Oui')", fictive, examples_of=ids)
     nature = column_text(frame, cols["nature"])
-    names, _ = zone_labels(
-        column_text(frame, cols["toponyme"]), ids, column_text(frame, cols["commune"]), nature
-    )
+    insee = column_text(frame, cols["insee"])
+    commune = column_text(frame, cols["commune"])
+    if cols["insee"] is None:
+        insee, commune = _communes_of_zones(frame, commune, options, screen)
+    names, _ = zone_labels(column_text(frame, cols["toponyme"]), ids, commune, nature)
     zones = gpd.GeoDataFrame(
         {
             "zone_id": ids,
             "name": names,
-            "commune_insee": column_text(frame, cols["insee"]),
+            "commune_insee": insee,
             "kind": nature,
             "vocation": column_text(frame, cols["nat_detail"]),
             "state": column_text(frame, cols["etat"]),
@@ -104,6 +112,34 @@ def read_bdtopo_zones(path: Path, options: ImportOptions) -> tuple[gpd.GeoDataFr
         crs=frame.crs,
     )
     return finish_layer(LayerKind.ZONES, zones, screen)
+
+
+def _communes_of_zones(
+    frame: gpd.GeoDataFrame, names: pd.Series, options: ImportOptions, screen: Screen
+) -> tuple[pd.Series, pd.Series]:
+    """Code and name of each zone's commune when the file has no INSEE_COM: the stored
+    commune polygon holding the zone (:func:`~geo_service.communes.locate_in_communes`);
+    the file's commune names are kept where it has them."""
+    missing = "no INSEE_COM column (this BD TOPO edition gives no commune)"
+    communes = options.stored_communes() if options.stored_communes else None
+    kept = ~screen.skip_mask()
+    if communes is None or len(communes) == 0 or frame.crs is None:
+        screen.warn(
+            f"{missing} and the store has no communes: the zones are stored without their "
+            "commune (found from the commune polygons at analysis) and those without TOPONYME "
+            'are labelled "Zone d\'activités <id>"; import the communes first (geo-service '
+            'import communes ...) to name them "<NATURE> (<commune>)"'
+        )
+        return pd.Series([None] * len(frame), index=frame.index, dtype=object), names
+    located = locate_in_communes(frame, communes, ["commune_insee", "name"])
+    found = located["commune_insee"].notna().to_numpy() & kept
+    screen.warn(
+        f"{missing}: each zone's commune is the stored commune polygon that holds it "
+        f"({int(found.sum())} of {int(kept.sum())} zones found; those without TOPONYME named "
+        '"<NATURE> (<commune>)")'
+    )
+    insee = located["commune_insee"].astype(object).where(located["commune_insee"].notna(), None)
+    return insee, names.where(names.notna(), located["name"])
 
 
 def read_communes(path: Path, options: ImportOptions) -> tuple[gpd.GeoDataFrame, ImportReport]:

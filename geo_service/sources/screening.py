@@ -27,6 +27,7 @@ from pyproj import CRS, Transformer
 from geo_service.errors import InputError, format_rows
 from geo_service.model import FRANCE_LONLAT_BOUNDS, LayerKind, in_france
 from geo_service.sources.formats import ImportOptions
+from geo_service.sources.tabular import examples
 from geo_service.sources.vector import read_vector
 from geo_service.validation import LayerReport, validate_layer
 
@@ -56,13 +57,23 @@ class Screen:
     data_date: date | None = None
     _pending: list[tuple[BoolArray, Callable[[list[int]], str]]] = field(default_factory=list)
 
-    def skip(self, reason: str, mask: pd.Series | BoolArray, detail: str = "") -> None:
-        """Leave out the rows of ``mask`` (not yet left out) for ``reason``."""
+    def skip(
+        self,
+        reason: str,
+        mask: pd.Series | BoolArray,
+        detail: str = "",
+        examples_of: pd.Series | None = None,
+    ) -> None:
+        """Leave out the rows of ``mask`` (not yet left out) for ``reason``; with
+        ``examples_of`` (ids...), the message quotes its values on a few of those rows."""
         mask = np.asarray(mask, dtype=bool) & ~self.skip_mask()
         rows = [int(i) + 1 for i in np.flatnonzero(mask)]
         if not rows:
             return
         self.skipped.setdefault(reason, []).extend(rows)
+        if examples_of is not None:
+            quoted = examples(examples_of, mask)
+            detail = f"e.g. {quoted}" + (f"; {detail}" if detail else "")
         suffix = f" ({detail})" if detail else ""
         self.warnings.append(f"{self.source}: {format_rows(rows)} skipped: {reason}{suffix}")
 
@@ -133,16 +144,16 @@ def screen_coordinates(frame: gpd.GeoDataFrame, screen: Screen) -> gpd.GeoDataFr
     if not outside.any():
         return frame
     rows = [int(i) + 1 for i in np.flatnonzero(outside)]
-    examples = "; ".join(_example(frame, outside, i) for i in range(min(3, len(rows))))
+    shown = "; ".join(_example(frame, outside, i) for i in range(min(3, len(rows))))
     if outside.sum() > 0.5 * present.sum():
         raise InputError(
             f"{screen.source}: {len(rows)} of {int(present.sum())} features lie outside "
-            f"metropolitan France ({format_rows(rows)}; e.g. {examples}) once read in the CRS "
+            f"metropolitan France ({format_rows(rows)}; e.g. {shown}) once read in the CRS "
             f"{crs.to_string()}; expected coordinates within lon "
             f"{FRANCE_LONLAT_BOUNDS[0]}..{FRANCE_LONLAT_BOUNDS[2]}, lat "
             f"{FRANCE_LONLAT_BOUNDS[1]}..{FRANCE_LONLAT_BOUNDS[3]}: check the CRS (--crs)"
         )
-    screen.skip("outside metropolitan France", outside, f"{len(rows)} feature(s), e.g. {examples}")
+    screen.skip("outside metropolitan France", outside, f"{len(rows)} feature(s), e.g. {shown}")
     return frame
 
 
