@@ -5,18 +5,24 @@ GEOS, NumPy) that holds the GIL: neither a thread nor a signal handler can stop 
 running it in a thread stops answering. The one bound that always holds is another process,
 limited in address space (``RLIMIT_AS``) and killed when its time is up. The children are forked
 from a fork server that has the importers loaded already, so starting one costs milliseconds;
-a child killed half-way leaves the store as it was (every store write is atomic).
+a child killed half-way leaves the store as it was (every store write is atomic). A child
+dies with its caller (killed, or interrupted by Ctrl-C even while the child is being started), so
+that no work goes on to write the store after its caller has said it unchanged.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import multiprocessing
 import multiprocessing.forkserver
+import os
 import resource
 import signal
+import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, Final, TypeVar
@@ -31,6 +37,8 @@ _CONTEXT: Final = multiprocessing.get_context("forkserver")
 _PRELOADED: Final = ["geo_service.pipeline", "geo_service.store"]
 _CONTEXT.set_forkserver_preload(_PRELOADED)
 _MB: Final = 1_000_000
+#: prctl(2) option: the signal a process receives when its parent ends (Linux).
+_PR_SET_PDEATHSIG: Final = 1
 #: Ways a child dies when an allocation fails in C or C++ code (abort on std::bad_alloc).
 _MEMORY_SIGNALS: Final = frozenset({signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS})
 _MEMORY_WORDS: Final = ("out of memory", "cannot allocate", "memoryerror", "bad_alloc")
@@ -81,9 +89,14 @@ def run_bounded(work: Callable[..., T], *args: Any, bounds: Bounds, what: str) -
     process = _CONTEXT.Process(
         target=_child, args=(sender, bounds.memory_mb, work, args), daemon=True
     )
-    process.start()
-    sender.close()
+    started = False
     try:
+        # Ctrl-C while the fork server starts the child would leave it running unknown to
+        # us, to write the store after we said it unchanged: it waits until the child is ours.
+        with _interrupts_deferred():
+            process.start()
+            started = True
+        sender.close()
         if not receiver.poll(bounds.timeout_s):
             raise LimitExceededError(
                 f"{what}: not finished after {bounds.timeout_s:g} s ({bounds.timeout_setting}), "
@@ -95,9 +108,11 @@ def run_bounded(work: Callable[..., T], *args: Any, bounds: Bounds, what: str) -
             process.join()
             raise _died(process.exitcode, bounds, what) from None
     finally:
-        if process.is_alive():
-            process.kill()
-        process.join()
+        if started:
+            if process.is_alive():
+                process.kill()
+            process.join()
+        sender.close()
         receiver.close()
     for message, category in caught:  # the work's warnings, shown by the caller's handler
         warnings.warn(message, category, stacklevel=2)
@@ -112,7 +127,36 @@ def run_bounded(work: Callable[..., T], *args: Any, bounds: Bounds, what: str) -
     raise WorkerFailureError(*value)
 
 
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Within the block, a Ctrl-C (SIGINT) is remembered and raised as KeyboardInterrupt when
+    it ends (only the main thread receives it; in other threads, nothing to defer)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    interrupted: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, _: interrupted.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        raise KeyboardInterrupt
+
+
+def _die_with_the_fork_server() -> None:
+    """Have the kernel kill this child when the fork server (its parent) ends, as it does
+    when the process that asked for the work ends: work whose caller is gone (killed,
+    interrupted) must not go on to write the store."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    parent = os.getppid()
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent ended before the request took effect
+        os._exit(1)
+
+
 def _child(sender: Connection, memory_mb: float, work: Callable[..., Any], args: Any) -> None:
+    _die_with_the_fork_server()
     limit = int(memory_mb * _MB)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     with warnings.catch_warnings(record=True) as caught:

@@ -377,3 +377,84 @@ def test_an_input_that_is_not_a_regular_file_is_named_as_such(kind: str, tmp_pat
     )
     assert result.exit_code == 2, result.output
     assert " ".join(result.output.split()) == f"Error: {path}: {expected}; expected a data file"
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (the fork server and the workers it forked)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found |= frontier
+    return found
+
+
+@pytest.mark.parametrize(
+    ("target", "when"),
+    [("process", "reading"), ("process group", "reading"), ("process", "starting")],
+)
+def test_ctrl_c_during_a_cli_import_says_so_and_leaves_the_store_unchanged(
+    target: str, when: str, tmp_path: Path
+) -> None:
+    store = GeoPackageStore(tmp_path / "data")
+    _baseline(store)
+    before = snapshot(store)
+    csv = _premises_csv(tmp_path / "premises.csv", 300_000)  # about 6 s to import here
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GEO_SERVICE_")}
+    command = [sys.executable, "-m", "geo_service", "import", "premises", str(csv)]
+    command += ["--data-dir", str(tmp_path / "data")]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    # Below the command: the resource tracker and the fork server, then the import's worker.
+    # While the fork server starts (loading the importers) the worker is being created.
+    wanted = 3 if when == "reading" else 2
+    try:
+        deadline = time.monotonic() + 60
+        while len(_descendants(process.pid)) < wanted and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert process.poll() is None, process.communicate()
+        if when == "reading":
+            time.sleep(0.5)
+        if target == "process":
+            process.send_signal(signal.SIGINT)
+        else:
+            os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, out + err
+    assert err.strip() == "Interrupted; the store is unchanged.", out + err
+    assert "Traceback" not in out + err
+    # No worker left running, to write the store after the command said it unchanged: none
+    # holds the file open (a worker outliving the command reads it within a second or two).
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        assert not _holding(csv)
+        time.sleep(0.1)
+    assert snapshot(store) == before
+
+
+def _holding(path: Path) -> list[int]:
+    """The processes that have ``path`` open."""
+    holders = []
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        try:
+            if fd.readlink() == path:
+                holders.append(int(fd.parent.parent.name))
+        except OSError:
+            continue
+    return holders
