@@ -338,6 +338,44 @@ def test_library_warnings_print_as_one_line_each(data_dir: Path, tmp_path: Path)
     assert "plain.gpkg: cannot be read as a vector file" in completed.stderr
 
 
+def test_here_prints_zone_commune_and_building_names_escaped(tmp_path: Path) -> None:
+    """`here` shows the data's names as they are written: escape sequences (clear the screen,
+    set the window title, move the cursor, blink) as their escapes, Rich markup as text."""
+    square = (
+        "POLYGON ((890000 6250000, 890100 6250000, 890100 6250100, 890000 6250100, 890000 6250000))"
+    )
+    big = (
+        "POLYGON ((889000 6249000, 891000 6249000, 891000 6251000, 889000 6251000, 889000 6249000))"
+    )
+    files = {
+        "zones.csv": "zone_id;name;wkt\n"
+        f'Z[v2];"Zone \x1b[2J[bold red]effacée[/] \x1b]0;titre\x07";{square}\n',
+        "communes.csv": f'commune_insee;name;wkt\n13055;"Marseille\x1b[1A\x1b[K[/]]";{big}\n',
+        "premises.csv": "premises_id;locaux;down_class;x;y\n"
+        "[link=http://x]P1[/link]\x1b[5m;3;THD30;890050;6250050\n",
+    }
+    runner = CliRunner()
+    data = ["--data-dir", str(tmp_path / "data")]
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, "utf-8")
+        layer = name.removesuffix(".csv")
+        imported = runner.invoke(
+            app, ["import", layer, str(tmp_path / name), "--crs", "EPSG:2154", *data]
+        )
+        assert imported.exit_code == 0, imported.output
+    assert runner.invoke(app, ["analyze", *data]).exit_code == 0
+    # (890050, 6250050) in Lambert-93: inside the zone, on the building
+    here = runner.invoke(app, ["here", "5.342092", "43.324236", *data])
+    assert here.exit_code == 0, here.output
+    assert "\x1b" not in here.output
+    lines = here.output.splitlines()
+    assert lines[1] == "Zone Z[v2] Zone \\x1b[2J[bold red]effacée[/] \\x1b]0;titre\\x07: served"
+    assert lines[2] == "Commune: Marseille\\x1b[1A\\x1b[K[/]] (13055)"
+    assert lines[3].startswith(
+        "Nearest building: [link=http://x]P1[/link]\\x1b[5m at 0,0 m, 3 locaux"
+    )
+
+
 def test_data_strings_print_escaped(tmp_path: Path) -> None:
     """File names and zone names keep their brackets (no Rich markup) and show their control
     characters escaped (no terminal escape sequence reaches the terminal)."""
