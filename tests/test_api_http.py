@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -313,8 +314,12 @@ def test_html_items_read_in_french_with_the_popups_labels(client: TestClient) ->
     page = client.get("/collections/zones/items", params={"f": "html", "sortby": "rank"}).text
     header = page.split("<thead>")[1].split("</thead>")[0]
     for name in ("name", "status", "priority", "share_thd30"):
-        assert f"<th>{zone_field(name).label}</th>" in header.replace("&#x27;", "'")
-    # Name, status and priority lead; statuses in French; shares as percentages.
+        assert f">{zone_field(name).label}</th>" in header.replace("&#x27;", "'")
+    # Status, priority, rank and name lead, then the id; statuses in French; shares as
+    # percentages.
+    leading = [zone_field(n).label for n in ("status", "priority", "rank", "name", "zone_id")]
+    headers = re.findall(r"<th[^>]*>([^<]*)</th>", header)
+    assert headers[:5] == leading
     assert header.index(zone_field("status").label) < header.index(zone_field("area_ha").label)
     assert "Non desservie" in page
     assert ">underserved<" not in page

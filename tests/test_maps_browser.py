@@ -820,3 +820,33 @@ def test_narrow_screen_controls_clear_the_banner_and_search(browser: Any, server
     assert boxes["popup"][1] >= boxes["header"][3], boxes
     assert not _overlap(boxes["popup"], boxes["notice"]), boxes
     assert not _overlap(boxes["popup"], boxes["search"]), boxes
+
+
+ITEMS_LAYOUT = """
+const px = (el, prop) => parseFloat(getComputedStyle(el)[prop]);
+const th = document.querySelector('thead th');
+const td = document.querySelector('tbody td');
+return {
+  headers: [...document.querySelectorAll('thead th')].map(t => t.textContent),
+  header: document.querySelector('thead tr').getBoundingClientRect().height,
+  headerLine: px(th, 'lineHeight'),
+  headerPadding: px(th, 'paddingTop') + px(th, 'paddingBottom'),
+  rows: [...document.querySelectorAll('tbody tr')].map(r => r.getBoundingClientRect().height),
+  line: px(td, 'lineHeight') || 1.2 * px(td, 'fontSize'),
+  cellPadding: px(td, 'paddingTop') + px(td, 'paddingBottom'),
+};
+"""
+
+
+def test_html_items_keep_compact_headers_and_one_line_rows(browser: Any, server: str) -> None:
+    """The zones' HTML table had a header row nine lines tall (long labels of narrow far
+    columns) and rows of two or three lines; the id came first, status and priority after."""
+    browser.get(f"{server}/collections/zones/items?f=html&sortby=rank&limit=100")
+    layout = browser.execute_script(ITEMS_LAYOUT)
+    assert layout["headers"][:5] == ["Statut", "Priorité", "Rang", "Nom", "Identifiant"]
+    assert len(layout["headers"]) > 30  # every column is still there
+    most = 4 * layout["headerLine"] + layout["headerPadding"] + 2
+    assert layout["header"] <= most, layout
+    one_line = 1.25 * layout["line"] + layout["cellPadding"] + 2
+    assert len(layout["rows"]) == 60
+    assert max(layout["rows"]) <= one_line, layout  # names and values on one line

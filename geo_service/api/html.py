@@ -26,8 +26,13 @@ _STYLE: Final = (
     "td,th{border:1px solid #ccc;padding:.2rem .4rem;text-align:left;vertical-align:top}"
     ".notice{background:#fde8f3;border:1px solid #c0398a;"
     "padding:.5rem}nav a{margin-right:1rem}.wide{overflow-x:auto}"
-    ".wide td:nth-child(-n+3){white-space:nowrap}.status{font-weight:600;white-space:nowrap}"
+    ".wide td{white-space:nowrap}.wide th{font-size:.8rem;line-height:1.15}"
+    ".status{font-weight:600;white-space:nowrap}"
 )
+#: Header labels of a feature table wrap over about this many lines at most.
+HEADER_LINES: Final = 3
+#: Widest header column, in characters (longer labels take more lines).
+HEADER_MAX_CH: Final = 20
 
 
 def page(
@@ -92,17 +97,33 @@ def key_values(pairs: Iterable[tuple[str, Any]]) -> str:
 
 
 def feature_table(
-    rows: Sequence[tuple[str, str, dict[str, Any]]], columns: Sequence[str], id_label: str
+    rows: Sequence[tuple[str, dict[str, Any]]], columns: Sequence[str], link: str
 ) -> str:
-    """A table of features: ``(id, href, properties)`` rows, one column per property."""
-    head = "".join(f"<th>{escape(c)}</th>" for c in (id_label, *columns))
+    """A table of features: ``(href, properties)`` rows, one column per property, the cell
+    of column ``link`` a link to the feature. Values stay on one line; each column is wide
+    enough for its label to take at most :data:`HEADER_LINES` lines (short labels over
+    long values take the values' width)."""
+    head = "".join(f'<th style="min-width:{header_width(c)}ch">{escape(c)}</th>' for c in columns)
     body = "".join(
-        f"<tr><td>{anchor(href, fid)}</td>"
-        + "".join(f"<td>{value(props.get(c))}</td>" for c in columns)
+        "<tr>"
+        + "".join(f"<td>{_cell(props.get(c), href if c == link else None)}</td>" for c in columns)
         + "</tr>"
-        for fid, href, props in rows
+        for href, props in rows
     )
     return (
         f'<div class="wide"><table><thead><tr>{head}</tr></thead>'
         f"<tbody>{body}</tbody></table></div>"
     )
+
+
+def header_width(label: str) -> int:
+    """Characters of a column for ``label`` to wrap over at most :data:`HEADER_LINES` lines
+    (up to :data:`HEADER_MAX_CH`), never narrower than its longest word."""
+    longest = max((len(word) for word in label.split()), default=0)
+    return max(longest, min(HEADER_MAX_CH, -(-len(label) // HEADER_LINES)))
+
+
+def _cell(item: Any, href: str | None) -> str:
+    if href is None:
+        return value(item)
+    return anchor(href, item if isinstance(item, str) and item else "—")

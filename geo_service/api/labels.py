@@ -14,12 +14,13 @@ from typing import Any, Final
 from geo_service.analysis.fields import RESULT_FIELDS, field_of, format_value
 from geo_service.maps.style import BASIS_LABELS, STATUS_LABELS, STATUS_TEXT_COLOURS
 
-#: Columns shown first, in this order, when a collection has them.
-LEADING: Final = ("name", "status", "priority", "rank")
+#: Columns shown first, in this order, when a collection has them: what a zone's reader looks
+#: for first (its status and priority), then which zone it is.
+LEADING: Final = ("status", "priority", "rank", "name")
 
 
 def ordered(columns: Sequence[str]) -> list[str]:
-    """``columns`` with the leading ones (name, status, priority, rank) first."""
+    """``columns`` with the leading ones (status, priority, rank, name) first."""
     first = [c for c in LEADING if c in columns]
     return first + [c for c in columns if c not in first]
 

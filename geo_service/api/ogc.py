@@ -573,17 +573,19 @@ def _items_html(
     columns = labels.ordered(
         [p.name for p in served if p.type != "array" and p.name != spec.id_column]
     )
+    # the id after the leading columns, the link on the name when there is one
+    leading = sum(1 for c in columns if c in labels.LEADING)
+    columns.insert(leading, spec.id_column)
+    link = labels.label(spec.layer, "name" if "name" in columns else spec.id_column)
     ids = index.ids[page].tolist()
     rows = [
         (
-            fid,
             f"{base}/collections/{spec.id}/items/{segment(fid)}?f=html",
-            labels.readable(spec.layer, props, columns),
+            labels.readable(spec.layer, {**props, spec.id_column: fid}, columns),
         )
         for fid, props in zip(ids, index.properties(page), strict=True)
     ]
     columns = [labels.label(spec.layer, c) for c in columns]
-    id_label = labels.label(spec.layer, spec.id_column)
     first = offset + 1 if ids else 0
     paging = " ".join(
         html.anchor(x["href"], "Page suivante" if x["rel"] == "next" else "Page précédente")
@@ -592,7 +594,7 @@ def _items_html(
     )
     body = (
         f"<p>{matched} entités correspondent ; {first} à {offset + len(ids)} affichées.</p>"
-        f"<p>{paging}</p>{html.feature_table(rows, columns, id_label)}<p>{paging}</p>"
+        f"<p>{paging}</p>{html.feature_table(rows, columns, link)}<p>{paging}</p>"
     )
     title = descriptor(spec.layer, get_workspace(request).settings.layers_dir).title
     return html.page(title, body, base=base, synthetic=synthetic, links=links)
