@@ -177,10 +177,13 @@ def start_server(
         if process.poll() is not None:
             raise RuntimeError(f"the server stopped:\n{log.read_text()}")
         try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+            answer = httpx.get(f"{url}/healthz", timeout=2)
+            # /healthz answers "loading" while the server loads its layers: wait for them.
+            if answer.status_code == 200 and answer.json().get("status") == "ok":
                 return process, url
         except httpx.TransportError:
-            time.sleep(0.5)
+            pass
+        time.sleep(0.5)
     process.terminate()
     raise RuntimeError(f"the server did not answer within {startup_seconds} s")
 

@@ -38,6 +38,7 @@ from geo_service.vintages import VINTAGED_LAYERS, is_vintaged, split_archived_na
 
 if TYPE_CHECKING:
     import pandas as pd
+    from starlette.types import ASGIApp
 
     from geo_service.analysis import AnalysisResult
     from geo_service.settings import Settings
@@ -726,15 +727,48 @@ def serve(
     """
     import uvicorn
 
-    from geo_service.api import create_app
-    from geo_service.api.app import warm_up
     from geo_service.api.server import KEEP_ALIVE_S, http_protocol
-    from geo_service.store import open_store
-    from geo_service.workspace import Workspace
+    from geo_service.api.starting import StartingFront
 
     settings = _settings(data_dir)
     overrides = {"host": host, "port": port}
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    url = f"http://{shown_host}:{settings.port}"
+    server: uvicorn.Server | None = None
+
+    def stop() -> None:
+        if server is not None:
+            server.should_exit = True
+
+    # Listen at once (/healthz answers) while the store and its layers load in the background;
+    # the other requests wait for them.
+    front = StartingFront(lambda: _served_app(settings, url), on_failure=stop)
+    config = uvicorn.Config(
+        front,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=access_log,
+        server_header=False,
+        http=http_protocol(settings.request_head_timeout_s),
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
+    server = uvicorn.Server(config)
+    front.start()
+    server.run()
+    front.raise_failure()
+    if not server.started:
+        raise typer.Exit(3)  # uvicorn's start-up failure (e.g. the port is taken), logged
+
+
+def _served_app(settings: Settings, url: str) -> ASGIApp:
+    """The web application over the prepared store, its layers and indexes loaded."""
+    from geo_service.api import create_app
+    from geo_service.api.app import warm_up
+    from geo_service.store import open_store
+    from geo_service.workspace import Workspace
+
     store = open_store(settings)
     _ensure_results(Workspace(settings, store))
     with _progress("Loading the layers") as step:
@@ -746,21 +780,10 @@ def serve(
     # its full passes stay short (they would otherwise walk millions of objects).
     gc.collect()
     gc.freeze()
-    shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    url = f"http://{shown_host}:{settings.port}"
     console.print(
         f"geo-service serves {store.describe()} at {url}/ (API documentation: {url}/docs)"
     )
-    uvicorn.run(
-        web_app,
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        access_log=access_log,
-        server_header=False,
-        http=http_protocol(settings.request_head_timeout_s),
-        timeout_keep_alive=KEEP_ALIVE_S,
-    )
+    return web_app
 
 
 @app.command()

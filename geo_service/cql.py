@@ -24,8 +24,6 @@ from typing import Any, Final, Literal
 
 import shapely
 from pygeofilter import ast, values
-from pygeofilter.parsers.cql2_json import parse as parse_json
-from pygeofilter.parsers.cql2_text import parse as parse_text
 from shapely.geometry import shape
 
 from geo_service.crs import SupportedCrs, to_crs84
@@ -107,6 +105,10 @@ def parse_filter(
 
 
 def _parse_text(text: str) -> ast.Node:
+    # The CQL2 text grammar is built when its parser module loads (~0.3 s): on the first
+    # text filter, not when the API starts.
+    from pygeofilter.parsers.cql2_text import parse as parse_text
+
     return parse_text(text)
 
 
@@ -117,6 +119,8 @@ def _parse_json(text: str) -> ast.Node:
         raise ParameterError("filter", f"not valid JSON: {exc}") from None
     if not isinstance(document, dict):
         raise ParameterError("filter", "a CQL2 JSON filter is a JSON object")
+    from pygeofilter.parsers.cql2_json import parse as parse_json
+
     return parse_json(_bboxes_as_polygons(document))
 
 

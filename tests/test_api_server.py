@@ -61,7 +61,9 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
         if process.poll() is not None:
             pytest.fail(f"geo-service serve exited early:\n{log.read_text()}")
         try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+            answer = httpx.get(f"{url}/healthz", timeout=2)
+            # /healthz answers "loading" while the server loads its layers: wait for them.
+            if answer.status_code == 200 and answer.json().get("status") == "ok":
                 return
         except httpx.TransportError:
             pass
@@ -150,3 +152,17 @@ def test_errors_over_http(server: str) -> None:
     assert response.status_code == 400
     assert response.json()["code"] == "InvalidParameterValue"
     assert httpx.get(f"{server}/zones/NOPE").status_code == 404
+
+
+def test_serve_reports_a_store_it_cannot_open_in_one_line(tmp_path: Path) -> None:
+    """The store is opened once the server listens: its error still ends the command, in one
+    line with exit status 2."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GEO_SERVICE_")}
+    env |= {"GEO_SERVICE_DATABASE_URL": "postgresql://nobody:x@127.0.0.1:1/nowhere"}
+    command = [sys.executable, "-m", "geo_service", "serve", "--port", str(_free_port())]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path, check=False
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "cannot connect to the PostGIS database 'nowhere'" in done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr

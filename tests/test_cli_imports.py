@@ -154,3 +154,21 @@ def test_the_api_loads_drawing_modules_only_for_the_routes_that_need_them(
     assert "matplotlib" not in mapped
     assert "matplotlib" in drawn
     assert "weasyprint" not in drawn
+
+
+def test_the_server_front_loads_neither_the_application_nor_the_data_stack() -> None:
+    """'geo-service serve' listens (and answers /healthz) before the application is loaded."""
+    code = "import geo_service.api.starting, geo_service.api.server"
+    assert _loaded_after(code, (*HEAVY[:8], "fastapi", "geo_service.api.app")) == []
+
+
+def test_the_api_builds_the_cql2_text_grammar_on_the_first_text_filter() -> None:
+    code = (
+        "import geo_service.api.app\n"
+        "loaded = 'pygeofilter.parsers.cql2_text' in sys.modules\n"
+        "from geo_service.cql import parse_filter\n"
+        "from geo_service.crs import CRS84\n"
+        "parse_filter(\"name = 'a'\", None, CRS84, {'name': 'string'})\n"
+        "assert not loaded and 'pygeofilter.parsers.cql2_text' in sys.modules\n"
+    )
+    assert _loaded_after(code, ("lark",)) == ["lark"]

@@ -407,7 +407,10 @@ class CommuneDetail(BaseModel):
 
 
 class Health(BaseModel):
-    """Liveness of the service."""
+    """Liveness of the service (``loading`` while ``geo-service serve`` loads the store: the
+    answer of :mod:`geo_service.api.starting`; other requests wait meanwhile)."""
 
-    status: Literal["ok"]
-    analysed: bool = Field(description="Whether the store holds analysis results.")
+    status: Literal["ok", "loading"]
+    analysed: bool | None = Field(
+        description="Whether the store holds analysis results (null while loading)."
+    )
