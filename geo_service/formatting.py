@@ -36,6 +36,12 @@ def fr_number(value: float | int | None, decimals: int = 0) -> str:
     return text.replace(",", NNBSP).replace(".", ",")
 
 
+def quoted(text: str) -> str:
+    """``text`` between French quotes held to it by narrow no-break spaces: « text » (a
+    line never breaks inside the quotes, « — » stays whole)."""
+    return f"«{NNBSP}{text}{NNBSP}»"
+
+
 def fr_percent(share: float | None, decimals: int | None = None) -> str:
     """A share in [0, 1] as a French percentage: ``0.62`` → ``62 %``, ``—`` when unknown.
 

@@ -872,3 +872,75 @@ def test_static_map_labels_never_overlap(demo: Workspace, result: AnalysisResult
     assert sorted(int(t) for t, _ in _text_boxes(territory_figure(layers)) if t.isdigit()) == list(
         range(1, len(result.flagged()) + 1)
     )
+
+
+def test_static_map_buildings_are_not_drawn_in_status_colours(
+    demo: Workspace, result: AnalysisResult
+) -> None:
+    """The buildings below 8 and 8 to 30 Mbit/s were dotted in the unserved and under-served
+    oranges (#D55E00, #E69F00): a slow building read as a zone's status."""
+    from geo_service.maps.style import PREMISES_GROUP_COLOURS, STATUS_COLOURS
+    from geo_service.opinions.document import map_layers
+    from geo_service.opinions.staticmap import zone_map
+    from tests.test_maps_browser import delta_e
+
+    def rgb(colour: str) -> tuple[float, float, float]:
+        return tuple(float(int(colour[i : i + 2], 16)) for i in (1, 3, 5))  # type: ignore[return-value]
+
+    groups = list(PREMISES_GROUP_COLOURS.values())
+    for building in groups:
+        for status in STATUS_COLOURS.values():
+            assert delta_e(rgb(building), rgb(status)) >= 40, (building, status)
+    for i, a in enumerate(groups):
+        for b in groups[i + 1 :]:
+            assert delta_e(rgb(a), rgb(b)) >= 40, (a, b)
+    layers = map_layers(demo, result)
+    assert layers.premises is not None
+    unserved = result.zones[result.zones["status"] == "unserved"]
+    zone_id = str(unserved.sort_values("premises")["zone_id"].iloc[-1])
+    png = zone_map(layers, zone_id)
+    drawn = {
+        key: _near_pixels(png, colour, limit=4.0) for key, colour in PREMISES_GROUP_COLOURS.items()
+    }
+    assert drawn["poor"] > 20, drawn  # the dots are drawn in the legend's colours
+
+
+def test_static_map_legends_stay_below_the_map(demo: Workspace, result: AnalysisResult) -> None:
+    """The zone map's legend (twelve entries) rose into the map: its first row sat under the
+    scale bar. Every legend now ends below the map's frame."""
+    from geo_service.opinions.document import map_layers
+    from geo_service.opinions.staticmap import commune_figure, territory_figure, zone_figure
+
+    layers = map_layers(demo, result)
+    flagged = result.flagged()
+    figures = [zone_figure(layers, str(z)) for z in flagged["zone_id"].head(3)]
+    figures += [commune_figure(layers, str(flagged["commune_insee"].iloc[0]))]
+    figures.append(territory_figure(layers))
+    for figure in figures:
+        renderer = figure.canvas.get_renderer()
+        figure.draw(renderer)
+        (ax,) = figure.axes
+        (legend,) = figure.legends
+        frame = ax.get_window_extent(renderer)
+        legend_box = legend.get_window_extent(renderer)
+        assert legend_box.y1 <= frame.y0, (legend_box, frame)
+        assert legend_box.y0 >= 0, legend_box  # and it is not cut off
+        width = figure.get_size_inches()[0]
+        assert width * figure.dpi >= legend_box.x1
+
+
+def test_french_quotes_never_break_from_their_words(
+    demo: Workspace, result: AnalysisResult
+) -> None:
+    """The territory annex's note broke « — » over two lines (« — / » : non mesuré): French
+    quotes are held to what they quote by no-break spaces in every rendering."""
+    subjects = [Subject(OpinionKind.TERRITORY)]
+    subjects.append(Subject(OpinionKind.ZONE, str(result.flagged()["zone_id"].iloc[0])))
+    subjects.append(Subject(OpinionKind.COMMUNE, str(result.flagged()["commune_insee"].iloc[0])))
+    for subject in subjects:
+        for form in (OpinionFormat.HTML, OpinionFormat.MD, OpinionFormat.JSON):
+            text = opinion_document(demo, subject, form, on=ON).content.decode()
+            assert "« " not in text, (subject, form)
+            assert " »" not in text, (subject, form)
+    page = opinion_document(demo, subjects[0], OpinionFormat.HTML, on=ON).content.decode()
+    assert f"«{NNBSP}—{NNBSP}»" in page

@@ -161,7 +161,7 @@ def test_commune_and_territory_tables(client: TestClient, url: str) -> None:
     page = text_of(client.get(f"{url}?f=html").text)
     assert "| mal desservie | au moins 20\u202f% (commune) |" in page
     assert "| mal desservie | 20\u202f% |" not in page
-    assert "« au moins » quand seule la part raccordable à la fibre" in page
+    assert "«\u202fau moins\u202f» quand seule la part raccordable à la fibre" in page
     markdown = client.get(f"{url}?f=md").text
     assert "au moins 20\u202f% (commune)" in markdown
 

@@ -33,7 +33,7 @@ import shapely
 from geo_service.analysis.overlay import in_lambert93
 from geo_service.analysis.reasons import REASONS_SEPARATOR
 from geo_service.analysis.roads import road_distances, road_graph
-from geo_service.formatting import NNBSP, fr_kilometres, fr_number, plural
+from geo_service.formatting import NNBSP, fr_kilometres, fr_number, plural, quoted
 from geo_service.model import TRANSIT_MODES, AccessClass
 from geo_service.settings import AnalysisParams
 
@@ -255,7 +255,7 @@ def _distance_sentence(row: dict[str, object], prefix: str, what: str, unknown: 
     if km is None:
         return unknown
     name = row.get(f"{prefix}_name")
-    named = f" {_quoted(str(name))}" if isinstance(name, str) and name else ""
+    named = f" {quoted(str(name))}" if isinstance(name, str) and name else ""
     where = "dans la zone" if km == 0 else f"à {fr_kilometres(km)} à vol d'oiseau"
     road = _number(row.get(f"{prefix}_road_km"))
     if road is None:
@@ -373,7 +373,3 @@ def _number(value: object) -> float | None:
         return None
     number = float(value)  # type: ignore[arg-type]
     return None if np.isnan(number) else number
-
-
-def _quoted(name: str) -> str:
-    return f"«{NNBSP}{name}{NNBSP}»"

@@ -54,6 +54,14 @@ BASIS_LABELS: Final[dict[str, str]] = {
     "none": "aucune donnée exploitable",
 }
 
+#: Buildings of the static opinion maps by speed (below 8, 8 to 30, at least 30 Mbit/s): a
+#: deep purple, a magenta and a blue, hues no zone status uses (each at least 40 ΔE from
+#: every status colour), so that a slow building never reads as an unserved zone.
+PREMISES_GROUP_COLOURS: Final[dict[str, str]] = {
+    "poor": "#3f007d",
+    "fair": "#c51b7d",
+    "good": "#0072B2",
+}
 OUTLINE: Final = "#1a1a1a"
 LAND_FILL: Final = "#CC79A7"
 LAND_STROKE: Final = "#7a3a5f"

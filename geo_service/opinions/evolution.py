@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from geo_service.formatting import NNBSP, fr_date, fr_points, fr_signed
+from geo_service.formatting import NNBSP, fr_date, fr_points, fr_signed, quoted
 from geo_service.opinions.model import Evolution, EvolutionLine, KeyFigure, Opinion
 from geo_service.opinions.record import OpinionRecord
 
@@ -86,8 +86,8 @@ def _notes(opinion: Opinion, previous: OpinionRecord, vintages: Mapping[str, str
             notes.append(f"Statut inchangé : zone {opinion.status_label}.")
     if opinion.recommendation.label != previous.recommendation:
         notes.append(
-            f"Recommandation : « {previous.recommendation} » le {fr_date(previous.date)}, "
-            f"« {opinion.recommendation.label} » aujourd'hui."
+            f"Recommandation : {quoted(previous.recommendation)} le {fr_date(previous.date)}, "
+            f"{quoted(opinion.recommendation.label)} aujourd'hui."
         )
     titles = {source.layer: source.title for source in opinion.sources}
     notes += _vintage_notes(previous.vintages, vintages, titles)

@@ -21,6 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PatchCollection
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path as MplPath
@@ -33,11 +34,13 @@ from geo_service.maps.style import (
     LAND_FILL,
     LAND_STROKE,
     OUTLINE,
+    PREMISES_GROUP_COLOURS,
     RASTER_BREAKS,
     RASTER_LABELS,
     STATUS_COLOURS,
     STATUS_ORDER,
     ZONE_OPACITY,
+    seen,
 )
 from geo_service.model import BHD8, CANONICAL_CRS, THD30, CoverageRaster, ZoneStatus, class_rank
 from geo_service.opinions.model import Opinion, OpinionKind
@@ -50,10 +53,13 @@ _DPI: Final = 150
 _AXES: Final = (0.01, 0.16, 0.98, 0.83)  # left, bottom, width, height (figure fraction)
 _BACKGROUND: Final = "#f7f7f4"
 _LABEL_SIZE: Final = 6.5  # points
+#: Space (inches) between the map and its legend.
+_LEGEND_GAP: Final = 0.04
+#: Edge of the legend swatches of pale colours.
+_SWATCH_EDGE: Final = "#b0b0b0"
 _RASTER_ALPHA: Final = 0.35
 #: Outline width (points) of the zone of a zone map.
 _ZONE_OUTLINE: Final = 2.6
-_PREMISES_COLOURS: Final = {"good": "#0072B2", "fair": "#E69F00", "poor": "#D55E00"}
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,11 @@ def opinion_map(opinion: Opinion, layers: MapLayers) -> bytes:
 
 def zone_map(layers: MapLayers, zone_id: str) -> bytes:
     """A zone, its neighbours, the available land and the premises by speed, as PNG."""
+    return _png(zone_figure(layers, zone_id))
+
+
+def zone_figure(layers: MapLayers, zone_id: str) -> Figure:
+    """The figure of :func:`zone_map`."""
     zones = layers.result.zones
     target = zones[zones["zone_id"].astype(str) == str(zone_id)]
     geom = shapely.union_all(np.asarray(target.geometry.values))
@@ -108,7 +119,7 @@ def zone_map(layers: MapLayers, zone_id: str) -> bytes:
             )
         )
     _finish(fig, ax, extent, handles)
-    return _png(fig)
+    return fig
 
 
 def commune_map(layers: MapLayers, insee: str) -> bytes:
@@ -341,7 +352,14 @@ def _raster(
     ax.set_ylim(extent[1], extent[3])
     shown = sorted(set(classes[known].tolist()))
     return [
-        Patch(facecolor=COVERAGE_RAMP[i], alpha=_RASTER_ALPHA, label=f"Carte : {RASTER_LABELS[i]}")
+        # opaque, the colour seen over the map's background, edged: the palest classes
+        # vanished into the white page below the map
+        Patch(
+            facecolor=seen(COVERAGE_RAMP[i], _RASTER_ALPHA, _BACKGROUND),
+            edgecolor=_SWATCH_EDGE,
+            linewidth=0.4,
+            label=f"Carte : {RASTER_LABELS[i]}",
+        )
         for i in shown
     ]
 
@@ -375,9 +393,7 @@ def _premises(ax: Axes, premises: gpd.GeoDataFrame | None, extent: tuple[float, 
         ("fair", (ranks >= BHD8) & (ranks < THD30)),
         ("good", ranks >= THD30),
     ):
-        ax.scatter(
-            xs[mask], ys[mask], s=3, c=_PREMISES_COLOURS[key], linewidths=0, alpha=0.85, zorder=3
-        )
+        ax.scatter(xs[mask], ys[mask], s=3, c=PREMISES_GROUP_COLOURS[key], linewidths=0, zorder=3)
 
 
 def _markers(ax: Axes, zones: gpd.GeoDataFrame) -> None:
@@ -535,7 +551,7 @@ def _premises_handles(premises: gpd.GeoDataFrame | None) -> list[Line2D]:
             marker="o",
             linestyle="",
             markersize=4,
-            markerfacecolor=_PREMISES_COLOURS[key],
+            markerfacecolor=PREMISES_GROUP_COLOURS[key],
             markeredgewidth=0,
             label=label,
         )
@@ -549,7 +565,7 @@ def _finish(
     _scale_bar(ax, extent)
     ax.text(0.985, 0.97, "N ↑", transform=ax.transAxes, ha="right", va="top", fontsize=8)
     if handles:
-        fig.legend(
+        legend = fig.legend(
             handles=list(handles),
             loc="lower center",
             ncol=min(3, len(handles)),
@@ -557,6 +573,25 @@ def _finish(
             frameon=False,
             bbox_to_anchor=(0.5, 0.0),
         )
+        _clear_of_legend(fig, ax, legend)
+
+
+def _clear_of_legend(fig: Figure, ax: Axes, legend: Legend) -> None:
+    """Make the figure taller below the map when its legend would reach into it (the scale
+    bar sat on the legend's first row): the map keeps its size, the legend its place."""
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    ax.apply_aspect()
+    overlap = legend.get_window_extent(renderer).y1 - ax.get_window_extent(renderer).y0
+    extra = (overlap + _LEGEND_GAP * fig.dpi) / fig.dpi  # inches
+    if extra <= 0:
+        return
+    width, height = fig.get_size_inches()
+    box = ax.get_position(original=True)
+    taller = height + extra
+    fig.set_size_inches(width, taller)
+    ax.set_position(
+        (box.x0, (box.y0 * height + extra) / taller, box.width, box.height * height / taller)
+    )
 
 
 def _scale_bar(ax: Axes, extent: tuple[float, ...]) -> None:

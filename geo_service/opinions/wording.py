@@ -9,13 +9,13 @@ from geo_service.analysis.fields import PRIORITY_DECIMALS
 from geo_service.formatting import (
     GE,
     MBPS,
-    NNBSP,
     fr_date,
     fr_hectares,
     fr_number,
     fr_percent,
     plural,
 )
+from geo_service.formatting import quoted as quoted
 from geo_service.model import STATUS_WORDS, ZoneStatus
 from geo_service.opinions.model import PriorityLevels
 from geo_service.settings import AnalysisParams
@@ -39,11 +39,6 @@ def status_count(count: int, status: str) -> str:
     return f"{fr_number(count)} {label}"
 
 
-def quoted(name: str) -> str:
-    """A name between French quotes: « name »."""
-    return f"«{NNBSP}{name}{NNBSP}»"
-
-
 def share_text(share: float | None) -> str:
     """A share as a percentage (:func:`~geo_service.formatting.fr_percent`, whose precision
     never reads 0 % or 100 % wrongly)."""
@@ -54,10 +49,10 @@ def share_text(share: float | None) -> str:
 SHARE_OF: Final[dict[str, str]] = {"raster": "surface", "commune": "commune"}
 #: The note under a zone table saying what its THD30 shares are shares of.
 SHARE_NOTE: Final = (
-    f"{GE}30{MBPS} : part des locaux de la zone ; « surface » : part de la surface renseignée "
-    "par la carte de couverture (aucun local recensé) ; « commune » : part des locaux de la "
-    "commune selon l'Arcep, « au moins » quand seule la part raccordable à la fibre (FttH) "
-    "est connue ; « — » : non mesuré."
+    f"{GE}30{MBPS} : part des locaux de la zone ; {quoted('surface')} : part de la surface "
+    f"renseignée par la carte de couverture (aucun local recensé) ; {quoted('commune')} : part "
+    f"des locaux de la commune selon l'Arcep, {quoted('au moins')} quand seule la part "
+    f"raccordable à la fibre (FttH) est connue ; {quoted('—')} : non mesuré."
 )
 
 
