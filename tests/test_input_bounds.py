@@ -242,8 +242,8 @@ def test_xml_road_files_stop_at_the_feature_bound(tmp_path: Path) -> None:
     from geo_service.sources.roads import read_osm_xml
 
     nodes = "".join(f'<node id="{i}" lat="43.{40 + i}" lon="5.{40 + i}"/>' for i in range(1, 5))
-    ways = "".join(
-        f'<way id="{i}"><nd ref="{i}"/><nd ref="{i + 1}"/><tag k="highway" v="primary"/></way>'
+    ways = "".join(  # three roads from node 1: none merged into another by simplification
+        f'<way id="{i}"><nd ref="1"/><nd ref="{i + 1}"/><tag k="highway" v="primary"/></way>'
         for i in range(1, 4)
     )
     path = tmp_path / "roads.osm"

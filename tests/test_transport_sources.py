@@ -18,7 +18,6 @@ from geo_service import pipeline
 from geo_service.errors import InputError
 from geo_service.sources.formats import REGISTRY, ImportOptions, choose_format
 from geo_service.sources.gtfs import route_mode
-from geo_service.sources.roads import DRIVABLE
 from geo_service.store import GeoPackageStore
 from geo_service.validation import LayerReport
 
@@ -270,31 +269,51 @@ def test_real_osmnx_graphml_keeps_every_node_and_edge() -> None:
 
 
 @pytest.mark.realdata
-def test_real_osm_xml_drivable_ways_split_at_intersections() -> None:
+def test_real_osm_xml_graph_as_osmnx_builds_it() -> None:
     import gzip
     import xml.etree.ElementTree as ET
 
+    from geo_service.sources.osm_graph import Way, build_graph
+
     path = real("osm/pont_de_veyle_2022-03.osm.gz")
-    edges, report = read("road_network", [path])
-    assert choose_format("road_network", [path]).name == "osm-xml"
     with gzip.open(path) as stream:
         root = ET.parse(stream).getroot()
-    drivable = [
-        w
+    every_node = [int(n.get("id", "")) for n in root.iter("node")]
+    every_way = [
+        Way(
+            int(w.get("id", "")),
+            [int(n.get("ref", "")) for n in w.iter("nd")],
+            {t.get("k", ""): t.get("v", "") for t in w.iter("tag")},
+        )
         for w in root.iter("way")
-        if any(t.get("k") == "highway" and t.get("v") in DRIVABLE for t in w.iter("tag"))
     ]
-    assert report.rows_read == len(drivable) == 160
-    one_way = sum(
-        any(t.get("k") == "oneway" and t.get("v") == "yes" for t in w.iter("tag")) for w in drivable
-    )
-    assert one_way > 0
-    # A two-way street gives both directions, a one-way street one: not every edge has its
-    # reverse, most have.
+    # The README's figure: osmnx.graph_from_xml(path, retain_all=True) keeps every node and way
+    # of the file (it does not filter by network type, so buildings too).
+    everything = build_graph(every_way, extra_nodes=every_node, retain_all=True)
+    assert (len(everything.nodes), everything.edge_count) == (3434, 12562)
+    # osmnx.graph_from_xml(path) (largest connected part): 1,257 nodes, 4,594 edges.
+    largest = build_graph(every_way, extra_nodes=every_node)
+    assert (len(largest.nodes), largest.edge_count) == (1257, 4594)
+
+    # The drivable graph imported: OSMnx's drive filter, then the same steps; counted with
+    # osmnx 2.1.1 (the unsimplified graph less the ways failing the drive filter, its largest
+    # connected part, simplify_graph): 126 nodes, 277 edges, 36,852.0 m.
+    edges, report = read("road_network", [path])
+    assert choose_format("road_network", [path]).name == "osm-xml"
+    assert report.rows_read == 113  # drivable ways of 2,061
+    assert len(edges) == report.rows_kept == 277
+    assert len(set(edges["from_node"]) | set(edges["to_node"])) == 126
+    assert edges["length_m"].sum() == pytest.approx(36852.0, abs=0.1)
+    assert "113 drivable ways of 2,061" in report.warnings[0]
+    assert "1 way(s) apart from the largest connected network left out" in report.warnings[0]
+    assert set(edges["highway"]) == {"residential", "secondary", "tertiary", "unclassified"}
+    # A two-way street gives both directions, a one-way street one.
     pairs = set(zip(edges["from_node"], edges["to_node"], strict=True))
     reverse = [(b, a) in pairs for a, b in pairs]
     assert 0.8 < sum(reverse) / len(reverse) < 1.0
-    assert len(edges) == 535
+    # Lengths are great-circle lengths: the Lambert-93 ones agree within 1 %.
+    ratio = edges.geometry.length / edges["length_m"]
+    assert ratio[edges["length_m"] > 20].between(0.99, 1.01).all()
 
 
 def test_a_road_network_analyses_with_road_distances(tmp_path: Path) -> None:

@@ -4,9 +4,9 @@ extract; and the ``road_access`` layer's motorway exits of an OSM XML extract.
 - GraphML (``.graphml``, as ``osmnx.save_graphml`` writes it): nodes with ``x``/``y`` (the
   graph's ``crs``, WGS84 by default), edges with ``length`` (m), ``maxspeed``, ``highway``,
   ``name`` and an optional WKT ``geometry``; an undirected graph gives both directions.
-- OSM XML (``.osm``, ``.osm.gz``, e.g. an Overpass export with complete ways): the ways tagged
-  with a drivable ``highway``, split at their ends and at the nodes they share (the
-  intersections), each part one edge per direction it can be driven (``oneway`` honoured).
+- OSM XML (``.osm``, ``.osm.gz``, e.g. an Overpass export with complete ways): the drivable
+  graph as OSMnx builds it (its ``drive`` filter, ``oneway``, the largest connected part,
+  interstitial nodes simplified away: :mod:`geo_service.sources.osm_graph`).
 
 Both are read with the standard library's XML parser, incrementally (no graph library).
 """
@@ -14,12 +14,10 @@ Both are read with the standard library's XML parser, incrementally (no graph li
 from __future__ import annotations
 
 import gzip
-import re
 import xml.etree.ElementTree as ET
-from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Final, cast
+from typing import IO, cast
 
 import geopandas as gpd
 import numpy as np
@@ -30,31 +28,16 @@ from geo_service.errors import InputError, ParameterError
 from geo_service.model import LayerKind
 from geo_service.sources.feature_bound import check_streamed
 from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, register
+from geo_service.sources.osm_graph import (
+    Way,
+    build_graph,
+    first_value,
+    graph_edges,
+    is_drivable,
+    speed_kmh,
+)
 from geo_service.sources.transport import canonical_layer
 from geo_service.validation import LayerReport
-
-#: The OSM ``highway`` values a car can drive on.
-DRIVABLE: Final = frozenset(
-    {
-        "motorway",
-        "motorway_link",
-        "trunk",
-        "trunk_link",
-        "primary",
-        "primary_link",
-        "secondary",
-        "secondary_link",
-        "tertiary",
-        "tertiary_link",
-        "unclassified",
-        "residential",
-        "living_street",
-        "service",
-        "road",
-    }
-)
-_SPEED: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mph)?")
-_MPH_KMH: Final = 1.609344
 
 
 def read_graphml(
@@ -105,9 +88,9 @@ def read_graphml(
             "from_node": edges["u"].astype(str),
             "to_node": edges["v"].astype(str),
             "length_m": pd.to_numeric(edges.get("length"), errors="coerce"),
-            "maxspeed_kmh": [_speed_kmh(v) for v in edges.get("maxspeed", [None] * len(edges))],
-            "highway": [_first(v) for v in edges.get("highway", [None] * len(edges))],
-            "name": [_first(v) for v in edges.get("name", [None] * len(edges))],
+            "maxspeed_kmh": [speed_kmh(v) for v in edges.get("maxspeed", [None] * len(edges))],
+            "highway": [first_value(v) for v in edges.get("highway", [None] * len(edges))],
+            "name": [first_value(v) for v in edges.get("name", [None] * len(edges))],
         }
     )
     if not directed:
@@ -121,56 +104,63 @@ def read_osm_xml(
 ) -> tuple[gpd.GeoDataFrame, LayerReport]:
     """``road_network`` from an OSM XML extract (see the module docstring)."""
     path = _one(paths)
-    coordinates: dict[str, tuple[float, float]] = {}
-    ways: list[tuple[list[str], dict[str, str]]] = []
+    coordinates: dict[int, tuple[float, float]] = {}
+    ways: list[Way] = []
+    read = 0
     try:
         for element in _elements(path, ("node", "way")):
             if _local(element.tag) == "node":
-                coordinates[element.get("id", "")] = (
+                coordinates[int(element.get("id", ""))] = (
                     float(element.get("lon", "nan")),
                     float(element.get("lat", "nan")),
                 )
             else:
+                read += 1
                 tags = {t.get("k", ""): t.get("v", "") for t in element if t.tag == "tag"}
-                if tags.get("highway") in DRIVABLE:
-                    refs = [n.get("ref", "") for n in element if n.tag == "nd"]
-                    ways.append((refs, tags))
+                if is_drivable(tags):
+                    refs = [int(n.get("ref", "")) for n in element if n.tag == "nd"]
+                    ways.append(Way(int(element.get("id", "")), refs, tags))
                     check_streamed(path, len(ways))
             element.clear()
     except (ET.ParseError, ValueError) as exc:
         raise InputError(
             f"{path}: not an OSM XML file ({exc}); expected <osm> nodes and ways"
         ) from exc
+    return osm_road_layer(path, ways, coordinates, read)
+
+
+def osm_road_layer(
+    path: Path,
+    ways: list[Way],
+    coordinates: Mapping[int, tuple[float, float]],
+    read: int,
+) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """The ``road_network`` layer of the drivable ``ways`` of an OSM extract (``read`` ways in
+    all), simplified as OSMnx does (:mod:`geo_service.sources.osm_graph`)."""
     report = LayerReport(source=str(path), kind=LayerKind.ROAD_NETWORK, rows_read=len(ways))
     if not ways:
-        raise InputError(f"{path}: no drivable way (highway={', '.join(sorted(DRIVABLE))})")
-    complete = [all(r in coordinates for r in refs) and len(refs) > 1 for refs, _ in ways]
+        raise InputError(
+            f"{path}: no drivable way among {read:,} ways (OSMnx's drive filter: a highway tag "
+            "other than footway, path, track, service...); expected an OSM road extract"
+        )
+    complete = [all(r in coordinates for r in w.nodes) and len(w.nodes) > 1 for w in ways]
     report.skip(
-        "ways with nodes missing from the file (export complete ways)",
+        "drivable ways with nodes missing from the file (export complete ways)",
         [i + 1 for i, ok in enumerate(complete) if not ok],
     )
     ways = [w for w, ok in zip(ways, complete, strict=True) if ok]
-    uses = Counter(ref for refs, _ in ways for ref in refs)
-    ends = {ref for refs, _ in ways for ref in (refs[0], refs[-1])}
-    rows: list[dict[str, object]] = []
-    geometry: list[shapely.LineString] = []
-    for refs, tags in ways:
-        for part in _split(refs, uses, ends):
-            line = shapely.LineString([coordinates[r] for r in part])
-            for forward in _directions(tags):
-                ordered = part if forward else part[::-1]
-                rows.append(
-                    {
-                        "from_node": ordered[0],
-                        "to_node": ordered[-1],
-                        "length_m": None,
-                        "maxspeed_kmh": _speed_kmh(tags.get("maxspeed")),
-                        "highway": tags.get("highway"),
-                        "name": tags.get("name"),
-                    }
-                )
-                geometry.append(line if forward else line.reverse())
-    frame = pd.DataFrame(rows)
+    graph = build_graph(ways)
+    report.warnings.append(
+        f"{path.name}: {len(ways):,} drivable ways of {read:,} (OSMnx's drive filter) "
+        f"simplified as OSMnx does into {len(graph.nodes):,} nodes and {graph.edge_count:,} "
+        "directed edges"
+        + (
+            f"; {graph.ways_apart:,} way(s) apart from the largest connected network left out"
+            if graph.ways_apart
+            else ""
+        )
+    )
+    frame, geometry = graph_edges(graph, ways, coordinates)
     frame.insert(0, "edge_id", [f"e{i + 1}" for i in range(len(frame))])
     return canonical_layer(LayerKind.ROAD_NETWORK, frame, geometry, "EPSG:4326", report)
 
@@ -261,48 +251,6 @@ def _both_ways(
     )
 
 
-def _split(refs: list[str], uses: Counter[str], ends: set[str]) -> Iterator[list[str]]:
-    """The parts of a way between its intersections (nodes of several ways or way ends)."""
-    start = 0
-    for i in range(1, len(refs)):
-        if i == len(refs) - 1 or uses[refs[i]] > 1 or refs[i] in ends:
-            yield refs[start : i + 1]
-            start = i
-
-
-def _directions(tags: dict[str, str]) -> tuple[bool, ...]:
-    """Which ways a way is driven: forward, backward or both (OSM ``oneway``)."""
-    oneway = tags.get("oneway", "").lower()
-    if oneway in ("yes", "true", "1") or tags.get("junction") == "roundabout":
-        return (True,)
-    if oneway == "-1":
-        return (False,)
-    if tags.get("highway") == "motorway" and oneway != "no":
-        return (True,)
-    return (True, False)
-
-
-def _first(value: object) -> str | None:
-    """A GraphML attribute that OSMnx may have written as a list (``['a', 'b']``): its first."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    text = str(value).strip()
-    if text.startswith("[") and text.endswith("]"):
-        parts = [p.strip().strip("'\"") for p in text[1:-1].split(",")]
-        text = next((p for p in parts if p), "")
-    return text or None
-
-
-def _speed_kmh(value: object) -> float | None:
-    """A ``maxspeed`` (``50``, ``30 mph``, ``['50', '70']``) in km/h; None when unreadable."""
-    text = _first(value)
-    match = _SPEED.match(text or "")
-    if match is None:
-        return None
-    speed = float(match.group(1)) * (_MPH_KMH if match.group(2) else 1.0)
-    return speed if speed > 0 else None
-
-
 def _is_graphml(s: Sniff) -> bool:
     return s.suffix == ".graphml"
 
@@ -324,7 +272,7 @@ for _fmt in (
         name="osm-xml",
         layer="road_network",
         description="An OpenStreetMap XML extract (.osm or .osm.gz, complete ways): the "
-        "drivable ways split at intersections, one edge per driven direction",
+        "drivable graph as OSMnx builds it (drive filter, oneway, simplified)",
         read=read_osm_xml,
         detect=lambda sniffs: len(sniffs) == 1 and _is_osm_xml(sniffs[0]),
     ),
