@@ -1,5 +1,5 @@
 """``python -m geo_service`` runs the command line."""
 
-from geo_service.cli import app
+from geo_service.cli import main
 
-app(prog_name="geo-service")
+main(prog_name="geo-service")

@@ -1271,6 +1271,14 @@ def hash_key(
     console.print(f"GEO_SERVICE_API_KEY_HASH='{hashed}'", highlight=False)
 
 
-def main() -> None:  # pragma: no cover - console entry point alias
-    """Run the command line."""
-    app()
+def main(prog_name: str | None = None) -> None:
+    """Run the command line as a console script (``geo-service``, ``python -m geo_service``).
+
+    Once the command is done, every object left is frozen out of the garbage collector: the
+    process ends there, and the collector's passes at exit over the command's data (hundreds of
+    milliseconds after an analysis) would free nothing worth it.
+    """
+    try:
+        app(prog_name=prog_name)
+    finally:
+        gc.freeze()

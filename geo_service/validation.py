@@ -114,7 +114,7 @@ def validate_layer(
     _check_vertices(frame, source)
     _check_finite(frame, source)
     _check_in_france(frame, source)
-    frame = frame.to_crs(CANONICAL_CRS)
+    frame = _in_canonical_crs(frame)
     if schema.geometry_types == POLYGONAL:
         frame = _repair_polygons(frame, report, kind)
         if len(frame) == 0:
@@ -128,6 +128,15 @@ def validate_layer(
     out = out.reset_index(drop=True)
     report.rows_kept = len(out)
     return out, report
+
+
+def _in_canonical_crs(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``frame`` in Lambert-93. A CRS equal to it but not spelled the same (a GeoParquet's
+    PROJJSON) is only relabelled: geopandas would run the no-op transformation over every
+    vertex (seconds for a million premises)."""
+    if frame.crs.equals(CANONICAL_CRS):
+        return frame.set_crs(CANONICAL_CRS, allow_override=True)
+    return frame.to_crs(CANONICAL_CRS)
 
 
 def _check_crs(frame: gpd.GeoDataFrame, source: str) -> None:

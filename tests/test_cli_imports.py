@@ -134,7 +134,7 @@ def test_the_api_loads_drawing_modules_only_for_the_routes_that_need_them(
         "warm_up(app)\n"
         "client = TestClient(app)\n"
         "for path in ('/healthz', '/collections/zones/items?limit=2', '/zones/A',\n"
-        "             '/zones/A/opinion?f=json'):\n"
+        "             '/zones/A/opinion?f=json', '/maps/territory/zones?bbox=-5,41,10,52&q=a'):\n"
         "    assert client.get(path).status_code == 200, path\n"
         "served = [m for m in DRAWING if m in sys.modules]\n"
         "assert client.get('/maps/territory').status_code == 200\n"

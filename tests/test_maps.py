@@ -32,7 +32,7 @@ from geo_service.maps.geojson import packed_layer, script_json
 from geo_service.maps.layers import coarsen_hexagons, hexagon_layer, zone_styles
 from geo_service.maps.page import PageOptions
 from geo_service.maps.service import export_map, territory_page, territory_view
-from geo_service.maps.territory import TerritoryView, parse_commune, parse_statuses
+from geo_service.maps.view import TerritoryView, parse_commune, parse_statuses
 from geo_service.model import ZoneStatus
 from geo_service.settings import AnalysisParams, Settings
 from geo_service.store import GeoPackageStore

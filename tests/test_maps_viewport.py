@@ -144,3 +144,28 @@ def test_a_national_commune_filter_takes_a_code_instead_of_a_list() -> None:
     assert "<option" not in field
     assert 'name="commune"' in field
     assert 'value="10005"' in field
+
+
+def test_the_zones_bounds_and_search_keys_are_computed_once_per_results_version(
+    analysed_demo_dir: Path,
+) -> None:
+    """A viewport request filters bounds and search keys computed once for the results, the
+    same as those computed from the zones themselves."""
+    import numpy as np
+    import shapely
+
+    from geo_service.maps.viewport import zone_search_key
+    from geo_service.maps.viewport_service import zone_geometries, zone_lookup, zone_names
+    from geo_service.workspace import Workspace
+
+    workspace = Workspace(Settings(database_url=None, data_dir=analysed_demo_dir))
+    result = workspace.results()
+    lookup = zone_lookup(workspace, result)
+    assert zone_lookup(workspace, workspace.results()) is lookup
+    names = zone_names(workspace)
+    zones = result.zones
+    assert lookup.keys.tolist() == [
+        zone_search_key(n, z, c, names)
+        for n, z, c in zip(zones["name"], zones["zone_id"], zones["commune_insee"], strict=True)
+    ]
+    assert np.array_equal(lookup.bounds, shapely.bounds(zone_geometries(workspace, result)))

@@ -20,6 +20,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from geo_service.analysis.overlay import in_lambert93
 from geo_service.analysis.transport import TransportLayers, nearest_facilities
 from geo_service.limits import DEFAULT_PREMISES_RADIUS_M as DEFAULT_PREMISES_RADIUS_M
 from geo_service.limits import MAX_PREMISES_RADIUS_M as MAX_PREMISES_RADIUS_M
@@ -132,7 +133,7 @@ def what_is_here(
             commune = _rows(communes, found[:1]).iloc[0].to_dict()
     building = None
     if premises is not None:
-        metric = premises if premises.crs is None else premises.to_crs(CANONICAL_CRS)
+        metric = premises if premises.crs is None else in_lambert93(premises)
         tree = shapely.STRtree(np.asarray(metric.geometry.values, dtype=object))
         here = shapely.points(*project(lon, lat, CANONICAL_CRS))
         nearest = nearest_within(tree, here, radius_m)

@@ -86,7 +86,8 @@ def territory(
     communes, with legend, search, popups (key figures, reasons, links to the zone's API item
     and opinion). `status` and `commune` filter the zones so that a view can be shared as a
     link; `embed=1` gives the map alone for an iframe."""
-    from geo_service.maps.service import territory_page, territory_view
+    from geo_service.maps.service import territory_page
+    from geo_service.maps.viewport_service import territory_view
 
     view = territory_view(workspace, status, commune)
     options = _page_options(request, settings, embed=embed, basemap=basemap)
@@ -147,7 +148,7 @@ def territory_zones_route(
     map shown by viewport (a territory above `GEO_SERVICE_MAP_INLINE_ZONES_MAX` zones): the
     map asks for the zones of its view as the user zooms in. `numberMatched` says how many
     zones matched; at most `limit` come, the flagged ones first."""
-    from geo_service.maps.service import territory_view, territory_zones
+    from geo_service.maps.viewport_service import territory_view, territory_zones
 
     view = territory_view(workspace, status, commune)
     found = territory_zones(

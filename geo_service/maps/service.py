@@ -12,36 +12,24 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote
 
-import numpy as np
-
 from geo_service import pipeline
-from geo_service.analysis import AnalysisResult
 from geo_service.errors import ParameterError
 from geo_service.maps.assets import ALL_ASSETS, AssetMode, copy_assets
 from geo_service.maps.commune_coverage import commune_coverage_layer
-from geo_service.maps.geojson import map_geometries
-from geo_service.maps.layers import commune_names, hexagon_layer, land_layer
+from geo_service.maps.layers import hexagon_layer, land_layer
 from geo_service.maps.page import BASEMAP_NAMES, PageOptions
 from geo_service.maps.popups import Links
 from geo_service.maps.raster import raster_image
-from geo_service.maps.territory import (
-    ZONE_TOLERANCE_M,
-    TerritoryData,
-    TerritoryView,
-    commune_geometries,
-    parse_commune,
-    parse_statuses,
-    territory_html,
-    view_mask,
-)
+from geo_service.maps.territory import TerritoryData, commune_geometries, territory_html
 from geo_service.maps.transport import FACILITY_STYLES, FacilityLayer, facility_layers
-from geo_service.maps.viewport import MAX_FEATURES, BBox, ViewportZones, zone_features_in
+from geo_service.maps.view import TerritoryView
+from geo_service.maps.viewport_service import territory_view, zone_geometries
 from geo_service.maps.zone import zone_data, zone_html
 from geo_service.workspace import CacheKey, CacheKind, Workspace
 
@@ -54,12 +42,6 @@ _LAYERS_SHOWN: Final = (
     pipeline.ZONE_HISTORY,
     *FACILITY_STYLES,
 )
-
-
-def territory_view(workspace: Workspace, status: str | None, commune: str | None) -> TerritoryView:
-    """The view asked for by ``status`` and ``commune`` parameters (ParameterError if invalid)."""
-    names = _commune_names(workspace)
-    return TerritoryView(statuses=parse_statuses(status), commune=parse_commune(commune, names))
 
 
 def check_basemap(value: str) -> str:
@@ -103,7 +85,7 @@ def territory_data(workspace: Workspace) -> TerritoryData:
     )
     return TerritoryData(
         result=result,
-        zone_geometries=_zone_geometries(workspace, result),
+        zone_geometries=zone_geometries(workspace, result),
         commune_geometries=communes,
         land=land,
         hexagons=hexagons,
@@ -115,52 +97,6 @@ def territory_data(workspace: Workspace) -> TerritoryData:
         ),
         transport=_facilities(workspace),
         history=workspace.optional_layer(pipeline.ZONE_HISTORY),
-    )
-
-
-def _zone_geometries(
-    workspace: Workspace, result: AnalysisResult
-) -> np.ndarray[Any, np.dtype[np.object_]]:
-    """The zones' simplified WGS84 geometries, computed once per version of the results."""
-    return workspace.cached(
-        CacheKey(CacheKind.MAP, "zone-geometries"),
-        pipeline.ZONE_RESULTS,
-        lambda: map_geometries(result.zones, tolerance=ZONE_TOLERANCE_M),
-    )
-
-
-def _commune_names(workspace: Workspace) -> dict[str, str]:
-    """INSEE code → name of the analysed communes, computed once per version of the results."""
-    return workspace.cached(
-        CacheKey(CacheKind.MAP, "commune-names"),
-        pipeline.ZONE_RESULTS,
-        lambda: commune_names(workspace.results()),
-    )
-
-
-def territory_zones(
-    workspace: Workspace,
-    view: TerritoryView,
-    links: Links | None,
-    *,
-    bboxes: Sequence[BBox] | None = None,
-    query: str | None = None,
-    zone_id: str | None = None,
-    limit: int = MAX_FEATURES,
-) -> ViewportZones:
-    """The zones of ``view`` that a territory map shown by viewport asks for: those meeting
-    ``bboxes`` (and matching ``query`` or ``zone_id``), drawn as on the inline map."""
-    result = workspace.results()
-    mask = view_mask(result.zones, view)
-    return zone_features_in(
-        result.zones[mask],
-        _zone_geometries(workspace, result)[mask],
-        _commune_names(workspace),
-        links,
-        bboxes=bboxes,
-        query=query,
-        zone_id=zone_id,
-        limit=limit,
     )
 
 

@@ -93,13 +93,19 @@ def zone_features_in(
     query: str | None = None,
     zone_id: str | None = None,
     limit: int = MAX_FEATURES,
+    bounds: np.ndarray[Any, np.dtype[np.float64]] | None = None,
+    keys: Sequence[str] | np.ndarray[Any, np.dtype[np.object_]] | None = None,
 ) -> ViewportZones:
     """The zones (of a view, with their WGS84 ``geometries``) meeting one of ``bboxes``,
     whose search key holds ``query`` or whose id is ``zone_id``; at most ``limit``, the
-    flagged first (then by rank and id), so a truncated answer still shows what matters."""
+    flagged first (then by rank and id), so a truncated answer still shows what matters.
+
+    ``bounds`` (of ``geometries``) and ``keys`` (:func:`zone_search_key` of each zone), when
+    given, are those computed once for every request (else computed here)."""
     mask = np.ones(len(zones), dtype=bool)
     if bboxes:
-        bounds = shapely.bounds(geometries)
+        if bounds is None:
+            bounds = shapely.bounds(geometries)
         inside = np.zeros(len(zones), dtype=bool)
         for west, south, east, north in bboxes:
             inside |= (
@@ -113,12 +119,13 @@ def zone_features_in(
         mask &= (zones["zone_id"].astype(str) == zone_id).to_numpy()
     if query:
         wanted = search_key(query)
-        keys = [
-            zone_search_key(name, zid, code, names)
-            for name, zid, code in zip(
-                zones["name"], zones["zone_id"], zones["commune_insee"], strict=True
-            )
-        ]
+        if keys is None:
+            keys = [
+                zone_search_key(name, zid, code, names)
+                for name, zid, code in zip(
+                    zones["name"], zones["zone_id"], zones["commune_insee"], strict=True
+                )
+            ]
         mask &= np.fromiter((wanted in key for key in keys), dtype=bool, count=len(keys))
     positions = np.flatnonzero(mask)
     matched = len(positions)
