@@ -83,6 +83,16 @@ def fr_kilometres(distance_km: float | None) -> str:
     return f"{fr_number(distance_km, 1)}{NNBSP}km"
 
 
+def fr_minutes(minutes: float | None) -> str:
+    """A travel time in whole minutes: ``19 min``, ``moins d'1 min`` (``—`` when unknown);
+    tenths of a minute would claim a precision the speeds assumed do not have."""
+    if minutes is None or math.isnan(minutes):
+        return "—"
+    if 0 < minutes < 0.5:
+        return f"moins d'1{NNBSP}min"
+    return f"{fr_number(round(minutes))}{NNBSP}min"
+
+
 def fr_date(value: date | None) -> str:
     """``date(2026, 1, 1)`` → ``1er janvier 2026``."""
     if value is None:

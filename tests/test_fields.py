@@ -241,8 +241,9 @@ def test_import_options_are_declared_once_for_the_cli_and_the_upload_form() -> N
         if f"option_{option.name}" in fetched:
             assert fetched[f"option_{option.name}"].help == option.help
     of_format = {o.name for o in IMPORT_OPTIONS if o.of_format}
-    bounds = {"max_raster_pixels", "max_features"}  # from the settings, not per import
-    assert of_format == set(ImportOptions.__dataclass_fields__) - bounds
+    # from the settings (bounds) and the store (its communes), not given per import
+    internal = {"max_raster_pixels", "max_features", "stored_communes"}
+    assert of_format == set(ImportOptions.__dataclass_fields__) - internal
     built = import_options({"crs": "EPSG:2154", "wired_only": True, "append": True}, 7)
     assert (built.crs, built.wired_only, built.max_raster_pixels) == ("EPSG:2154", True, 7)
 
@@ -305,3 +306,24 @@ def test_popup_measures_are_labelled_and_written_as_the_registry_says(
         assert cell in popup, name
     unknown = zone_popup({**row, "share_thd30": float("nan")}, None, None)
     assert '<td data-field="share_thd30">—</td>' in unknown  # unknown, never 0 %
+
+
+def test_drive_times_read_in_whole_minutes_everywhere() -> None:
+    """Key-figure tables read « temps de trajet (min) : 19,0 » beside a sentence saying
+    « 19 min »: a drive time is written in whole minutes, with its unit, on every surface."""
+    from geo_service.analysis.fields import ZONE_FIELDS, format_value
+    from geo_service.analysis.transport import access_sentences
+    from geo_service.settings import AnalysisParams
+
+    drives = [f for f in ZONE_FIELDS if f.name.endswith("_drive_min")]
+    assert len(drives) == 3
+    for field in drives:
+        assert "(min)" not in field.label
+        assert format_value(field, 18.96) == "19\u202fmin"
+        assert format_value(field, 0.3) == "moins d'1\u202fmin"
+        assert format_value(field, 0.0) == "0\u202fmin"
+        assert format_value(field, None) == "—"
+    row: dict[str, object] = {f.name: None for f in ZONE_FIELDS}
+    row.update(road_access_km=12.6, road_access_road_km=16.9, road_access_drive_min=18.96)
+    (road, *_) = access_sentences(row, AnalysisParams())
+    assert road.endswith("(le plus proche par la route : 16,9\u202fkm, 19\u202fmin)"), road

@@ -28,6 +28,7 @@ from geo_service.formatting import (
     MBPS,
     fr_hectares,
     fr_kilometres,
+    fr_minutes,
     fr_number,
     fr_percent,
     fr_points,
@@ -72,6 +73,8 @@ class Format(StrEnum):
     KILOMETRES = "kilometres"
     #: A change of a share (in [-1, 1]), written in percentage points: ``+12 points``.
     POINTS = "points"
+    #: A travel time, in whole minutes: ``19 min``.
+    MINUTES = "minutes"
 
 
 @dataclass(frozen=True)
@@ -224,10 +227,10 @@ def _nearest(name: str, what: str, what_fr: str, label: str, layer: str) -> list
             "number",
             f"Fastest drive time from the zone to the nearest {what}, minutes (speed limits, "
             "else by road category; null without the road_network layer).",
-            f"{label} : temps de trajet (min)",
+            f"{label} : temps de trajet",
             f"Temps de trajet le plus court en voiture {what_fr} le plus proche, en minutes "
             "(vitesses maximales, sinon selon la catégorie de voie ; vide sans réseau routier)",
-            Format.NUMBER,
+            Format.MINUTES,
             "min",
             figure=True,
         ),
@@ -922,6 +925,8 @@ def format_value(field: ResultField, value: float | str | None) -> str:
         return fr_number(float(value), 1)
     if field.format == Format.KILOMETRES:
         return fr_kilometres(float(value))
+    if field.format == Format.MINUTES:
+        return fr_minutes(float(value))
     if field.format == Format.POINTS:
         return fr_points(100.0 * float(value))
     if field.value_labels is not None:

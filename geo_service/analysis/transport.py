@@ -33,7 +33,7 @@ import shapely
 from geo_service.analysis.overlay import in_lambert93
 from geo_service.analysis.reasons import REASONS_SEPARATOR
 from geo_service.analysis.roads import road_distances, road_graph
-from geo_service.formatting import NNBSP, fr_kilometres, fr_number, plural, quoted
+from geo_service.formatting import NNBSP, fr_kilometres, fr_minutes, fr_number, plural, quoted
 from geo_service.model import TRANSIT_MODES, AccessClass
 from geo_service.settings import AnalysisParams
 
@@ -261,7 +261,7 @@ def _distance_sentence(row: dict[str, object], prefix: str, what: str, unknown: 
     if road is None:
         return f"{what}{named} {where}"
     minutes = _number(row.get(f"{prefix}_drive_min"))
-    drive = "" if minutes is None else f", {fr_number(minutes)}{NNBSP}min"
+    drive = "" if minutes is None else f", {fr_minutes(minutes)}"
     return f"{what}{named} {where} (le plus proche par la route : {fr_kilometres(road)}{drive})"
 
 
