@@ -173,3 +173,20 @@ def demo_client(analysed_demo_dir: Path) -> Iterator[Any]:
     warm_up(app)
     with TestClient(app) as client:
         yield client
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (for a command: its fork server, the workers it forked)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found |= frontier
+    return found

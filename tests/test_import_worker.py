@@ -11,6 +11,7 @@ come too slowly (slowloris), and answers 408 to requests whose bodies do, reader
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -28,6 +29,7 @@ import pytest
 import rasterio
 from affine import Affine
 from fastapi.testclient import TestClient
+from hostile.corpus import CASES, Case, write_corpus
 from test_api_server import _free_port, _wait_until_up
 from test_hostile import KEY, KEY_HASH, X0, Y0, _baseline, snapshot
 from typer.testing import CliRunner
@@ -38,6 +40,7 @@ from geo_service.cli import app as cli
 from geo_service.errors import LimitExceededError, ParameterError
 from geo_service.settings import Settings
 from geo_service.store import GeoPackageStore
+from tests.conftest import descendants
 
 #: Longest answer of /healthz while an import runs.
 MAX_READ_SECONDS = 0.2
@@ -141,21 +144,15 @@ def _premises_csv(path: Path, rows: int) -> Path:
     return path
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, GeoPackageStore]]:
-    """``geo-service serve`` over a small territory, imports limited to 1.5 s, request heads
-    to 1 s, request bodies to 3 s."""
+@contextlib.contextmanager
+def _serving(tmp_path: Path, **settings: str) -> Iterator[tuple[str, GeoPackageStore]]:
+    """``geo-service serve`` over a small territory, with the settings given
+    (``GEO_SERVICE_...``), its URL and its store."""
     store = GeoPackageStore(tmp_path / "data")
     _baseline(store)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GEO_SERVICE_")}
-    env |= {
-        "NO_PROXY": "127.0.0.1,localhost",
-        "GEO_SERVICE_API_KEY_HASH": KEY_HASH,
-        "GEO_SERVICE_IMPORT_TIMEOUT_S": "1.5",
-        "GEO_SERVICE_REQUEST_HEAD_TIMEOUT_S": "1",
-        "GEO_SERVICE_REQUEST_BODY_TIMEOUT_S": "3",
-    }
+    env |= {"NO_PROXY": "127.0.0.1,localhost", "GEO_SERVICE_API_KEY_HASH": KEY_HASH, **settings}
     command = [sys.executable, "-m", "geo_service", "serve", "--port", str(port)]
     command += ["--data-dir", str(tmp_path / "data")]
     log = tmp_path / "serve.log"
@@ -168,6 +165,44 @@ def served(tmp_path: Path) -> Iterator[tuple[str, GeoPackageStore]]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, GeoPackageStore]]:
+    """``geo-service serve`` over a small territory, imports limited to 1.5 s, request heads
+    to 1 s, request bodies to 3 s."""
+    with _serving(
+        tmp_path,
+        GEO_SERVICE_IMPORT_TIMEOUT_S="1.5",
+        GEO_SERVICE_REQUEST_HEAD_TIMEOUT_S="1",
+        GEO_SERVICE_REQUEST_BODY_TIMEOUT_S="3",
+    ) as serving:
+        yield serving
+
+
+def _warm_up(reader: httpx.Client) -> None:
+    """The server's first write loads the multipart parser and builds validators: once, before
+    latencies are measured."""
+    reader.get("/healthz")
+    refused = reader.post(
+        "/layers/zones",
+        files=[("file", ("empty.csv", b"", "text/csv"))],
+        headers={"X-API-Key": KEY},
+    )
+    assert refused.status_code == 400, refused.text
+
+
+def _read_during(uploading: threading.Thread, reader: httpx.Client) -> list[float]:
+    """Start ``uploading`` and time ``/healthz`` requests until it ends."""
+    latencies: list[float] = []
+    uploading.start()
+    while uploading.is_alive():
+        start = time.perf_counter()
+        assert reader.get("/healthz").status_code == 200
+        latencies.append(time.perf_counter() - start)
+        time.sleep(0.02)
+    uploading.join()
+    return latencies
 
 
 def test_readers_stay_fast_while_an_upload_is_imported_then_stopped(
@@ -190,23 +225,9 @@ def test_readers_stay_fast_while_an_upload_is_imported_then_stopped(
             )
 
     uploading = threading.Thread(target=upload)
-    latencies: list[float] = []
     with httpx.Client(base_url=url, timeout=10) as reader:
-        reader.get("/healthz")
-        # the server's first write loads the multipart parser and builds validators: once
-        refused = reader.post(
-            "/layers/premises",
-            files=[("file", ("empty.csv", b"", "text/csv"))],
-            headers={"X-API-Key": KEY},
-        )
-        assert refused.status_code == 400, refused.text
-        uploading.start()
-        while uploading.is_alive():
-            start = time.perf_counter()
-            assert reader.get("/healthz").status_code == 200
-            latencies.append(time.perf_counter() - start)
-            time.sleep(0.02)
-    uploading.join()
+        _warm_up(reader)
+        latencies = _read_during(uploading, reader)
     (answer,) = answers
     assert answer.status_code == 413, answer.text
     assert answer.json()["description"].startswith(
@@ -302,6 +323,65 @@ def test_an_upload_body_sent_too_slowly_is_answered_408_readers_fast(
     assert snapshot(store) == before
 
 
+#: The corpus files that cost the server the most to refuse (the slowest first: a million
+#: vertices takes seconds of GEOS), and those that once froze it (recursive views).
+_WORST = (
+    "a million vertices",
+    "gzip bomb",
+    "zip of 20,000 members",
+    "ten million and one rows",
+    "a million columns",
+    "one gigantic line",
+    "zip whose directory lies",
+    "zip bomb",
+    "sparse GeoTIFF of 900 million pixels",
+    "GeoPackage layer that is a recursive view",
+    "zipped GeoPackage whose layer is a recursive view",
+)
+
+
+def test_readers_stay_fast_while_the_worst_files_of_the_corpus_are_uploaded(
+    tmp_path: Path,
+) -> None:
+    cases = [c for c in CASES if c.name in _WORST]
+    assert len(cases) == len(_WORST)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_corpus(corpus, cases)
+    with _serving(tmp_path) as (url, store):  # the default limits
+        before = snapshot(store)
+        latencies: dict[str, list[float]] = {}
+        with httpx.Client(base_url=url, timeout=10) as reader:
+            _warm_up(reader)
+            for case in cases:
+                answers: list[httpx.Response] = []
+
+                def upload(case: Case = case, answers: list[httpx.Response] = answers) -> None:
+                    files = [
+                        ("file", (name, (corpus / name).read_bytes(), "application/octet-stream"))
+                        for name in case.files
+                    ]
+                    answers.append(
+                        httpx.post(
+                            f"{url}/layers/{case.layer}",
+                            files=files,
+                            data={"crs": case.crs} if case.crs else {},
+                            headers={"X-API-Key": KEY},
+                            timeout=120,
+                        )
+                    )
+
+                latencies[case.name] = _read_during(threading.Thread(target=upload), reader)
+                (answer,) = answers
+                assert 400 <= answer.status_code < 500, (case.name, answer.text)
+                assert re.search(case.expect, answer.json()["description"]), answer.text
+        assert snapshot(store) == before
+    worst = {name: max(t) for name, t in latencies.items() if t}
+    print("longest /healthz per upload:", {n: f"{1000 * t:.0f} ms" for n, t in worst.items()})
+    assert sum(len(t) for t in latencies.values()) >= 20
+    assert max(worst.values()) < MAX_READ_SECONDS, worst
+
+
 def _sparse_tif(path: Path, side: int) -> Path:
     profile = {
         "driver": "GTiff",
@@ -379,23 +459,6 @@ def test_an_input_that_is_not_a_regular_file_is_named_as_such(kind: str, tmp_pat
     assert " ".join(result.output.split()) == f"Error: {path}: {expected}; expected a data file"
 
 
-def _descendants(pid: int) -> set[int]:
-    """Every process below ``pid`` (the fork server and the workers it forked)."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(stat.parent.name)] = int(fields[1])
-    found: set[int] = set()
-    frontier = {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier}
-        found |= frontier
-    return found
-
-
 @pytest.mark.parametrize(
     ("target", "when"),
     [("process", "reading"), ("process group", "reading"), ("process", "starting")],
@@ -423,7 +486,7 @@ def test_ctrl_c_during_a_cli_import_says_so_and_leaves_the_store_unchanged(
     wanted = 3 if when == "reading" else 2
     try:
         deadline = time.monotonic() + 60
-        while len(_descendants(process.pid)) < wanted and time.monotonic() < deadline:
+        while len(descendants(process.pid)) < wanted and time.monotonic() < deadline:
             time.sleep(0.02)
         assert process.poll() is None, process.communicate()
         if when == "reading":

@@ -103,6 +103,16 @@ def _text(name: str, content: str, encoding: str = "utf-8") -> Callable[[Path], 
     return _bytes(name, content.encode(encoding))
 
 
+def _two_zone_files(folder: Path) -> None:
+    def wkt(x: float) -> str:
+        return (
+            f"POLYGON (({x} {Y0}, {x + 100} {Y0}, {x + 100} {Y0 + 100}, {x} {Y0 + 100}, {x} {Y0}))"
+        )
+
+    (folder / "named_zones.csv").write_text(f"zone_id;name;wkt\nN1;Zone N1;{wkt(X0)}\n")
+    (folder / "unnamed_zones.csv").write_text(f"zone_id;wkt\nU1;{wkt(X0 + 400)}\n")
+
+
 def _valid_zones() -> dict[str, Any]:
     return _collection([_zone(i) for i in range(3)])
 
@@ -452,6 +462,27 @@ CASES: Final[tuple[Case, ...]] = (
         r"expected at most 20,000 ha per plot",
         "a point plot of 10^12 ha (more than the Earth)",
         format="generic-land",
+    ),
+    Case(
+        "ten million and one rows",
+        "zones",
+        ("ten_million_rows.csv",),
+        _bytes("ten_million_rows.csv", b"zone_id;name;wkt\n" + b"x\n" * 10_000_001),
+        "refused",
+        r"ten_million_rows\.csv: 10,000,001 features \(from its lines\); expected at most "
+        r"10,000,000 \(GEO_SERVICE_MAX_FEATURES\)",
+        "20 MB of rows of one field: more rows than the feature bound, counted before parsing",
+    ),
+    Case(
+        "second of two files without names",
+        "zones",
+        ("named_zones.csv", "unnamed_zones.csv"),
+        _two_zone_files,
+        "repaired",
+        r"unnamed_zones\.csv: 1 zone\(s\) without a name labelled",
+        "two zone files, the second without a name column",
+        format="vector-zones",
+        crs="EPSG:2154",
     ),
     Case(
         "mixed separators, BOM and CRLF",
