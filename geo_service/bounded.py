@@ -97,16 +97,7 @@ def run_bounded(work: Callable[..., T], *args: Any, bounds: Bounds, what: str) -
             process.start()
             started = True
         sender.close()
-        if not receiver.poll(bounds.timeout_s):
-            raise LimitExceededError(
-                f"{what}: not finished after {bounds.timeout_s:g} s ({bounds.timeout_setting}), "
-                "stopped; the store is unchanged. Split the file, or raise the limit"
-            )
-        try:
-            status, value, caught = receiver.recv()
-        except EOFError:  # the child died without answering
-            process.join()
-            raise _died(process.exitcode, bounds, what) from None
+        status, value, caught = _answer(receiver, process, bounds, what)
     finally:
         if started:
             if process.is_alive():
@@ -125,6 +116,34 @@ def run_bounded(work: Callable[..., T], *args: Any, bounds: Bounds, what: str) -
     if status == "error":
         raise value
     raise WorkerFailureError(*value)
+
+
+def _answer(
+    receiver: Connection, process: multiprocessing.process.BaseProcess, bounds: Bounds, what: str
+) -> tuple[str, Any, list[tuple[str, type[Warning]]]]:
+    """The child's answer: status, value, warnings. On Ctrl-C the child is stopped and
+    KeyboardInterrupt raised, unless its whole answer had already arrived: work that finished
+    (its store write done) just before the interrupt is reported as done, not as undone."""
+    try:
+        if not receiver.poll(bounds.timeout_s):
+            raise LimitExceededError(
+                f"{what}: not finished after {bounds.timeout_s:g} s ({bounds.timeout_setting}), "
+                "stopped; the store is unchanged. Split the file, or raise the limit"
+            )
+    except KeyboardInterrupt:
+        process.kill()
+        process.join()
+        if not receiver.poll(0):
+            raise
+        try:
+            return receiver.recv()  # type: ignore[no-any-return]
+        except EOFError:  # killed while answering: the interrupt stands
+            raise KeyboardInterrupt from None
+    try:
+        return receiver.recv()  # type: ignore[no-any-return]
+    except EOFError:  # the child died without answering
+        process.join()
+        raise _died(process.exitcode, bounds, what) from None
 
 
 @contextlib.contextmanager

@@ -135,6 +135,40 @@ def test_values_and_errors_cross_from_the_worker() -> None:
     assert (failed.value.kind, failed.value.detail) == ("KeyError", "'locaux'")
 
 
+def _slow_double(value: int) -> int:
+    time.sleep(5)
+    return 2 * value
+
+
+def _interrupted_when_answered(monkeypatch: pytest.MonkeyPatch, after_s: float) -> None:
+    """Ctrl-C arriving while the caller waits for the worker, ``after_s`` into the wait (or when
+    the answer comes, if sooner)."""
+    from multiprocessing.connection import Connection
+
+    poll = Connection.poll
+
+    def interrupted(self: Connection, timeout: float | None = 0.0) -> bool:
+        if not timeout:
+            return poll(self, timeout)
+        poll(self, min(timeout, after_s))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Connection, "poll", interrupted)
+
+
+def test_ctrl_c_just_after_the_work_finished_reports_it_done(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bounds = Bounds(memory_mb=2000, timeout_s=60)
+    _interrupted_when_answered(monkeypatch, after_s=60)
+    assert run_bounded(_double, 21, bounds=bounds, what="x") == 42  # done: its answer stands
+    _interrupted_when_answered(monkeypatch, after_s=0.3)
+    start = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        run_bounded(_slow_double, 21, bounds=bounds, what="x")  # stopped, not waited for
+    assert time.perf_counter() - start < 3
+
+
 def _premises_csv(path: Path, rows: int) -> Path:
     lines = (
         f"p{i};1;THD30;{5.30 + (i % 1000) * 1e-4:.5f};{43.20 + (i // 1000) * 1e-4:.5f}"
