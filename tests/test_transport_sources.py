@@ -300,11 +300,11 @@ def test_real_osm_xml_graph_as_osmnx_builds_it() -> None:
     # connected part, simplify_graph): 126 nodes, 277 edges, 36,852.0 m.
     edges, report = read("road_network", [path])
     assert choose_format("road_network", [path]).name == "osm-xml"
-    assert report.rows_read == 113  # drivable ways of 2,061
+    assert report.rows_read == 113  # drivable ways of the 272 with a highway tag (2,061 ways)
     assert len(edges) == report.rows_kept == 277
     assert len(set(edges["from_node"]) | set(edges["to_node"])) == 126
     assert edges["length_m"].sum() == pytest.approx(36852.0, abs=0.1)
-    assert "113 drivable ways of 2,061" in report.warnings[0]
+    assert "113 drivable ways of 272 with a highway tag" in report.warnings[0]
     assert "1 way(s) apart from the largest connected network left out" in report.warnings[0]
     assert set(edges["highway"]) == {"residential", "secondary", "tertiary", "unclassified"}
     # A two-way street gives both directions, a one-way street one.

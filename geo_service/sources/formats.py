@@ -344,6 +344,7 @@ FORMAT_MODULES: Final[tuple[str, ...]] = (
     "geo_service.sources.gtfs",
     "geo_service.sources.transport",
     "geo_service.sources.roads",
+    "geo_service.sources.osm_extract",
     "geo_service.sources.anyvector",
 )
 

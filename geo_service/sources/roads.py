@@ -115,8 +115,8 @@ def read_osm_xml(
                     float(element.get("lat", "nan")),
                 )
             else:
-                read += 1
                 tags = {t.get("k", ""): t.get("v", "") for t in element if t.tag == "tag"}
+                read += "highway" in tags
                 if is_drivable(tags):
                     refs = [int(n.get("ref", "")) for n in element if n.tag == "nd"]
                     ways.append(Way(int(element.get("id", "")), refs, tags))
@@ -135,13 +135,13 @@ def osm_road_layer(
     coordinates: Mapping[int, tuple[float, float]],
     read: int,
 ) -> tuple[gpd.GeoDataFrame, LayerReport]:
-    """The ``road_network`` layer of the drivable ``ways`` of an OSM extract (``read`` ways in
-    all), simplified as OSMnx does (:mod:`geo_service.sources.osm_graph`)."""
+    """The ``road_network`` layer of the drivable ``ways`` of an OSM extract (of ``read`` ways
+    with a ``highway`` tag), simplified as OSMnx does (:mod:`geo_service.sources.osm_graph`)."""
     report = LayerReport(source=str(path), kind=LayerKind.ROAD_NETWORK, rows_read=len(ways))
     if not ways:
         raise InputError(
-            f"{path}: no drivable way among {read:,} ways (OSMnx's drive filter: a highway tag "
-            "other than footway, path, track, service...); expected an OSM road extract"
+            f"{path}: no drivable way among {read:,} ways with a highway tag (OSMnx's drive "
+            "filter: not footway, path, track, service...); expected an OSM road extract"
         )
     complete = [all(r in coordinates for r in w.nodes) and len(w.nodes) > 1 for w in ways]
     report.skip(
@@ -151,7 +151,8 @@ def osm_road_layer(
     ways = [w for w, ok in zip(ways, complete, strict=True) if ok]
     graph = build_graph(ways)
     report.warnings.append(
-        f"{path.name}: {len(ways):,} drivable ways of {read:,} (OSMnx's drive filter) "
+        f"{path.name}: {len(ways):,} drivable ways of {read:,} with a highway tag (OSMnx's drive "
+        "filter) "
         f"simplified as OSMnx does into {len(graph.nodes):,} nodes and {graph.edge_count:,} "
         "directed edges"
         + (
@@ -179,18 +180,7 @@ def read_osm_xml_junctions(
             read += 1
             tags = {t.get("k", ""): t.get("v", "") for t in element if t.tag == "tag"}
             if tags.get("highway") == "motorway_junction":
-                label = next(
-                    (tags[k] for k in ("name", "destination", "exit_to", "ref") if tags.get(k)),
-                    "Sortie d'autoroute",
-                )
-                rows.append(
-                    {
-                        "access_id": f"osm:node/{element.get('id', '')}",
-                        "name": label,
-                        "road": tags.get("ref") or None,
-                        "kind": "junction",
-                    }
-                )
+                rows.append(junction_row(element.get("id", ""), tags))
                 points.append((float(element.get("lon", "nan")), float(element.get("lat", "nan"))))
                 check_streamed(path, len(points))
             element.clear()
@@ -202,6 +192,21 @@ def read_osm_xml_junctions(
     report.warnings.append(f"{path}: {read - len(rows)} nodes that are not motorway exits left out")
     geometry = [shapely.Point(xy) for xy in points]
     return canonical_layer(LayerKind.ROAD_ACCESS, pd.DataFrame(rows), geometry, "EPSG:4326", report)
+
+
+def junction_row(osm_id: object, tags: Mapping[str, str]) -> dict[str, object]:
+    """The ``road_access`` row of a ``highway=motorway_junction`` node: named by ``name``,
+    else ``destination``, ``exit_to`` or ``ref``."""
+    label = next(
+        (tags[k] for k in ("name", "destination", "exit_to", "ref") if tags.get(k)),
+        "Sortie d'autoroute",
+    )
+    return {
+        "access_id": f"osm:node/{osm_id}",
+        "name": label,
+        "road": tags.get("ref") or None,
+        "kind": "junction",
+    }
 
 
 def _one(paths: Sequence[Path]) -> Path:
