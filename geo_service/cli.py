@@ -576,6 +576,10 @@ def _parse_date(text: str | None) -> date | None:
         raise ParameterError("--date", f"'{text}' is not a date; expected YYYY-MM-DD") from None
 
 
+#: Terminal width below which ``geo-service layers`` lists each layer as a block of lines.
+_WIDE_LAYERS: Final = 120
+
+
 def _print_layers(store: Store) -> None:
     from geo_service.catalog import is_raster
 
@@ -587,6 +591,7 @@ def _print_layers(store: Store) -> None:
     columns = ("title", "size", "source", "data date", *(("vintage",) if dated else ()), "licence")
     for column in columns:
         table.add_column(column, justify="right" if column == "size" else "left")
+    rows: list[list[str]] = []
     for meta in metas:
         source = meta.source + (" [synthetic]" if meta.synthetic else "")
         unit = "pixels" if is_raster(meta.name) else "features"
@@ -600,8 +605,18 @@ def _print_layers(store: Store) -> None:
             meta.licence,
         )
         # Data strings are text, never rich markup ("[v2]" in a title stays).
-        table.add_row(*(Text(printable(cell)) for cell in cells))
-    console.print(table)
+        rows.append([printable(cell) for cell in cells])
+        table.add_row(*(Text(cell) for cell in rows[-1]))
+    if console.width >= _WIDE_LAYERS:
+        console.print(table)
+        return
+    # too narrow for six columns (values were cut to "Territoi…"): one block per layer, its
+    # id whole on the first line, the other values wrapped at words below it
+    console.print(Text(f"Layers ({store.describe()})"))
+    for row in rows:
+        console.print(Text(row[0], style="bold"))
+        for column, cell in zip(columns, row[1:], strict=True):
+            console.print(Text(f"  {column}: {cell}"))
 
 
 def _print_report(report: LayerReport) -> None:
@@ -684,15 +699,10 @@ def _print_access(zones: pd.DataFrame) -> None:
         )
         return
     table = Table(title="Accès aux transports (distances médianes à vol d'oiseau)")
-    for column in (
-        "accès",
-        "zones",
-        "échangeur (km)",
-        "gare (km)",
-        "avec arrêts",
-        "départs connus",
-    ):
-        table.add_column(column, justify="left" if column == "accès" else "right")
+    longest = max(len(words[0]) for words in ACCESS_WORDS.values())
+    table.add_column("accès", no_wrap=True, min_width=longest)  # the class words whole
+    for column in ("zones", "échangeur\n(km)", "gare\n(km)", "avec\narrêts", "départs\nconnus"):
+        table.add_column(column, justify="right")
     for access in AccessClass:
         part = zones[zones["access_class"] == access.value]
         departures = pd.to_numeric(part["transit_peak_departures"], errors="coerce")
