@@ -67,7 +67,8 @@ R = TypeVar("R")
 DataDir = Annotated[
     Path | None,
     typer.Option(
-        "--data-dir", help="Data directory of the store [default: GEO_SERVICE_DATA_DIR or ./data]."
+        "--data-dir",
+        help="Data directory of the store (default: GEO_SERVICE_DATA_DIR, else ./data).",
     ),
 ]
 
@@ -177,7 +178,7 @@ def demo(
         ),
     ] = "demo",
     seed: Annotated[
-        int | None, typer.Option(help="Random seed [default: GEO_SERVICE_DEMO_SEED].")
+        int | None, typer.Option(help="Random seed (default: GEO_SERVICE_DEMO_SEED).")
     ] = None,
     premises_parquet: Annotated[
         Path | None,
@@ -455,7 +456,7 @@ def analyze(
         str | None,
         typer.Option(
             help="With --history: reference vintage of the changes and of 'persistent' "
-            "(e.g. 2024-T1) [default: the oldest]."
+            "(e.g. 2024-T1; default: the oldest)."
         ),
     ] = None,
     data_dir: DataDir = None,
@@ -816,14 +817,14 @@ def opinion(
     format_name: Annotated[
         str | None,
         typer.Option(
-            "--format", help="json, html, pdf or md [default: from --out's extension, else pdf]."
+            "--format", help="json, html, pdf or md (default: from --out's extension, else pdf)."
         ),
     ] = None,
     jobs: Annotated[
         int | None,
         typer.Option(
             min=1,
-            help="With --all-flagged: processes rendering the opinions [default: the cores].",
+            help="With --all-flagged: processes rendering the opinions (default: the cores).",
         ),
     ] = None,
     data_dir: DataDir = None,
@@ -1143,7 +1144,7 @@ def map_(
     ] = False,
     basemap: Annotated[
         str | None,
-        typer.Option(help="Basemap: none, osm or ign-plan [default: GEO_SERVICE_BASEMAP]."),
+        typer.Option(help="Basemap: none, osm or ign-plan (default: GEO_SERVICE_BASEMAP)."),
     ] = None,
     embed: Annotated[
         bool, typer.Option("--embed", help="The map alone, without header (for an iframe).")

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -422,3 +423,43 @@ def test_at_80_columns_layers_and_analyze_cut_no_value_short(
     assert "…" not in analysis
     for words in ACCESS_WORDS.values():
         assert words[0].capitalize() in analysis
+
+
+def _command_texts() -> list[tuple[str, str]]:
+    """Every command's help and every option's help, as ``(where, text)``."""
+    import typer.main
+
+    texts: list[tuple[str, str]] = []
+
+    def walk(command: Any, path: str, context: Any) -> None:
+        texts.append((path, command.help or ""))
+        for param in command.params:
+            help_text = getattr(param, "help", None)
+            if help_text:
+                texts.append((f"{path} {param.name}", help_text))
+        if hasattr(command, "list_commands"):  # a group (typer bundles its own click)
+            for name in command.list_commands(context):
+                sub = command.get_command(context, name)
+                assert sub is not None
+                walk(sub, f"{path} {name}", type(context)(sub, parent=context, info_name=name))
+
+    root = typer.main.get_command(app)
+    walk(root, "geo-service", root.make_context("geo-service", [], resilient_parsing=True))
+    return texts
+
+
+def test_help_texts_print_whole() -> None:
+    # --help is drawn with rich markup: a "[default: …]" in a help text was read as a style
+    # tag and vanished from the printed help ("Data directory of the store .").
+    from rich.text import Text
+
+    texts = _command_texts()
+    assert len(texts) > 50
+    swallowed = [(where, text) for where, text in texts if Text.from_markup(text).plain != text]
+    assert swallowed == []
+
+
+def test_data_dir_help_names_its_default() -> None:
+    result = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "GEO_SERVICE_DATA_DIR" in result.output
