@@ -1206,7 +1206,10 @@ def here(
     from geo_service.store import open_store
 
     found = pipeline.here(open_store(_settings(data_dir)), lon, lat, radius_m=radius)
+    # English words with English numbers, as the other operator commands (layers, import)
     console.print(f"[bold]At {lon:g}, {lat:g}[/]", highlight=False)
+    if not found.in_territory:
+        console.print(_OUTSIDE, highlight=False)
     if len(found.zones) == 0:
         console.print("Zones: none", highlight=False)
     for row in found.zones.to_dict("records"):
@@ -1226,19 +1229,17 @@ def here(
     )
     building = found.nearest_premises
     if building is None:
-        console.print(f"Nearest building: none within {fr_number(radius)} m", highlight=False)
+        console.print(f"Nearest building: none within {radius:,g} m", highlight=False)
     else:
         console.print(
             f"Nearest building: {literal(building.get('premises_id'))} at "
-            f"{fr_number(building['distance_m'], 1)} m, {building.get('locaux')} locaux, "
+            f"{building['distance_m']:,.1f} m, {building.get('locaux')} locaux, "
             f"class {building.get('down_class')}",
             highlight=False,
         )
     coverage = found.coverage
     if coverage is not None:
-        speed = (
-            "unknown" if coverage["mbps"] is None else f"{fr_number(coverage['mbps'], 1)} Mbit/s"
-        )
+        speed = "not measured" if coverage["mbps"] is None else f"{coverage['mbps']:,.1f} Mbit/s"
         klass = f" ({coverage['speed_class']})" if coverage["speed_class"] else ""
         console.print(f"Coverage raster: {speed}{klass}", highlight=False)
     for prefix, label in (
@@ -1250,9 +1251,18 @@ def here(
         if facility is not None:
             console.print(
                 f"{label}: {literal(facility['name'])} at "
-                f"{fr_number(facility['distance_km'], 1)} km (straight line)",
+                f"{facility['distance_km']:,.1f} km (straight line)",
                 highlight=False,
             )
+
+
+#: What ``here`` says of a point in no analysed commune nor zone (the API's statement, in the
+#: command's language).
+_OUTSIDE: Final = (
+    "Outside the loaded territory: the point is in no analysed commune nor zone; the nearest "
+    "transport facilities are not looked for (only the territory's are loaded) and absent "
+    "values are not measured."
+)
 
 
 @app.command("hash-key")

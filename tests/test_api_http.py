@@ -281,6 +281,12 @@ def test_here_outside_the_territory_says_so(client: TestClient) -> None:
     assert "Hors du territoire chargé" in outside["statement"]
     assert outside["zones"] == []
     assert outside["commune"] is None
+    # the demo's facilities are 650 km from Paris: not "the nearest interchange" from there
+    assert inside["transport"]["road_access"]["distance_km"] < 50
+    assert outside["transport"] == {"road_access": None, "rail_station": None, "airport": None}
+    assert (
+        "équipements de transport les plus proches n'y sont pas cherchés" in (outside["statement"])
+    )
 
 
 def test_here_gives_the_speed_to_a_tenth_of_a_megabit(client: TestClient) -> None:

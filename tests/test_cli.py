@@ -374,7 +374,7 @@ def test_here_prints_zone_commune_and_building_names_escaped(tmp_path: Path) -> 
     assert lines[1] == "Zone Z[v2] Zone \\x1b[2J[bold red]effacée[/] \\x1b]0;titre\\x07: served"
     assert lines[2] == "Commune: Marseille\\x1b[1A\\x1b[K[/]] (13055)"
     assert lines[3].startswith(
-        "Nearest building: [link=http://x]P1[/link]\\x1b[5m at 0,0 m, 3 locaux"
+        "Nearest building: [link=http://x]P1[/link]\\x1b[5m at 0.0 m, 3 locaux"
     )
 
 

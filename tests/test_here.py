@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -86,6 +87,13 @@ def test_cli_here(analysed_demo_dir: Path, spot: tuple[float, float, str]) -> No
     assert far.exit_code == 0, far.output
     assert "Zones: none" in far.output
     assert "Nearest building: none within 500 m" in far.output
+    # outside the territory it says so, names no « nearest » facility hundreds of km away
+    assert "Outside the loaded territory" in far.output
+    assert "Nearest motorway interchange" not in far.output
+    assert "Nearest motorway interchange: " in result.output
+    # English words, English numbers (it printed "at 90,2 m")
+    assert re.search(r"at \d+\.\d m, ", result.output), result.output
+    assert not re.search(r"\d,\d", result.output.split("\n", 1)[1]), result.output
     bad = runner.invoke(app, ["here", "5.4", "95", "--data-dir", str(analysed_demo_dir)])
     assert bad.exit_code == 2
     assert "Invalid value for 'LAT'" in bad.output

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 import geopandas as gpd
 import numpy as np
@@ -21,7 +21,7 @@ import shapely
 from pyproj import Transformer
 
 from geo_service.analysis.overlay import in_lambert93
-from geo_service.analysis.transport import TransportLayers, nearest_facilities
+from geo_service.analysis.transport import FACILITIES, TransportLayers, nearest_facilities
 from geo_service.limits import DEFAULT_PREMISES_RADIUS_M as DEFAULT_PREMISES_RADIUS_M
 from geo_service.limits import MAX_PREMISES_RADIUS_M as MAX_PREMISES_RADIUS_M
 from geo_service.model import CANONICAL_CRS, OUTPUT_CRS, CoverageRaster, speed_to_class
@@ -94,8 +94,33 @@ class Here:
     #: The coverage raster's ``mbps`` and ``speed_class`` there (None: no raster).
     coverage: dict[str, Any] | None = None
     #: The nearest interchange, station and airport (``name``, straight-line ``distance_km``)
-    #: by :data:`~geo_service.analysis.transport.FACILITIES` prefix (None: layer absent).
+    #: by :data:`~geo_service.analysis.transport.FACILITIES` prefix (None: layer absent, or
+    #: the point outside the territory).
     transport: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+
+    @property
+    def in_territory(self) -> bool:
+        """Whether the point lies in an analysed commune or zone."""
+        return self.commune is not None or len(self.zones) > 0
+
+
+#: What is said of a point in no analysed commune nor zone (API and CLI).
+OUTSIDE_STATEMENT: Final = (
+    "Hors du territoire chargé : ce point n'est dans aucune commune ni zone d'activités "
+    "analysée ; les équipements de transport les plus proches n'y sont pas cherchés (seuls "
+    "ceux du territoire sont chargés) et les valeurs absentes ne sont pas mesurées."
+)
+
+
+def nearest_inside(
+    inside: bool, point: shapely.Geometry, layers: TransportLayers
+) -> dict[str, dict[str, Any] | None]:
+    """The nearest facilities of ``layers`` to ``point`` (Lambert-93), none outside the
+    territory: the layers hold the territory's facilities only, so from a point elsewhere
+    « the nearest interchange at 650 km » would not be the nearest one."""
+    if not inside:
+        return dict.fromkeys(FACILITIES)
+    return nearest_facilities(point, layers)
 
 
 def _rows(frame: gpd.GeoDataFrame, positions: Positions) -> pd.DataFrame:
@@ -141,6 +166,7 @@ def what_is_here(
             position, distance = nearest
             building = _rows(metric, np.array([position], dtype=np.intp)).iloc[0].to_dict()
             building["distance_m"] = round(distance, 2)
+    inside = commune is not None or len(found_zones) > 0
     return Here(
         lon=lon,
         lat=lat,
@@ -148,7 +174,9 @@ def what_is_here(
         commune=commune,
         nearest_premises=building,
         coverage=None if raster is None else coverage_at(raster, lon, lat),
-        transport=nearest_facilities(
-            shapely.points(*project(lon, lat, CANONICAL_CRS)), transport or TransportLayers()
+        transport=nearest_inside(
+            inside,
+            shapely.points(*project(lon, lat, CANONICAL_CRS)),
+            transport or TransportLayers(),
         ),
     )

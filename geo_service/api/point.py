@@ -8,7 +8,7 @@ metres).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import shapely
@@ -17,13 +17,14 @@ from geo_service import pipeline
 from geo_service.analysis.point import (
     DEFAULT_PREMISES_RADIUS_M,
     MAX_PREMISES_RADIUS_M,
+    OUTSIDE_STATEMENT,
     Positions,
     containing,
     coverage_at,
+    nearest_inside,
     nearest_within,
     project,
 )
-from geo_service.analysis.transport import nearest_facilities
 from geo_service.api.collections import COLLECTIONS
 from geo_service.api.features import FeatureIndex, feature_index
 from geo_service.api.links import commune_links, zone_links
@@ -34,12 +35,6 @@ from geo_service.workspace import CacheKey, CacheKind, Workspace
 __all__ = ["DEFAULT_PREMISES_RADIUS_M", "MAX_PREMISES_RADIUS_M", "what_is_here", "zone_refs"]
 
 T = TypeVar("T")
-
-#: What the answer says of a point in no analysed commune nor zone.
-OUTSIDE_STATEMENT: Final = (
-    "Hors du territoire chargé : ce point n'est dans aucune commune ni zone d'activités "
-    "analysée ; les valeurs absentes ne sont pas mesurées."
-)
 
 
 def _premises_tree(workspace: Workspace) -> shapely.STRtree:
@@ -90,7 +85,8 @@ def what_is_here(
         "commune": commune,
         "nearest_premises": _nearest_premises(workspace, lon, lat, radius_m),
         "coverage": _coverage(workspace, lon, lat),
-        "transport": nearest_facilities(
+        "transport": nearest_inside(
+            inside,
             shapely.points(*project(lon, lat, CANONICAL_CRS)),
             pipeline.transport_layers(workspace.optional_layer, roads=False),
         ),
