@@ -1031,9 +1031,11 @@ def fetch(
 ) -> None:
     """Download a territory's official open data and import it into the store.
 
-    Sources: ARCEP building and commune files, commune polygons, Cartofriches brownfields and
-    Fusac activity zones. Files are cached under the data directory (with a .sha256 beside
-    each), interrupted downloads resume, and a source that fails is reported without stopping
+    Sources: ARCEP building and commune files, commune polygons, Cartofriches brownfields,
+    Fusac activity zones, and transport: GTFS feeds of the national access point, the SNCF
+    station list and an OpenStreetMap regional extract (roads, motorway exits, aerodromes).
+    Files are cached under the data directory (with a .sha256 beside each), interrupted
+    downloads resume, and a source that fails is reported without stopping
     the others. Base URLs come from the settings (GEO_SERVICE_ARCEP_BASE_URL, ...).
     """
     from rich.progress import DownloadColumn, TransferSpeedColumn

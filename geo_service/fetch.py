@@ -11,6 +11,7 @@ checksum, refused import) is reported and the others go on.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from geo_service.validation import LayerReport
 
 #: Gives the progress hook of a file being downloaded (by its cached name).
 ProgressFactory = Callable[[str], ProgressHook]
+#: The files a catalog lists (its downloaded copy, the settings).
+Catalog = Callable[[Path, Settings], "tuple[FetchFile, ...]"]
 
 _DEPARTEMENT: Final = re.compile(r"^(0[1-9]|[1-8]\d|9[0-5]|2[AB]|97[1-6])$")
 _EPCI: Final = re.compile(r"^\d{9}$")
@@ -59,9 +62,15 @@ class FetchSource:
     files: tuple[FetchFile, ...]
     description: str
     epci_files: tuple[FetchFile, ...] | None = None
+    #: A source whose ``files`` are a catalog: the files to import are those this gives from
+    #: the catalog's downloaded copy and the settings (e.g. a dataset list's GTFS resources).
+    catalog: Catalog | None = None
+    #: The cache folder (default: the source's name); sources reading one file share it.
+    cache: str | None = None
 
 
 _MCI: Final = "{arcep}/fixe/maconnexioninternet"
+_OSM_PBF_NAME: Final = "osm_extract.osm.pbf"
 _GEO_API_FIELDS: Final = "format=geojson&geometry=contour&fields=code,nom,codeEpci,population"
 
 DEFAULT_SOURCES: Final[tuple[FetchSource, ...]] = (
@@ -134,7 +143,84 @@ DEFAULT_SOURCES: Final[tuple[FetchSource, ...]] = (
         files=(FetchFile("{fusac}", "fusac_{departement}.gpkg"),),
         description="Cerema Fusac: activity zones (CNIG SITE-ECO)",
     ),
+    FetchSource(
+        name="transport-gtfs",
+        layer="transit_stops",
+        format_name="gtfs",
+        files=(FetchFile("{transport_data}/api/datasets", "transport-data-datasets.json"),),
+        description="Point d'accès national transport.data.gouv.fr: GTFS feeds (Métropole "
+        "networks, Région coaches, SNCF TER)",
+        catalog=lambda path, settings: nap_gtfs_files(path, settings.transport_gtfs_datasets),
+    ),
+    FetchSource(
+        name="sncf-gares",
+        layer="rail_stations",
+        format_name="sncf-liste-des-gares",
+        files=(
+            FetchFile("{sncf}/liste-des-gares/exports/csv?delimiter=%3B", "liste-des-gares.csv"),
+        ),
+        description="SNCF Réseau: liste des gares (national)",
+    ),
+    FetchSource(
+        name="osm-roads",
+        layer="road_network",
+        format_name="osm-pbf",
+        files=(FetchFile("{osm_pbf}", _OSM_PBF_NAME),),
+        description="OpenStreetMap regional extract (Geofabrik): road network",
+        cache="osm",
+    ),
+    FetchSource(
+        name="osm-junctions",
+        layer="road_access",
+        format_name="osm-pbf-junctions",
+        files=(FetchFile("{osm_pbf}", _OSM_PBF_NAME),),
+        description="OpenStreetMap regional extract (Geofabrik): motorway exits",
+        cache="osm",
+    ),
+    FetchSource(
+        name="osm-aerodromes",
+        layer="hubs",
+        format_name="osm-aerodromes",
+        files=(FetchFile("{osm_pbf}", _OSM_PBF_NAME),),
+        description="OpenStreetMap regional extract (Geofabrik): aerodromes",
+        cache="osm",
+    ),
 )
+
+
+def nap_gtfs_files(path: Path, datasets: Sequence[str]) -> tuple[FetchFile, ...]:
+    """The GTFS resources of the national access point's datasets (its ``/api/datasets``
+    list, downloaded at ``path``) whose slug contains one of ``datasets``."""
+    try:
+        listing = json.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"{path}: not the national access point's dataset list ({exc}); expected the JSON "
+            "of /api/datasets"
+        ) from None
+    if not isinstance(listing, list):
+        raise InputError(f"{path}: expected a JSON list of datasets (/api/datasets)")
+    files: list[FetchFile] = []
+    for dataset in listing:
+        slug = str(dataset.get("slug") or "") if isinstance(dataset, dict) else ""
+        if not slug or not any(wanted in slug for wanted in datasets):
+            continue
+        for number, resource in enumerate(dataset.get("resources") or [], start=1):
+            url = resource.get("url") or resource.get("original_url")
+            if str(resource.get("format", "")).upper() != "GTFS" or not url:
+                continue
+            ident = re.sub(r"[^A-Za-z0-9_-]", "_", str(resource.get("id") or number))
+            files.append(
+                FetchFile(str(url).replace("{", "{{").replace("}", "}}"), f"{slug}-{ident}.zip")
+            )
+    if not files:
+        raise ParameterError(
+            "GEO_SERVICE_TRANSPORT_GTFS_DATASETS",
+            f"no GTFS resource in the national access point's datasets matching "
+            f"{', '.join(datasets)} ({path.name}); expected dataset slugs such as "
+            "horaires-des-lignes-ter-sncf",
+        )
+    return tuple(files)
 
 
 @dataclass(frozen=True)
@@ -209,33 +295,51 @@ def plan(
         "arcep": settings.arcep_base_url.rstrip("/"),
         "geo_api": settings.geo_api_base_url.rstrip("/"),
         "cerema": settings.cerema_base_url.rstrip("/"),
+        "transport_data": settings.transport_data_base_url.rstrip("/"),
+        "sncf": settings.sncf_base_url.rstrip("/"),
         "departement": territory.departement,
         "epci": territory.epci or "",
     }
-    try:
-        values["fusac"] = settings.fusac_url.format(**values)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ParameterError(
-            "GEO_SERVICE_FUSAC_URL",
-            f"'{settings.fusac_url}' is not a URL template ({exc}); expected e.g. "
-            "https://example.org/fusac_{departement}.gpkg",
-        ) from None
-    root = download_dir(settings)
+    values["fusac"] = _template("GEO_SERVICE_FUSAC_URL", settings.fusac_url, values)
+    values["osm_pbf"] = _template("GEO_SERVICE_OSM_PBF_URL", settings.osm_pbf_url, values)
     planned = []
     for source in chosen:
         files = source.epci_files if territory.epci and source.epci_files else source.files
-        entries = []
-        for file in files:
-            name = file.name.format(**values)
-            entries.append(
-                PlannedFile(
-                    url=file.url.format(**values),
-                    path=root / source.name / name,
-                    expected_sha256=(manifest or {}).get(name),
-                )
-            )
-        planned.append((source, entries))
+        planned.append((source, planned_files(source, files, values, settings, manifest)))
     return planned
+
+
+def planned_files(
+    source: FetchSource,
+    files: Sequence[FetchFile],
+    values: Mapping[str, str],
+    settings: Settings,
+    manifest: Mapping[str, str] | None,
+) -> list[PlannedFile]:
+    """``files`` of ``source`` with their URLs and cache paths (templates filled)."""
+    folder = download_dir(settings) / (source.cache or source.name)
+    entries = []
+    for file in files:
+        name = file.name.format(**values)
+        entries.append(
+            PlannedFile(
+                url=file.url.format(**values),
+                path=folder / name,
+                expected_sha256=(manifest or {}).get(name),
+            )
+        )
+    return entries
+
+
+def _template(setting: str, template: str, values: Mapping[str, str]) -> str:
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ParameterError(
+            setting,
+            f"'{template}' is not a URL template ({exc}); expected e.g. "
+            "https://example.org/file_{departement}.gpkg",
+        ) from None
 
 
 def fetch_territory(
@@ -292,19 +396,12 @@ def fetch_territory(
             outcome = SourceOutcome(source=source)
             outcomes.append(outcome)
             try:
+                if source.catalog is not None:
+                    listing = _download(http, files[0], settings, refresh, progress)
+                    listed = source.catalog(listing.path, settings)
+                    files = planned_files(source, listed, {}, settings, manifest)
                 for file in files:
-                    hook = progress(file.path.name) if progress else None
-                    outcome.files.append(
-                        download(
-                            http,
-                            file.url,
-                            file.path,
-                            expected_sha256=file.expected_sha256,
-                            refresh=refresh,
-                            retries=settings.fetch_retries,
-                            progress=hook,
-                        )
-                    )
+                    outcome.files.append(_download(http, file, settings, refresh, progress))
                 if on_import:
                     on_import(source)
                 fmt, report = pipeline.import_files(
@@ -322,6 +419,24 @@ def fetch_territory(
         if own_client:
             http.close()
     return outcomes
+
+
+def _download(
+    http: httpx.Client,
+    file: PlannedFile,
+    settings: Settings,
+    refresh: bool,
+    progress: ProgressFactory | None,
+) -> Download:
+    return download(
+        http,
+        file.url,
+        file.path,
+        expected_sha256=file.expected_sha256,
+        refresh=refresh,
+        retries=settings.fetch_retries,
+        progress=progress(file.path.name) if progress else None,
+    )
 
 
 def read_manifest(path: Path) -> dict[str, str]:

@@ -254,6 +254,33 @@ class Settings(BaseSettings, AnalysisFields):
         description="Fusac activity zones (CNIG SITE-ECO GeoPackage) of a département; "
         "{departement} is replaced by its code.",
     )
+    transport_data_base_url: str = Field(
+        default="https://transport.data.gouv.fr",
+        description="The national access point to transport data (its dataset list, "
+        "/api/datasets, gives each dataset's GTFS resources).",
+    )
+    transport_gtfs_datasets: list[str] = Field(
+        default=[
+            "reseaux-de-transports-en-commun-de-la-metropole-daix-marseille-provence-et-des-"
+            "bouches-du-rhone",
+            "zou",
+            "horaires-des-lignes-ter-sncf",
+        ],
+        description="The national access point's datasets whose GTFS feeds fetch imports as "
+        "transit_stops: a dataset is taken when its slug contains one of these (default: "
+        "the Métropole's networks, the Région's Zou! coaches, the SNCF TER).",
+    )
+    sncf_base_url: str = Field(
+        default="https://ressources.data.sncf.com/api/explore/v2.1/catalog/datasets",
+        description="SNCF open data's dataset exports (the station list liste-des-gares).",
+    )
+    osm_pbf_url: str = Field(
+        default="https://download.geofabrik.de/europe/france/"
+        "provence-alpes-cote-d-azur-latest.osm.pbf",
+        description="The regional OpenStreetMap PBF extract fetch reads the road network, the "
+        "motorway exits and the aerodromes from (default: Geofabrik's Provence-Alpes-Côte "
+        "d'Azur; {departement} is replaced by the code).",
+    )
     download_dir: Path | None = Field(
         default=None, description="Download cache of fetch (default: <data dir>/downloads)."
     )

@@ -347,3 +347,162 @@ def test_a_partial_file_of_a_changed_remote_file_is_downloaded_again(tmp_path, s
     assert server.gets("/big.bin") == ["bytes=23-"]  # asked to resume, If-Range "old"
     assert dest.read_bytes() == server.files["/big.bin"]  # got the whole new file instead
     assert result.sha256 == hashlib.sha256(server.files["/big.bin"]).hexdigest()
+
+
+# -- transport sources ----------------------------------------------------------------------------
+
+TINY_GTFS = Path(__file__).parent / "fixtures" / "transport" / "gtfs_tiny"
+METROPOLE = (
+    "reseaux-de-transports-en-commun-de-la-metropole-daix-marseille-provence-et-des-"
+    "bouches-du-rhone"
+)
+STATIONS_CSV = (
+    "CODE_UIC;LIBELLE;FRET;VOYAGEURS;CODE_LIGNE;X_L93;Y_L93;X_WGS84;Y_WGS84\n"
+    "87751008;Marseille-St-Charles;N;O;830000;893000,1;6245000,2;5,380;43,303\n"
+    "87751008;Marseille-St-Charles;N;O;930000;893000,1;6245000,2;5,380;43,303\n"
+    "87319012;Aix-en-Provence TGV;N;O;752000;883000,0;6266000,0;5,317;43,455\n"
+)
+
+
+def gtfs_zip() -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for member in sorted(TINY_GTFS.iterdir()):
+            archive.write(member, member.name)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def transport_server(server: FixtureServer) -> FixtureServer:
+    """The national access point's dataset list (the Métropole's dataset with a GTFS and a
+    NeTEx resource, an unrelated dataset, the TER), its GTFS files, the SNCF station list and
+    an OpenStreetMap PBF extract."""
+    osmium = pytest.importorskip("osmium")
+    from test_osm_extract import EXTRACT
+
+    listing = [
+        {
+            "slug": METROPOLE,
+            "resources": [
+                {"id": 81, "format": "GTFS", "url": server.url + "/res/81/download"},
+                {"id": 82, "format": "NeTEx", "url": server.url + "/res/82/download"},
+            ],
+        },
+        {"slug": "reseau-urbain-de-lille", "resources": [{"id": 9, "format": "GTFS"}]},
+        {
+            "slug": "horaires-des-lignes-ter-sncf",
+            "resources": [{"id": 7, "format": "gtfs", "original_url": server.url + "/ter.zip"}],
+        },
+    ]
+    server.files["/api/datasets"] = json.dumps(listing).encode()
+    server.files["/res/81/download"] = gtfs_zip()
+    server.files["/ter.zip"] = gtfs_zip()
+    server.files["/sncf/liste-des-gares/exports/csv?delimiter=%3B"] = STATIONS_CSV.encode()
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "extract.osm"
+        source.write_text(EXTRACT, encoding="utf-8")
+        target = Path(folder) / "extract.osm.pbf"
+        writer = osmium.SimpleWriter(str(target))
+        for obj in osmium.FileProcessor(str(source)):
+            writer.add(obj)
+        writer.close()
+        server.files["/osm/paca-latest.osm.pbf"] = target.read_bytes()
+    return server
+
+
+@pytest.fixture
+def transport_settings(settings: Settings, transport_server: FixtureServer) -> Settings:
+    return settings.model_copy(
+        update={
+            "transport_data_base_url": transport_server.url,
+            "sncf_base_url": transport_server.url + "/sncf",
+            "osm_pbf_url": transport_server.url + "/osm/paca-latest.osm.pbf",
+        }
+    )
+
+
+def test_national_access_point_gtfs_feeds_are_fetched_and_imported_together(
+    transport_settings: Settings, transport_server: FixtureServer
+) -> None:
+    store = GeoPackageStore(transport_settings.data_dir)
+    territory = Territory.parse("13")
+    (outcome,) = fetch_territory(store, transport_settings, territory, only=["transport-gtfs"])
+    assert outcome.ok, outcome.error
+    folder = transport_settings.data_dir / "downloads" / "transport-gtfs"
+    assert sorted(p.name for p in folder.glob("*.zip")) == [
+        "horaires-des-lignes-ter-sncf-7.zip",
+        f"{METROPOLE}-81.zip",
+    ]
+    assert "/res/82/download" not in [path for path, _ in transport_server.requests]  # NeTEx
+    stops = store.read_layer("transit_stops")
+    feeds = {str(i).split(":")[0] for i in stops["stop_id"]}
+    assert feeds == {"horaires-des-lignes-ter-sncf-7", f"{METROPOLE}-81"}
+    # the hand-counted tiny feed's departures, once per feed
+    by_id = dict(zip(stops["stop_id"], stops["peak_departures"], strict=True))
+    assert by_id["horaires-des-lignes-ter-sncf-7:B1"] == 2
+    assert by_id[f"{METROPOLE}-81:STA"] == 4
+    count = len(transport_server.requests)
+    (again,) = fetch_territory(store, transport_settings, territory, only=["transport-gtfs"])
+    assert again.ok
+    assert all(f.cached for f in again.files)
+    assert len(transport_server.requests) == count  # the list and the feeds from the cache
+
+
+def test_a_gtfs_feed_with_a_wrong_checksum_is_refused(
+    transport_settings: Settings, transport_server: FixtureServer
+) -> None:
+    store = GeoPackageStore(transport_settings.data_dir)
+    manifest = {f"{METROPOLE}-81.zip": "0" * 64}
+    (outcome,) = fetch_territory(
+        store, transport_settings, Territory.parse("13"), only=["transport-gtfs"], manifest=manifest
+    )
+    assert "checksum mismatch" in str(outcome.error)
+    assert not store.has_layer("transit_stops")
+
+
+def test_no_dataset_matching_says_which_setting(
+    transport_settings: Settings, transport_server: FixtureServer
+) -> None:
+    store = GeoPackageStore(transport_settings.data_dir)
+    settings = transport_settings.model_copy(update={"transport_gtfs_datasets": ["nulle-part"]})
+    (outcome,) = fetch_territory(store, settings, Territory.parse("13"), only=["transport-gtfs"])
+    assert "GEO_SERVICE_TRANSPORT_GTFS_DATASETS" in str(outcome.error)
+    assert "nulle-part" in str(outcome.error)
+
+
+def test_sncf_stations_and_one_osm_extract_for_three_layers(
+    transport_settings: Settings, transport_server: FixtureServer
+) -> None:
+    store = GeoPackageStore(transport_settings.data_dir)
+    outcomes = fetch_territory(
+        store,
+        transport_settings,
+        Territory.parse("13"),
+        only=["sncf-gares", "osm-junctions", "osm-aerodromes"],
+    )
+    assert [o.error for o in outcomes] == [None, None, None]
+    stations = store.read_layer("rail_stations")
+    assert sorted(stations["name"]) == ["Aix-en-Provence TGV", "Marseille-St-Charles"]
+    assert len(store.read_layer("road_access")) == 2
+    assert len(store.read_layer("hubs")) == 3
+    # the extract downloaded once, into the folder the OSM sources share
+    assert [p for p, _ in transport_server.requests].count("/osm/paca-latest.osm.pbf") == 1
+    cached = transport_settings.data_dir / "downloads" / "osm" / "osm_extract.osm.pbf"
+    assert sidecar(cached).read_text() == f"{sha(cached)}  osm_extract.osm.pbf\n"
+    assert "/osm/paca-latest.osm.pbf" in store.layer_meta("hubs").source
+
+
+def test_plan_knows_the_transport_sources(settings: Settings) -> None:
+    files = {s.name: f for s, f in plan(Territory.parse("13"), settings)}
+    defaults = Settings()
+    assert [f.url for f in files["transport-gtfs"]] == [
+        f"{defaults.transport_data_base_url}/api/datasets"
+    ]
+    assert files["sncf-gares"][0].url.startswith(defaults.sncf_base_url + "/liste-des-gares/")
+    assert files["osm-roads"][0].url == defaults.osm_pbf_url
+    assert files["osm-roads"][0].path == files["osm-aerodromes"][0].path
