@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -207,7 +209,7 @@ def test_a_full_disk_or_a_read_only_store_is_said_plainly(
         assert refused.value.message.startswith(
             f"disk full: writing layer 'zones' in {store.root} needed more than the "
         )
-        assert " MB free there (0 MB written before it filled)" in refused.value.message
+        assert " MB free there (the layer takes about 0.0 MB); " in refused.value.message
     assert refused.value.message.endswith("The store is unchanged")
     assert (store.root / "zones.gpkg").read_bytes() == before
 
@@ -938,3 +940,110 @@ def test_a_full_disk_on_the_postgis_server_is_said_plainly(
         assert _snapshot(store) == before  # the staged table rolled back with the rest
     finally:
         store.close()
+
+
+# -- GeoPackage: a real full disk, a real read-only directory, through the CLI and the API ------
+
+
+def _api_key() -> tuple[str, str]:
+    from geo_service.api.auth import hash_api_key
+
+    key = "store-fault-test-key-0123456789abcdef"
+    return key, hash_api_key(key)
+
+
+def _upload_to(data_dir: Path, layer: str, path: Path) -> Any:
+    from fastapi.testclient import TestClient
+
+    from geo_service.api import create_app
+
+    key, key_hash = _api_key()
+    settings = Settings(database_url=None, data_dir=data_dir, api_key_hash=key_hash)
+    with TestClient(create_app(settings)) as client:
+        return client.post(
+            f"/layers/{layer}",
+            files=[("file", (path.name, path.read_bytes(), "text/csv"))],
+            data={"crs": "EPSG:2154"},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+
+
+def _store_bytes(root: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(root.iterdir()) if p.name != ".lock"}
+
+
+def _zones_csv(path: Path) -> Path:
+    square = f"POLYGON (({X0} {Y0}, {X0 + 100} {Y0}, {X0 + 100} {Y0 + 100}, {X0} {Y0}))"
+    path.write_text(f"zone_id;name;wkt\nZ1;Zone 1;{square}\n")
+    return path
+
+
+def test_a_really_full_disk_is_said_plainly_by_the_cli_and_the_api(tmp_path: Path) -> None:
+    small = tmp_path / "small"
+    small.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(small)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a 3 MB file system here (needs root or CAP_SYS_ADMIN)")
+    try:
+        data = ["--data-dir", str(small), "--crs", "EPSG:2154"]
+        zones = _zones_csv(tmp_path / "zones.csv")
+        assert CliRunner().invoke(app, ["import", "zones", str(zones), *data]).exit_code == 0
+        rows = "\n".join(f"p{i};1;THD30;{X0 + i % 900};{Y0 + i // 900}" for i in range(100_000))
+        big = tmp_path / "premises.csv"  # 2.6 MB of text: more than the store's disk can take
+        big.write_text(f"premises_id;locaux;down_class;x;y\n{rows}\n")
+        before = _store_bytes(small / "store")
+        result = CliRunner().invoke(app, ["import", "premises", str(big), *data])
+        said = " ".join(result.output.split())
+        assert result.exit_code == 2, said
+        # GDAL says only that a ROLLBACK failed, its file truncated: the space free (at most
+        # the 3 MB of the disk) is less than the layer takes (its GeoPackage: 11.3 MB)
+        assert re.match(
+            rf"Error: disk full: writing layer 'premises' in {re.escape(str(small / 'store'))} "
+            r"needed more than the [0-3]\.\d MB free there \(the layer takes about 1[0-4]\.\d MB\)",
+            said,
+        ), said
+        assert said.endswith(
+            "free space there or set GEO_SERVICE_DATA_DIR to a larger disk. The store is unchanged"
+        ), said
+        assert _store_bytes(small / "store") == before
+        answer = _upload_to(small, "premises", big)
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["description"].startswith("disk full: writing layer 'premises'")
+        assert _store_bytes(small / "store") == before
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
+
+
+def test_a_really_read_only_store_is_said_plainly_by_the_cli_and_the_api(tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path / "data"), "--crs", "EPSG:2154"]
+    zones = _zones_csv(tmp_path / "zones.csv")
+    assert CliRunner().invoke(app, ["import", "zones", str(zones), *data]).exit_code == 0
+    root = tmp_path / "data" / "store"
+    before = _store_bytes(root)
+    if os.geteuid() == 0:  # root writes through permissions: make the directory immutable
+        frozen = subprocess.run(["chattr", "+i", str(root)], capture_output=True)
+        if frozen.returncode != 0:
+            pytest.skip("cannot make a directory read-only for root here (chattr +i)")
+        thaw = ["chattr", "-i", str(root)]
+    else:
+        root.chmod(0o555)
+        thaw = ["chmod", "755", str(root)]
+    try:
+        result = CliRunner().invoke(app, ["import", "zones", str(zones), *data])
+        said = " ".join(result.output.split())
+        assert result.exit_code == 2, said
+        pattern = (
+            rf"^Error: {re.escape(str(root))}(/\S+)?: cannot be written \((Permission denied|"
+            r"Operation not permitted)\); the store's directory must be writable by this user "
+            r"\(set GEO_SERVICE_DATA_DIR to a writable one\)\. The store is unchanged$"
+        )
+        assert re.match(pattern, said), said
+        assert _store_bytes(root) == before
+        answer = _upload_to(tmp_path / "data", "zones", zones)
+        assert answer.status_code == 503, answer.text
+        assert re.match(pattern.removeprefix("^Error: "), answer.json()["description"])
+        assert _store_bytes(root) == before
+    finally:
+        subprocess.run(thaw, check=True)

@@ -19,15 +19,19 @@ import fcntl
 import json
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import rasterio
+import shapely
 
 from geo_service.errors import NotFoundError, StoreError
 from geo_service.model import CoverageRaster, LayerMeta
@@ -49,7 +53,18 @@ _DTYPES_KEY: Final = "GEO_SERVICE_DTYPES"
 _VECTOR: Final = ".gpkg"
 _RASTER: Final = ".tif"
 _TMP_MARK: Final = ".tmp-"
-_Writer = Callable[[Path], None]
+
+
+@dataclass(frozen=True)
+class _Writer:
+    """What writes one layer's file, and about how many bytes that file takes (computed only
+    for the message of a full disk)."""
+
+    write: Callable[[Path], None]
+    size: Callable[[], int]
+
+    def __call__(self, tmp: Path) -> None:
+        self.write(tmp)
 
 
 class GeoPackageStore(Store):
@@ -126,8 +141,8 @@ class GeoPackageStore(Store):
                     (self.root / f"{name}{other}").unlink(missing_ok=True)
                 _fsync(self.root)
         except Exception as exc:  # OSError, and GDAL's errors of a full disk
-            written = sum(t.stat().st_size for _, t, _ in temporaries if t.exists())
-            error = _write_error(self.root, current, exc, written)
+            needed = sum(w.size() for n, _, w in temporaries if n == current) if current else 0
+            error = _write_error(self.root, current, exc, needed)
             if error is None:
                 raise
             raise error from exc
@@ -265,16 +280,22 @@ _READ_ONLY: Final = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 _FULL_WORDS: Final = ("disk is full", "no space left", "disk full")
 
 
-def _write_error(root: Path, layer: str, exc: Exception, written: int) -> StoreError | None:
-    """What a failed write means for its user: a full disk (how much was free, how much was
-    written), a read-only directory, or another OS error; None for other exceptions."""
+def _write_error(root: Path, layer: str, exc: Exception, needed: int) -> StoreError | None:
+    """What a failed write means for its user: a full disk (how much was free, about how
+    much the layer takes), a read-only directory, or another OS error; None for other
+    exceptions. GDAL reports a full disk met in the middle of a batch as a failed ROLLBACK
+    (its file truncated by then): a writer's error with less space free than the layer takes
+    is a full disk too."""
     what = f" layer '{layer}'" if layer else ""
+    if not isinstance(exc, OSError):  # GDAL's: what does the system say to a new file there?
+        exc = _probe(root) or exc
     code = exc.errno if isinstance(exc, OSError) else None
-    if code in _FULL or any(w in str(exc).lower() for w in _FULL_WORDS):
-        free = shutil.disk_usage(root).free if root.is_dir() else 0
+    free = shutil.disk_usage(root).free if root.is_dir() else 0
+    said_full = code in _FULL or any(w in str(exc).lower() for w in _FULL_WORDS)
+    if said_full or (not isinstance(exc, OSError) and free < needed):
         return StoreError(
-            f"disk full: writing{what} in {root} needed more than the {free / 1e6:,.0f} MB "
-            f"free there ({written / 1e6:,.0f} MB written before it filled); "
+            f"disk full: writing{what} in {root} needed more than the {free / 1e6:,.1f} MB "
+            f"free there (the layer takes about {needed / 1e6:,.1f} MB); "
             "free space there or set GEO_SERVICE_DATA_DIR to a larger disk. The store is "
             "unchanged"
         )
@@ -290,6 +311,33 @@ def _write_error(root: Path, layer: str, exc: Exception, written: int) -> StoreE
     return None
 
 
+def _probe(root: Path) -> OSError | None:
+    """The error of creating a file in ``root`` (a read-only directory, a full disk), if any.
+    GDAL says only that it could not open the database (its errno lost)."""
+    try:
+        with tempfile.TemporaryFile(dir=root, prefix=".probe-"):
+            return None
+    except OSError as exc:
+        exc.filename = str(root)  # the directory, not the probe's made-up name
+        return exc
+
+
+def _vector_size(frame: gpd.GeoDataFrame) -> int:
+    """About the bytes of ``frame`` in a GeoPackage: its text and numbers, its coordinates
+    (WKB), and per feature the geometry header and the R-tree entry."""
+    size = 0
+    for column in frame.columns:
+        values = frame[column]
+        if column == frame.geometry.name:
+            coordinates = shapely.get_num_coordinates(np.asarray(values.array, dtype=object))
+            size += int(coordinates.sum()) * 16 + 80 * len(frame)
+        elif pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            size += values.dtype.itemsize * len(values)
+        else:
+            size += int(values.astype("string").str.len().fillna(0).sum()) + len(values)
+    return size
+
+
 def _vector_writer(name: str, frame: gpd.GeoDataFrame, meta: LayerMeta) -> _Writer:
     """What writes ``frame`` with its provenance as the GeoPackage of layer ``name``."""
     meta = meta.model_copy(update={"name": name, "feature_count": len(frame)})
@@ -303,7 +351,7 @@ def _vector_writer(name: str, frame: gpd.GeoDataFrame, meta: LayerMeta) -> _Writ
             frame, tmp, layer=name, driver="GPKG", layer_metadata=metadata, use_arrow=True
         )
 
-    return write
+    return _Writer(write, lambda: _vector_size(frame))
 
 
 def _raster_writer(name: str, raster: CoverageRaster, meta: LayerMeta) -> _Writer:
@@ -317,7 +365,7 @@ def _raster_writer(name: str, raster: CoverageRaster, meta: LayerMeta) -> _Write
             dst.write(raster.data.astype(np.float32), 1)
             dst.update_tags(**{_META_KEY: meta.model_dump_json()})
 
-    return write
+    return _Writer(write, lambda: rows * cols * 4)
 
 
 def _fsync(path: Path) -> None:
