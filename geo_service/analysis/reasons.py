@@ -49,9 +49,12 @@ def _sentences(row: dict[str, Any], params: AnalysisParams, has_raster: bool) ->
     if basis == StatusBasis.PREMISES:
         out = _premises_sentences(row)
     elif basis == StatusBasis.RASTER:
+        # Both shares that decide the status (THD30 for served, BHD8 for unserved) are given,
+        # so that "0 % à ≥ 30 Mbit/s" beside "mal desservie" reads as the rule decided it.
         out = [
             "aucun local recensé : statut estimé d'après la carte de couverture "
-            f"({fr_percent(row['thd30'])} de la surface renseignée à {GE}30{MBPS})"
+            f"({fr_percent(row['thd30'])} de la surface renseignée à {GE}30{MBPS}, "
+            f"{fr_percent(row['bhd8'])} à {GE}8{MBPS})"
         ]
     elif basis == StatusBasis.COMMUNE:
         out = [commune_reason(row, has_raster=has_raster)]
