@@ -126,7 +126,8 @@ def test_raster_decides_for_a_zone_without_premises(zones, premises, coverage) -
     # the reason gives both shares the status rule reads (THD30 and BHD8 of the known surface)
     assert split_reasons(c["reasons"])[0] == (
         "Aucun local recensé : statut estimé d'après la carte de couverture "
-        "(0\u202f% de la surface renseignée à ≥\u202f30\u202fMbit/s, 0\u202f% à ≥\u202f8\u202fMbit/s)"
+        "(0\u202f% de la surface renseignée à ≥\u202f30\u202fMbit/s, "
+        "0\u202f% à ≥\u202f8\u202fMbit/s)"
     )
     # premises decide where there are some, even if the raster disagrees
     assert result.loc["A", "raster_share_thd30"] == 1.0
