@@ -314,6 +314,24 @@ def test_a_browser_gets_the_french_home_page_and_gis_clients_the_landing_page(
     assert client.get("/").json()["links"]
 
 
+def test_the_home_page_says_how_many_zones_it_lists_and_colours_their_status(
+    client: TestClient,
+) -> None:
+    """The home page listed 15 zones under « Zones prioritaires » (35 are flagged) and wrote
+    their statuses in black, unlike the HTML items and the maps."""
+    from geo_service.maps.style import STATUS_TEXT_COLOURS
+
+    text = client.get("/", headers={"Accept": "text/html"}).text
+    flagged = client.get("/collections/zones/items", params={"limit": 1, "rank": 1}).json()
+    total = client.get("/collections/zones/items", params={"limit": 1000}).json()["features"]
+    ranked = sum(1 for f in total if f["properties"]["rank"] is not None)
+    assert flagged["features"]
+    assert f"les 15 premières sur {ranked} zones signalées" in text
+    assert "/collections/zones/items?f=html&amp;sortby=rank" in text
+    for status in ("unserved", "underserved", "served"):
+        assert f"color:{STATUS_TEXT_COLOURS[status]}" in text, status
+
+
 def test_html_items_read_in_french_with_the_popups_labels(client: TestClient) -> None:
     from geo_service.analysis.fields import zone_field
 

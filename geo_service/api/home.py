@@ -22,10 +22,11 @@ from geo_service.api import html
 from geo_service.api.collections import COLLECTIONS
 from geo_service.api.deps import is_synthetic
 from geo_service.api.features import feature_index
+from geo_service.api.labels import StatusText
 from geo_service.api.links import base_url, segment
 from geo_service.errors import GeoServiceError
 from geo_service.formatting import fr_date, fr_number
-from geo_service.maps.style import STATUS_LABELS, STATUS_ORDER
+from geo_service.maps.style import STATUS_ORDER
 from geo_service.model import LayerMeta
 from geo_service.workspace import Workspace
 
@@ -61,18 +62,27 @@ def _zones_section(workspace: Workspace, base: str) -> str:
             "<code>geo-service analyze</code>.</p>"
         )
     counts = status_counts(zones)
-    rows = [(STATUS_LABELS[s], fr_number(counts.get(s, 0))) for s in STATUS_ORDER]
+    rows = "".join(
+        f"<tr><th>{html.value(StatusText(s))}</th><td>{fr_number(counts.get(s, 0))}</td></tr>"
+        for s in STATUS_ORDER
+    )
     index = feature_index(workspace, COLLECTIONS["zones"])
     ranked = index.select(sortby=[("rank", False)])
     order = np.arange(index.size) if ranked is None else ranked
-    flagged = [p for p in index.properties(order) if p.get("rank") is not None][:LISTED_ZONES]
+    every = [p for p in index.properties(order) if p.get("rank") is not None]
+    flagged = every[:LISTED_ZONES]
+    listed = (
+        f"les {fr_number(len(flagged))} premières sur {fr_number(len(every))} zones signalées"
+        if len(every) > len(flagged)
+        else f"{fr_number(len(every))} zones signalées"
+    )
     items = "".join(
         "<tr><td>{rank}</td><td>{name}</td><td>{status}</td><td>{priority}/100</td>"
         '<td><a href="{base}/maps/zones/{zone}">carte</a> · '
         '<a href="{base}/zones/{zone}/opinion?f=html">avis</a></td></tr>'.format(
             rank=escape(str(p["rank"])),
             name=escape(str(p["name"])),
-            status=escape(STATUS_LABELS.get(str(p["status"]), str(p["status"]))),
+            status=html.value(StatusText(str(p["status"]))),
             priority=escape(fr_number(p["priority"], PRIORITY_DECIMALS)),
             base=escape(base),
             zone=escape(segment(str(p["zone_id"]))),
@@ -81,8 +91,10 @@ def _zones_section(workspace: Workspace, base: str) -> str:
     )
     return (
         f"<h2>Zones d'activités par statut ({fr_number(len(zones))})</h2>"
-        f"{html.key_values(rows)}"
-        "<h2>Zones prioritaires</h2>"
+        f"<table>{rows}</table>"
+        f"<h2>Zones prioritaires</h2><p>Par rang de priorité : {listed} "
+        f'(<a href="{escape(base)}/collections/zones/items?f=html&amp;sortby=rank">toutes les '
+        "zones</a>).</p>"
         "<table><tr><th>Rang</th><th>Zone</th><th>Statut</th><th>Priorité</th>"
         f"<th></th></tr>{items}</table>"
     )
