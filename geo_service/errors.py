@@ -50,6 +50,10 @@ class StoreError(GeoServiceError):
     """The layer store cannot be read or written."""
 
 
+class ServerSpaceError(GeoServiceError):
+    """The server cannot hold what it was sent (its temporary directory full or read-only)."""
+
+
 class AuthError(GeoServiceError):
     """A write request without a valid API key."""
 

@@ -6,7 +6,9 @@ unless ``GEO_SERVICE_REQUIRE_ALL=1`` (set by ``.ci/run``), which turns those ski
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -190,3 +192,19 @@ def descendants(pid: int) -> set[int]:
         frontier = {child for child, parent in parents.items() if parent in frontier}
         found |= frontier
     return found
+
+
+@contextlib.contextmanager
+def small_filesystem(path: Path, size: str) -> Iterator[Path]:
+    """A file system of ``size`` (``3m``) mounted at ``path`` (made), for a real full disk;
+    the test is skipped where mounting is not allowed (it needs root or CAP_SYS_ADMIN)."""
+    path.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a {size} file system here (needs root or CAP_SYS_ADMIN)")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], check=True)

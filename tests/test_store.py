@@ -38,7 +38,7 @@ from geo_service.store import _pg_rows as pg_rows
 from geo_service.store._pg_schema import MIGRATIONS
 from geo_service.store.postgis import PostGISStore
 from geo_service.validation import validate_layer
-from tests.conftest import X0, Y0, box, point
+from tests.conftest import X0, Y0, box, point, small_filesystem
 
 
 def meta(name: str, source: str = "test") -> LayerMeta:
@@ -979,14 +979,7 @@ def _zones_csv(path: Path) -> Path:
 
 
 def test_a_really_full_disk_is_said_plainly_by_the_cli_and_the_api(tmp_path: Path) -> None:
-    small = tmp_path / "small"
-    small.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(small)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip("cannot mount a 3 MB file system here (needs root or CAP_SYS_ADMIN)")
-    try:
+    with small_filesystem(tmp_path / "small", "3m") as small:
         data = ["--data-dir", str(small), "--crs", "EPSG:2154"]
         zones = _zones_csv(tmp_path / "zones.csv")
         assert CliRunner().invoke(app, ["import", "zones", str(zones), *data]).exit_code == 0
@@ -1012,8 +1005,6 @@ def test_a_really_full_disk_is_said_plainly_by_the_cli_and_the_api(tmp_path: Pat
         assert answer.status_code == 503, answer.text
         assert answer.json()["description"].startswith("disk full: writing layer 'premises'")
         assert _store_bytes(small / "store") == before
-    finally:
-        subprocess.run(["umount", str(small)], check=True)
 
 
 def test_a_really_read_only_store_is_said_plainly_by_the_cli_and_the_api(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from geo_service.settings import AnalysisParams, Settings
 from geo_service.store import GeoPackageStore
 from geo_service.validation import validate_layer
 from geo_service.workspace import CacheKey, CacheKind, Workspace
+from tests.conftest import small_filesystem
 
 KEY = "write-api-test-key-0123456789abcdef"
 KEY_HASH = hash_api_key(KEY, salt=b"fedcba9876543210")
@@ -242,6 +244,36 @@ def test_layer_names_are_validated(client: TestClient, zones: gpd.GeoDataFrame) 
         "/layers/..%2Fzones", files=[("file", ("z.geojson", _geojson(zones)))], headers=AUTH
     )
     assert traversal.status_code in (400, 404)
+
+
+@pytest.mark.parametrize("size_mb", [0.5, 3.0])
+def test_an_upload_the_server_has_no_room_for_is_a_503_without_its_paths(
+    size_mb: float,
+    data_dir: Path,
+    zones: gpd.GeoDataFrame,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 0.5 MB: kept in memory by the multipart parser, then copied into the upload folder;
+    # 3 MB: spooled by the parser to the temporary directory first. Both fill a 1 MB one.
+    content = _geojson(zones) + b" " * int(size_mb * 1e6)
+    before = {p.name: p.read_bytes() for p in (data_dir / "store").iterdir()}
+    with small_filesystem(tmp_path / "tmp", "1m") as small:
+        (small / "filler").write_bytes(b"x" * 600_000)  # some of it taken already
+        monkeypatch.setattr(tempfile, "tempdir", str(small))
+        with _client(data_dir) as local:
+            answer = _upload(local, content)
+        assert not [p for p in small.iterdir() if p.name != "filler"]  # nothing left behind
+    assert answer.status_code == 503, answer.text
+    body = answer.json()
+    assert body["code"] == "InsufficientStorage"
+    assert body["description"].startswith("the server cannot keep the upload")
+    assert (
+        "temporary directory cannot be written (No space left on device); nothing was "
+        in body["description"]
+    )
+    assert str(tmp_path) not in body["description"]
+    assert {p.name: p.read_bytes() for p in (data_dir / "store").iterdir()} == before
 
 
 def test_upload_limits_and_types(data_dir: Path, zones: gpd.GeoDataFrame) -> None:

@@ -27,6 +27,7 @@ from geo_service.errors import (
     PayloadTooLargeError,
     RateLimitedError,
     RequestTimeoutError,
+    ServerSpaceError,
     StoreError,
     UnsupportedMediaTypeError,
 )
@@ -45,6 +46,7 @@ ERROR_STATUS: Final[dict[type[GeoServiceError], tuple[int, str]]] = {
     RequestTimeoutError: (408, "RequestTimeout"),
     UnsupportedMediaTypeError: (415, "UnsupportedMediaType"),
     StoreError: (503, "StoreUnavailable"),
+    ServerSpaceError: (503, "InsufficientStorage"),
     GeoServiceError: (400, "BadRequest"),
 }
 _HTTP_CODES: Final = {

@@ -46,6 +46,7 @@ from geo_service.errors import (
     NotFoundError,
     ParameterError,
     PayloadTooLargeError,
+    ServerSpaceError,
     UnsupportedMediaTypeError,
 )
 from geo_service.import_worker import import_bounded
@@ -253,7 +254,10 @@ async def import_layer(request: Request, layer: str) -> Response:
     limit = int(settings.max_upload_mb * _MB)
     _check_declared_length(request, limit)
     # the file system may be slow: its calls run off the event loop, as the import does
-    folder = Path(await run_in_threadpool(tempfile.mkdtemp, None, "geo-service-upload-"))
+    try:
+        folder = Path(await run_in_threadpool(tempfile.mkdtemp, None, "geo-service-upload-"))
+    except OSError as exc:
+        raise _no_space(exc) from exc
     try:
         upload = await _receive_upload(request, folder, limit, settings.max_upload_files)
         work = _import_work(settings, layer, upload, folder)
@@ -347,10 +351,27 @@ async def _receive_upload(request: Request, folder: Path, limit: int, max_files:
         )
     except ClientDisconnect:
         raise InputError("the upload was interrupted before its end") from None
+    except OSError as exc:  # the parser spools large parts to the temporary directory
+        raise _no_space(exc, received) from exc
     try:
         return await run_in_threadpool(_save_parts, list(form.multi_items()), folder)
+    except OSError as exc:
+        raise _no_space(exc, received) from exc
     finally:
         await form.close()
+
+
+def _no_space(exc: OSError, received: int | None = None) -> ServerSpaceError:
+    """The upload could not be kept: said to the client without the server's paths, logged
+    with them for its administrator."""
+    where = tempfile.gettempdir()
+    logger.warning("cannot keep an upload in %s: %s", where, exc)
+    size = f" ({received / _MB:,.1f} MB received)" if received else ""
+    return ServerSpaceError(
+        f"the server cannot keep the upload{size}: its temporary directory cannot be written "
+        f"({exc.strerror}); nothing was imported. Its administrator must free space there or "
+        "set TMPDIR to a larger disk"
+    )
 
 
 def _save_parts(items: list[tuple[str, UploadFile | str]], folder: Path) -> _Upload:
