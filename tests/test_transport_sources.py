@@ -179,6 +179,10 @@ def test_real_ter_subset() -> None:
     assert named["Marseille Saint-Charles"] == 23
     assert int(stops["peak_departures"].sum()) == 825
     assert stops["modes"].str.contains("train").sum() == 200
+    # SNCF's road services (route_type 3, the StopPoint:OCECar-… points) are coaches.
+    assert not stops["modes"].str.contains("bus").any()
+    assert stops["modes"].value_counts().to_dict() == {"train": 187, "coach,train": 13, "coach": 11}
+    assert stops.set_index("name").loc["Aix-en-Provence TGV", "modes"] == "coach"  # cars TER only
     # The layer is dated by feed_info.txt (feed_start_date 20250122), not by the file's time.
     assert report.data_date == date(2025, 1, 22)
 

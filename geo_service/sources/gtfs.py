@@ -6,7 +6,8 @@ their parent station when they have one: the layer holds one row per station or 
 at the station's position, with
 
 - ``modes``: the modes of the routes calling there, from ``route_type`` (basic types 0-12
-  and the extended types 100-1700, :func:`route_mode`);
+  and the extended types 100-1700, :func:`route_mode`); in an SNCF feed (an agency named
+  SNCF) the bus routes are coaches (the TER's cars);
 - ``peak_departures``: departures between :data:`PEAK_START` and :data:`PEAK_END` on the
   feed's **representative weekday**, the Monday-to-Friday date of the feed with the most
   active trips (gtfs-kit's busiest date among the weekdays), service days taken from
@@ -214,6 +215,14 @@ def _members(path: Path) -> set[str]:
     return set(zip_members(path))
 
 
+def _is_sncf(feed: object) -> bool:
+    """Whether a feed is SNCF's (an agency named SNCF): its bus routes are coaches."""
+    agency = getattr(feed, "agency", None)
+    if agency is None or "agency_name" not in agency.columns:
+        return False
+    return bool(agency["agency_name"].astype(str).str.contains("SNCF", case=False).any())
+
+
 def _table(feed: object, name: str, path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     table = getattr(feed, name)
     if table is None:
@@ -245,16 +254,12 @@ def _feed_stops(path: Path, name: str, report: LayerReport) -> FeedStops:
     served = times.merge(trips[["trip_id", "route_id"]], on="trip_id", how="inner")
     served = served.merge(routes[["route_id", "route_type"]], on="route_id", how="inner")
     served_place = served["stop_id"].map(place)
+    mode = pd.to_numeric(served["route_type"], errors="coerce").fillna(-1).astype(int)
+    mode = mode.map(route_mode)
+    if _is_sncf(feed):
+        mode = mode.replace("bus", "coach")  # SNCF's road services are its coaches (cars TER)
     modes = (
-        pd.DataFrame(
-            {
-                "place": served_place,
-                "mode": pd.to_numeric(served["route_type"], errors="coerce")
-                .fillna(-1)
-                .astype(int)
-                .map(route_mode),
-            }
-        )
+        pd.DataFrame({"place": served_place, "mode": mode})
         .dropna()
         .drop_duplicates()
         .groupby("place")["mode"]
