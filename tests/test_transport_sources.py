@@ -205,9 +205,9 @@ def test_real_sncf_station_list() -> None:
     assert len(stations) == 6062  # one station per UIC code (a row per line)
     table = pd.read_csv(TRANSPORT / "stations/liste-des-gares.csv", sep=";", dtype=str)
     dep13 = table.loc[table["DEPARTEMEN"] == "BOUCHES-DU-RHONE", "CODE_UIC"]
-    assert len(dep13) == 105  # the README's 105 stations in 13
+    assert len(dep13) == 105  # the realdata README's "105 in dept 13" are rows, not stations:
     in13 = stations[stations["station_id"].isin(set(dep13))]
-    assert len(in13) == 88
+    assert len(in13) == 88  # one per UIC code (a station has a row per line it is on)
     assert int(in13["passengers"].sum()) == 46  # counted with pandas on the raw rows
     charles = stations.set_index("name").loc["Marseille-St-Charles"]
     assert charles["passengers"]
