@@ -357,3 +357,41 @@ def test_osm_xml_motorway_exits(tmp_path: Path) -> None:
     assert exits["road"].tolist()[0] == "A7"
     assert set(exits["kind"]) == {"junction"}
     assert exits.crs == "EPSG:2154"
+
+
+def test_bdtopo_slip_roads(tmp_path: Path) -> None:
+    import shapely
+
+    sections = gpd.GeoDataFrame(
+        {
+            "cleabs": ["TRONROUT0001", "TRONROUT0002", "TRONROUT0003", "TRONROUT0004"],
+            "nature": ["Bretelle", "Type autoroutier", "Bretelle", "Route à 1 chaussée"],
+            "cpx_numero": ["A7", "A7", None, "D9"],
+            "nom_collaboratif_gauche": [None, None, "Bretelle de Plan-de-Campagne", None],
+            "importance": ["1", "1", "2", "3"],
+        },
+        geometry=[
+            shapely.LineString([(893100, 6256000, 120.0), (893300, 6256400, 118.0)]),
+            shapely.LineString([(893000, 6255000), (893000, 6257000)]),
+            shapely.LineString([(890000, 6250000), (890100, 6250100)]),
+            shapely.LineString([(880000, 6240000), (880100, 6240100)]),
+        ],
+        crs="EPSG:2154",
+    )
+    path = tmp_path / "troncon_de_route.gpkg"
+    sections.to_file(path)
+    assert choose_format("road_access", [path]).name == "ign-bdtopo-bretelles"
+    slips, report = read("road_access", [path])
+    assert slips["access_id"].tolist() == ["bdtopo:TRONROUT0001", "bdtopo:TRONROUT0003"]
+    assert slips["name"].tolist() == ["Bretelle A7", "Bretelle de Plan-de-Campagne"]
+    assert slips["road"].tolist()[0] == "A7"
+    assert set(slips["kind"]) == {"motorway_link"}
+    # at the section's first point, in two dimensions
+    assert [(p.x, p.y, p.has_z) for p in slips.geometry] == [
+        (893100.0, 6256000.0, False),
+        (890000.0, 6250000.0, False),
+    ]
+    assert report.rows_read == 4
+    assert report.skipped == {
+        "road sections that are not slip roads (NATURE other than Bretelle)": [2, 4]
+    }

@@ -10,7 +10,7 @@
   *Echangeur* (interchange) are kept, *Pleine voie* (gates across the motorway) left out and
   reported; OpenStreetMap GeoJSON of ``highway=motorway_junction`` nodes (exits) or
   ``highway=motorway_link`` ways (slip roads, taken at their first point, where they leave
-  the carriageway).
+  the carriageway); IGN BD TOPO road sections of nature *Bretelle* (at their first point).
 - ``hubs``: OpenFlights ``airports.dat`` (no header) or the same columns as CSV: ``airport``
   when the airport has an IATA code (scheduled flights), ``aerodrome`` otherwise, ``port``
   for ferry ports; railway ``station`` rows and points outside metropolitan France are left
@@ -273,13 +273,7 @@ def read_osm_motorway_access(
     junction = highway.eq("motorway_junction").fillna(False).to_numpy(bool)
     link = highway.eq("motorway_link").fillna(False).to_numpy(bool)
     report.skip("not a motorway junction or link", row_numbers(~(junction | link)))
-    geoms = np.asarray(frame.geometry.values, dtype=object)
-    types = np.asarray(shapely.get_type_id(geoms))
-    first = np.asarray(shapely.get_point(shapely.get_geometry(geoms, 0), 0), dtype=object)
-    points = np.full(len(geoms), None, dtype=object)
-    points[types == 0] = geoms[types == 0]
-    lines = np.isin(types, [1, 5])  # LineString, MultiLineString: where the link starts
-    points[lines] = first[lines]
+    points = _start_points(np.asarray(frame.geometry.values, dtype=object))
     no_point = (junction | link) & shapely.is_missing(points)
     report.skip("no point or line geometry", row_numbers(no_point))
     keep = (junction | link) & ~no_point
@@ -300,6 +294,64 @@ def read_osm_motorway_access(
         }
     )[keep]
     return canonical_layer(LayerKind.ROAD_ACCESS, out, points[keep], frame.crs, report)
+
+
+def _start_points(geoms: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
+    """Points as they are, lines (and multi-lines) at their first point; None otherwise."""
+    types = np.asarray(shapely.get_type_id(geoms))
+    first = np.asarray(shapely.get_point(shapely.get_geometry(geoms, 0), 0), dtype=object)
+    points = np.full(len(geoms), None, dtype=object)
+    points[types == 0] = geoms[types == 0]
+    lines = np.isin(types, [1, 5])  # LineString, MultiLineString: where the link starts
+    points[lines] = first[lines]
+    return shapely.force_2d(points)
+
+
+def read_bdtopo_slip_roads(
+    paths: Sequence[Path], options: ImportOptions
+) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """``road_access`` from BD TOPO's road sections (``TRONCON_DE_ROUTE``): the sections of
+    nature *Bretelle* (slip roads of interchanges, and accesses to service areas), taken at
+    their first point; the road from ``CPX_NUMERO`` (BD TOPO 3) or ``NUMERO`` (2.x)."""
+    path = _one(paths, "BD TOPO road sections")
+    frame = _lower(read_vector(path, layer=options.layer, crs=options.crs))
+    frame = frame.rename_geometry("geometry") if frame.geometry.name != "geometry" else frame
+    _require(frame, path, ("nature",), "BD TOPO road sections (TRONCON_DE_ROUTE) with NATURE")
+    report = LayerReport(source=str(path), kind=LayerKind.ROAD_ACCESS, rows_read=len(frame))
+    nature = frame["nature"].astype("string").str.strip().str.lower()
+    slip = nature.eq("bretelle").fillna(False).to_numpy(bool)
+    report.skip(
+        "road sections that are not slip roads (NATURE other than Bretelle)", row_numbers(~slip)
+    )
+    points = _start_points(np.asarray(frame.geometry.values, dtype=object))
+    no_point = slip & shapely.is_missing(points)
+    report.skip("slip roads without a line geometry", row_numbers(no_point))
+    keep = slip & ~no_point
+    column = {
+        c: next((n for n in names if n in frame.columns), None) for c, names in _BDTOPO.items()
+    }
+    numbers = pd.Series(np.arange(1, len(frame) + 1).astype(str), index=frame.index)
+    ids = _text(frame[column["id"]]).fillna(numbers) if column["id"] else numbers
+    road = _text(frame[column["road"]]) if column["road"] else pd.Series(None, index=frame.index)
+    name = _text(frame[column["name"]]) if column["name"] else pd.Series(None, index=frame.index)
+    label = ("Bretelle " + road).where(road.notna())
+    out = pd.DataFrame(
+        {
+            "access_id": "bdtopo:" + ids,
+            "name": name.fillna(label).fillna("Bretelle"),
+            "road": road,
+            "kind": "motorway_link",
+        }
+    )[keep]
+    return canonical_layer(LayerKind.ROAD_ACCESS, out, points[keep], frame.crs, report)
+
+
+#: BD TOPO column names (version 3, then 2.x) of a road section's id, road number and name.
+_BDTOPO: Final = {
+    "id": ("cleabs", "id"),
+    "road": ("cpx_numero", "numero"),
+    "name": ("nom_collaboratif_gauche", "cpx_toponyme_route_nommee", "nom_1_gauche"),
+}
 
 
 # -- airports ---------------------------------------------------------------------------------
@@ -376,6 +428,11 @@ def _claims_osm_motorway(s: Sniff) -> bool:
     return _is_osm_motorway(s) and (named or own)
 
 
+def _is_bdtopo_roads(s: Sniff) -> bool:
+    vector = s.suffix in (".gpkg", ".shp", ".geojson", ".json", ".zip")
+    return vector and s.has("nature") and (s.has("cpx_numero") or s.has("numero"))
+
+
 def _is_openflights(s: Sniff) -> bool:
     dat = s.suffix == ".dat" and "airport" in s.path.name.lower()
     return dat or (s.suffix == ".csv" and s.has(*_OPENFLIGHTS))
@@ -414,6 +471,14 @@ for _fmt in (
         read=read_osm_motorway_access,
         detect=_single(_is_osm_motorway),
         claims=_single(_claims_osm_motorway),
+    ),
+    ImportFormat(
+        name="ign-bdtopo-bretelles",
+        layer="road_access",
+        description="IGN BD TOPO road sections (TRONCON_DE_ROUTE: NATURE, CPX_NUMERO or "
+        "NUMERO): the slip roads (NATURE Bretelle), at their first point",
+        read=read_bdtopo_slip_roads,
+        detect=_single(_is_bdtopo_roads),
     ),
     ImportFormat(
         name="openflights-airports",
