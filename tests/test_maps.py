@@ -642,3 +642,35 @@ def test_asset_mode_tags() -> None:
     inline = AssetMode.inline().tags(["leaflet/leaflet.css"], ["leaflet/leaflet.js"])
     assert "data:image/png;base64," in inline
     assert "<script>" in inline
+
+
+def test_flagged_outlines_read_in_their_status_colour() -> None:
+    """Flagged zones were outlined in black (2.5 px): at the territory's zoom a small zone is
+    mostly outline and read black, no class of the legend. The outline is now a darker shade
+    of the zone's status, nearer to it than to any other status colour, on the map and in its
+    legend alike."""
+    from geo_service.maps.layers import zone_styles
+    from geo_service.maps.style import (
+        FLAGGED,
+        STATUS_COLOURS,
+        ZoneStatus,
+        status_entries,
+        zone_outline,
+    )
+    from geo_service.settings import AnalysisParams
+    from tests.test_maps_browser import delta_e
+
+    def rgb(colour: str) -> tuple[float, float, float]:
+        return tuple(float(int(colour[i : i + 2], 16)) for i in (1, 3, 5))  # type: ignore[return-value]
+
+    styles = zone_styles()
+    legend = {e.fill: e for e in status_entries(AnalysisParams())}
+    for status in ZoneStatus:
+        outline = zone_outline(status)
+        assert styles[status.value]["color"] == outline
+        assert legend[STATUS_COLOURS[status]].stroke == outline
+        if status not in FLAGGED:
+            continue
+        distances = {s: delta_e(rgb(outline), rgb(c)) for s, c in STATUS_COLOURS.items()}
+        assert min(distances, key=distances.__getitem__) == status, (status, distances)
+        assert delta_e(rgb(outline), rgb("#000000")) > distances[status], status

@@ -153,7 +153,7 @@ def zone_styles() -> dict[str, dict[str, Any]]:
         styles[status.value] = {
             "fillColor": style.STATUS_COLOURS[status],
             "fillOpacity": style.ZONE_OPACITY,
-            "color": style.OUTLINE if flagged else "#555555",
+            "color": style.zone_outline(status),
             "weight": 2.5 if flagged else 1,
             "opacity": 1,
             "dashArray": "6 4" if status == ZoneStatus.UNSERVED else None,

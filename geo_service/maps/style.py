@@ -63,6 +63,26 @@ PREMISES_GROUP_COLOURS: Final[dict[str, str]] = {
     "good": "#0072B2",
 }
 OUTLINE: Final = "#1a1a1a"
+#: Thin outline of the zones that are not flagged.
+PLAIN_ZONE_OUTLINE: Final = "#555555"
+
+
+#: Thick outline of the flagged zones: a darker shade of their status colour, still nearer
+#: (CIELAB ΔE) to it than to any other status colour, so that a zone of a few pixels, mostly
+#: outline at the territory's zoom, reads in its status (a black outline made them read
+#: black, no class of the legend).
+FLAGGED_OUTLINES: Final[dict[str, str]] = {
+    ZoneStatus.UNSERVED: "#a13c00",
+    ZoneStatus.UNDERSERVED: "#b58400",
+}
+
+
+def zone_outline(status: str) -> str:
+    """Outline of a zone of ``status`` on the maps: :data:`FLAGGED_OUTLINES` (thick) for the
+    flagged statuses, a thin grey for the others."""
+    return FLAGGED_OUTLINES.get(status, PLAIN_ZONE_OUTLINE)
+
+
 LAND_FILL: Final = "#CC79A7"
 LAND_STROKE: Final = "#7a3a5f"
 UNAVAILABLE_LAND: Final = "#8c8c8c"
@@ -198,7 +218,7 @@ def status_entries(params: AnalysisParams) -> list[LegendEntry]:
         LegendEntry(
             f"{STATUS_LABELS[status]} — {details[status]}",
             STATUS_COLOURS[status],
-            stroke=OUTLINE if status in FLAGGED else "#555555",
+            stroke=zone_outline(status),
             dashed=status == ZoneStatus.UNSERVED,
             thick=status in FLAGGED,
             opacity=ZONE_OPACITY,
