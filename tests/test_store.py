@@ -1038,3 +1038,45 @@ def test_a_really_read_only_store_is_said_plainly_by_the_cli_and_the_api(tmp_pat
         assert _store_bytes(root) == before
     finally:
         subprocess.run(thaw, check=True)
+
+
+def test_the_opinion_archive_on_a_full_disk_or_a_read_only_directory_says_so(
+    tmp_path: Path,
+) -> None:
+    from geo_service.store.archive import ArchiveEntry, ArchiveFile, SQLiteArchive
+
+    def entry(n: int) -> ArchiveEntry:
+        stamp = datetime(2026, 12, 3, 12, 0, n, tzinfo=UTC)
+        return ArchiveEntry(f"20261203-1200{n:02d}-0000000{n}", stamp, "zone", "Z1", "{}")
+
+    big = [ArchiveFile("avis.pdf", "application/pdf", os.urandom(3_000_000))]
+    small_file = [ArchiveFile("avis.json", "application/json", b"{}")]
+    with small_filesystem(tmp_path / "small", "2m") as small:
+        archive = SQLiteArchive(small / "store" / "opinions.sqlite")
+        with pytest.raises(StoreError) as full:
+            archive.insert(entry(1), big)
+        assert full.value.message.startswith(
+            f"disk full: writing the opinion archive in {small / 'store'} needed more than the "
+        ), full.value.message
+        assert archive.entries() == []  # nothing half-written
+    root = tmp_path / "data" / "store"
+    root.mkdir(parents=True)
+    archive = SQLiteArchive(root / "opinions.sqlite")
+    if os.geteuid() == 0:
+        frozen = subprocess.run(["chattr", "+i", str(root)], capture_output=True)
+        if frozen.returncode != 0:
+            pytest.skip("cannot make a directory read-only for root here (chattr +i)")
+        thaw = ["chattr", "-i", str(root)]
+    else:
+        root.chmod(0o555)
+        thaw = ["chmod", "755", str(root)]
+    try:
+        with pytest.raises(StoreError) as read_only:
+            archive.insert(entry(3), small_file)
+        assert re.match(
+            rf"{re.escape(str(root))}: cannot be written \((Permission denied|Operation not "
+            r"permitted)\); the store's directory must be writable by this user",
+            read_only.value.message,
+        ), read_only.value.message
+    finally:
+        subprocess.run(thaw, check=True)

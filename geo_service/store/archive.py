@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Final
 
 from geo_service.errors import NotFoundError, ParameterError, StoreError
+from geo_service.store.disk import write_error
 
 #: Archive ids: ``20261203-125143-3f9a1c2b`` (UTC date and time of archiving, 8 random hex).
 ENTRY_ID: Final = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{8}$")
@@ -152,7 +153,9 @@ class SQLiteArchive(OpinionArchive):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the opinion archive {self.path}: {exc}") from exc
+            raise write_error(self.path.parent, "the opinion archive", exc, 0) or StoreError(
+                f"cannot open the opinion archive {self.path}: {exc}"
+            ) from exc
         try:
             conn.execute("PRAGMA foreign_keys = ON")
             if create:
@@ -161,7 +164,9 @@ class SQLiteArchive(OpinionArchive):
                     conn.execute(statement)
             yield conn
         except sqlite3.Error as exc:
-            raise StoreError(f"opinion archive {self.path}: {exc}") from exc
+            raise (
+                create and write_error(self.path.parent, "the opinion archive", exc, 0)
+            ) or StoreError(f"opinion archive {self.path}: {exc}") from exc
         finally:
             conn.close()
 

@@ -14,12 +14,9 @@ metadata, GeoTIFF tag), so that a file and its description are replaced together
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import json
 import os
-import shutil
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -46,6 +43,7 @@ from geo_service.store.base import (
     raster_of,
     restore_dtypes,
 )
+from geo_service.store.disk import write_error
 from geo_service.store.gpkg_read import read_gpkg_frame, read_gpkg_points
 
 _META_KEY: Final = "GEO_SERVICE_META"
@@ -142,7 +140,7 @@ class GeoPackageStore(Store):
                 _fsync(self.root)
         except Exception as exc:  # OSError, and GDAL's errors of a full disk
             needed = sum(w.size() for n, _, w in temporaries if n == current) if current else 0
-            error = _write_error(self.root, current, exc, needed)
+            error = write_error(self.root, f"layer '{current}'" if current else "", exc, needed)
             if error is None:
                 raise
             raise error from exc
@@ -168,7 +166,7 @@ class GeoPackageStore(Store):
             self.root.mkdir(parents=True, exist_ok=True)
             handle = (self.root / ".lock").open("a")
         except OSError as exc:
-            raise _write_error(self.root, "", exc, 0) or StoreError(
+            raise write_error(self.root, "", exc, 0) or StoreError(
                 f"cannot lock the store in {self.root}: {exc}"
             ) from exc
         with handle:
@@ -273,53 +271,6 @@ class GeoPackageStore(Store):
             if path.is_file():
                 return path
         raise NotFoundError(f"layer '{name}' is not in the {self.describe()}")
-
-
-_FULL: Final = frozenset({errno.ENOSPC, errno.EDQUOT})
-_READ_ONLY: Final = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
-_FULL_WORDS: Final = ("disk is full", "no space left", "disk full")
-
-
-def _write_error(root: Path, layer: str, exc: Exception, needed: int) -> StoreError | None:
-    """What a failed write means for its user: a full disk (how much was free, about how
-    much the layer takes), a read-only directory, or another OS error; None for other
-    exceptions. GDAL reports a full disk met in the middle of a batch as a failed ROLLBACK
-    (its file truncated by then): a writer's error with less space free than the layer takes
-    is a full disk too."""
-    what = f" layer '{layer}'" if layer else ""
-    if not isinstance(exc, OSError):  # GDAL's: what does the system say to a new file there?
-        exc = _probe(root) or exc
-    code = exc.errno if isinstance(exc, OSError) else None
-    free = shutil.disk_usage(root).free if root.is_dir() else 0
-    said_full = code in _FULL or any(w in str(exc).lower() for w in _FULL_WORDS)
-    if said_full or (not isinstance(exc, OSError) and free < needed):
-        return StoreError(
-            f"disk full: writing{what} in {root} needed more than the {free / 1e6:,.1f} MB "
-            f"free there (the layer takes about {needed / 1e6:,.1f} MB); "
-            "free space there or set GEO_SERVICE_DATA_DIR to a larger disk. The store is "
-            "unchanged"
-        )
-    if isinstance(exc, OSError) and code in _READ_ONLY:
-        place = exc.filename or root
-        return StoreError(
-            f"{place}: cannot be written ({exc.strerror}); the store's directory must be "
-            "writable by this user (set GEO_SERVICE_DATA_DIR to a writable one). The store is "
-            "unchanged"
-        )
-    if isinstance(exc, OSError):
-        return StoreError(f"cannot write{what} in {root}: {exc}")
-    return None
-
-
-def _probe(root: Path) -> OSError | None:
-    """The error of creating a file in ``root`` (a read-only directory, a full disk), if any.
-    GDAL says only that it could not open the database (its errno lost)."""
-    try:
-        with tempfile.TemporaryFile(dir=root, prefix=".probe-"):
-            return None
-    except OSError as exc:
-        exc.filename = str(root)  # the directory, not the probe's made-up name
-        return exc
 
 
 def _vector_size(frame: gpd.GeoDataFrame) -> int:
