@@ -6,6 +6,7 @@ GEO_SERVICE_TEST_DATABASE_URL (see ``.ci/postgis.sh``) and skip without it, exce
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -1007,13 +1008,11 @@ def test_a_really_full_disk_is_said_plainly_by_the_cli_and_the_api(tmp_path: Pat
         assert _store_bytes(small / "store") == before
 
 
-def test_a_really_read_only_store_is_said_plainly_by_the_cli_and_the_api(tmp_path: Path) -> None:
-    data = ["--data-dir", str(tmp_path / "data"), "--crs", "EPSG:2154"]
-    zones = _zones_csv(tmp_path / "zones.csv")
-    assert CliRunner().invoke(app, ["import", "zones", str(zones), *data]).exit_code == 0
-    root = tmp_path / "data" / "store"
-    before = _store_bytes(root)
-    if os.geteuid() == 0:  # root writes through permissions: make the directory immutable
+@contextlib.contextmanager
+def _read_only(root: Path) -> Iterator[None]:
+    """``root`` made read-only for this user: immutable for root (who writes through
+    permissions), mode 555 for others; skipped where neither is possible."""
+    if os.geteuid() == 0:
         frozen = subprocess.run(["chattr", "+i", str(root)], capture_output=True)
         if frozen.returncode != 0:
             pytest.skip("cannot make a directory read-only for root here (chattr +i)")
@@ -1022,6 +1021,18 @@ def test_a_really_read_only_store_is_said_plainly_by_the_cli_and_the_api(tmp_pat
         root.chmod(0o555)
         thaw = ["chmod", "755", str(root)]
     try:
+        yield
+    finally:
+        subprocess.run(thaw, check=True)
+
+
+def test_a_really_read_only_store_is_said_plainly_by_the_cli_and_the_api(tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path / "data"), "--crs", "EPSG:2154"]
+    zones = _zones_csv(tmp_path / "zones.csv")
+    assert CliRunner().invoke(app, ["import", "zones", str(zones), *data]).exit_code == 0
+    root = tmp_path / "data" / "store"
+    before = _store_bytes(root)
+    with _read_only(root):
         result = CliRunner().invoke(app, ["import", "zones", str(zones), *data])
         said = " ".join(result.output.split())
         assert result.exit_code == 2, said
@@ -1036,8 +1047,6 @@ def test_a_really_read_only_store_is_said_plainly_by_the_cli_and_the_api(tmp_pat
         assert answer.status_code == 503, answer.text
         assert re.match(pattern.removeprefix("^Error: "), answer.json()["description"])
         assert _store_bytes(root) == before
-    finally:
-        subprocess.run(thaw, check=True)
 
 
 def test_the_opinion_archive_on_a_full_disk_or_a_read_only_directory_says_so(
@@ -1062,15 +1071,7 @@ def test_the_opinion_archive_on_a_full_disk_or_a_read_only_directory_says_so(
     root = tmp_path / "data" / "store"
     root.mkdir(parents=True)
     archive = SQLiteArchive(root / "opinions.sqlite")
-    if os.geteuid() == 0:
-        frozen = subprocess.run(["chattr", "+i", str(root)], capture_output=True)
-        if frozen.returncode != 0:
-            pytest.skip("cannot make a directory read-only for root here (chattr +i)")
-        thaw = ["chattr", "-i", str(root)]
-    else:
-        root.chmod(0o555)
-        thaw = ["chmod", "755", str(root)]
-    try:
+    with _read_only(root):
         with pytest.raises(StoreError) as read_only:
             archive.insert(entry(3), small_file)
         assert re.match(
@@ -1078,5 +1079,3 @@ def test_the_opinion_archive_on_a_full_disk_or_a_read_only_directory_says_so(
             r"permitted)\); the store's directory must be writable by this user",
             read_only.value.message,
         ), read_only.value.message
-    finally:
-        subprocess.run(thaw, check=True)
