@@ -332,6 +332,19 @@ def test_the_home_page_says_how_many_zones_it_lists_and_colours_their_status(
         assert f"color:{STATUS_TEXT_COLOURS[status]}" in text, status
 
 
+def test_html_item_pages_title_their_links_in_french(client: TestClient) -> None:
+    """A zone's HTML page listed « This document as HTML », « The collection », « Zone
+    details » under its French table; the JSON documents keep their English titles."""
+    for path in ("/collections/zones/items/DEMO-Z022", "/collections/communes/items/13909"):
+        page = client.get(path, params={"f": "html"}).text
+        for english in ("This document", "The collection", "Zone details", "Commune summary"):
+            assert english not in page, (path, english)
+        assert "Ce document en JSON" in page
+        assert "La collection" in page
+    item = client.get("/collections/zones/items/DEMO-Z022").json()
+    assert "The collection" in {x.get("title") for x in item["links"]}
+
+
 def test_html_items_read_in_french_with_the_popups_labels(client: TestClient) -> None:
     from geo_service.analysis.fields import zone_field
 

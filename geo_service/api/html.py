@@ -63,14 +63,29 @@ def anchor(href: str, text: str) -> str:
     return f'<a href="{escape(href)}">{escape(text)}</a>'
 
 
-def link_list(links: Iterable[Link]) -> str:
-    """An unordered list of links, with their relation."""
+#: French titles of the service's own link relations, on the pages for people (the JSON
+#: documents keep their English titles; « related » links already have French ones).
+FRENCH_LINK_TITLES: Final[dict[str, str]] = {
+    "self": "Cette page",
+    "alternate": "Ce document en JSON",
+    "collection": "La collection",
+    "describedby": "Fiche détaillée (JSON)",
+}
+
+
+def link_list(links: Iterable[Link], *, french: bool = False) -> str:
+    """An unordered list of links, with their relation; ``french``: titled in French."""
     items = "".join(
-        f"<li>{anchor(x['href'], x.get('title') or x['href'])} "
+        f"<li>{anchor(x['href'], _title(x, french))} "
         f"<small>({escape(x['rel'])}, {escape(x.get('type', ''))})</small></li>"
         for x in links
     )
     return f"<ul>{items}</ul>"
+
+
+def _title(link: Link, french: bool) -> str:
+    given = link.get("title") or link["href"]
+    return FRENCH_LINK_TITLES.get(link["rel"], given) if french else given
 
 
 def value(item: Any) -> str:

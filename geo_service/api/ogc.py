@@ -688,7 +688,7 @@ def item(
     if as_html:
         properties = index.properties(position)[0]
         shown = labels.readable(spec.layer, properties, labels.ordered(list(properties)))
-        body = html.key_values(shown.items()) + html.link_list(links)
+        body = html.key_values(shown.items()) + html.link_list(links, french=True)
         name = properties.get("name")
         title = f"{name} ({feature_id})" if name else f"{spec.id} {feature_id}"
         return html.page(title, body, base=base, synthetic=synthetic)
