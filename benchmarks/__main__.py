@@ -10,6 +10,8 @@ in the same run, then one table of every figure with its target and PASS/MISS:
 - ``maps``: territory map build time and HTML size, against plain folium;
 - ``postgis``: the zone overlay in PostGIS (GiST index, one SQL query) and the PostGIS store,
   when a database is given (``--database-url`` or ``GEO_SERVICE_TEST_DATABASE_URL``);
+- ``transport``: the transport access of every zone, straight-line and with a regional-size
+  road graph (a 250 m grid, ~690,000 edges): at most 3 s added (issue 17);
 - ``whole``: ``geo-service analyze`` on the store and ``--help`` as whole processes, beside a
   plain geopandas script run as a whole process (minimum and median);
 - ``national``: 45,000 zones and 45 M premises analysed on dask, time and peak memory (only
@@ -49,6 +51,7 @@ from benchmarks import (
     national,
     national_map,
     postgis_store,
+    transport,
     whole_process,
 )
 from benchmarks.common import Context, Figure, format_table
@@ -62,6 +65,7 @@ WORKLOADS: Final[dict[str, Workload]] = {
     api_mixed.NAME: api_mixed.run,
     maps.NAME: maps.run,
     postgis_store.NAME: postgis_store.run,
+    transport.NAME: transport.run,
     national.NAME: national.run,
     national_map.NAME: national_map.run,
     whole_process.NAME: whole_process.run,
@@ -74,6 +78,7 @@ DEFAULT: Final = (
     api_mixed.NAME,
     maps.NAME,
     postgis_store.NAME,
+    transport.NAME,
     whole_process.NAME,
 )
 #: Workloads that read the territory built at the start of the run.
@@ -83,6 +88,7 @@ _NEED_TERRITORY: Final = (
     api_mixed.NAME,
     maps.NAME,
     postgis_store.NAME,
+    transport.NAME,
     whole_process.NAME,
 )
 _PACKAGES: Final = ("geopandas", "shapely", "pyarrow", "pandas", "numpy", "dask", "fastapi")

@@ -13,13 +13,14 @@ import sys
 import pytest
 from conftest import ROOT, require
 
-WORKLOADS = ("import", "analyze", "api", "maps", "postgis", "national", "whole")
+WORKLOADS = ("import", "analyze", "api", "maps", "postgis", "transport", "national", "whole")
 FIGURES = {
     "import": ("ARCEP read", "ARCEP import into the store", "ARCEP import peak memory"),
     "analyze": ("analyze", "analyze speed-up over the baseline"),
     "api": ("zones items p99, concurrency 32", "here p50, concurrency 1"),
     "maps": ("territory map HTML (served)", "territory map build, every piece computed"),
     "postgis": ("zone overlay (premises shares)", "PostGIS store: write premises"),
+    "transport": ("access, straight lines", "access with a road graph"),
     "national": ("analyze --engine dask", "analyze --engine dask peak memory"),
     "whole": (
         "geo-service analyze on the store, whole process",
