@@ -671,3 +671,31 @@ def test_generic_files_with_a_code_and_a_name_are_not_claimed(
     canonical.to_file(tmp_path / "communes_zones.geojson")
     fmt, _ = pipeline.import_files(store, "zones", [tmp_path / "communes_zones.geojson"])
     assert fmt.name == "generic-zones"
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        {"nature": ["ZA"], "numero": ["12"], "nom": ["Les Paluds"]},  # BD TOPO roads: loose
+        {"code": ["ZA1"], "nom": ["Les Paluds"]},  # communes: loose
+        {"id": ["1"], "categorie": ["ZAE"], "nature": ["mixte"]},  # BD TOPO zones: loose
+        {"highway": ["primary"], "name": ["RD 8n"]},  # OSM exits: loose
+        {"niveau": ["2"], "nom": ["Les Paluds"]},  # mobile coverage: loose
+    ],
+)
+def test_no_producer_claims_a_plain_file_with_common_column_names(
+    tmp_path: Path, columns: dict[str, list[str]]
+) -> None:
+    """A zones or land file whose columns have common names is read as asked: only a
+    producer's own signature refuses it as another layer's (each loose ``detect`` has a
+    strict ``claims``)."""
+    from geo_service.sources.formats import REGISTRY, all_formats, sniff
+
+    all_formats()
+    path = tmp_path / "plain.geojson"
+    frame = gpd.GeoDataFrame(columns, geometry=[shapely.box(5.4, 43.3, 5.41, 43.31)], crs=4326)
+    frame.to_file(path)
+    sniffs = [sniff(path)]
+    assert [f.name for f in REGISTRY.values() if f.claims_files(sniffs)] == []
+    for layer in ("zones", "land"):
+        assert choose_format(layer, [path]).layer == layer

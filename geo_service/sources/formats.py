@@ -10,7 +10,9 @@ A producer's format also *claims* its files (:meth:`ImportFormat.claims_files`: 
 signature, a table name or a set of columns no other file has): files claimed by a format of
 another layer and read by nothing but a generic format of the layer asked are refused, naming
 the layer they belong to (a BD TOPO table of activity areas is not available land), unless the
-format is named with ``--format``.
+format is named with ``--format``. A producer's format whose ``detect`` accepts files by
+common column names (``code``/``nom``, ``nature``/``numero``...) declares a stricter
+``claims``, or it would refuse other layers' plain files.
 """
 
 from __future__ import annotations

@@ -433,6 +433,14 @@ def _is_bdtopo_roads(s: Sniff) -> bool:
     return vector and s.has("nature") and (s.has("cpx_numero") or s.has("numero"))
 
 
+def _claims_bdtopo_roads(s: Sniff) -> bool:
+    """BD TOPO road sections: NATURE with CPX_NUMERO, or with NUMERO and the sections' own
+    columns or table name (NATURE and NUMERO alone are common words)."""
+    named = any("troncon" in n.lower() for n in (s.path.stem, *s.layers))
+    own = any(s.has(c) for c in ("importance", "nb_voies", "sens", "largeur"))
+    return _is_bdtopo_roads(s) and (s.has("cpx_numero") or named or own)
+
+
 def _is_openflights(s: Sniff) -> bool:
     dat = s.suffix == ".dat" and "airport" in s.path.name.lower()
     return dat or (s.suffix == ".csv" and s.has(*_OPENFLIGHTS))
@@ -479,6 +487,7 @@ for _fmt in (
         "NUMERO): the slip roads (NATURE Bretelle), at their first point",
         read=read_bdtopo_slip_roads,
         detect=_single(_is_bdtopo_roads),
+        claims=_single(_claims_bdtopo_roads),
     ),
     ImportFormat(
         name="openflights-airports",
