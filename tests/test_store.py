@@ -1079,3 +1079,29 @@ def test_the_opinion_archive_on_a_full_disk_or_a_read_only_directory_says_so(
             r"permitted)\); the store's directory must be writable by this user",
             read_only.value.message,
         ), read_only.value.message
+
+
+def test_a_postgis_role_that_may_not_read_is_told_what_to_grant(
+    database_url: str, postgis_schema: str, zones
+) -> None:
+    store = PostGISStore(database_url, postgis_schema)
+    try:
+        store.write_layer("zones", zones, meta("zones"))
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(f'REVOKE SELECT ON "{postgis_schema}".zones FROM CURRENT_USER')
+        try:
+            with pytest.raises(StoreError) as refused:
+                store.read_layer("zones")
+        finally:
+            _restore_writes(database_url, postgis_schema)
+        message = refused.value.message
+        assert message.startswith("cannot read layer 'zones': the database user of the PostGIS")
+        assert "may not read there (permission denied for table zones); grant it USAGE on " in (
+            message
+        )
+        assert message.endswith(
+            "SELECT on its tables, or set GEO_SERVICE_DATABASE_URL to a role that can"
+        )
+        assert len(store.read_layer("zones")) == len(zones)
+    finally:
+        store.close()

@@ -7,9 +7,9 @@ Created by migration 2 (:mod:`geo_service.store._pg_schema`), with triggers refu
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, Protocol
 
 from psycopg import sql
 from psycopg.types.json import Jsonb
@@ -27,7 +27,13 @@ from geo_service.store.archive import (
     entry_of,
 )
 
-Transaction = Callable[[str], AbstractContextManager[Connection]]
+
+class Transaction(Protocol):
+    """The store's transactions: ``action`` named in errors, ``writes`` when it writes."""
+
+    def __call__(
+        self, action: str, *, writes: bool = False
+    ) -> AbstractContextManager[Connection]: ...
 
 
 class PostGISArchive(OpinionArchive):
@@ -41,7 +47,7 @@ class PostGISArchive(OpinionArchive):
     def insert(self, entry: ArchiveEntry, files: Sequence[ArchiveFile]) -> None:
         check_entry_id(entry.id)
         check_files(files)
-        with self._transaction(f"cannot archive opinion '{entry.id}'") as conn:
+        with self._transaction(f"cannot archive opinion '{entry.id}'", writes=True) as conn:
             conn.execute(
                 sql.SQL(
                     "INSERT INTO {} (id, created_at, kind, subject_id, record) "

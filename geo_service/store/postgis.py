@@ -127,7 +127,7 @@ class PostGISStore(Store):
     # -- writing -------------------------------------------------------------------------
     def write_layer(self, name: str, frame: gpd.GeoDataFrame, meta: LayerMeta) -> None:
         self._check_name(name)
-        with self._transaction(f"cannot write layer '{name}'") as conn:
+        with self._transaction(f"cannot write layer '{name}'", writes=True) as conn:
             self._lock_layer(conn, name)
             self._write_locked(conn, name, frame, meta)
 
@@ -135,7 +135,7 @@ class PostGISStore(Store):
         names = sorted(layers)
         for name in names:
             self._check_name(name)
-        with self._transaction(f"cannot write layers {', '.join(names)}") as conn:
+        with self._transaction(f"cannot write layers {', '.join(names)}", writes=True) as conn:
             for name in names:  # in name order, as every writer and reader of several layers
                 self._lock_layer(conn, name)
             staged = [self._stage(conn, name, *layers[name]) for name in names]
@@ -145,7 +145,7 @@ class PostGISStore(Store):
 
     def update_layer(self, name: str, update: LayerUpdate) -> None:
         self._check_name(name)
-        with self._transaction(f"cannot update layer '{name}'") as conn:
+        with self._transaction(f"cannot update layer '{name}'", writes=True) as conn:
             self._lock_layer(conn, name)
             # READ COMMITTED: each statement from here sees what the previous holder committed.
             found = self._catalog_row(conn, name)
@@ -195,7 +195,7 @@ class PostGISStore(Store):
         for name in names:
             self._check_name(name)
         tiffs = {name: _geotiff_bytes(rasters[name][0]) for name in names}
-        with self._transaction(f"cannot write rasters {', '.join(names)}") as conn:
+        with self._transaction(f"cannot write rasters {', '.join(names)}", writes=True) as conn:
             for name in names:  # in name order, as every writer of several layers
                 self._lock_layer(conn, name)
             for name in names:
@@ -215,7 +215,7 @@ class PostGISStore(Store):
 
     def delete_layer(self, name: str) -> None:
         check_layer_name(name)
-        with self._transaction(f"cannot delete layer '{name}'") as conn:
+        with self._transaction(f"cannot delete layer '{name}'", writes=True) as conn:
             self._lock_layer(conn, name)
             found = conn.execute(
                 sql.SQL("SELECT 1 FROM {} WHERE name = %s").format(self._table(CATALOG)), (name,)
@@ -467,8 +467,9 @@ class PostGISStore(Store):
         return NotFoundError(f"layer '{name}' is not in the {self.describe()}")
 
     @contextlib.contextmanager
-    def _transaction(self, action: str) -> Iterator[Connection]:
-        """A pooled connection inside one transaction; database errors become StoreError."""
+    def _transaction(self, action: str, *, writes: bool = False) -> Iterator[Connection]:
+        """A pooled connection inside one transaction (``writes``: one that writes); database
+        errors become StoreError."""
         try:
             with self._pool.connection() as conn, conn.transaction():
                 yield conn
@@ -481,7 +482,7 @@ class PostGISStore(Store):
         except PoolTimeout as exc:
             raise StoreError(f"{action}: cannot connect to the PostGIS {self._where}") from exc
         except psycopg.Error as exc:
-            plain = _plain_refusal(exc, action, self.describe(), self.schema)
+            plain = _plain_refusal(exc, action, self.describe(), self.schema, writes)
             raise plain or StoreError(
                 f"{action} in the {self.describe()}: {reason(exc, self._url)}"
             ) from exc
@@ -492,17 +493,25 @@ class PostGISStore(Store):
 _READ_ONLY_STATES: Final = frozenset({"25006"})
 
 
-def _plain_refusal(exc: psycopg.Error, action: str, store: str, schema: str) -> StoreError | None:
-    """What a refused write means for its user, in one line (the transaction rolled back,
-    so nothing was written): the role lacks write rights, the server's disk is full, or the
-    database is read-only. None for other errors."""
+def _plain_refusal(
+    exc: psycopg.Error, action: str, store: str, schema: str, writes: bool
+) -> StoreError | None:
+    """What a refused transaction means for its user, in one line (it rolled back, so
+    nothing was written): the role lacks the rights (to write, or to read), the server's disk
+    is full, or the database is read-only. None for other errors."""
     primary = " ".join(str(exc.diag.message_primary or exc).split()[:40])
     unchanged = "The store is unchanged"
-    if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+    if isinstance(exc, psycopg.errors.InsufficientPrivilege) and writes:
         return StoreError(
             f"{action}: the database user of the {store} may not write there ({primary}); "
             f"grant it CREATE on schema '{schema}' and INSERT, UPDATE, DELETE on its tables, "
             f"or set GEO_SERVICE_DATABASE_URL to a role with write rights. {unchanged}"
+        )
+    if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+        return StoreError(
+            f"{action}: the database user of the {store} may not read there ({primary}); "
+            f"grant it USAGE on schema '{schema}' and SELECT on its tables, or set "
+            "GEO_SERVICE_DATABASE_URL to a role that can"
         )
     if isinstance(exc, psycopg.errors.DiskFull):
         return StoreError(
