@@ -69,7 +69,7 @@ def test_the_zone_opinion_has_its_access_section(result: AnalysisResult) -> None
     assert "Données de transport" in opinion.access[-1]
     assert "réseau routier" in opinion.access[-1]
     markdown = render_markdown(opinion)
-    assert "## Accès et transports" in markdown
+    assert "## Desserte et accessibilité" in markdown
     assert opinion.figure("road_access_km").value == pytest.approx(row["road_access_km"])
 
 

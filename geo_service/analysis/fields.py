@@ -298,7 +298,7 @@ _TRANSPORT_FIELDS: Final[tuple[ResultField, ...]] = (
         "access_class",
         "string",
         "Transport access class of the zone: good, fair, poor or unknown.",
-        "Accès et transports",
+        "Desserte",
         "good (bien desservie), fair (partiellement), poor (mal desservie) ou unknown",
         queryable=True,
         enum=_ACCESS_CLASSES,

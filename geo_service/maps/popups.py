@@ -177,7 +177,7 @@ def _access_block(row: Row) -> list[str]:
         return []
     word = format_value(zone_field("access_class"), str(access))
     out = [
-        '<p class="gs-access">Accès et transports : '
+        '<p class="gs-access">Desserte et accessibilité : '
         f'<span data-field="access_class">{text(word)}</span></p>'
     ]
     reasons = split_reasons(row.get("access_reasons"))

@@ -1,4 +1,4 @@
-"""The "Accès et transports" section of the opinions: how a zone, a commune's zones or the
+"""The "Desserte et accessibilité" section of the opinions: how a zone, a commune's zones or the
 territory's zones are reached (see :mod:`geo_service.analysis.transport`)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from geo_service.opinions.wording import quoted
 from geo_service.settings import AnalysisParams
 
 #: Title of the section.
-ACCESS_TITLE: Final = "Accès et transports"
+ACCESS_TITLE: Final = "Desserte et accessibilité"
 #: The transport layers, as the section cites them.
 TRANSPORT_LAYERS: Final = ("transit_stops", "rail_stations", "road_access", "hubs", "road_network")
 

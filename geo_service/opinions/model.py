@@ -204,7 +204,7 @@ class Opinion(BaseModel):
     )
     access: list[str] = Field(
         default_factory=list,
-        description="Accès et transports: how the subject's zones are reached, one paragraph "
+        description="Desserte et accessibilité: how the subject's zones are reached, one paragraph "
         "per item (empty: not assessed).",
     )
     #: None when no public base URL is set (``GEO_SERVICE_PUBLIC_URL``): no links at all.
