@@ -35,6 +35,7 @@ HEAVIEST = (
     "zip whose directory lies",
     "zip bomb",
     "gzip bomb",
+    "gzipped OSM XML bomb",
     "a million vertices",
     "ten million and one rows",
     "a million columns",

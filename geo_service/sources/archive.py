@@ -13,11 +13,13 @@ its readers call :func:`check_expansion` as they go.
 
 from __future__ import annotations
 
+import gzip
+import io
 import struct
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Final
+from typing import Any, BinaryIO, Final
 
 from geo_service.errors import InputError
 
@@ -152,6 +154,34 @@ def check_expansion(path: Path, packed: int, expanded: int) -> None:
             f"{expanded / 1e6:,.1f} MB (ratio {expanded / max(packed, 1):,.0f}) and reading "
             f"was stopped: expected a compression ratio below {MAX_RATIO:g}, as text data has"
         )
+
+
+class BoundedGzip(io.RawIOBase):
+    """A gzip file read as its expanded bytes, refused by :func:`check_expansion` as soon as
+    it expands like a bomb (checked at every read)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._raw = path.open("rb")
+        self._inflate = gzip.GzipFile(fileobj=self._raw, mode="rb")
+        self._expanded = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            count = self._inflate.readinto(buffer)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InputError(f"{self._path}: not a readable gzip file ({exc})") from exc
+        self._expanded += count
+        check_expansion(self._path, self._raw.tell(), self._expanded)
+        return count
+
+    def close(self) -> None:
+        self._inflate.close()
+        self._raw.close()
+        super().close()
 
 
 def _bomb_ratio(packed: int, expanded: int) -> bool:

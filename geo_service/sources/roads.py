@@ -13,7 +13,7 @@ Both are read with the standard library's XML parser, incrementally (no graph li
 
 from __future__ import annotations
 
-import gzip
+import io
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -26,6 +26,7 @@ import shapely
 
 from geo_service.errors import InputError, ParameterError
 from geo_service.model import LayerKind
+from geo_service.sources.archive import BoundedGzip
 from geo_service.sources.feature_bound import check_streamed
 from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, register
 from geo_service.sources.osm_graph import (
@@ -219,7 +220,7 @@ def _open(path: Path) -> IO[bytes]:
     if not path.is_file():
         raise InputError(f"{path}: file not found")
     if path.name.lower().endswith(".gz"):
-        return cast(IO[bytes], gzip.open(path, "rb"))
+        return cast(IO[bytes], io.BufferedReader(BoundedGzip(path)))  # bombs stopped
     return path.open("rb")
 
 

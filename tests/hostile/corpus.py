@@ -289,6 +289,17 @@ def _lying_zip(folder: Path) -> None:
     path.write_bytes(bytes(content))
 
 
+def _osm_gzip_bomb(folder: Path) -> None:
+    # An OSM extract whose root element holds 300 MB of spaces, deflated to about 300 kB:
+    # well-formed XML the parser would read to the end.
+    with gzip.open(folder / "roads.osm.gz", "wb", compresslevel=9) as handle:
+        handle.write(b'<?xml version="1.0"?><osm version="0.6">')
+        chunk = b" " * (1 << 20)
+        for _ in range(300):
+            handle.write(chunk)
+        handle.write(b"</osm>")
+
+
 def _gzip_bomb(folder: Path) -> None:
     # An ARCEP pair whose building table is one row then 300 MB of line breaks, deflated to
     # about 300 kB (a ratio of 1000); the eligibility table is honest.
@@ -1037,6 +1048,15 @@ CASES: Final[tuple[Case, ...]] = (
         r"base_imb_13\.csv\.gz: .*expanded .*ratio",
         "an ARCEP building table of 300 kB that inflates to 300 MB (ratio 1,000)",
         format="arcep-mci-immeubles",
+    ),
+    Case(
+        "gzipped OSM XML bomb",
+        "road_network",
+        ("roads.osm.gz",),
+        _osm_gzip_bomb,
+        "refused",
+        r"roads\.osm\.gz: .*expanded .*ratio",
+        "an OSM extract of 300 kB that inflates to 300 MB of spaces (ratio 1,000)",
     ),
     Case(
         "zip of 20,000 members",
