@@ -161,29 +161,20 @@ DEFAULT_SOURCES: Final[tuple[FetchSource, ...]] = (
         ),
         description="SNCF Réseau: liste des gares (national)",
     ),
-    FetchSource(
-        name="osm-roads",
-        layer="road_network",
-        format_name="osm-pbf",
-        files=(FetchFile("{osm_pbf}", _OSM_PBF_NAME),),
-        description="OpenStreetMap regional extract (Geofabrik): road network",
-        cache="osm",
-    ),
-    FetchSource(
-        name="osm-junctions",
-        layer="road_access",
-        format_name="osm-pbf-junctions",
-        files=(FetchFile("{osm_pbf}", _OSM_PBF_NAME),),
-        description="OpenStreetMap regional extract (Geofabrik): motorway exits",
-        cache="osm",
-    ),
-    FetchSource(
-        name="osm-aerodromes",
-        layer="hubs",
-        format_name="osm-aerodromes",
-        files=(FetchFile("{osm_pbf}", _OSM_PBF_NAME),),
-        description="OpenStreetMap regional extract (Geofabrik): aerodromes",
-        cache="osm",
+    *(
+        FetchSource(
+            name=f"osm-{name}",
+            layer=layer,
+            format_name=format_name,
+            files=(FetchFile("{osm_pbf}", _OSM_PBF_NAME),),
+            description=f"OpenStreetMap regional extract (Geofabrik): {what}",
+            cache="osm",  # one download for the three
+        )
+        for name, layer, format_name, what in (
+            ("roads", "road_network", "osm-pbf", "road network"),
+            ("junctions", "road_access", "osm-pbf-junctions", "motorway exits"),
+            ("aerodromes", "hubs", "osm-aerodromes", "aerodromes"),
+        )
     ),
 )
 
