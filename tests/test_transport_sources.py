@@ -395,3 +395,67 @@ def test_bdtopo_slip_roads(tmp_path: Path) -> None:
     assert report.skipped == {
         "road sections that are not slip roads (NATURE other than Bretelle)": [2, 4]
     }
+
+
+def test_bdtopo_road_sections_as_a_road_network(tmp_path: Path) -> None:
+    import shapely
+
+    a, b, c, d, e, f = (
+        (890000.0, 6250000.0),
+        (890500.0, 6250000.0),
+        (891000.0, 6250000.0),
+        (891000.0, 6250500.0),
+        (890500.0, 6250500.0),
+        (890500.0, 6251000.0),
+    )
+    rows = [  # cleabs, nature, sens, access, speed, ends
+        ("T1", "Route à 1 chaussée", "Double sens", "Libre", 50, (a, b)),
+        ("T2", "Route à 1 chaussée", "Sens direct", "Libre", 30, (b, c)),
+        ("T3", "Bretelle", "Sens inverse", "A péage", None, (c, d)),
+        ("T4", "Chemin", "Double sens", "Libre", 10, (b, e)),
+        ("T5", "Route à 1 chaussée", "Double sens", "Restreint aux ayants droit", 30, (e, f)),
+        ("T6", "Route à 1 chaussée", "Sans objet", "Libre", None, (a, d)),
+    ]
+    sections = gpd.GeoDataFrame(
+        {
+            "cleabs": [r[0] for r in rows],
+            "nature": [r[1] for r in rows],
+            "sens_de_circulation": [r[2] for r in rows],
+            "acces_vehicule_leger": [r[3] for r in rows],
+            "vitesse_moyenne_vl": [r[4] for r in rows],
+            "importance": ["4"] * len(rows),
+            "cpx_numero": [None, None, "A51", None, None, None],
+            "nom_collaboratif_gauche": ["Route de Gardanne", None, None, None, None, None],
+        },
+        geometry=[shapely.LineString([(*p, 100.0) for p in r[5]]) for r in rows],
+        crs="EPSG:2154",
+    )
+    path = tmp_path / "troncon_de_route.gpkg"
+    sections.to_file(path)
+    assert choose_format("road_network", [path]).name == "ign-bdtopo-troncons"
+    assert choose_format("road_access", [path]).name == "ign-bdtopo-bretelles"
+    edges, report = read("road_network", [path])
+    assert report.rows_read == 6
+    assert report.skipped == {
+        "sections a car cannot drive (NATURE Sentier, Chemin, Escalier...)": [4],
+        "sections closed to cars (ACCES_VEHICULE_LEGER, SENS_DE_CIRCULATION Sans objet)": [5, 6],
+    }
+    by_id = edges.set_index("edge_id")
+    assert sorted(by_id.index) == [
+        "bdtopo:T1",
+        "bdtopo:T1:inverse",
+        "bdtopo:T2",
+        "bdtopo:T3:inverse",
+    ]
+    # the sections meeting at B share its node; T3 is driven from D to C
+    assert by_id.loc["bdtopo:T1", "to_node"] == by_id.loc["bdtopo:T2", "from_node"]
+    assert by_id.loc["bdtopo:T1:inverse", "from_node"] == by_id.loc["bdtopo:T1", "to_node"]
+    assert by_id.loc["bdtopo:T3:inverse", "to_node"] == by_id.loc["bdtopo:T2", "to_node"]
+    assert shapely.get_coordinates(by_id.loc["bdtopo:T3:inverse", "geometry"])[0].tolist() == [*d]
+    assert not by_id.geometry.has_z.any()
+    assert by_id.loc["bdtopo:T1", "maxspeed_kmh"] == 50
+    assert pd.isna(by_id.loc["bdtopo:T3:inverse", "maxspeed_kmh"])
+    assert by_id.loc["bdtopo:T3:inverse", "highway"] == "motorway_link"
+    assert by_id.loc["bdtopo:T2", "highway"] == "unclassified"  # importance 4
+    assert by_id.loc["bdtopo:T1", "name"] == "Route de Gardanne"
+    assert len(set(edges["from_node"]) | set(edges["to_node"])) == 4  # A, B, C, D

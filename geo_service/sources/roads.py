@@ -17,7 +17,7 @@ import io
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, Final, cast
 
 import geopandas as gpd
 import numpy as np
@@ -25,7 +25,7 @@ import pandas as pd
 import shapely
 
 from geo_service.errors import InputError, ParameterError
-from geo_service.model import LayerKind
+from geo_service.model import CANONICAL_CRS, LayerKind
 from geo_service.sources.archive import BoundedGzip
 from geo_service.sources.feature_bound import check_streamed
 from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, register
@@ -38,6 +38,7 @@ from geo_service.sources.osm_graph import (
     speed_kmh,
 )
 from geo_service.sources.transport import canonical_layer
+from geo_service.sources.vector import read_vector
 from geo_service.validation import LayerReport
 
 
@@ -195,6 +196,123 @@ def read_osm_xml_junctions(
     return canonical_layer(LayerKind.ROAD_ACCESS, pd.DataFrame(rows), geometry, "EPSG:4326", report)
 
 
+#: BD TOPO natures of road sections a car cannot drive (paths, steps, cycle tracks, ferries).
+BDTOPO_NOT_DRIVABLE: Final = frozenset(
+    {"sentier", "chemin", "escalier", "piste cyclable", "bac ou liaison maritime", "bac auto"}
+)
+#: BD TOPO light-vehicle accesses that keep a section off a public road network.
+BDTOPO_NO_ACCESS: Final = frozenset({"physiquement impossible", "restreint aux ayants droit"})
+#: The OSM-like category of a BD TOPO section (its speed when it has none): by nature, else by
+#: importance (1 to 5).
+BDTOPO_HIGHWAY: Final[dict[str, str]] = {
+    "type autoroutier": "motorway",
+    "bretelle": "motorway_link",
+    "route à 2 chaussées": "trunk",
+    "route empierrée": "unclassified",
+}
+BDTOPO_IMPORTANCE_HIGHWAY: Final[dict[str, str]] = {
+    "1": "primary",
+    "2": "secondary",
+    "3": "tertiary",
+    "4": "unclassified",
+    "5": "residential",
+}
+#: Precision of the section ends joined into one node, metres (BD TOPO is topological: the
+#: sections meeting at an intersection share their end point).
+BDTOPO_NODE_M: Final = 0.1
+
+
+def read_bdtopo_sections(
+    paths: Sequence[Path], options: ImportOptions
+) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    """``road_network`` from IGN BD TOPO road sections (``TRONCON_DE_ROUTE``, version 3).
+
+    The sections a car can drive are kept (not of nature Sentier, Chemin, Escalier, Piste
+    cyclable or a ferry; ``ACCES_VEHICULE_LEGER`` not Physiquement impossible nor Restreint
+    aux ayants droit; ``SENS_DE_CIRCULATION`` not Sans objet), each an edge per direction it
+    is driven (Double sens: both, Sens direct: as drawn, Sens inverse: against); their ends
+    are the graph's nodes (joined at :data:`BDTOPO_NODE_M`); the speed is the section's
+    ``VITESSE_MOYENNE_VL`` (average light-vehicle speed), else its category's default.
+    """
+    path = _one(paths)
+    frame = read_vector(path, layer=options.layer, crs=options.crs)
+    frame.columns = [c if c == frame.geometry.name else str(c).lower() for c in frame.columns]
+    missing = [c for c in ("nature", "sens_de_circulation") if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{path}: missing column(s) {', '.join(missing)}; expected BD TOPO road sections "
+            f"(TRONCON_DE_ROUTE: NATURE, SENS_DE_CIRCULATION...); found: "
+            f"{', '.join(map(str, frame.columns))}"
+        )
+    frame = frame.to_crs(CANONICAL_CRS)
+    report = LayerReport(source=str(path), kind=LayerKind.ROAD_NETWORK, rows_read=len(frame))
+
+    def lower(column: str) -> pd.Series:
+        if column not in frame.columns:
+            return pd.Series("", index=frame.index, dtype="string")
+        return frame[column].astype("string").str.strip().str.lower().fillna("")
+
+    nature, sens, access = (
+        lower("nature"),
+        lower("sens_de_circulation"),
+        lower("acces_vehicule_leger"),
+    )
+    lines = np.asarray(shapely.force_2d(np.asarray(frame.geometry.values, dtype=object)))
+    not_lines = ~np.isin(shapely.get_type_id(lines), [1])
+    road = ~nature.isin(BDTOPO_NOT_DRIVABLE).to_numpy(bool)
+    report.skip("sections a car cannot drive (NATURE Sentier, Chemin, Escalier...)", _rows(~road))
+    open_ = (
+        road & ~access.isin(BDTOPO_NO_ACCESS).to_numpy(bool) & ~sens.eq("sans objet").to_numpy(bool)
+    )
+    report.skip(
+        "sections closed to cars (ACCES_VEHICULE_LEGER, SENS_DE_CIRCULATION Sans objet)",
+        _rows(road & ~open_),
+    )
+    report.skip("sections without a single line geometry", _rows(open_ & not_lines))
+    keep = open_ & ~not_lines
+    forward = keep & ~sens.eq("sens inverse").to_numpy(bool)
+    backward = keep & ~sens.eq("sens direct").to_numpy(bool)
+    coords, owner = shapely.get_coordinates(lines[keep], return_index=True)
+    last = np.r_[np.flatnonzero(np.diff(owner)), len(owner) - 1]
+    first = np.r_[0, last[:-1] + 1]
+    ends = np.round(np.concatenate([coords[first], coords[last]]) / BDTOPO_NODE_M).astype(np.int64)
+    node_ids = pd.factorize(pd.MultiIndex.from_arrays([ends[:, 0], ends[:, 1]]))[0]
+    n_kept = int(keep.sum())
+    start_node = np.full(len(frame), -1)
+    end_node = np.full(len(frame), -1)
+    start_node[keep], end_node[keep] = node_ids[:n_kept], node_ids[n_kept:]
+    ids = frame["cleabs"].astype("string") if "cleabs" in frame.columns else None
+    ident = pd.Series(np.arange(1, len(frame) + 1).astype(str), index=frame.index)
+    ident = ids.fillna(ident) if ids is not None else ident
+    speed = pd.to_numeric(frame.get("vitesse_moyenne_vl"), errors="coerce")
+    speed = speed.where(speed > 0) if speed is not None else None
+    highway = nature.map(BDTOPO_HIGHWAY).fillna(lower("importance").map(BDTOPO_IMPORTANCE_HIGHWAY))
+    name = frame["nom_collaboratif_gauche"] if "nom_collaboratif_gauche" in frame.columns else None
+    parts = []
+    for chosen, reverse in ((forward, False), (backward, True)):
+        u, v = (end_node, start_node) if reverse else (start_node, end_node)
+        part = pd.DataFrame(
+            {
+                "edge_id": ("bdtopo:" + ident + (":inverse" if reverse else ""))[chosen],
+                "from_node": ("n" + pd.Series(u, index=frame.index).astype(str))[chosen],
+                "to_node": ("n" + pd.Series(v, index=frame.index).astype(str))[chosen],
+                "length_m": None,
+                "maxspeed_kmh": speed[chosen] if speed is not None else None,
+                "highway": highway[chosen],
+                "name": name[chosen] if name is not None else None,
+            }
+        )
+        geoms = lines[chosen]
+        parts.append((part, shapely.reverse(geoms) if reverse else geoms))
+    edges = pd.concat([p for p, _ in parts], ignore_index=True)
+    geometry = np.concatenate([g for _, g in parts])
+    return canonical_layer(LayerKind.ROAD_NETWORK, edges, geometry, CANONICAL_CRS, report)
+
+
+def _rows(mask: np.ndarray) -> list[int]:
+    return [int(i) + 1 for i in np.flatnonzero(mask)]
+
+
 def junction_row(osm_id: object, tags: Mapping[str, str]) -> dict[str, object]:
     """The ``road_access`` row of a ``highway=motorway_junction`` node: named by ``name``,
     else ``destination``, ``exit_to`` or ``ref``."""
@@ -261,6 +379,11 @@ def _is_graphml(s: Sniff) -> bool:
     return s.suffix == ".graphml"
 
 
+def _is_bdtopo_sections(s: Sniff) -> bool:
+    vector = s.suffix in (".gpkg", ".shp", ".geojson", ".json", ".zip")
+    return vector and s.has("nature", "sens_de_circulation")
+
+
 def _is_osm_xml(s: Sniff) -> bool:
     return s.path.name.lower().endswith((".osm", ".osm.gz"))
 
@@ -281,6 +404,14 @@ for _fmt in (
         "drivable graph as OSMnx builds it (drive filter, oneway, simplified)",
         read=read_osm_xml,
         detect=lambda sniffs: len(sniffs) == 1 and _is_osm_xml(sniffs[0]),
+    ),
+    ImportFormat(
+        name="ign-bdtopo-troncons",
+        layer="road_network",
+        description="IGN BD TOPO road sections (TRONCON_DE_ROUTE: NATURE, SENS_DE_CIRCULATION, "
+        "VITESSE_MOYENNE_VL): the drivable sections, an edge per driven direction",
+        read=read_bdtopo_sections,
+        detect=lambda sniffs: len(sniffs) == 1 and _is_bdtopo_sections(sniffs[0]),
     ),
     ImportFormat(
         name="osm-xml-junctions",
