@@ -404,22 +404,21 @@ def test_at_80_columns_layers_and_analyze_cut_no_value_short(
 ) -> None:
     """At 80 columns `layers` cut titles, sources and licences to "Territoi…" and `analyze`
     cut the access class to "Partielleme…": every value is now printed whole."""
-    from geo_service import cli
     from geo_service.model import ACCESS_WORDS
     from geo_service.store import GeoPackageStore
 
     data = tmp_path / "data"
     shutil.copytree(analysed_demo_dir, data)  # analyze writes its results
-    monkeypatch.setattr(cli.console, "width", 80)
     monkeypatch.setenv("GEO_SERVICE_DATA_DIR", str(data))
-    layers = invoke("layers").output
+    narrow = CliRunner(env={"COLUMNS": "80"})  # the console reads it on each print
+    layers = narrow.invoke(app, ["layers"], catch_exceptions=False).output
     assert "…" not in layers
     lines = layers.splitlines()
     for meta in GeoPackageStore(data).list_layers():
         assert meta.name in lines
         assert f"  title: {meta.title}" in lines
         assert any(line.startswith("  licence: ") and meta.licence in line for line in lines)
-    analysis = invoke("analyze", "--top", "0").output
+    analysis = narrow.invoke(app, ["analyze", "--top", "0"], catch_exceptions=False).output
     assert "…" not in analysis
     for words in ACCESS_WORDS.values():
         assert words[0].capitalize() in analysis
