@@ -327,3 +327,19 @@ def test_drive_times_read_in_whole_minutes_everywhere() -> None:
     row.update(road_access_km=12.6, road_access_road_km=16.9, road_access_drive_min=18.96)
     (road, *_) = access_sentences(row, AnalysisParams())
     assert road.endswith("(le plus proche par la route : 16,9\u202fkm, 19\u202fmin)"), road
+
+
+def test_one_name_per_zone_status_on_every_surface() -> None:
+    # The maps and the CLI said « Statut inconnu » where the opinions, the result labels and the
+    # HTML items said « indéterminée »: one status, one name, from model.STATUS_WORDS.
+    from geo_service.analysis.fields import zone_field
+    from geo_service.maps.style import STATUS_LABELS
+    from geo_service.model import STATUS_WORDS, ZoneStatus
+    from geo_service.opinions.wording import status_label
+
+    value_labels = dict(zone_field("status_previous").value_labels or ())
+    for status in ZoneStatus:
+        word = STATUS_WORDS[status][0]
+        assert STATUS_LABELS[status] == word.capitalize()
+        assert value_labels[str(status)] == word
+        assert status_label(status) == word

@@ -293,7 +293,7 @@ def test_zone_popups_say_the_status_is_estimated(
 def test_unknown_status_mentions_commune_statistics(with_premises: AnalysisResult) -> None:
     labels = [e.label for e in style.status_entries(with_premises.run.params)]
     assert labels[-1] == (
-        "Statut inconnu — ni locaux, ni raster, ni statistiques communales exploitables"
+        "Indéterminée — ni locaux, ni raster, ni statistiques communales exploitables"
     )
 
 

@@ -32,10 +32,10 @@ STATUS_TEXT_COLOURS: Final[dict[str, str]] = {
     ZoneStatus.UNSERVED: "#a13c00",
     ZoneStatus.UNKNOWN: "#666666",
 }
-#: French name of each zone status on maps and legends.
+#: French name of each zone status on maps and legends: the words of the opinions and of the
+#: result fields (``model.STATUS_WORDS``), capitalised.
 STATUS_LABELS: Final[dict[str, str]] = {
-    **{status: words[0].capitalize() for status, words in STATUS_WORDS.items()},
-    ZoneStatus.UNKNOWN: "Statut inconnu",
+    status: words[0].capitalize() for status, words in STATUS_WORDS.items()
 }
 #: Statuses in legend order, flagged first.
 STATUS_ORDER: Final = (
