@@ -699,10 +699,12 @@ def _print_access(zones: pd.DataFrame) -> None:
             "road_access ni hubs)."
         )
         return
-    table = Table(title="Accès aux transports (distances médianes à vol d'oiseau)")
+    # Medians per zone, departures too: a sum over zones would count twice a stop within
+    # walking distance of two zones.
+    table = Table(title="Accès aux transports (médianes par zone, distances à vol d'oiseau)")
     longest = max(len(words[0]) for words in ACCESS_WORDS.values())
     table.add_column("accès", no_wrap=True, min_width=longest)  # the class words whole
-    for column in ("zones", "échangeur\n(km)", "gare\n(km)", "avec\narrêts", "départs\nconnus"):
+    for column in ("zones", "échangeur\n(km)", "gare\n(km)", "avec\narrêts", "départs\n7 h – 9 h"):
         table.add_column(column, justify="right")
     for access in AccessClass:
         part = zones[zones["access_class"] == access.value]
@@ -713,7 +715,7 @@ def _print_access(zones: pd.DataFrame) -> None:
             fr_number(part["road_access_km"].median(), 1) if len(part) else "—",
             fr_number(part["rail_station_km"].median(), 1) if len(part) else "—",
             fr_number(int((pd.to_numeric(part["transit_stops"], errors="coerce") > 0).sum())),
-            fr_number(int(departures.sum())) if departures.notna().any() else "—",
+            fr_number(departures.median(), 0) if departures.notna().any() else "—",
         )
     console.print(table)
 

@@ -462,3 +462,29 @@ def test_data_dir_help_names_its_default() -> None:
     result = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert "GEO_SERVICE_DATA_DIR" in result.output
+
+
+def test_access_table_gives_medians_per_zone_not_sums() -> None:
+    # A stop within walking distance of two zones counts in both: the table summed the zones'
+    # departures (here 40 + 40 + 4 = 84 for 2 stops); it gives each class's median per zone.
+    from geo_service import cli
+
+    zones = pd.DataFrame(
+        {
+            "access_class": ["fair", "fair", "fair", "poor"],
+            "road_access_km": [1.0, 2.0, 9.0, 20.0],
+            "rail_station_km": [3.0, 4.0, 5.0, 30.0],
+            "transit_stops": [1, 1, 1, 0],
+            "transit_peak_departures": [40, 40, 4, 0],
+        }
+    )
+    with cli.console.capture() as captured:
+        cli._print_access(zones)
+    rows = {
+        line.split("│")[1].strip(): [cell.strip() for cell in line.split("│")[2:-1]]
+        for line in captured.get().splitlines()
+        if line.startswith("│") and line.split("│")[1].strip()
+    }
+    assert rows["Partiellement desservie"] == ["3", "2,0", "4,0", "3", "40"]
+    assert rows["Mal desservie"] == ["1", "20,0", "30,0", "0", "0"]
+    assert rows["De desserte inconnue"] == ["0", "—", "—", "0", "—"]
