@@ -99,9 +99,14 @@ def test_pbf_motorway_exits(extract: Path, tmp_path: Path) -> None:
     assert exits.crs == "EPSG:2154"
 
 
-@pytest.mark.parametrize("as_pbf", [False, True])
-def test_osm_aerodromes(extract: Path, tmp_path: Path, as_pbf: bool) -> None:
-    path = to_pbf(extract, tmp_path / "bdr.osm.pbf") if as_pbf else extract
+@pytest.mark.parametrize("form", ["xml", "gz", "pbf"])
+def test_osm_aerodromes(extract: Path, tmp_path: Path, form: str) -> None:
+    import gzip
+
+    path = {"xml": extract, "pbf": to_pbf(extract, tmp_path / "bdr.osm.pbf")}.get(form)
+    if path is None:
+        path = tmp_path / "bdr.osm.gz"
+        path.write_bytes(gzip.compress(extract.read_bytes()))
     assert choose_format("hubs", [path]).name == "osm-aerodromes"
     hubs, report = read("hubs", [path])
     by_id = hubs.set_index("hub_id")
@@ -127,3 +132,16 @@ def test_pbf_without_drivable_way_says_so(extract: Path, tmp_path: Path) -> None
     pbf = to_pbf(extract, tmp_path / "bdr.osm.pbf")
     with pytest.raises(InputError, match=r"no drivable way among"):
         read("road_network", [pbf])
+
+
+def test_a_gzip_bomb_is_stopped_before_libosmium(tmp_path: Path) -> None:
+    import gzip
+
+    bomb = tmp_path / "bombe.osm.gz"
+    with gzip.open(bomb, "wb", compresslevel=9) as out:
+        out.write(b'<?xml version="1.0"?><osm version="0.6">')
+        for _ in range(130):
+            out.write(b" " * (1 << 20))
+        out.write(b"</osm>")
+    with pytest.raises(InputError, match=r"bombe\.osm\.gz: .* reading was stopped"):
+        read("hubs", [bomb])

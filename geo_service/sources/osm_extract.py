@@ -13,6 +13,8 @@ Node locations are kept by libosmium while the file is read once (``with_locatio
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -23,6 +25,7 @@ import shapely
 
 from geo_service.errors import InputError, ParameterError
 from geo_service.model import LayerKind
+from geo_service.sources.archive import BoundedGzip
 from geo_service.sources.feature_bound import check_streamed
 from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, register
 from geo_service.sources.osm_graph import Way, is_drivable
@@ -32,7 +35,8 @@ from geo_service.validation import LayerReport
 
 WGS84: Final = "EPSG:4326"
 PBF_SUFFIXES: Final = (".osm.pbf", ".pbf")
-XML_SUFFIXES: Final = (".osm", ".osm.gz", ".osm.bz2")
+XML_SUFFIXES: Final = (".osm", ".osm.gz")
+_COPY_BLOCK: Final = 1 << 20
 
 
 def _one(paths: Sequence[Path]) -> Path:
@@ -49,6 +53,14 @@ def _objects(path: Path, *, areas: bool = False, key: str | None = None) -> Iter
     tagged ``key`` when given), libosmium's errors as one-line input errors."""
     import osmium  # only for OSM extracts (a C++ extension)
 
+    if path.name.lower().endswith(".gz"):
+        # libosmium would inflate it unchecked: expand it through the bomb check first
+        with tempfile.TemporaryDirectory(prefix="geo-service-osm-") as folder:
+            expanded = Path(folder) / path.name[: -len(".gz")]
+            with BoundedGzip(path) as stream, expanded.open("wb") as out:
+                shutil.copyfileobj(stream, out, _COPY_BLOCK)
+            yield from _objects(expanded, areas=areas, key=key)
+        return
     processor = osmium.FileProcessor(str(path)).with_locations()
     if areas:
         processor = processor.with_areas()
