@@ -69,7 +69,8 @@ def test_the_zone_opinion_has_its_access_section(result: AnalysisResult) -> None
     assert "Données de transport" in opinion.access[-1]
     assert "réseau routier" in opinion.access[-1]
     markdown = render_markdown(opinion)
-    assert "## Desserte et accessibilité" in markdown
+    assert "\n## 3. Desserte et accessibilité\n" in markdown
+    assert "\n## 4. Recommandation\n" in markdown  # numbered on from it
     assert opinion.figure("road_access_km").value == pytest.approx(row["road_access_km"])
 
 

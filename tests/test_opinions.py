@@ -546,12 +546,14 @@ def test_zone_pdf_pages_hold_the_name_and_figures(demo: Workspace, result: Analy
     for figure in opinion.key_figures:
         assert f"{figure.label} {figure.text}".replace(NNBSP, " ") in first, figure.label
     whole = " ".join(pages)
+    # numbered on from « Desserte et accessibilité » when the opinion has it (the demo does)
     headings = [
         "1. Constats",
         "2. Appréciation",
-        "3. Recommandation",
-        "4. Limites des données",
-        "5. Sources",
+        "3. Desserte et accessibilité",
+        "4. Recommandation",
+        "5. Limites des données",
+        "6. Sources",
     ]
     positions = [whole.index(h) for h in headings]
     assert positions == sorted(positions)
@@ -600,7 +602,7 @@ def test_territory_pdf_has_the_ranked_annex_on_its_own_pages(
     annex = next(i for i, text in enumerate(pages) if "Annexe — zones signalées" in text)
     assert pages[annex].startswith("Annexe — zones signalées par ordre de priorité")
     assert "Synthèse territoriale" in pages[0]
-    assert "5. Sources" in " ".join(pages[:annex])
+    assert "6. Sources" in " ".join(pages[:annex])
     annex_text = " ".join(pages[annex:])
     header = annex_text.split("Rang Zone Commune Statut ")[1]
     assert header.startswith("≥ 30 Mbit/s Locaux Foncier Priorité Niveau")  # unit unbroken
@@ -616,7 +618,8 @@ def test_renderings_of_one_opinion(demo: Workspace, result: AnalysisResult) -> N
     assert opinion == commune_opinion(result, insee, OpinionOptions(on=ON))
     markdown = opinion_document(demo, subject, OpinionFormat.MD, on=ON).content.decode()
     assert markdown.startswith(f"# {md_escape(opinion.title)}\n")
-    for heading in ("## Chiffres clés", "## 1. Constats", "## 3. Recommandation", "## 5. Sources"):
+    headings = ("## Chiffres clés", "## 1. Constats", "## 4. Recommandation", "## 6. Sources")
+    for heading in headings:
         assert f"\n{heading}\n" in markdown
     assert "<iframe" not in markdown  # no public URL: no links
     linked = opinion_document(demo, subject, OpinionFormat.MD, on=ON, base_url="https://a.example")
@@ -944,3 +947,20 @@ def test_french_quotes_never_break_from_their_words(
             assert " »" not in text, (subject, form)
     page = opinion_document(demo, subjects[0], OpinionFormat.HTML, on=ON).content.decode()
     assert f"«{NNBSP}—{NNBSP}»" in page
+
+
+def test_sections_are_numbered_on_from_the_access_section(result: AnalysisResult) -> None:
+    # « Desserte et accessibilité » stood unnumbered between « 2. Appréciation » and
+    # « 3. Recommandation »; without transport layers it is absent and the numbers close up.
+    from geo_service.opinions.sections import Section, numbered_titles
+
+    opinion = zone_opinion(result, str(result.zones["zone_id"].iloc[0]), OpinionOptions(on=ON))
+    assert opinion.access
+    with_access = numbered_titles(opinion)
+    assert with_access[Section.ACCESS] == "3. Desserte et accessibilité"
+    assert with_access[Section.SOURCES] == "6. Sources"
+    without = numbered_titles(opinion.model_copy(update={"access": []}))
+    assert Section.ACCESS not in without
+    assert without[Section.RECOMMENDATION] == "3. Recommandation"
+    assert "<h2>3. Desserte et accessibilité</h2>" in render_html(opinion)
+    assert "\n## 4. Recommandation\n" in render_markdown(opinion)

@@ -13,8 +13,8 @@ from typing import Final
 
 from geo_service.formatting import GE, MBPS, fr_date, fr_hectares, fr_number, plural
 from geo_service.maps.style import STATUS_TEXT_COLOURS
-from geo_service.opinions.access import ACCESS_TITLE
 from geo_service.opinions.model import Evolution, Opinion, OpinionKind, Trend, TrendLine, ZoneLine
+from geo_service.opinions.sections import Section, numbered_titles
 from geo_service.opinions.wording import SHARE_NOTE, draft_notice, priority_text
 
 _KICKER: Final = "Projet d'avis — desserte numérique des zones d'activités économiques"
@@ -124,6 +124,7 @@ def render_html(opinion: Opinion, map_png: bytes | None = None) -> str:
         Static map of the subject (PNG), embedded as a data URI; none when None.
     """
     body_class = "synthetic" if opinion.synthetic else ""
+    titles = numbered_titles(opinion)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="fr">',
@@ -142,12 +143,14 @@ def render_html(opinion: Opinion, map_png: bytes | None = None) -> str:
         _trend(opinion.trend),
         _map(opinion, map_png),
         _zones(opinion) if opinion.kind == OpinionKind.COMMUNE else "",
-        _section("1. Constats", _list(opinion.findings)),
-        _section("2. Appréciation", "".join(f"<p>{escape(p)}</p>" for p in opinion.assessment)),
-        _access(opinion),
-        _recommendation(opinion),
-        _section("4. Limites des données", _list(opinion.limits)),
-        _sources(opinion),
+        _section(titles[Section.FINDINGS], _list(opinion.findings)),
+        _section(
+            titles[Section.ASSESSMENT], "".join(f"<p>{escape(p)}</p>" for p in opinion.assessment)
+        ),
+        _access(opinion, titles),
+        _recommendation(opinion, titles[Section.RECOMMENDATION]),
+        _section(titles[Section.LIMITS], _list(opinion.limits)),
+        _sources(opinion, titles[Section.SOURCES]),
         _links(opinion),
         _footer(opinion),
         _zones(opinion) if opinion.kind == OpinionKind.TERRITORY else "",
@@ -326,17 +329,17 @@ def _zone_row(zone: ZoneLine, with_commune: bool) -> str:
     return f"<tr>{''.join(cells)}</tr>"
 
 
-def _recommendation(opinion: Opinion) -> str:
+def _recommendation(opinion: Opinion, title: str) -> str:
     rec = opinion.recommendation
     body = (
         f"<p><strong>{escape(rec.label)}.</strong> {escape(rec.rationale)}</p>"
         f"{_list(opinion.recommendations)}"
         f'<p class="method"><strong>Méthode.</strong> {escape(rec.method)}</p>'
     )
-    return _section("3. Recommandation", body)
+    return _section(title, body)
 
 
-def _sources(opinion: Opinion) -> str:
+def _sources(opinion: Opinion, title: str) -> str:
     head = "<tr><th>Couche</th><th>Source</th><th>Licence</th><th>Date des données</th></tr>"
     rows = "".join(
         f"<tr><td>{escape(s.title)}{' (synthétique)' if s.synthetic else ''}</td>"
@@ -344,7 +347,7 @@ def _sources(opinion: Opinion) -> str:
         f'<td>{escape(s.licence)}</td><td class="date">{escape(fr_date(s.data_date))}</td></tr>'
         for s in opinion.sources
     )
-    return _section("5. Sources", f'<table class="sources">{head}{rows}</table>')
+    return _section(title, f'<table class="sources">{head}{rows}</table>')
 
 
 def _linked(text: str, url: str | None) -> str:
@@ -373,11 +376,11 @@ def _footer(opinion: Opinion) -> str:
     return f"<footer>{escape(draft_notice(opinion.date, opinion.analyzed_at.date()))}</footer>"
 
 
-def _access(opinion: Opinion) -> str:
-    if not opinion.access:
+def _access(opinion: Opinion, titles: dict[Section, str]) -> str:
+    if Section.ACCESS not in titles:
         return ""
     body = "".join(f"<p>{escape(p)}</p>" for p in opinion.access)
-    return f'<section class="access">{_heading(ACCESS_TITLE)}{body}</section>'
+    return f'<section class="access">{_heading(titles[Section.ACCESS])}{body}</section>'
 
 
 def _section(title: str, body: str) -> str:

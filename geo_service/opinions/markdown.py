@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from typing import Final
 
 from geo_service.formatting import GE, MBPS, fr_date, fr_hectares, fr_number
-from geo_service.opinions.access import ACCESS_TITLE
 from geo_service.opinions.model import Opinion, OpinionKind
+from geo_service.opinions.sections import Section, numbered_titles
 from geo_service.opinions.wording import SHARE_NOTE, draft_notice, priority_text
 
 _SPECIAL: Final = re.compile(r"([\\`*_\[\]<>|~])")
@@ -67,18 +67,20 @@ def render_markdown(opinion: Opinion) -> str:
             ],
         )
         lines += ["", md_escape(SHARE_NOTE)]
-    lines += ["", "## 1. Constats", "", *_bullets(opinion.findings)]
-    lines += ["", "## 2. Appréciation", ""]
+    titles = numbered_titles(opinion)
+    lines += ["", f"## {titles[Section.FINDINGS]}", "", *_bullets(opinion.findings)]
+    lines += ["", f"## {titles[Section.ASSESSMENT]}", ""]
     for paragraph in opinion.assessment:
         lines += [md_escape(paragraph), ""]
-    if opinion.access:
-        lines += [f"## {ACCESS_TITLE}", ""]
+    if Section.ACCESS in titles:
+        lines += [f"## {titles[Section.ACCESS]}", ""]
         for paragraph in opinion.access:
             lines += [md_escape(paragraph), ""]
-    lines += ["## 3. Recommandation", "", f"**{md_escape(rec.label)}.** {md_escape(rec.rationale)}"]
+    lines += [f"## {titles[Section.RECOMMENDATION]}", ""]
+    lines += [f"**{md_escape(rec.label)}.** {md_escape(rec.rationale)}"]
     lines += ["", *_bullets(opinion.recommendations), "", f"*Méthode.* {md_escape(rec.method)}"]
-    lines += ["", "## 4. Limites des données", "", *_bullets(opinion.limits)]
-    lines += ["", "## 5. Sources", ""]
+    lines += ["", f"## {titles[Section.LIMITS]}", "", *_bullets(opinion.limits)]
+    lines += ["", f"## {titles[Section.SOURCES]}", ""]
     lines += _table(
         ("Couche", "Source", "Licence", "Date des données"),
         [
