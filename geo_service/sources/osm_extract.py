@@ -29,13 +29,12 @@ from geo_service.sources.archive import BoundedGzip
 from geo_service.sources.feature_bound import check_streamed
 from geo_service.sources.formats import ImportFormat, ImportOptions, Sniff, register
 from geo_service.sources.osm_graph import Way, is_drivable
-from geo_service.sources.roads import junction_row, osm_road_layer
+from geo_service.sources.roads import OSM_XML_SUFFIXES, junction_row, osm_road_layer
 from geo_service.sources.transport import canonical_layer
 from geo_service.validation import LayerReport
 
 WGS84: Final = "EPSG:4326"
 PBF_SUFFIXES: Final = (".osm.pbf", ".pbf")
-XML_SUFFIXES: Final = (".osm", ".osm.gz")
 _COPY_BLOCK: Final = 1 << 20
 
 
@@ -177,7 +176,7 @@ def _is_pbf(s: Sniff) -> bool:
 
 
 def _is_extract(s: Sniff) -> bool:
-    return _is_pbf(s) or s.path.name.lower().endswith(XML_SUFFIXES)
+    return _is_pbf(s) or s.path.name.lower().endswith(OSM_XML_SUFFIXES)
 
 
 for _fmt in (

@@ -384,8 +384,12 @@ def _is_bdtopo_sections(s: Sniff) -> bool:
     return vector and s.has("nature", "sens_de_circulation")
 
 
+#: File names of OpenStreetMap XML extracts (plain or gzipped).
+OSM_XML_SUFFIXES: Final = (".osm", ".osm.gz")
+
+
 def _is_osm_xml(s: Sniff) -> bool:
-    return s.path.name.lower().endswith((".osm", ".osm.gz"))
+    return s.path.name.lower().endswith(OSM_XML_SUFFIXES)
 
 
 for _fmt in (
