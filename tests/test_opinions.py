@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pypdf
 import pytest
@@ -816,12 +817,11 @@ def _near_pixels(png: bytes, colour: str, top_share: float = 0.8, limit: float =
     image = Image.open(BytesIO(png)).convert("RGB")
     width, height = image.size
     target = tuple(float(int(colour[i : i + 2], 16)) for i in (1, 3, 5))
-    counts: dict[tuple[int, int, int], int] = {}
-    for pixel in image.crop((0, 0, width, int(height * top_share))).getdata():
-        counts[pixel] = counts.get(pixel, 0) + 1
+    pixels = np.asarray(image.crop((0, 0, width, int(height * top_share)))).reshape(-1, 3)
+    colours, counts = np.unique(pixels, axis=0, return_counts=True)
     return sum(
-        n
-        for rgb, n in counts.items()
+        int(n)
+        for rgb, n in zip(colours, counts, strict=True)
         if delta_e(tuple(map(float, rgb)), target) <= limit  # type: ignore[arg-type]
     )
 
