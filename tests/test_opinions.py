@@ -877,6 +877,31 @@ def test_static_map_labels_never_overlap(demo: Workspace, result: AnalysisResult
     )
 
 
+def test_static_map_commune_names_keep_clear_of_zone_dots(
+    demo: Workspace, result: AnalysisResult
+) -> None:
+    """Commune names were written over the zones' dots (« Sa●uvane », « Ventière⑲s »): each
+    name is now placed inside its commune where no dot lies under it."""
+    from geo_service.opinions.document import map_layers
+    from geo_service.opinions.staticmap import commune_figure, territory_figure
+
+    layers = map_layers(demo, result)
+    names = set(result.communes["name"].astype(str))
+    busiest = str(result.flagged()["commune_insee"].value_counts().index[0])
+    for figure in (territory_figure(layers), commune_figure(layers, busiest)):
+        boxes = [(t, box) for t, box in _text_boxes(figure) if t.replace("\n", "") in names]
+        assert len(boxes) >= 3
+        ax = figure.axes[0]
+        dots = np.vstack([c.get_offsets() for c in ax.collections if len(c.get_offsets())])
+        radius = 2.5 * figure.dpi / 72  # a dot's radius (s=22 points²), in pixels
+        for x, y in ax.transData.transform(dots):
+            for name, area in boxes:
+                assert not (
+                    area.x0 - radius < x < area.x1 + radius
+                    and area.y0 - radius < y < area.y1 + radius
+                ), (name, x, y)
+
+
 def test_static_map_buildings_are_not_drawn_in_status_colours(
     demo: Workspace, result: AnalysisResult
 ) -> None:

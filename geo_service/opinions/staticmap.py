@@ -60,6 +60,12 @@ _SWATCH_EDGE: Final = "#b0b0b0"
 _RASTER_ALPHA: Final = 0.35
 #: Outline width (points) of the zone of a zone map.
 _ZONE_OUTLINE: Final = 2.6
+#: Area (points²) of a zone's dot on the area maps, and the distance (points) from its centre
+#: that commune names keep clear (its radius, its edge and a margin).
+_MARKER_SIZE: Final = 22.0
+_MARKER_CLEARANCE: Final = _MARKER_SIZE**0.5 / 2 + 1.5
+#: Grid places tried for a commune name before it is left out.
+_LABEL_PLACES: Final = 400
 
 
 @dataclass(frozen=True)
@@ -138,7 +144,7 @@ def commune_figure(layers: MapLayers, insee: str) -> Figure:
         return territory_figure(layers)
     extent = _padded(shapely.union_all(shapes).bounds, 0.08, 500.0, _AREA_SIZE)
     fig, ax = _figure(extent, _AREA_SIZE)
-    _communes(ax, result, extent, labels=True, highlight=str(insee))
+    _communes(ax, result, extent, labels=True, highlight=str(insee), markers=zones)
     _land(ax, layers.land, extent)
     _zones(ax, zones, width=1.2)
     _markers(ax, zones)
@@ -160,7 +166,7 @@ def territory_figure(layers: MapLayers) -> Figure:
     shapes = shapes or list(result.zones.geometry)
     extent = _padded(shapely.union_all(shapes).bounds, 0.03, 500.0, _AREA_SIZE)
     fig, ax = _figure(extent, _AREA_SIZE)
-    _communes(ax, result, extent, labels=True)
+    _communes(ax, result, extent, labels=True, markers=result.zones)
     _zones(ax, result.zones, width=0.8)
     _markers(ax, result.zones)
     handles: list[Patch | Line2D] = [*_status_handles(result.zones["status"])]
@@ -255,7 +261,10 @@ def _communes(
     *,
     labels: bool,
     highlight: str | None = None,
+    markers: gpd.GeoDataFrame | None = None,
 ) -> None:
+    """Commune boundaries (``highlight`` in white), and their names clear of the markers
+    of ``markers`` (the zones drawn as dots)."""
     communes = result.communes
     communes = communes[communes.geometry.notna()]
     if len(communes) == 0:
@@ -267,13 +276,22 @@ def _communes(
         _polygons(ax, own.geometry, facecolor="#ffffff", edgecolor=OUTLINE, linewidth=1.6)
     if not labels:
         return
-    _commune_labels(ax, shown, extent)
+    metres_per_point = (extent[2] - extent[0]) / (ax.bbox.width / _DPI * 72)
+    dots = _marker_points(markers) if markers is not None else shapely.MultiPoint()
+    _commune_labels(ax, shown, extent, shapely.buffer(dots, _MARKER_CLEARANCE * metres_per_point))
 
 
 def _commune_labels(
-    ax: Axes, communes: gpd.GeoDataFrame, extent: tuple[float, float, float, float]
+    ax: Axes,
+    communes: gpd.GeoDataFrame,
+    extent: tuple[float, float, float, float],
+    avoid: shapely.Geometry,
 ) -> None:
-    """Names of the communes, largest first, skipping those that would overlap or be cut."""
+    """Names of the communes, largest first, each at the first place (from its representative
+    point outwards) where it overlaps neither ``avoid`` nor another name: inside its own commune
+    on one line, or on two lines broken at a hyphen, where it fits (a name across a boundary
+    reads as either commune's), else the nearest free place; skipped where there is none, or
+    the commune is too small to be named."""
     box = shapely.box(*extent)
     metres_per_point = (extent[2] - extent[0]) / (ax.bbox.width / _DPI * 72)
     placed: list[shapely.Polygon] = []
@@ -284,23 +302,72 @@ def _commune_labels(
     for name, part in sorted(visible, key=lambda item: -item[1].area):
         if not isinstance(name, str) or part.is_empty or part.area < box.area * 0.01:
             continue
-        point = part.representative_point()
-        half_w = len(name) * _LABEL_SIZE * 0.3 * metres_per_point
-        half_h = _LABEL_SIZE * 0.6 * metres_per_point
-        label = shapely.box(point.x - half_w, point.y - half_h, point.x + half_w, point.y + half_h)
-        if not box.contains(label) or any(label.intersects(other) for other in placed):
+        within = part.buffer(_LABEL_SIZE * 0.3 * metres_per_point)
+        choices: list[tuple[str, shapely.Polygon]] = []
+        for text in _label_texts(name):
+            lines = text.split("\n")
+            half_w = max(map(len, lines)) * _LABEL_SIZE * 0.3 * metres_per_point
+            half_h = len(lines) * _LABEL_SIZE * 0.6 * metres_per_point
+            for point in _label_places(part, _LABEL_SIZE * 0.6 * metres_per_point):
+                label = shapely.box(
+                    point.x - half_w, point.y - half_h, point.x + half_w, point.y + half_h
+                )
+                if (
+                    box.contains(label)
+                    and not label.intersects(avoid)
+                    and not any(label.intersects(other) for other in placed)
+                ):
+                    choices.append((text, label))
+        if not choices:
             continue
+        text, label = next(
+            ((t, label) for t, label in choices if within.contains(label)), choices[0]
+        )
+        point = label.centroid
         placed.append(label)
         ax.text(
             point.x,
             point.y,
-            name,
+            text,
             ha="center",
             va="center",
             fontsize=_LABEL_SIZE,
             color="#555555",
             style="italic",
+            linespacing=1.0,
         )
+
+
+def _label_texts(name: str) -> list[str]:
+    """A commune name on one line, then on two broken at its hyphen nearest the middle."""
+    hyphens = [i for i, c in enumerate(name) if c == "-"]
+    if not hyphens:
+        return [name]
+    cut = min(hyphens, key=lambda i: abs(i - len(name) / 2))
+    return [name, f"{name[: cut + 1]}\n{name[cut + 1 :]}"]
+
+
+def _label_places(part: shapely.Geometry, step: float) -> list[shapely.Point]:
+    """Places for a name inside ``part``: its representative point, then the points of a grid
+    of ``step`` inside it, nearest first (at most :data:`_LABEL_PLACES`)."""
+    start = shapely.point_on_surface(part)
+    x0, y0, x1, y1 = shapely.bounds(part)
+    xs, ys = np.meshgrid(np.arange(x0, x1, step), np.arange(y0, y1, step))
+    inside = shapely.contains_xy(part, xs.ravel(), ys.ravel())
+    grid = np.asarray(shapely.points(xs.ravel()[inside], ys.ravel()[inside]))
+    nearest = np.argsort(shapely.distance(grid, start))[:_LABEL_PLACES]
+    return [start, *grid[nearest]]
+
+
+def _dot_positions(zones: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """Where the zones' dots are drawn (:func:`_markers`) and their ranks attached."""
+    return zones.geometry.representative_point()
+
+
+def _marker_points(zones: gpd.GeoDataFrame) -> shapely.Geometry:
+    """The zones' dots as one geometry."""
+    points = _dot_positions(zones)
+    return shapely.MultiPoint([p for p in points.values if p is not None and not p.is_empty])
 
 
 def _zones(ax: Axes, zones: gpd.GeoDataFrame, *, width: float) -> None:
@@ -398,13 +465,13 @@ def _premises(ax: Axes, premises: gpd.GeoDataFrame | None, extent: tuple[float, 
 
 def _markers(ax: Axes, zones: gpd.GeoDataFrame) -> None:
     """A dot in its status colour on every zone (their ranks: :func:`_rank_labels`)."""
-    points = zones.geometry.representative_point()
+    points = _dot_positions(zones)
     for status in STATUS_ORDER[::-1]:
         mask = (zones["status"] == status).to_numpy()
         ax.scatter(
             shapely.get_x(points.values[mask]),
             shapely.get_y(points.values[mask]),
-            s=22,
+            s=_MARKER_SIZE,
             c=STATUS_COLOURS[ZoneStatus(status)],
             edgecolors=OUTLINE,
             linewidths=0.5,
@@ -447,7 +514,7 @@ def _rank_labels(fig: Figure, ax: Axes, zones: gpd.GeoDataFrame) -> None:
     inside = ax.get_window_extent(renderer)
     taken = [t.get_window_extent(renderer).padded(_LABEL_MARGIN_PX) for t in ax.texts]
     flagged = zones[zones["rank"].notna()].sort_values("rank")
-    points = flagged.geometry.representative_point()
+    points = _dot_positions(flagged)
     for point, rank in zip(points.values, flagged["rank"], strict=True):
         label = ax.annotate(
             str(round(float(rank))),
