@@ -118,6 +118,11 @@ def test_landing_page_links_the_api_definition_conformance_and_data(client: Test
     assert "cdn." not in docs.text
     assert client.get("/assets/swagger-ui/swagger-ui-bundle.js").status_code == 200
     assert client.get("/redoc").status_code == 404
+    icon = client.get("/favicon.ico")  # asked for by browsers on every page: no 404 in the log
+    assert icon.status_code == 200
+    assert icon.headers["content-type"] == "image/svg+xml"
+    assert icon.text.count("<rect") == 4
+    assert "#D55E00" in icon.text
 
 
 def test_conformance_declares_core_geojson_oas30_and_html(client: TestClient) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 from geo_service.api.errors import NOT_FOUND_RESPONSES
 from geo_service.maps.assets import asset_file, media_type
+from geo_service.maps.style import favicon_svg
 
 router = APIRouter(tags=["Maps"])
 
@@ -27,4 +28,14 @@ def asset(name: str) -> FileResponse:
         asset_file(name),
         media_type=media_type(name),
         headers={"Cache-Control": "public, max-age=3600"},
+    )
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> Response:
+    """The icon browsers ask for on every page (SVG)."""
+    return Response(
+        favicon_svg(),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
     )

@@ -25,6 +25,20 @@ STATUS_COLOURS: Final[dict[str, str]] = {
     ZoneStatus.UNSERVED: "#D55E00",
     ZoneStatus.UNKNOWN: "#999999",
 }
+
+
+def favicon_svg() -> str:
+    """The service's icon: four zones in the status colours, flagged ones first (SVG)."""
+    cells = "".join(
+        f'<rect x="{2 + 15 * (i % 2)}" y="{2 + 15 * (i // 2)}" width="13" height="13" '
+        f'rx="2" fill="{STATUS_COLOURS[status]}"/>'
+        for i, status in enumerate(
+            (ZoneStatus.UNSERVED, ZoneStatus.UNDERSERVED, ZoneStatus.SERVED, ZoneStatus.UNKNOWN)
+        )
+    )
+    return f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">{cells}</svg>'
+
+
 #: Darker shade of each status colour, for text on white (contrast of at least 4.5:1).
 STATUS_TEXT_COLOURS: Final[dict[str, str]] = {
     ZoneStatus.SERVED: "#00704f",
