@@ -22,7 +22,8 @@ _SYNTHETIC: Final = (
     "Données synthétiques — territoire de démonstration. Les lieux, les noms et les chiffres de "
     "ce document sont fictifs."
 )
-_CSS: Final = """
+#: The stylesheet of the HTML and PDF opinions (the PDF renderer parses it once per process).
+STYLESHEET: Final = """
 @page {
   size: A4;
   margin: 16mm 15mm 18mm 15mm;
@@ -113,7 +114,9 @@ footer { margin-top: 5mm; font-size: 7.5pt; color: #666; border-top: 0.4pt solid
 )
 
 
-def render_html(opinion: Opinion, map_png: bytes | None = None) -> str:
+def render_html(
+    opinion: Opinion, map_png: bytes | None = None, *, inline_stylesheet: bool = True
+) -> str:
     """The opinion as a self-contained HTML document.
 
     Parameters
@@ -122,6 +125,9 @@ def render_html(opinion: Opinion, map_png: bytes | None = None) -> str:
         The structured opinion.
     map_png
         Static map of the subject (PNG), embedded as a data URI; none when None.
+    inline_stylesheet
+        Embed :data:`STYLESHEET` in a ``<style>`` element; without it, for a renderer that
+        applies the stylesheet itself (:func:`geo_service.opinions.pdf.render_pdf`).
     """
     body_class = "synthetic" if opinion.synthetic else ""
     titles = numbered_titles(opinion)
@@ -133,7 +139,7 @@ def render_html(opinion: Opinion, map_png: bytes | None = None) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(f'Avis — {opinion.title}')}</title>",
         '<meta name="generator" content="geo-service">',
-        f"<style>{_CSS}</style>",
+        f"<style>{STYLESHEET}</style>" if inline_stylesheet else "",
         "</head>",
         f'<body class="{body_class}">',
         _header(opinion),

@@ -25,6 +25,7 @@ from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path as MplPath
+from PIL import Image
 
 from geo_service.analysis import AnalysisResult
 from geo_service.formatting import GE, MBPS
@@ -50,6 +51,11 @@ from geo_service.opinions.wording import STATUS_LABELS
 _ZONE_SIZE: Final = (7.2, 3.5)
 _AREA_SIZE: Final = (7.2, 4.3)
 _DPI: Final = 150
+#: zlib level of the PNG maps (Pillow's default), for the HTML opinions they are embedded in.
+PNG_COMPRESS_LEVEL: Final = 6
+#: zlib level of the maps handed to WeasyPrint, which decodes and compresses them again into
+#: the PDF: written fast rather than small.
+PDF_PNG_COMPRESS_LEVEL: Final = 1
 _AXES: Final = (0.01, 0.16, 0.98, 0.83)  # left, bottom, width, height (figure fraction)
 _BACKGROUND: Final = "#f7f7f4"
 _LABEL_SIZE: Final = 6.5  # points
@@ -79,13 +85,18 @@ class MapLayers:
     raster: CoverageRaster | None = None
 
 
-def opinion_map(opinion: Opinion, layers: MapLayers) -> bytes:
-    """The PNG map of an opinion's subject (zone, commune or territory)."""
+def opinion_map(
+    opinion: Opinion, layers: MapLayers, *, compress_level: int = PNG_COMPRESS_LEVEL
+) -> bytes:
+    """The PNG map of an opinion's subject (zone, commune or territory); ``compress_level``
+    (zlib, 0-9) trades its size for the time taken to write it."""
     if opinion.kind == OpinionKind.ZONE and opinion.subject_id is not None:
-        return zone_map(layers, opinion.subject_id)
-    if opinion.kind == OpinionKind.COMMUNE and opinion.subject_id is not None:
-        return commune_map(layers, opinion.subject_id)
-    return territory_map(layers)
+        figure = zone_figure(layers, opinion.subject_id)
+    elif opinion.kind == OpinionKind.COMMUNE and opinion.subject_id is not None:
+        figure = commune_figure(layers, opinion.subject_id)
+    else:
+        figure = territory_figure(layers)
+    return _png(figure, compress_level)
 
 
 def zone_map(layers: MapLayers, zone_id: str) -> bytes:
@@ -674,7 +685,16 @@ def _scale_bar(ax: Axes, extent: tuple[float, ...]) -> None:
     ax.text(x0 + length / 2, y0, label, ha="center", va="bottom", fontsize=7)
 
 
-def _png(fig: Figure) -> bytes:
+def _png(fig: Figure, compress_level: int = PNG_COMPRESS_LEVEL) -> bytes:
+    """The figure as an RGB PNG: the pixels ``savefig`` gives, without their alpha channel
+    (opaque everywhere on the white figure), which WeasyPrint would otherwise split into a
+    mask and compress a second time in every PDF."""
+    canvas = fig.canvas
+    assert isinstance(canvas, FigureCanvasAgg), "figure made without its Agg canvas"
+    canvas.draw()  # type: ignore[no-untyped-call]
+    rgba = np.asarray(canvas.buffer_rgba())  # type: ignore[no-untyped-call]
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=_DPI, facecolor="white")
+    Image.fromarray(np.ascontiguousarray(rgba[..., :3])).save(
+        buffer, format="png", compress_level=compress_level, dpi=(_DPI, _DPI)
+    )
     return buffer.getvalue()
