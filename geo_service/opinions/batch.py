@@ -122,4 +122,21 @@ def _render_inherited(index: int) -> Document:
 
 
 def _render(batch: _Batch, index: int) -> Document:
-    return render_document(batch.prepared[index], batch.fmt, batch.layers)
+    with _collected_after():
+        return render_document(batch.prepared[index], batch.fmt, batch.layers)
+
+
+@contextlib.contextmanager
+def _collected_after() -> Iterator[None]:
+    """The cyclic garbage collector run once after the work within instead of as it allocates:
+    a PDF's layout makes objects by the hundred thousand, which its automatic passes traversed
+    again and again while they lived (7 % of the rendering time once the inherited objects
+    are frozen); one pass at the end frees the document's cycles all the same."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        gc.collect()
