@@ -14,7 +14,8 @@ already made) as a second column:
 - ``geo-service serve`` until it answers ``/healthz`` (at once, ``"loading"``), and until it
   has loaded its layers (``/healthz`` says ``"ok"``): baseline :mod:`benchmarks.plain_server`
   (the zone results and premises read with geopandas, FastAPI and uvicorn, then listening);
-- ``geo-service opinion --all-flagged`` on the demo territory (PDF; JSON in ``--smoke``):
+- ``geo-service opinion --all-flagged`` on the demo territory (PDF; JSON in ``--smoke``),
+  each run on a copy of the store as it was before any opinion (the same documents each time):
   baseline one ``geo-service opinion --zone`` process per flagged zone, as a shell loop would
   run them (three timed, one in ``--smoke``, scaled to the flagged count); the in-process
   figure is one run (none in ``--smoke``);
@@ -73,10 +74,18 @@ def _cli() -> str:
     return str(Path(sys.executable).with_name("geo-service"))
 
 
-def _times(command: Sequence[str], env: dict[str, str], repeat: int) -> Timed:
-    """:class:`Timed` of ``command`` over ``repeat`` fresh processes."""
+def _times(
+    command: Sequence[str],
+    env: dict[str, str],
+    repeat: int,
+    before: Callable[[], None] | None = None,
+) -> Timed:
+    """:class:`Timed` of ``command`` over ``repeat`` fresh processes, each after ``before``
+    (untimed) when given."""
     seconds, peaks = [], []
     for _ in range(repeat):
+        if before is not None:
+            before()
         measured = run_measured(command, env=env)
         if measured.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed:\n{measured.output[-2000:]}")
@@ -322,16 +331,29 @@ def _opinions(context: Context, env: dict[str, str]) -> Row:
     from geo_service.store import GeoPackageStore
     from geo_service.workspace import Workspace
 
-    data_dir = _demo_dir(context)
+    pristine = context.workdir / "demo-before-opinions"
+    shutil.rmtree(pristine, ignore_errors=True)
+    shutil.copytree(_demo_dir(context), pristine)
+    data_dir = context.workdir / "demo-opinions"
     demo_env = {**env, "GEO_SERVICE_DATA_DIR": str(data_dir)}
     fmt = OpinionFormat.JSON if context.smoke else OpinionFormat.PDF
-    flagged = [str(z) for z in pipeline.load_results(GeoPackageStore(data_dir)).flagged().zone_id]
+    flagged = [str(z) for z in pipeline.load_results(GeoPackageStore(pristine)).flagged().zone_id]
     out = context.workdir / "opinions"
+
+    def fresh() -> None:
+        """The store as before any opinion: every run writes the same documents (a second
+        run would add to each the « Évolution » since the first, a page more)."""
+        shutil.rmtree(data_dir, ignore_errors=True)
+        shutil.copytree(pristine, data_dir)
+        shutil.rmtree(out, ignore_errors=True)
+
     timed = _times(
         [_cli(), "opinion", "--all-flagged", "--out", str(out), "--format", fmt.value],
         demo_env,
         context.repeat,
+        fresh,
     )
+    fresh()
     shown = flagged[: 1 if context.smoke else BASELINE_OPINIONS]
     one = [
         _times(
@@ -354,6 +376,7 @@ def _opinions(context: Context, env: dict[str, str]) -> Row:
         for zone in flagged:
             opinion_document(workspace, Subject(OpinionKind.ZONE, zone), fmt, result=result)
 
+    fresh()
     inner = None if context.smoke else median_seconds(in_process, 1)  # minutes: once
     return Row(
         f"geo-service opinion --all-flagged ({len(flagged)} {fmt.value.upper()}, demo)",
