@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import os
+from concurrent.futures import ThreadPoolExecutor
+from io import BytesIO
 from pathlib import Path
 
 import geopandas as gpd
+import pypdf
 import pytest
 from typer.testing import CliRunner
 
@@ -91,3 +95,36 @@ def test_the_cli_writes_and_archives_every_flagged_opinion_with_jobs(
     )
     assert refused.exit_code == 2
     assert "--jobs" in refused.output
+
+
+def _pdf_text(content: bytes) -> list[str]:
+    return [page.extract_text() for page in pypdf.PdfReader(BytesIO(content)).pages]
+
+
+def test_pdfs_are_the_same_with_one_or_two_processes_and_the_collector_is_restored(
+    workspace: Workspace,
+) -> None:
+    """The workers inherit the loaded objects frozen out of the garbage collector and collect
+    once per document: the same PDFs as one process renders, the collector as it was after."""
+    result = workspace.results()
+    flagged = _flagged(workspace)[:2]
+    alone = list(batch.zone_documents(workspace, result, flagged, OpinionFormat.PDF, jobs=1))
+    shared = list(batch.zone_documents(workspace, result, flagged, OpinionFormat.PDF, jobs=2))
+    assert [_pdf_text(d.content) for d in alone] == [_pdf_text(d.content) for d in shared]
+    assert all(d.content.startswith(b"%PDF-") for d in shared)
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
+
+
+def test_pdfs_rendered_on_two_threads_at_once(workspace: Workspace) -> None:
+    """The API renders on several threads: each has its own font configuration (a Pango font
+    map is not shared between threads) and renders the same PDF as the main thread."""
+    from geo_service.opinions.document import Subject, opinion_document
+
+    subject = Subject(OpinionKind.ZONE, _flagged(workspace)[0])
+    expected = _pdf_text(opinion_document(workspace, subject, OpinionFormat.PDF).content)
+    with ThreadPoolExecutor(2) as pool:
+        rendered = list(
+            pool.map(lambda _: opinion_document(workspace, subject, OpinionFormat.PDF), range(4))
+        )
+    assert all(_pdf_text(d.content) == expected for d in rendered)

@@ -1,13 +1,15 @@
 """An opinion as PDF: its HTML rendering laid out by WeasyPrint (no browser).
 
-The stylesheet is parsed and the font configuration made once per process
+The stylesheet is parsed and the font configuration made once per thread
 (:func:`load_renderer`), not for every document: worker processes forked once it is loaded
-(``opinion --all-flagged``) share them.
+(``opinion --all-flagged``) inherit them. Once per thread, not per process: the API renders
+opinions on several threads at once, and a font configuration (a Pango font map) is not to be
+used by two threads at a time.
 """
 
 from __future__ import annotations
 
-import functools
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,8 +37,20 @@ def load_renderer() -> None:
     _renderer()
 
 
-@functools.cache
+class _PerThread(threading.local):
+    renderer: _Renderer | None = None
+
+
+_LOADED = _PerThread()
+
+
 def _renderer() -> _Renderer:
+    if _LOADED.renderer is None:
+        _LOADED.renderer = _new_renderer()
+    return _LOADED.renderer
+
+
+def _new_renderer() -> _Renderer:
     try:
         import weasyprint
         from weasyprint.text.fonts import FontConfiguration
