@@ -20,20 +20,23 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final, TypeAlias
 
-import dask_geopandas
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
-from dask.delayed import delayed
+import pyproj
+import shapely
 from distributed import Client, LocalCluster, as_completed
 
 from geo_service import pipeline, premises_dir
 from geo_service.analysis import AnalysisResult, CoverageSums, coverage_sums
-from geo_service.analysis.coverage import PREMISES_COLUMNS, SUM_FIELDS
+from geo_service.analysis.coverage import PREMISES_COLUMNS, point_coverage_sums
 from geo_service.analysis.overlay import in_lambert93
 from geo_service.demo import (
     DEMO_DATA_DATE,
@@ -44,9 +47,10 @@ from geo_service.demo import (
     paste_block,
 )
 from geo_service.errors import InputError, NotFoundError, ParameterError
-from geo_service.model import SPEED_CLASSES, LayerMeta, class_rank
+from geo_service.model import CANONICAL_CRS, SPEED_CLASSES, LayerMeta, class_rank
 from geo_service.settings import AnalysisParams, Settings
 from geo_service.store import Store
+from geo_service.store.base import PointTable, point_table
 from geo_service.validation import MAX_LOCAUX
 
 #: Provenance of the premises, beside their GeoParquet files.
@@ -174,6 +178,10 @@ def build_national_demo_store(
 
 # -- the dask engine ------------------------------------------------------------------------
 
+#: A partition of premises: a GeoParquet file (read on the worker), or premises in memory as
+#: coordinates or as geometries.
+Partition: TypeAlias = Path | PointTable | gpd.GeoDataFrame
+
 
 @contextmanager
 def dask_client(settings: Settings) -> Iterator[Client]:
@@ -199,24 +207,39 @@ def dask_client(settings: Settings) -> Iterator[Client]:
         yield client
 
 
+@dataclass(frozen=True)
+class _Zones:
+    """The zones as the workers use them: Lambert-93 geometries and their bounds."""
+
+    geometries: gpd.GeoSeries
+    bounds: npt.NDArray[np.float64]
+
+
 def partitioned_coverage_sums(
     zones: gpd.GeoSeries,
-    premises: dask_geopandas.GeoDataFrame,
+    partitions: Sequence[Partition],
     client: Client,
     labels: Sequence[str],
     progress: Progress | None = None,
 ) -> CoverageSums:
-    """Per-zone sums of premises partitioned in a dask-geopandas frame.
+    """Per-zone sums of premises in partitions, each summed on a dask worker.
 
-    Each partition is summed on a worker against every zone (Lambert-93 geometries, shipped
-    once); the partial sums are added as they arrive. ``labels`` names each partition in
-    error messages (a file name, say).
+    The zones (Lambert-93 geometries and their bounds) are sent once to every worker; a
+    partition is a GeoParquet file, read on its worker, or premises in memory (see
+    :data:`Partition`). The partial sums are added as they arrive. ``labels`` names each
+    partition in error messages (a file name, say).
     """
-    zone_geometries = delayed(in_lambert93(gpd.GeoDataFrame(geometry=zones)).geometry)
-    meta = pd.DataFrame({name: pd.Series(dtype="int64") for name in SUM_FIELDS})
-    meta.index = pd.Index([], dtype="int64", name="zone")
-    partial = premises.map_partitions(_partition_sums, zone_geometries, list(labels), meta=meta)
-    futures = client.compute(partial.to_delayed())  # type: ignore[no-untyped-call]
+    geometries = in_lambert93(gpd.GeoDataFrame(geometry=zones)).geometry
+    shared = _Zones(geometries, shapely.bounds(np.asarray(geometries.values)))
+    on_workers = client.scatter(shared, broadcast=True, hash=False)  # type: ignore[no-untyped-call]
+    sources = [
+        part if isinstance(part, Path) else client.scatter(part, hash=False)  # type: ignore[no-untyped-call]
+        for part in partitions
+    ]
+    futures = [
+        client.submit(_partition_sums, source, on_workers, label, pure=False)
+        for source, label in zip(sources, labels, strict=True)
+    ]
     total = CoverageSums.zeros(len(zones))
     for done, future in enumerate(as_completed(futures), start=1):  # type: ignore[no-untyped-call]
         total = total + CoverageSums.from_frame(future.result(), len(zones))
@@ -226,23 +249,85 @@ def partitioned_coverage_sums(
     return total
 
 
-def _partition_sums(
-    part: gpd.GeoDataFrame,
-    zones: gpd.GeoSeries,
-    labels: list[str],
-    partition_info: dict[str, Any] | None = None,
-) -> pd.DataFrame:
-    label = labels[partition_info["number"]] if partition_info else "premises"
-    if len(part) == 0:
-        return CoverageSums.zeros(len(zones)).to_frame()
-    _check_partition(part, label)
-    return coverage_sums(zones, in_lambert93(part)).to_frame()
-
-
-def _check_partition(part: gpd.GeoDataFrame, label: str) -> None:
-    """The checks of the premises validation that the sums depend on, per partition."""
-    if part.crs is None:
+def _partition_sums(part: Partition, zones: _Zones, label: str) -> pd.DataFrame:
+    """The sums of one partition (non-empty zones only, :meth:`CoverageSums.to_frame`)."""
+    data = _read_partition(part, label) if isinstance(part, Path) else part
+    if isinstance(data, PointTable) and data.crs is not None:
+        if pyproj.CRS(data.crs).equals(CANONICAL_CRS):
+            return _point_sums(zones, data, label)
+        data = _as_geometries(data)
+    if isinstance(data, PointTable):
+        data = _as_geometries(data)
+    if len(data) == 0:
+        return CoverageSums.zeros(len(zones.geometries)).to_frame()
+    if data.crs is None:
         raise InputError(f"{label}: the premises have no CRS; write GeoParquet with its CRS")
+    _check_attributes(data, label)
+    return coverage_sums(zones.geometries, in_lambert93(data)).to_frame()
+
+
+def _point_sums(zones: _Zones, points: PointTable, label: str) -> pd.DataFrame:
+    """The sums of premises in Lambert-93 coordinates, by the memory engine's kernel
+    (:func:`point_coverage_sums`) over the zones whose bounds meet the points' extent."""
+    _check_attributes(points.frame, label)
+    located = np.isfinite(points.x) & np.isfinite(points.y)
+    if not located.any():
+        return CoverageSums.zeros(len(zones.geometries)).to_frame()
+    x, y, bounds = points.x[located], points.y[located], zones.bounds
+    near = np.flatnonzero(
+        (bounds[:, 0] <= x.max())
+        & (bounds[:, 2] >= x.min())
+        & (bounds[:, 1] <= y.max())
+        & (bounds[:, 3] >= y.min())
+    )
+    sums = point_coverage_sums(zones.geometries.iloc[near], points.x, points.y, points.frame)
+    frame = sums.to_frame()
+    frame.index = pd.Index(near[frame.index.to_numpy()], name="zone")
+    return frame
+
+
+def _as_geometries(points: PointTable) -> gpd.GeoDataFrame:
+    """Premises given as coordinates as a frame of point geometries (a partition in another
+    CRS than Lambert-93, reprojected as the geometries are; or without CRS, refused)."""
+    located = np.isfinite(points.x) & np.isfinite(points.y)
+    geometry = np.full(len(points.x), None, dtype=object)
+    geometry[located] = shapely.points(points.x[located], points.y[located])
+    return gpd.GeoDataFrame(points.frame, geometry=geometry, crs=points.crs)
+
+
+def _read_partition(path: Path, label: str) -> PointTable | gpd.GeoDataFrame:
+    """A premises GeoParquet file: as coordinates when its points are GeoArrow-encoded (x and
+    y read as columns), else as geometries (GeoPandas' reader)."""
+    schema = pq.read_schema(path)
+    geometry, encoding, crs = _geometry_column(schema)
+    columns = [c for c in _COLUMNS if c in schema.names]
+    if encoding != "point":
+        frame = gpd.read_parquet(path, columns=[*columns, geometry])
+        return point_table(frame) or frame
+    table = pq.read_table(path, columns=[*columns, geometry])
+    points = table.column(geometry).combine_chunks()
+    located = np.asarray(points.is_valid())
+
+    def coordinate(name: str) -> npt.NDArray[np.float64]:
+        values = np.asarray(points.field(name).to_numpy(zero_copy_only=False), dtype=np.float64)
+        return np.where(located, values, np.nan)
+
+    frame = table.drop_columns([geometry]).to_pandas()
+    return PointTable(frame, coordinate("x"), coordinate("y"), crs)
+
+
+def _geometry_column(schema: pa.Schema) -> tuple[str, str, str | None]:
+    """The primary geometry column of a GeoParquet schema, its encoding and its CRS (a
+    PROJJSON or other text pyproj reads; absent means OGC:CRS84, null none)."""
+    geo = json.loads(schema.metadata[b"geo"])
+    name = geo["primary_column"]
+    column = geo["columns"][name]
+    crs = column.get("crs", "OGC:CRS84")
+    return name, column.get("encoding", "WKB"), json.dumps(crs) if isinstance(crs, dict) else crs
+
+
+def _check_attributes(part: pd.DataFrame, label: str) -> None:
+    """The checks of the premises validation that the sums depend on, per partition."""
     unknown = class_rank(part["down_class"]) < 0
     if unknown.any():
         example = part["down_class"].to_numpy()[np.flatnonzero(unknown)[0]]
@@ -260,15 +345,14 @@ def _check_partition(part: gpd.GeoDataFrame, label: str) -> None:
         )
 
 
-def parquet_premises(directory: Path) -> tuple[dask_geopandas.GeoDataFrame, list[str]]:
-    """The premises of ``directory`` as a dask-geopandas frame, one partition per file, and
-    the file names (raises InputError when a file is not GeoParquet or lacks a column)."""
+def parquet_premises(directory: Path) -> tuple[list[Path], list[str]]:
+    """The GeoParquet files of ``directory``, one partition each, and their names (raises
+    InputError when a file is not GeoParquet or lacks a column)."""
     files = premises_files(directory)
-    geometry = ""
     for path in files:
         schema = pq.read_schema(path)
         try:
-            geometry = json.loads(schema.metadata[b"geo"])["primary_column"]
+            _geometry_column(schema)
         except (TypeError, KeyError, ValueError):
             raise InputError(
                 f"{path}: not GeoParquet (no 'geo' metadata naming the geometry column); "
@@ -280,24 +364,26 @@ def parquet_premises(directory: Path) -> tuple[dask_geopandas.GeoDataFrame, list
                 f"{path}: missing premises column(s) {', '.join(missing)}; expected "
                 f"{', '.join(_REQUIRED)} (and optionally ftth) with a Point geometry"
             )
-    names = set(pq.read_schema(files[0]).names)
-    columns = [c for c in _COLUMNS if c in names] + [geometry]
-    frame = dask_geopandas.read_parquet(
-        [str(f) for f in files], columns=columns, split_row_groups=False, aggregate_files=False
-    )
-    if frame.npartitions != len(files):  # pragma: no cover (one partition per file above)
-        raise InputError(f"{directory}: expected one partition per GeoParquet file")
-    return frame, [f.name for f in files]
+    return files, [f.name for f in files]
 
 
-def memory_premises(premises: gpd.GeoDataFrame) -> tuple[dask_geopandas.GeoDataFrame, list[str]]:
-    """An in-memory premises layer split into partitions of :data:`PARTITION_ROWS`."""
-    count = max(1, math.ceil(len(premises) / PARTITION_ROWS))
-    columns = [c for c in _COLUMNS if c in premises.columns]
-    frame = dask_geopandas.from_geopandas(
-        premises[[*columns, premises.geometry.name]], npartitions=count
-    )
-    return frame, [f"premises layer, partition {k + 1}" for k in range(frame.npartitions)]
+def memory_premises(
+    premises: PointTable | gpd.GeoDataFrame,
+) -> tuple[list[PointTable | gpd.GeoDataFrame], list[str]]:
+    """Premises in memory (coordinates or geometries) split into partitions of
+    :data:`PARTITION_ROWS`."""
+    rows = len(premises.x) if isinstance(premises, PointTable) else len(premises)
+    cuts = np.array_split(np.arange(rows), max(1, math.ceil(rows / PARTITION_ROWS)))
+    if isinstance(premises, PointTable):
+        columns = [c for c in _COLUMNS if c in premises.frame.columns]
+        parts: list[PointTable | gpd.GeoDataFrame] = [
+            PointTable(premises.frame[columns].iloc[c], premises.x[c], premises.y[c], premises.crs)
+            for c in cuts
+        ]
+    else:
+        columns = [c for c in _COLUMNS if c in premises.columns]
+        parts = [premises[[*columns, premises.geometry.name]].iloc[c] for c in cuts]
+    return parts, [f"premises layer, partition {k + 1}" for k in range(len(parts))]
 
 
 def analyze_partitioned(
@@ -322,17 +408,19 @@ def analyze_partitioned(
         not store.has_layer(pipeline.PREMISES) and any(directory.glob("*.parquet"))
     )
     step("loading zones, land, communes, raster")
-    inputs = pipeline.load_inputs(store, premises=not use_parquet)
+    inputs = pipeline.load_inputs(store, premises=not use_parquet, points=not use_parquet)
+    partitions: Sequence[Partition]
     if use_parquet:
-        frame, labels = parquet_premises(directory)
+        partitions, labels = parquet_premises(directory)
         metas = {**inputs.metas, pipeline.PREMISES: premises_meta(directory)}
     else:
-        frame, labels = memory_premises(inputs.premises)
+        points = inputs.premises_points
+        partitions, labels = memory_premises(inputs.premises if points is None else points)
         metas = inputs.metas
     zones = inputs.zones.geometry
     step(f"premises: {len(labels)} partitions on dask")
     with dask_client(settings) as client:
-        sums = partitioned_coverage_sums(zones, frame, client, labels, step)
+        sums = partitioned_coverage_sums(zones, partitions, client, labels, step)
     inputs = dataclasses.replace(inputs, metas=metas)
     result = pipeline.analyze_inputs(inputs, params, step, premises=sums)
     step("storing the results")

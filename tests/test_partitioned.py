@@ -14,7 +14,7 @@ from distributed import Client, LocalCluster
 from geopandas.testing import assert_geodataframe_equal
 from typer.testing import CliRunner
 
-from geo_service import pipeline
+from geo_service import partitioned, pipeline
 from geo_service.analysis import AnalysisResult, CoverageSums, coverage_sums
 from geo_service.analysis.coverage import premises_coverage
 from geo_service.cli import app
@@ -33,6 +33,7 @@ from geo_service.partitioned import (
 )
 from geo_service.settings import AnalysisParams, Settings
 from geo_service.store import GeoPackageStore
+from geo_service.store.base import point_table
 from geo_service.validation import MAX_LOCAUX
 
 TINY_NATION = NationalScale(
@@ -134,14 +135,18 @@ def test_dask_engine_gives_the_in_memory_results(
 
 
 def test_partitions_of_the_store_layer_give_the_same_sums(
-    demo_store: GeoPackageStore, premises, client: Client
+    demo_store: GeoPackageStore, premises, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     zones = demo_store.read_layer(pipeline.ZONES)
-    frame, labels = memory_premises(premises)
-    sums = partitioned_coverage_sums(
-        zones.geometry, frame.repartition(npartitions=3), client, labels * 3
-    )
-    np.testing.assert_array_equal(sums.values, coverage_sums(zones.geometry, premises).values)
+    whole = coverage_sums(zones.geometry, premises).values
+    monkeypatch.setattr(partitioned, "PARTITION_ROWS", 25_000)
+    points = point_table(premises)
+    assert points is not None
+    for layer in (premises, points):  # as geometries, and as coordinates
+        parts, labels = memory_premises(layer)
+        assert len(parts) == 3
+        sums = partitioned_coverage_sums(zones.geometry, parts, client, labels)
+        np.testing.assert_array_equal(sums.values, whole)
     pd.testing.assert_frame_equal(
         premises_coverage(zones, premises),
         pipeline.analyze_inputs(pipeline.load_inputs(demo_store), AnalysisParams()).zones[
@@ -159,8 +164,8 @@ def test_partitions_of_the_store_layer_give_the_same_sums(
 
 
 def test_parquet_partitions_are_read_one_per_file(parquet_dir: Path) -> None:
-    frame, labels = parquet_premises(parquet_dir)
-    assert frame.npartitions == 4
+    files, labels = parquet_premises(parquet_dir)
+    assert files == sorted(parquet_dir.glob("*.parquet"))
     assert labels == [f"part-0000{k}.parquet" for k in range(4)]
     assert premises_meta(parquet_dir).feature_count == 60_000
     assert (parquet_dir / META_FILE).is_file()
@@ -174,10 +179,10 @@ def test_wrong_classes_are_refused_naming_the_file(
     broken.loc[broken.index[3], "down_class"] = "FAST"
     meta = demo_store.layer_meta(pipeline.PREMISES)
     write_premises_parquet([premises.iloc[100:200], broken], directory, meta)
-    frame, labels = parquet_premises(directory)
+    files, labels = parquet_premises(directory)
     zones = demo_store.read_layer(pipeline.ZONES)
     with pytest.raises(InputError, match=r"part-00001\.parquet: 1 premises with a down_class"):
-        partitioned_coverage_sums(zones.geometry, frame, client, labels)
+        partitioned_coverage_sums(zones.geometry, files, client, labels)
 
 
 def test_locaux_beyond_the_validation_bound_are_refused(
@@ -187,13 +192,13 @@ def test_locaux_beyond_the_validation_bound_are_refused(
     broken = premises.iloc[:50].copy()
     broken.loc[broken.index[7], "locaux"] = MAX_LOCAUX + 1
     write_premises_parquet([broken], directory, demo_store.layer_meta(pipeline.PREMISES))
-    frame, labels = parquet_premises(directory)
+    files, labels = parquet_premises(directory)
     zones = demo_store.read_layer(pipeline.ZONES)
     with pytest.raises(
         InputError,
         match=r"part-00000\.parquet: 1 premises whose locaux is not an integer from 1 to 100,000",
     ):
-        partitioned_coverage_sums(zones.geometry, frame, client, labels)
+        partitioned_coverage_sums(zones.geometry, files, client, labels)
 
 
 def test_missing_columns_and_empty_directories_are_refused(premises, tmp_path: Path) -> None:
@@ -284,3 +289,24 @@ def test_engine_and_parquet_options_are_checked(tmp_path: Path) -> None:
     )
     assert alone.exit_code == 2
     assert "--engine dask" in alone.output
+
+
+def test_wkb_and_other_crs_parquet_give_the_same_sums(
+    premises, demo_store: GeoPackageStore, tmp_path: Path, client: Client
+) -> None:
+    """Points as WKB, or in WGS 84, are read as geometries (GeoPandas) and give the same sums
+    as GeoArrow points in Lambert-93 read as coordinates; a file without CRS is refused."""
+    zones = demo_store.read_layer(pipeline.ZONES)
+    columns = ["locaux", "down_class", "ftth", "geometry"]
+    part = premises[columns].iloc[:20_000]
+    part.to_parquet(tmp_path / "wkb.parquet", geometry_encoding="WKB")
+    part.to_crs("EPSG:4326").to_parquet(tmp_path / "wgs84.parquet", geometry_encoding="geoarrow")
+    expected = coverage_sums(zones.geometry, part).values
+    for name in ("wkb.parquet", "wgs84.parquet"):
+        sums = partitioned_coverage_sums(zones.geometry, [tmp_path / name], client, [name])
+        np.testing.assert_array_equal(sums.values, expected)
+    part.set_crs(None, allow_override=True).to_parquet(tmp_path / "nocrs.parquet")
+    with pytest.raises(InputError, match=r"nocrs\.parquet: the premises have no CRS"):
+        partitioned_coverage_sums(
+            zones.geometry, [tmp_path / "nocrs.parquet"], client, ["nocrs.parquet"]
+        )
