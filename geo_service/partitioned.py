@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TypeAlias
 
+import dask.config
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
@@ -181,6 +182,11 @@ def build_national_demo_store(
 #: A partition of premises: a GeoParquet file (read on the worker), or premises in memory as
 #: coordinates or as geometries.
 Partition: TypeAlias = Path | PointTable | gpd.GeoDataFrame
+#: The local workers keep glibc's default allocator: dask's ``MALLOC_TRIM_THRESHOLD_`` (set
+#: to return memory to the system early) also fixes the mmap threshold, so every array of a
+#: partition was mapped and unmapped anew, page faults included (0.34 s instead of 0.24 s per
+#: partition of 500,000 premises); a worker holds one partition at a time anyway.
+_LOCAL_WORKER_CONFIG: Final = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 
 
 @contextmanager
@@ -193,6 +199,7 @@ def dask_client(settings: Settings) -> Iterator[Client]:
         return
     workers = settings.dask_workers or os.cpu_count() or 1
     with (
+        dask.config.set(_LOCAL_WORKER_CONFIG),
         LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=workers,
             threads_per_worker=1,
