@@ -286,8 +286,10 @@ def partitioned_coverage_sums(
         for source, label in zip(sources, labels, strict=True)
     ]
     total = CoverageSums.zeros(len(zones))
-    for done, future in enumerate(as_completed(futures), start=1):  # type: ignore[no-untyped-call]
-        total = total + CoverageSums.from_frame(future.result(), len(zones))
+    # results come with their completion notices, gathered in batches
+    finished = as_completed(futures, with_results=True)  # type: ignore[no-untyped-call]
+    for done, (future, frame) in enumerate(finished, start=1):
+        total = total + CoverageSums.from_frame(frame, len(zones))
         future.release()
         if progress:
             progress(f"premises: partition {done}/{len(futures)}")
