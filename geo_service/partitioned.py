@@ -1,13 +1,15 @@
-"""National scale: premises as partitioned GeoParquet, summed per zone on dask-geopandas.
+"""National scale: premises as partitioned GeoParquet, summed per zone on a dask cluster.
 
 Tens of millions of premises do not fit in memory with their geometries. They are kept as a
 directory of GeoParquet files (one partition each; a ``_layer.json`` beside them holds their
-provenance), read partition by partition by dask-geopandas on a dask cluster (a local one by
-default, ``GEO_SERVICE_DASK_SCHEDULER`` for a real one). Each partition is summed per zone on
-a worker (:func:`~geo_service.analysis.coverage.coverage_sums`), the integer sums are added up
-as the partitions finish, and the rest of the analysis (raster, land, status, priority,
-reasons, aggregates) runs on the zones exactly as in memory (:func:`pipeline.analyze_inputs`
-with the sums): both engines give the same results.
+provenance), each read and summed on a worker of a dask cluster (a local one by default,
+``GEO_SERVICE_DASK_SCHEDULER`` for a real one): GeoArrow points in Lambert-93 as coordinates
+(the x and y columns, no geometry object per premises) summed by the memory engine's kernel
+(:func:`~geo_service.analysis.coverage.point_coverage_sums`), other files as geometries
+(:func:`~geo_service.analysis.coverage.coverage_sums`). The integer sums are added up as the
+partitions finish, and the rest of the analysis (raster, land, status, priority, reasons,
+aggregates) runs on the zones exactly as in memory (:func:`pipeline.analyze_inputs` with the
+sums): both engines give the same results.
 """
 
 from __future__ import annotations
