@@ -300,12 +300,10 @@ def partitioned_coverage_sums(
 
 def _partition_sums(part: Partition, zones: _Zones, label: str) -> pd.DataFrame:
     """The sums of one partition (non-empty zones only, :meth:`CoverageSums.to_frame`)."""
-    data = _read_partition(part, label) if isinstance(part, Path) else part
-    if isinstance(data, PointTable) and data.crs is not None:
-        if pyproj.CRS(data.crs).equals(CANONICAL_CRS):
-            return _point_sums(zones, data, label)
-        data = _as_geometries(data)
+    data = _read_partition(part) if isinstance(part, Path) else part
     if isinstance(data, PointTable):
+        if data.crs is not None and pyproj.CRS(data.crs).equals(CANONICAL_CRS):
+            return _point_sums(zones, data, label)
         data = _as_geometries(data)
     if len(data) == 0:
         return CoverageSums.zeros(len(zones.geometries)).to_frame()
@@ -344,15 +342,16 @@ def _as_geometries(points: PointTable) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(points.frame, geometry=geometry, crs=points.crs)
 
 
-def _read_partition(path: Path, label: str) -> PointTable | gpd.GeoDataFrame:
+def _read_partition(path: Path) -> PointTable | gpd.GeoDataFrame:
     """A premises GeoParquet file: as coordinates when its points are GeoArrow-encoded (x and
     y read as columns), else as geometries (GeoPandas' reader)."""
     schema = pq.read_schema(path)
     geometry, encoding, crs = _geometry_column(schema)
     columns = [c for c in _COLUMNS if c in schema.names]
-    if encoding != "point":
+    if encoding != "point" or not pa.types.is_struct(schema.field(geometry).type):
         frame = gpd.read_parquet(path, columns=[*columns, geometry])
-        return point_table(frame) or frame
+        points = point_table(frame)
+        return frame if points is None else points
     # the classes as a dictionary: ranked from their few distinct values (twice cheaper)
     table = pq.read_table(path, columns=[*columns, geometry], read_dictionary=["down_class"])
     points = table.column(geometry).combine_chunks()
