@@ -21,7 +21,6 @@ HEAVY = (
     "rasterio",
     "pydantic",
     "dask",
-    "dask_geopandas",
     "distributed",
     "weasyprint",
     "matplotlib",
@@ -36,7 +35,6 @@ HEAVY = (
 #: only when a road network is analysed).
 ENGINES = (
     "dask",
-    "dask_geopandas",
     "distributed",
     "weasyprint",
     "matplotlib",
