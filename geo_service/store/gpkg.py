@@ -45,6 +45,7 @@ from geo_service.store.base import (
 )
 from geo_service.store.disk import write_error
 from geo_service.store.gpkg_read import read_gpkg_frame, read_gpkg_points
+from geo_service.store.gpkg_write import write_gpkg_frame
 
 _META_KEY: Final = "GEO_SERVICE_META"
 _DTYPES_KEY: Final = "GEO_SERVICE_DTYPES"
@@ -298,9 +299,7 @@ def _vector_writer(name: str, frame: gpd.GeoDataFrame, meta: LayerMeta) -> _Writ
     }
 
     def write(tmp: Path) -> None:
-        pyogrio.write_dataframe(
-            frame, tmp, layer=name, driver="GPKG", layer_metadata=metadata, use_arrow=True
-        )
+        write_gpkg_frame(frame, tmp, name, metadata)
 
     return _Writer(write, lambda: _vector_size(frame))
 
