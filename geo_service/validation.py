@@ -19,6 +19,8 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from pyproj import CRS, Transformer
 
@@ -39,6 +41,17 @@ from geo_service.model import (
     in_france,
 )
 
+#: Geometry type names (as ``GeoSeries.geom_type`` gives them) and their shapely type ids.
+_GEOMETRY_TYPES: Final = {
+    "Point": shapely.GeometryType.POINT,
+    "LineString": shapely.GeometryType.LINESTRING,
+    "LinearRing": shapely.GeometryType.LINEARRING,
+    "Polygon": shapely.GeometryType.POLYGON,
+    "MultiPoint": shapely.GeometryType.MULTIPOINT,
+    "MultiLineString": shapely.GeometryType.MULTILINESTRING,
+    "MultiPolygon": shapely.GeometryType.MULTIPOLYGON,
+    "GeometryCollection": shapely.GeometryType.GEOMETRYCOLLECTION,
+}
 _TRUE: Final = frozenset({"true", "t", "1", "yes", "y", "oui", "o", "vrai", "v"})
 _FALSE: Final = frozenset({"false", "f", "0", "no", "n", "non", "faux"})
 #: Most locaux one building may hold (the largest real buildings hold a few thousand).
@@ -206,6 +219,9 @@ def flatten(frame: gpd.GeoDataFrame, report: LayerReport) -> gpd.GeoDataFrame:
 
 def _check_geometry_types(frame: gpd.GeoDataFrame, source: str, schema: LayerSchema) -> None:
     allowed = schema.geometry_types | schema.extra_geometry_types
+    type_ids = shapely.get_type_id(frame.geometry.values)
+    if np.isin(type_ids, [int(_GEOMETRY_TYPES[t]) for t in allowed]).all():
+        return  # the names of the types are made only for the message
     types = frame.geom_type
     wrong = ~types.isin(list(allowed))
     if wrong.any():
@@ -241,9 +257,13 @@ def _check_finite(frame: gpd.GeoDataFrame, source: str) -> None:
 
 
 def _check_in_france(frame: gpd.GeoDataFrame, source: str) -> None:
-    bounds = frame.geometry.bounds.to_numpy()
+    bounds = shapely.bounds(frame.geometry.values)
     corners = np.vstack([bounds[:, [0, 1]], bounds[:, [2, 3]]])
-    lon, lat = _to_lonlat(corners, CRS.from_user_input(frame.crs))
+    if np.array_equal(bounds[:, [0, 1]], bounds[:, [2, 3]]):  # points: both corners the same
+        lon, lat = _to_lonlat(bounds[:, [0, 1]], CRS.from_user_input(frame.crs))
+        lon, lat = np.concatenate([lon, lon]), np.concatenate([lat, lat])
+    else:
+        lon, lat = _to_lonlat(corners, CRS.from_user_input(frame.crs))
     n = len(frame)
     inside = in_france(lon, lat)
     outside = ~(inside[:n] & inside[n:])
@@ -351,7 +371,9 @@ def _check_point_plots_have_area(
 def _check_ids(frame: gpd.GeoDataFrame, source: str, column: str) -> None:
     ids = frame[column]
     # zones are reached at /zones/{zone_id}; other ids (ARCEP's IMB/13001/X/...) hold '/'
-    slash = ids.astype(str).str.contains("/", regex=False).to_numpy() & (column == "zone_id")
+    slash = np.zeros(len(ids), dtype=bool)
+    if column == "zone_id":
+        slash = ids.astype(str).str.contains("/", regex=False).to_numpy()
     if slash.any():
         raise _fail_rows(
             source,
@@ -360,6 +382,8 @@ def _check_ids(frame: gpd.GeoDataFrame, source: str, column: str) -> None:
             f"'/' in {', '.join(repr(str(v)) for v in pd.unique(ids[slash])[:3])}",
             "identifiers without '/' (they are part of the API's URLs)",
         )
+    if _all_distinct(ids):
+        return
     dup = ids.duplicated(keep=False).to_numpy()
     if dup.any():
         groups = frame.index[dup].to_series().groupby(ids[dup].to_numpy(), sort=False)
@@ -370,6 +394,15 @@ def _check_ids(frame: gpd.GeoDataFrame, source: str, column: str) -> None:
             f"{source}: column '{column}' has {int(ids[dup].nunique())} duplicated value(s): "
             f"{examples}; expected one feature per {column}"
         )
+
+
+def _all_distinct(values: pd.Series) -> bool:
+    """True when no two of ``values`` are the same (two missing values are), counted by
+    Arrow's hash kernel on text (seconds less than pandas' factorisation of 1.3 M ids);
+    False when there may be duplicates, or when the values are not text."""
+    if not isinstance(values.dtype, pd.StringDtype):
+        return False
+    return len(pc.unique(pa.array(values.array))) == len(values)  # a null is one value
 
 
 def _fail_rows(source: str, column: str, rows: pd.Index, what: str, expected: str) -> InputError:
@@ -424,6 +457,8 @@ def _text(values: pd.Series, source: str, column: str, required: bool) -> pd.Ser
 
 def _integral(text: pd.Series) -> pd.Series:
     """'12.0' (an id read as a float) becomes '12'; other values are kept."""
+    if not text.str.endswith(".0").fillna(False).any():
+        return text  # nothing to change (the rule below only changes values ending so)
     vectorised = text.str.replace(r"^(-*[0-9]+)\.0$", r"\1", regex=True)
     return _per_value(text, vectorised, _integral_text)
 
@@ -438,13 +473,26 @@ def _upper(text: pd.Series) -> pd.Series:
     return _per_value(text, text.str.upper(), str.upper)
 
 
+#: INSEE codes in ASCII: :data:`geo_service.insee.INSEE_CODE` for Arrow's regex kernels.
+_INSEE_ASCII: Final = r"[0-9]{5}|2[AB][0-9]{3}"
+
+
+def _all_like(text: pd.Series, kept: pd.Series) -> bool:
+    """Whether every value of ``text`` (as :func:`_text` gives it) is missing or ``kept``:
+    the converters below then return ``text`` as it is (their steps change nothing)."""
+    return bool((kept.fillna(False).astype(bool) | text.isna()).all())
+
+
 def _insee(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
-    text = _stripped(_text(values, source, column, required))
+    given = _text(values, source, column, required)
+    if given.dtype == object or _all_like(given, given.str.fullmatch(_INSEE_ASCII)):
+        return given  # codes already (or all missing): nothing padded, upper-cased, refused
+    text = _stripped(given)
     digits = _per_value(text, text.str.fullmatch(r"[0-9]+"), str.isdigit).fillna(False)
     padded = _upper(text.where(~digits.astype(bool), text.str.pad(5, "left", "0")))
     codes = _per_value(
         padded,
-        padded.str.fullmatch(r"[0-9]{5}|2[AB][0-9]{3}"),
+        padded.str.fullmatch(_INSEE_ASCII),
         lambda v: bool(INSEE_CODE.match(v)),
     )
     bad = (padded.notna() & ~codes.fillna(False).astype(bool)).to_numpy(dtype=bool)
@@ -464,7 +512,10 @@ def _one_of(allowed: tuple[str, ...], what: str) -> _Converter:
     """A converter to upper-case codes among ``allowed`` (``what`` names them in messages)."""
 
     def convert(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
-        text = _upper(_stripped(_text(values, source, column, required)))
+        given = _text(values, source, column, required)
+        if _all_like(given, given.isin(allowed)):
+            return given  # codes already: nothing upper-cased or refused
+        text = _upper(_stripped(given))
         bad = (text.notna() & ~text.isin(allowed)).to_numpy(dtype=bool)
         if bad.any():
             found = ", ".join(repr(str(v)) for v in pd.unique(text[bad])[:5])
