@@ -258,20 +258,21 @@ def _check_finite(frame: gpd.GeoDataFrame, source: str) -> None:
 
 def _check_in_france(frame: gpd.GeoDataFrame, source: str) -> None:
     bounds = shapely.bounds(frame.geometry.values)
-    corners = np.vstack([bounds[:, [0, 1]], bounds[:, [2, 3]]])
-    if np.array_equal(bounds[:, [0, 1]], bounds[:, [2, 3]]):  # points: both corners the same
-        lon, lat = _to_lonlat(bounds[:, [0, 1]], CRS.from_user_input(frame.crs))
-        lon, lat = np.concatenate([lon, lon]), np.concatenate([lat, lat])
-    else:
-        lon, lat = _to_lonlat(corners, CRS.from_user_input(frame.crs))
+    low, high = bounds[:, [0, 1]], bounds[:, [2, 3]]
+    crs = CRS.from_user_input(frame.crs)
+    points = np.array_equal(low, high)  # points: both corners the same, transformed once
+    lon, lat = _to_lonlat(low if points else np.vstack([low, high]), crs)
     n = len(frame)
     inside = in_france(lon, lat)
-    outside = ~(inside[:n] & inside[n:])
+    outside = ~inside if points else ~(inside[:n] & inside[n:])
     if not outside.any():
         return
+    corners = np.vstack([low, high])
+    if points:
+        lon, lat = np.concatenate([lon, lon]), np.concatenate([lat, lat])
     rows = list(frame.index[outside])
     first = int(np.flatnonzero(outside)[0])
-    hint = _crs_hint(CRS.from_user_input(frame.crs), corners, outside, lon, lat)
+    hint = _crs_hint(crs, corners, outside, lon, lat)
     raise InputError(
         f"{source}: features outside metropolitan France in {format_rows(rows)} "
         f"(e.g. row {rows[0]} at lon {lon[first]:.4f}, lat {lat[first]:.4f}); expected "
@@ -402,7 +403,12 @@ def _all_distinct(values: pd.Series) -> bool:
     False when there may be duplicates, or when the values are not text."""
     if not isinstance(values.dtype, pd.StringDtype):
         return False
-    return len(pc.unique(pa.array(values.array))) == len(values)  # a null is one value
+    array = pa.array(values.array)
+    if len(array) > 1 and array.null_count == 0:
+        increasing = pc.greater(array[1:], array[:-1])  # sorted ids (as files often hold them)
+        if pc.all(increasing).as_py():
+            return True
+    return len(pc.unique(array)) == len(values)  # a null is one value
 
 
 def _fail_rows(source: str, column: str, rows: pd.Index, what: str, expected: str) -> InputError:
