@@ -635,9 +635,9 @@ def _lower_one_of(allowed: tuple[str, ...], what: str) -> _Converter:
     """A converter to lower-case words among ``allowed`` (``what`` names them in messages)."""
 
     def convert(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
-        text = _text(values, source, column, required).map(
-            lambda v: v.strip().lower() if isinstance(v, str) else v
-        )
+        text = _text(values, source, column, required)
+        if text.dtype != object:  # object: all missing
+            text = _per_value(text, text.str.strip().str.lower(), lambda v: v.strip().lower())
         bad = text.notna() & ~text.isin(allowed)
         if bad.any():
             found = ", ".join(repr(v) for v in pd.unique(text[bad])[:5])
@@ -656,18 +656,39 @@ def _lower_one_of(allowed: tuple[str, ...], what: str) -> _Converter:
 def _modes(values: pd.Series, source: str, column: str, required: bool) -> pd.Series:
     """Comma-separated public-transport modes (``bus,tram``), sorted; empty: none known."""
     text = values.astype("string").str.strip().str.lower().fillna("")
-    words = text.str.split(r"\s*,\s*")
-    bad = words.map(lambda ws: any(w and w not in TRANSIT_MODES for w in ws))
+    lists = pc.split_pattern_regex(pa.array(text.array), r"\s*,\s*")
+    words = pc.list_flatten(lists).cast(pa.string())
+    rows = pc.list_parent_indices(lists).to_numpy()
+    given = pc.not_equal(words, "").to_numpy(zero_copy_only=False)
+    known = pc.is_in(words, pa.array(TRANSIT_MODES)).to_numpy(zero_copy_only=False)
+    bad = np.zeros(len(values), dtype=bool)
+    bad[rows[given & ~known]] = True
     if bad.any():
         raise _fail_rows(
             source,
             column,
-            values.index[bad.to_numpy(dtype=bool)],
+            values.index[bad],
             "values that are not lists of transport modes",
             f"comma-separated modes among {', '.join(TRANSIT_MODES)}",
         )
-    joined = words.map(lambda ws: ",".join(sorted({w for w in ws if w})))
-    return pd.Series(joined.to_numpy(dtype=object), index=values.index, dtype=object)
+    joined = _sorted_sets(words, rows, given, len(values))
+    return pd.Series(joined, index=values.index, dtype=object)
+
+
+def _sorted_sets(
+    words: pa.Array, rows: npt.NDArray[np.int64], given: npt.NDArray[np.bool_], n: int
+) -> npt.NDArray[np.object_]:
+    """Per row of ``n``, its ``given`` words (``rows`` says whose) without repeats, sorted and
+    joined by commas ('' for none), as ``str`` objects."""
+    pairs = pa.table({"row": rows[given], "word": words.filter(pa.array(given))})
+    pairs = pairs.group_by(["row", "word"]).aggregate([])  # each word once per row
+    pairs = pairs.sort_by([("row", "ascending"), ("word", "ascending")])  # code point order
+    out = np.full(n, "", dtype=object)
+    if pairs.num_rows:
+        lists = pairs.group_by("row", use_threads=False).aggregate([("word", "list")])
+        joined = pc.binary_join(lists.column("word_list"), ",")
+        out[lists.column("row").to_numpy()] = joined.to_numpy(zero_copy_only=False)
+    return out
 
 
 _CONVERTERS: Final[dict[LayerKind, dict[str, _Converter]]] = {
