@@ -319,7 +319,7 @@ def _repair_polygons(
         return frame
     repaired = np.array(geoms, dtype=object)
     repaired[invalid] = [_polygonal_part(g) for g in shapely.make_valid(geoms[invalid])]
-    empty = np.array([g is None or g.is_empty for g in repaired])
+    empty = shapely.is_missing(repaired) | shapely.is_empty(repaired)
     frame = frame.copy()
     frame.geometry = gpd.GeoSeries(repaired, index=frame.index, crs=frame.crs)
     fixed = int(invalid.sum() - empty.sum())
