@@ -398,9 +398,10 @@ def _check_ids(frame: gpd.GeoDataFrame, source: str, column: str) -> None:
 
 
 def _all_distinct(values: pd.Series) -> bool:
-    """True when no two of ``values`` are the same (two missing values are), counted by
-    Arrow's hash kernel on text (seconds less than pandas' factorisation of 1.3 M ids);
-    False when there may be duplicates, or when the values are not text."""
+    """True when no two of ``values`` are the same (two missing values are), by Arrow's
+    kernels on text: one comparison proves ids in increasing order distinct, others are hashed
+    (``pc.unique``; pandas' ``duplicated`` took 0.2-1 s for 1.3 M ids); False when there may
+    be duplicates (named by the caller), or when the values are not text."""
     if not isinstance(values.dtype, pd.StringDtype):
         return False
     array = pa.array(values.array)
