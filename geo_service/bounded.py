@@ -90,12 +90,9 @@ def run_bounded(work: Callable[..., T], *args: Any, bounds: Bounds, what: str) -
     the setting; any other failure :class:`WorkerFailureError`.
     """
     context = _context()
-    # A forked child gets the caller's Ctrl-C handling back (it is deferred during the fork);
-    # a fork server's child has the server's, which it inherited from its caller.
-    sigint = signal.getsignal(signal.SIGINT) if context is _FORK else None
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(
-        target=_child, args=(sender, bounds.memory_mb, work, args, sigint), daemon=True
+        target=_child, args=(sender, bounds.memory_mb, work, args), daemon=True
     )
     started = False
     try:
@@ -190,12 +187,11 @@ def _die_with_the_fork_server() -> None:
         os._exit(1)
 
 
-def _child(
-    sender: Connection, memory_mb: float, work: Callable[..., Any], args: Any, sigint: Any
-) -> None:
+def _child(sender: Connection, memory_mb: float, work: Callable[..., Any], args: Any) -> None:
     _die_with_the_fork_server()
-    if sigint is not None:  # forked while Ctrl-C was deferred: the caller's handling again
-        signal.signal(signal.SIGINT, sigint)
+    # Forked from the caller, the child has its handlers (Ctrl-C deferred while it started):
+    # Ctrl-C interrupts the work, as in a child of the fork server.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     limit = int(memory_mb * _MB)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     with warnings.catch_warnings(record=True) as caught:
