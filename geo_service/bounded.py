@@ -3,13 +3,11 @@
 A file can keep a reader busy for hours, or make it allocate without end, inside C code (GDAL,
 GEOS, NumPy) that holds the GIL: neither a thread nor a signal handler can stop it, and a server
 running it in a thread stops answering. The one bound that always holds is another process,
-limited in address space (``RLIMIT_AS``) and killed when its time is up. A server's children are
-forked from a fork server that has the importers loaded already, so starting one costs
-milliseconds; a command, which runs one thread, forks itself (a fork server would load the
-importers a second time); a child killed half-way leaves the store as it was (every store
-write is atomic). A child dies with its caller (killed, or interrupted by Ctrl-C even while the
-child is being started), so that no work goes on to write the store after its caller has said
-it unchanged.
+limited in address space (``RLIMIT_AS``) and killed when its time is up. The children are forked
+from a fork server that has the importers loaded already, so starting one costs milliseconds;
+a child killed half-way leaves the store as it was (every store write is atomic). A child
+dies with its caller (killed, or interrupted by Ctrl-C even while the child is being started), so
+that no work goes on to write the store after its caller has said it unchanged.
 """
 
 from __future__ import annotations
@@ -35,8 +33,6 @@ T = TypeVar("T")
 logger = logging.getLogger("geo_service.bounded")
 
 _CONTEXT: Final = multiprocessing.get_context("forkserver")
-#: A caller running no other thread (a command) forks itself instead (see :func:`_context`).
-_FORK: Final = multiprocessing.get_context("fork")
 #: Modules loaded once in the fork server rather than in each child (see :func:`preload`).
 _PRELOADED: Final = ["geo_service.pipeline", "geo_service.store"]
 _CONTEXT.set_forkserver_preload(_PRELOADED)
@@ -89,9 +85,8 @@ def run_bounded(work: Callable[..., T], *args: Any, bounds: Bounds, what: str) -
     of memory or time raises :class:`LimitExceededError` naming ``what`` (e.g. the files) and
     the setting; any other failure :class:`WorkerFailureError`.
     """
-    context = _context()
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(
+    receiver, sender = _CONTEXT.Pipe(duplex=False)
+    process = _CONTEXT.Process(
         target=_child, args=(sender, bounds.memory_mb, work, args), daemon=True
     )
     started = False
@@ -121,14 +116,6 @@ def run_bounded(work: Callable[..., T], *args: Any, bounds: Bounds, what: str) -
     if status == "error":
         raise value
     raise WorkerFailureError(*value)
-
-
-def _context() -> multiprocessing.context.ForkContext | multiprocessing.context.ForkServerContext:
-    """How a child is started: a caller that runs no other thread (a command) is forked
-    itself, its modules loaded already (a fork server would start an interpreter and load the
-    importers again: seconds); any other (a server) asks the fork server, since a thread of
-    its own may hold a lock at the fork that the child would then wait for forever."""
-    return _FORK if threading.active_count() == 1 else _CONTEXT
 
 
 def _answer(
@@ -189,9 +176,6 @@ def _die_with_the_fork_server() -> None:
 
 def _child(sender: Connection, memory_mb: float, work: Callable[..., Any], args: Any) -> None:
     _die_with_the_fork_server()
-    # Forked from the caller, the child has its handlers (Ctrl-C deferred while it started):
-    # Ctrl-C interrupts the work, as in a child of the fork server.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     limit = int(memory_mb * _MB)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     with warnings.catch_warnings(record=True) as caught:

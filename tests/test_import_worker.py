@@ -35,7 +35,6 @@ from test_api_server import _free_port, _wait_until_up
 from test_hostile import KEY, KEY_HASH, X0, Y0, _baseline, snapshot
 from typer.testing import CliRunner
 
-from geo_service import bounded
 from geo_service.api import create_app
 from geo_service.bounded import Bounds, WorkerFailureError, run_bounded
 from geo_service.cli import app as cli
@@ -169,21 +168,6 @@ def test_ctrl_c_just_after_the_work_finished_reports_it_done(
     with pytest.raises(KeyboardInterrupt):
         run_bounded(_slow_double, 21, bounds=bounds, what="x")  # stopped, not waited for
     assert time.perf_counter() - start < 3
-
-
-def test_a_caller_running_threads_starts_its_workers_from_the_fork_server() -> None:
-    bounds = Bounds(memory_mb=2000, timeout_s=60)
-    assert bounded._context() is bounded._FORK  # one thread: forked from the caller
-    assert run_bounded(_double, 21, bounds=bounds, what="x") == 42
-    stop = threading.Event()
-    other = threading.Thread(target=stop.wait)
-    other.start()
-    try:
-        assert bounded._context() is bounded._CONTEXT  # a server's threads: the fork server
-        assert run_bounded(_double, 21, bounds=bounds, what="x") == 42
-    finally:
-        stop.set()
-        other.join()
 
 
 #: Premises whose import is stopped while it reads them: it takes several seconds here (300,000
@@ -516,9 +500,12 @@ def test_an_input_that_is_not_a_regular_file_is_named_as_such(kind: str, tmp_pat
     assert " ".join(result.output.split()) == f"Error: {path}: {expected}; expected a data file"
 
 
-@pytest.mark.parametrize("target", ["process", "process group"])
+@pytest.mark.parametrize(
+    ("target", "when"),
+    [("process", "reading"), ("process group", "reading"), ("process", "starting")],
+)
 def test_ctrl_c_during_a_cli_import_says_so_and_leaves_the_store_unchanged(
-    target: str, tmp_path: Path
+    target: str, when: str, tmp_path: Path
 ) -> None:
     store = GeoPackageStore(tmp_path / "data")
     _baseline(store)
@@ -538,11 +525,14 @@ def test_ctrl_c_during_a_cli_import_says_so_and_leaves_the_store_unchanged(
         # background (``make test &``) ignores SIGINT, and so would the command, rightly.
         preexec_fn=_default_sigint,
     )
-    # Below the command (one thread): the import's worker, forked from it; Ctrl-C once it has
-    # the file open.
+    # Below the command: the resource tracker and the fork server, then the import's worker.
+    # While the fork server starts (loading the importers) the worker is being created;
+    # "reading" waits until one of them has the file open.
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not _reading(process.pid, csv):
+        while time.monotonic() < deadline and not (
+            _reading(process.pid, csv) if when == "reading" else len(descendants(process.pid)) >= 2
+        ):
             time.sleep(0.02)
         assert process.poll() is None, process.communicate()
         if target == "process":
