@@ -41,10 +41,11 @@ def zone_point_pairs(
     pairs :func:`zone_feature_pairs` gives for the points as geometries (boundaries included,
     NaN coordinates in no zone), without making a geometry of each point.
 
-    The points are sorted by x once; each zone tests those of its bounding box with
-    ``shapely.intersects_xy`` on its prepared geometry.
+    The points are sorted by x once (the order of points of equal x does not matter: the pairs
+    are the same); each zone tests those of its bounding box with ``shapely.intersects_xy`` on
+    its prepared geometry.
     """
-    order = np.argsort(x, kind="stable")
+    order = np.argsort(x)  # NaN last: in no zone's x range
     xs, ys = x[order], y[order]
     geometries = np.asarray(zones.values)
     bounds = shapely.bounds(geometries)
@@ -52,10 +53,10 @@ def zone_point_pairs(
     for k, geometry in enumerate(geometries):
         if geometry is None or np.isnan(bounds[k]).any():
             continue
-        low = np.searchsorted(xs, bounds[k, 0], side="left")
-        high = np.searchsorted(xs, bounds[k, 2], side="right")
-        candidates = np.arange(low, high)
-        candidates = candidates[(ys[candidates] >= bounds[k, 1]) & (ys[candidates] <= bounds[k, 3])]
+        low = int(np.searchsorted(xs, bounds[k, 0], side="left"))
+        high = int(np.searchsorted(xs, bounds[k, 2], side="right"))
+        strip = ys[low:high]
+        candidates = low + np.flatnonzero((strip >= bounds[k, 1]) & (strip <= bounds[k, 3]))
         if not len(candidates):
             continue
         shapely.prepare(geometry)
