@@ -641,7 +641,6 @@ def _print_result(result: AnalysisResult, top: int) -> None:
     from geo_service.analysis.status import effective_share, thd30_lower_bound
     from geo_service.maps.style import STATUS_LABELS
     from geo_service.model import ACCESS_WORDS, STATUS_WORDS, ZoneStatus
-    from geo_service.opinions.wording import deciding_share_text, priority_text
 
     zones = result.zones
     if result.run.synthetic:
@@ -666,6 +665,8 @@ def _print_result(result: AnalysisResult, top: int) -> None:
     flagged = result.flagged()
     if len(flagged) == 0 or top == 0:
         return
+    from geo_service.opinions.wording import deciding_share_text, priority_text
+
     shown = min(top, len(flagged))
     console.print(
         f"\n[bold]Zones signalées par priorité ({fr_number(shown)} premières sur "

@@ -92,6 +92,28 @@ def test_analyze_on_the_store_checks_for_national_premises_without_dask(tmp_path
     assert _loaded_after(code, ENGINES) == []
 
 
+def test_analyze_on_the_store_loads_neither_an_engine_nor_the_opinions(
+    tmp_path: Path, zones: gpd.GeoDataFrame, premises: gpd.GeoDataFrame
+) -> None:
+    """'geo-service analyze --top 0' (no flagged zone printed) loads no opinion module, and
+    no scipy without a road network."""
+    from geo_service import pipeline
+    from geo_service.store import GeoPackageStore
+
+    store = GeoPackageStore(tmp_path)
+    store.write_layer("zones", zones, pipeline.layer_meta("zones", source="t"))
+    store.write_layer("premises", premises, pipeline.layer_meta("premises", source="t"))
+    code = (
+        "from geo_service.cli import app\n"
+        "try:\n"
+        f"    app(['analyze', '--top', '0', '--data-dir', {str(tmp_path)!r}], prog_name='g')\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+    )
+    assert _loaded_after(code, (*ENGINES, "geo_service.opinions")) == []
+    assert store.has_layer(pipeline.ZONE_RESULTS)
+
+
 def test_invalid_setting_is_still_one_line(tmp_path: Path) -> None:
     """Pydantic is imported lazily: its errors are still reported without a traceback."""
     done = subprocess.run(
