@@ -146,6 +146,17 @@ def test_replacing_changes_the_version(store: Store, zones) -> None:
     assert store.layer_meta("zones").feature_count == 2
 
 
+def test_a_layer_replaced_by_another_writer_is_described_anew(tmp_path: Path, zones) -> None:
+    """The GeoPackage store reads a file's metadata once per version of the file."""
+    reader, writer = GeoPackageStore(tmp_path), GeoPackageStore(tmp_path)
+    writer.write_layer("zones", zones, meta("zones", source="first"))
+    assert reader.layer_meta("zones").source == "first"
+    assert len(reader.read_layer("zones")) == len(zones)
+    writer.write_layer("zones", zones.head(2), meta("zones", source="second"))
+    assert reader.layer_meta("zones").source == "second"
+    assert reader.layer_meta("zones").feature_count == 2
+
+
 def test_failed_write_leaves_the_previous_layer_intact(
     store: Store, zones, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -71,6 +71,9 @@ class GeoPackageStore(Store):
 
     def __init__(self, data_dir: Path) -> None:
         self.root = Path(data_dir) / "store"
+        #: Each GeoPackage's layer metadata as last read, with the version of the file it was
+        #: read from (:meth:`_layer_metadata`).
+        self._metadata: dict[Path, tuple[tuple[int, int, int], dict[str, str]]] = {}
 
     def describe(self) -> str:
         return f"GeoPackage store in {self.root}"
@@ -192,7 +195,7 @@ class GeoPackageStore(Store):
         path = self._existing(name, _VECTOR)
         try:
             frame = read_gpkg_frame(path, bbox=bbox, columns=columns)
-            metadata = pyogrio.read_info(path).get("layer_metadata") or {}
+            metadata = self._layer_metadata(path)
         except Exception as exc:  # GDAL error classes
             raise StoreError(f"cannot read layer '{name}' from {path}: {exc}") from exc
         dtypes: dict[str, str] = json.loads(metadata.get(_DTYPES_KEY) or "{}")
@@ -202,7 +205,7 @@ class GeoPackageStore(Store):
         path = self._existing(name, _VECTOR)
         try:
             read = read_gpkg_points(path, columns=columns)
-            metadata = pyogrio.read_info(path).get("layer_metadata") or {}
+            metadata = self._layer_metadata(path)
         except Exception as exc:  # GDAL error classes
             raise StoreError(f"cannot read layer '{name}' from {path}: {exc}") from exc
         if read is None:
@@ -227,7 +230,7 @@ class GeoPackageStore(Store):
         path = self._existing(name)
         try:
             if path.suffix == _VECTOR:
-                text = (pyogrio.read_info(path).get("layer_metadata") or {}).get(_META_KEY)
+                text = self._layer_metadata(path).get(_META_KEY)
             else:
                 with rasterio.open(path) as src:
                     text = src.tags().get(_META_KEY)
@@ -236,6 +239,19 @@ class GeoPackageStore(Store):
         if not text:
             raise StoreError(f"layer '{name}' in {path} has no geo-service description")
         return LayerMeta.model_validate_json(text)
+
+    def _layer_metadata(self, path: Path) -> dict[str, str]:
+        """The layer metadata of GeoPackage ``path``, read again only when the file changed
+        (files are replaced, never written in place: a new inode, size or time): an analysis
+        asks for each layer's description, then for its column types."""
+        st = path.stat()
+        version = (st.st_ino, st.st_mtime_ns, st.st_size)
+        known = self._metadata.get(path)
+        if known is not None and known[0] == version:
+            return known[1]
+        metadata: dict[str, str] = pyogrio.read_info(path).get("layer_metadata") or {}
+        self._metadata[path] = (version, metadata)
+        return metadata
 
     def list_layers(self) -> list[LayerMeta]:
         if not self.root.is_dir():
