@@ -56,8 +56,12 @@ def _loaded_after(code: str, candidates: tuple[str, ...]) -> list[str]:
     return list(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
+#: The import workers' module (multiprocessing, ctypes, sockets): only for the imports.
+WORKERS = ("geo_service.bounded", "multiprocessing")
+
+
 def test_importing_the_cli_loads_no_heavy_module() -> None:
-    assert _loaded_after("import geo_service.cli", HEAVY) == []
+    assert _loaded_after("import geo_service.cli", (*HEAVY, *WORKERS)) == []
 
 
 @pytest.mark.parametrize("args", [["--help"], ["analyze", "--help"], ["opinion", "--help"]])
@@ -95,8 +99,8 @@ def test_analyze_on_the_store_checks_for_national_premises_without_dask(tmp_path
 def test_analyze_on_the_store_loads_neither_an_engine_nor_the_opinions(
     tmp_path: Path, zones: gpd.GeoDataFrame, premises: gpd.GeoDataFrame
 ) -> None:
-    """'geo-service analyze --top 0' (no flagged zone printed) loads no opinion module, and
-    no scipy without a road network."""
+    """'geo-service analyze --top 0' (no flagged zone printed) loads no opinion module, no
+    import worker, and no scipy without a road network."""
     from geo_service import pipeline
     from geo_service.store import GeoPackageStore
 
@@ -110,7 +114,7 @@ def test_analyze_on_the_store_loads_neither_an_engine_nor_the_opinions(
         "except SystemExit as exc:\n"
         "    assert exc.code == 0, exc.code\n"
     )
-    assert _loaded_after(code, (*ENGINES, "geo_service.opinions")) == []
+    assert _loaded_after(code, (*ENGINES, *WORKERS, "geo_service.opinions")) == []
     assert store.has_layer(pipeline.ZONE_RESULTS)
 
 
@@ -192,3 +196,12 @@ def test_the_api_builds_the_cql2_text_grammar_on_the_first_text_filter() -> None
         "assert not loaded and 'pygeofilter.parsers.cql2_text' in sys.modules\n"
     )
     assert _loaded_after(code, ("lark",)) == ["lark"]
+
+
+def test_a_failed_import_worker_is_reported_as_it_raised() -> None:
+    """The CLI names a worker's failure without importing the workers' module itself."""
+    from geo_service.bounded import WorkerFailureError
+    from geo_service.cli import _failure
+
+    assert _failure(WorkerFailureError("ValueError", "boom")) == "ValueError: boom"
+    assert _failure(KeyError("x")) == "KeyError: 'x'"
