@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import geopandas as gpd
 import pandas as pd
@@ -26,12 +26,8 @@ from geo_service.catalog import descriptor
 from geo_service.errors import InputError, NotFoundError, ParameterError, StoreError
 from geo_service.model import CANONICAL_CRS, SCHEMAS, CoverageRaster, LayerKind, LayerMeta
 from geo_service.settings import AnalysisParams, Settings
-from geo_service.sources import read_coverage_raster, read_layer_file
-from geo_service.sources.feature_bound import features_bounded
-from geo_service.sources.formats import ImportFormat, ImportOptions, choose_format
 from geo_service.store import Store
 from geo_service.store.base import PointTable
-from geo_service.validation import LayerReport, validate_layer
 from geo_service.vintages import (
     archived_name,
     check_vintaged,
@@ -41,6 +37,10 @@ from geo_service.vintages import (
     vintage_key,
     vintage_of_date,
 )
+
+if TYPE_CHECKING:  # the readers of files and the validation load with the commands using them
+    from geo_service.sources.formats import ImportFormat, ImportOptions
+    from geo_service.validation import LayerReport
 
 ZONES: Final = "zones"
 PREMISES: Final = "premises"
@@ -184,6 +184,8 @@ def store_demo_layers(
     """Replace the store's layers by a synthetic territory's: the stored results are removed,
     each layer is validated and stored, then the coverage raster, all with their
     :func:`demo_layer_meta`. ``label`` names the territory in validation messages."""
+    from geo_service.validation import validate_layer
+
     for name in RESULT_LAYERS:
         if store.has_layer(name):
             store.delete_layer(name)
@@ -228,6 +230,9 @@ def import_files(
     :func:`store_vintage`.
     Raises InputError (and leaves the store as it was) when the files cannot be used.
     """
+    from geo_service.sources.feature_bound import features_bounded
+    from geo_service.sources.formats import ImportOptions, choose_format
+
     layer = str(layer)
     paths = [Path(p) for p in paths]
     options = options or ImportOptions()
@@ -775,6 +780,8 @@ def read_input_files(
     crs: str | None = None,
 ) -> tuple[Inputs, list[LayerReport]]:
     """Read and validate input files directly, without storing them."""
+    from geo_service.sources import read_coverage_raster, read_layer_file
+
     frames: dict[str, gpd.GeoDataFrame] = {}
     reports: list[LayerReport] = []
     metas: dict[str, LayerMeta] = {}
