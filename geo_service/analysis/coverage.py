@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from geo_service.analysis.overlay import zone_feature_pairs, zone_point_pairs
-from geo_service.model import BHD8, THD1G, THD30, THD100, class_rank
+from geo_service.model import BHD8, SPEED_CLASSES, THD1G, THD30, THD100, class_rank
 
 #: Share columns and the lowest class rank that satisfies each.
 SHARE_THRESHOLDS: Final[dict[str, int]] = {
@@ -126,10 +126,15 @@ def _sums(
 ) -> CoverageSums:
     locaux = premises["locaux"].to_numpy(dtype=np.int64)[prem_idx]
     ranks = class_rank(premises["down_class"])[prem_idx]
-    rows = [np.ones(len(zone_idx), dtype=np.int64), locaux]
-    rows += [locaux * (ranks >= rank) for rank in SHARE_THRESHOLDS.values()]
-    rows += _ftth_rows(premises, prem_idx, locaux)
-    return CoverageSums(np.stack([_bincount(zone_idx, weights, n) for weights in rows]))
+    # The locaux of each zone by class (unknown first), summed once: those at or above a
+    # class are the sums of its column and the ones after it.
+    levels = len(SPEED_CLASSES) + 1
+    by_class = _bincount(zone_idx * levels + (ranks + 1), locaux, n * levels).reshape(n, levels)
+    at_least = np.cumsum(by_class[:, ::-1], axis=1)[:, ::-1]
+    rows = [np.bincount(zone_idx, minlength=n).astype(np.int64), at_least[:, 0]]
+    rows += [at_least[:, rank + 1] for rank in SHARE_THRESHOLDS.values()]
+    rows += [_bincount(zone_idx, weights, n) for weights in _ftth_rows(premises, prem_idx, locaux)]
+    return CoverageSums(np.stack(rows))
 
 
 def finish_coverage(sums: CoverageSums, index: pd.Index) -> pd.DataFrame:
