@@ -18,7 +18,7 @@ from geopandas.testing import assert_geodataframe_equal
 from geo_service import pipeline
 from geo_service.analysis.coverage import PREMISES_COLUMNS
 from geo_service.store import Store
-from geo_service.store.gpkg_read import geometries_from_wkb, read_gpkg_frame
+from geo_service.store.gpkg_read import geometries_from_wkb, point_coordinates, read_gpkg_frame
 
 
 def _written(tmp_path: Path, frame: gpd.GeoDataFrame | pd.DataFrame) -> Path:
@@ -128,6 +128,19 @@ def test_points_are_decoded_across_chunks_and_slices() -> None:
     _assert_same_geometries(gpd.GeoSeries(geometries_from_wkb(column)), gpd.GeoSeries(expected))
     big = pa.array([shapely.to_wkb(point(1, 2), byte_order=0)], type=pa.large_binary())
     assert shapely.equals_exact(geometries_from_wkb(pa.chunked_array([big]))[0], point(1, 2), 0)
+
+
+def test_point_coordinates_across_chunks_and_slices() -> None:
+    values = [point(1, 2), None, point(3, 4), shapely.Point(), point(5, 6), point(7, 8)]
+    wkb = pa.array([None if g is None else shapely.to_wkb(g) for g in values], type=pa.binary())
+    column = pa.chunked_array([wkb.slice(0, 2), wkb.slice(2, 3), wkb.slice(5)])
+    found = point_coordinates(column)
+    assert found is not None
+    nan = np.nan
+    np.testing.assert_array_equal(found[0], [X0 + 1, nan, X0 + 3, nan, X0 + 5, X0 + 7])
+    np.testing.assert_array_equal(found[1], [Y0 + 2, nan, Y0 + 4, nan, Y0 + 6, Y0 + 8])
+    line = pa.array([shapely.to_wkb(shapely.LineString([(0, 0), (1, 1)]))], type=pa.binary())
+    assert point_coordinates(pa.chunked_array([wkb, line])) is None
 
 
 def test_plain_points_are_made_from_their_coordinates_without_parsing_wkb(

@@ -26,6 +26,8 @@ import shapely
 
 #: Bytes of a 2D point in WKB: byte order (1), geometry type (4), x and y (8 each).
 POINT_WKB_BYTES: Final = 21
+#: A 2D point's WKB as a record (packed, 21 bytes).
+_POINT_WKB: Final = np.dtype([("byte_order", "u1"), ("kind", "<u4"), ("x", "<f8"), ("y", "<f8")])
 _LITTLE_ENDIAN: Final = 1
 _WKB_POINT: Final = 1
 #: pyarrow turns strings into pandas' string dtype itself from version 19 (pyogrio maps them
@@ -87,20 +89,26 @@ def read_gpkg_points(
 def point_coordinates(column: pa.ChunkedArray) -> tuple[Coordinates, Coordinates] | None:
     """x and y of a WKB column of plain 2D little-endian points (NaN where null or empty);
     None when a value is anything else."""
-    xs, ys = [], []
+    x, y = np.full(len(column), np.nan), np.full(len(column), np.nan)
+    start = 0
     for chunk in column.chunks:
         storage = chunk.storage if isinstance(chunk, pa.ExtensionArray) else chunk
-        valid = storage.is_valid().to_numpy(zero_copy_only=False)
+        valid = _valid(storage)
         records = _point_records(storage, valid)
         if records is None:
             return None
-        xy = np.full((len(storage), 2), np.nan)
-        xy[valid] = records[:, 5:].copy().view("<f8")
-        xs.append(xy[:, 0])
-        ys.append(xy[:, 1])
-    if not xs:
-        return np.empty(0), np.empty(0)
-    return np.concatenate(xs), np.concatenate(ys)
+        stop = start + len(storage)
+        points = records.view(_POINT_WKB)[:, 0]  # x and y read in place, unaligned
+        rows = slice(start, stop) if storage.null_count == 0 else np.flatnonzero(valid) + start
+        x[rows], y[rows] = points["x"], points["y"]
+        start = stop
+    return x, y
+
+
+def _valid(storage: pa.Array) -> npt.NDArray[np.bool_]:
+    if storage.null_count == 0:
+        return np.ones(len(storage), dtype=bool)
+    return np.asarray(storage.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def geometries_from_wkb(column: pa.ChunkedArray) -> Geometries:
@@ -144,13 +152,15 @@ def _point_records(storage: pa.Array, valid: npt.NDArray[np.bool_]) -> npt.NDArr
     offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[
         storage.offset : storage.offset + len(storage) + 1
     ]
-    starts = offsets[:-1][valid]
-    if not np.array_equal(offsets[1:][valid] - starts, np.full(len(starts), POINT_WKB_BYTES)):
-        return None
     data = np.frombuffer(data_buffer, dtype=np.uint8)
     if valid.all():  # the values are contiguous: one view of the buffer
+        if not (np.diff(offsets) == POINT_WKB_BYTES).all():
+            return None
         records = data[offsets[0] : offsets[-1]].reshape(-1, POINT_WKB_BYTES)
     else:
+        starts = offsets[:-1][valid]
+        if not np.array_equal(offsets[1:][valid] - starts, np.full(len(starts), POINT_WKB_BYTES)):
+            return None
         records = data[starts[:, None] + np.arange(POINT_WKB_BYTES)]
     kinds = records[:, 1:5].copy().view("<u4")[:, 0]
     if not ((records[:, 0] == _LITTLE_ENDIAN).all() and (kinds == _WKB_POINT).all()):
