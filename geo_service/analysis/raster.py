@@ -40,9 +40,10 @@ def raster_coverage(zones: gpd.GeoDataFrame, raster: CoverageRaster | None) -> p
         raise ValueError("coverage raster must be in Lambert-93; read it with read_coverage_raster")
     data, bounds = _north_up(raster)
     valid = np.isfinite(data)
+    unknown = np.float32(np.nan)  # 1, 0 or NaN made as float32 (not float64 then cast)
     sources = [
         NumPyRasterSource(
-            np.where(valid, data >= mbps, np.nan).astype(np.float32),
+            np.where(valid, data >= mbps, unknown).astype(np.float32, copy=False),
             *bounds,
             nodata=np.nan,
             name=name,
