@@ -162,7 +162,7 @@ def _point_records(storage: pa.Array, valid: npt.NDArray[np.bool_]) -> npt.NDArr
         if not np.array_equal(offsets[1:][valid] - starts, np.full(len(starts), POINT_WKB_BYTES)):
             return None
         records = data[starts[:, None] + np.arange(POINT_WKB_BYTES)]
-    kinds = records[:, 1:5].copy().view("<u4")[:, 0]
-    if not ((records[:, 0] == _LITTLE_ENDIAN).all() and (kinds == _WKB_POINT).all()):
+    heads = records.view(_POINT_WKB)[:, 0]  # read in place
+    if not ((heads["byte_order"] == _LITTLE_ENDIAN).all() and (heads["kind"] == _WKB_POINT).all()):
         return None
     return records
