@@ -471,7 +471,6 @@ def analyze(
     Thresholds and weights default to the settings (GEO_SERVICE_SERVED_THD30_SHARE, ...).
     """
     from geo_service import pipeline
-    from geo_service.export import export_results
     from geo_service.store import open_store
 
     settings = _settings(data_dir)
@@ -526,6 +525,8 @@ def analyze(
             _print_perimeters(found.perimeters)
     _print_result(result, top)
     if out is not None:
+        from geo_service.export import export_results
+
         export_results(result, out)
         console.print(f"Zone results written to {out}.")
 

@@ -100,7 +100,8 @@ def test_analyze_on_the_store_loads_neither_an_engine_nor_the_opinions(
     tmp_path: Path, zones: gpd.GeoDataFrame, premises: gpd.GeoDataFrame
 ) -> None:
     """'geo-service analyze --top 0' (no flagged zone printed) loads no opinion module, no
-    import worker, no file reader nor validation, and no scipy without a road network."""
+    import worker, no file reader, validation nor export, and no scipy without a road
+    network."""
     from geo_service import pipeline
     from geo_service.store import GeoPackageStore
 
@@ -114,8 +115,8 @@ def test_analyze_on_the_store_loads_neither_an_engine_nor_the_opinions(
         "except SystemExit as exc:\n"
         "    assert exc.code == 0, exc.code\n"
     )
-    readers = ("geo_service.sources", "geo_service.validation")  # of files, not of the store
-    assert _loaded_after(code, (*ENGINES, *WORKERS, *readers, "geo_service.opinions")) == []
+    files = ("geo_service.sources", "geo_service.validation", "geo_service.export")  # not --out
+    assert _loaded_after(code, (*ENGINES, *WORKERS, *files, "geo_service.opinions")) == []
     assert store.has_layer(pipeline.ZONE_RESULTS)
 
 
