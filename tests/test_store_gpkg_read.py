@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -167,3 +168,32 @@ def test_the_analysis_reads_only_the_premises_columns_it_uses(
     assert list(read.columns) == [*PREMISES_COLUMNS, "geometry"]
     whole = store.read_layer("premises")
     assert_geodataframe_equal(read, whole[list(read.columns)], check_less_precise=False)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "nodata"),
+    [("float32", float("nan")), ("float32", -1.0), ("int16", -1), ("float32", None)],
+)
+def test_a_stored_raster_reads_as_its_masked_pixels(
+    tmp_path: Path, dtype: str, nodata: Any
+) -> None:
+    """NaN-nodata float32 GeoTIFFs (as stored) are read without their mask, the same pixels."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from geo_service.store.base import raster_of
+
+    pixels = np.array([[1, 2, -1], [4, -1, 6]], dtype=dtype)
+    if dtype == "float32":
+        pixels[0, 0] = np.nan
+    profile = {"driver": "GTiff", "width": 3, "height": 2, "count": 1, "dtype": dtype}
+    path = tmp_path / "r.tif"
+    with rasterio.open(
+        path, "w", **profile, crs="EPSG:2154", transform=from_origin(X0, Y0, 50, 50), nodata=nodata
+    ) as out:
+        out.write(pixels, 1)
+    with rasterio.open(path) as src:
+        expected = src.read(1, masked=True).astype(np.float32).filled(np.nan)
+        found = raster_of(src).data
+    assert found.dtype == np.float32
+    np.testing.assert_array_equal(found, expected)
