@@ -21,8 +21,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TypeAlias
@@ -222,38 +221,6 @@ def dask_client(settings: Settings) -> Iterator[Client]:
         yield client
 
 
-class BackgroundClient:
-    """A :func:`dask_client` opened in a thread, so that the caller works meanwhile (a local
-    cluster takes seconds to start its workers, and to stop them): :meth:`client` waits for
-    it, :meth:`close` starts closing it, leaving the context waits until it is closed."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._stack = ExitStack()
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dask-client")
-        self._opening = self._thread.submit(self._stack.enter_context, dask_client(settings))
-        self._closing: Future[None] | None = None
-
-    def client(self) -> Client:
-        """The client, once connected (raises what opening it raised)."""
-        return self._opening.result()
-
-    def close(self) -> None:
-        """Start closing the client and its local cluster (in the same thread)."""
-        if self._closing is None:
-            self._closing = self._thread.submit(self._stack.close)
-
-    def __enter__(self) -> BackgroundClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-        try:
-            if self._closing is not None:
-                self._closing.result()
-        finally:
-            self._thread.shutdown()
-
-
 @dataclass(frozen=True)
 class _Zones:
     """The zones as the workers use them: Lambert-93 geometries and their bounds."""
@@ -288,10 +255,8 @@ def partitioned_coverage_sums(
         for source, label in zip(sources, labels, strict=True)
     ]
     total = CoverageSums.zeros(len(zones))
-    # results come with their completion notices, gathered in batches
-    finished = as_completed(futures, with_results=True)  # type: ignore[no-untyped-call]
-    for done, (future, frame) in enumerate(finished, start=1):
-        total = total + CoverageSums.from_frame(frame, len(zones))
+    for done, future in enumerate(as_completed(futures), start=1):  # type: ignore[no-untyped-call]
+        total = total + CoverageSums.from_frame(future.result(), len(zones))
         future.release()
         if progress:
             progress(f"premises: partition {done}/{len(futures)}")
@@ -457,7 +422,7 @@ def analyze_partitioned(
         not store.has_layer(pipeline.PREMISES) and any(directory.glob("*.parquet"))
     )
     files = parquet_premises(directory) if use_parquet else None  # checked before dask starts
-    with BackgroundClient(settings) as cluster:  # its workers start while the inputs are read
+    with dask_client(settings) as client:
         step("loading zones, land, communes, raster")
         inputs = pipeline.load_inputs(store, premises=not use_parquet, points=not use_parquet)
         partitions: Sequence[Partition]
@@ -470,12 +435,9 @@ def analyze_partitioned(
             metas = inputs.metas
         zones = inputs.zones.geometry
         step(f"premises: {len(labels)} partitions on dask")
-        try:
-            sums = partitioned_coverage_sums(zones, partitions, cluster.client(), labels, step)
-        finally:
-            cluster.close()  # the workers stop while the zones are analysed
-        inputs = dataclasses.replace(inputs, metas=metas)
-        result = pipeline.analyze_inputs(inputs, params, step, premises=sums)
-        step("storing the results")
-        pipeline.save_results(store, result)
+        sums = partitioned_coverage_sums(zones, partitions, client, labels, step)
+    inputs = dataclasses.replace(inputs, metas=metas)
+    result = pipeline.analyze_inputs(inputs, params, step, premises=sums)
+    step("storing the results")
+    pipeline.save_results(store, result)
     return result
