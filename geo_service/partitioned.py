@@ -189,16 +189,12 @@ Partition: TypeAlias = Path | PointTable | gpd.GeoDataFrame
 #: partition was mapped and unmapped anew, page faults included (0.34 s instead of 0.24 s per
 #: partition of 500,000 premises); a worker holds one partition at a time anyway.
 _LOCAL_WORKER_CONFIG: Final = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
-#: Imported by each local worker as it starts (while the command reads its inputs) rather
-#: than when its first partition arrives.
-_WORKER_PRELOAD: Final = __name__
 
 
 @contextmanager
 def dask_client(settings: Settings) -> Iterator[Client]:
     """A client of the scheduler at ``settings.dask_scheduler``, or of a local cluster of
-    ``settings.dask_workers`` single-threaded worker processes (one per core by default),
-    which import this module as they start (:data:`_WORKER_PRELOAD`)."""
+    ``settings.dask_workers`` single-threaded worker processes (one per core by default)."""
     if settings.dask_scheduler:
         with Client(settings.dask_scheduler) as client:  # type: ignore[no-untyped-call]
             yield client
@@ -214,7 +210,6 @@ def dask_client(settings: Settings) -> Iterator[Client]:
             dashboard_address=None,
             # no dashboard; the scheduler's health endpoints on a free loopback port
             scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-            preload=[_WORKER_PRELOAD],
         ) as cluster,
         Client(cluster) as client,  # type: ignore[no-untyped-call]
     ):
@@ -421,20 +416,19 @@ def analyze_partitioned(
     use_parquet = premises_dir is not None or (
         not store.has_layer(pipeline.PREMISES) and any(directory.glob("*.parquet"))
     )
-    files = parquet_premises(directory) if use_parquet else None  # checked before dask starts
+    step("loading zones, land, communes, raster")
+    inputs = pipeline.load_inputs(store, premises=not use_parquet, points=not use_parquet)
+    partitions: Sequence[Partition]
+    if use_parquet:
+        partitions, labels = parquet_premises(directory)
+        metas = {**inputs.metas, pipeline.PREMISES: premises_meta(directory)}
+    else:
+        points = inputs.premises_points
+        partitions, labels = memory_premises(inputs.premises if points is None else points)
+        metas = inputs.metas
+    zones = inputs.zones.geometry
+    step(f"premises: {len(labels)} partitions on dask")
     with dask_client(settings) as client:
-        step("loading zones, land, communes, raster")
-        inputs = pipeline.load_inputs(store, premises=not use_parquet, points=not use_parquet)
-        partitions: Sequence[Partition]
-        if files is not None:
-            partitions, labels = files
-            metas = {**inputs.metas, pipeline.PREMISES: premises_meta(directory)}
-        else:
-            points = inputs.premises_points
-            partitions, labels = memory_premises(inputs.premises if points is None else points)
-            metas = inputs.metas
-        zones = inputs.zones.geometry
-        step(f"premises: {len(labels)} partitions on dask")
         sums = partitioned_coverage_sums(zones, partitions, client, labels, step)
     inputs = dataclasses.replace(inputs, metas=metas)
     result = pipeline.analyze_inputs(inputs, params, step, premises=sums)
