@@ -24,12 +24,13 @@ import pyarrow as pa
 import pyogrio
 import shapely
 
-#: Bytes of a 2D point in WKB: byte order (1), geometry type (4), x and y (8 each).
-POINT_WKB_BYTES: Final = 21
-#: A 2D point's WKB as a record (packed, 21 bytes).
-_POINT_WKB: Final = np.dtype([("byte_order", "u1"), ("kind", "<u4"), ("x", "<f8"), ("y", "<f8")])
-_LITTLE_ENDIAN: Final = 1
-_WKB_POINT: Final = 1
+#: A 2D little-endian point's WKB as a record (packed): byte order, geometry type, x, y.
+POINT_WKB: Final = np.dtype([("byte_order", "u1"), ("kind", "<u4"), ("x", "<f8"), ("y", "<f8")])
+#: Bytes of a 2D point in WKB (21).
+POINT_WKB_BYTES: Final = POINT_WKB.itemsize
+#: The byte order (little endian) and geometry type (Point) of :data:`POINT_WKB`.
+LITTLE_ENDIAN: Final = 1
+WKB_POINT: Final = 1
 #: pyarrow turns strings into pandas' string dtype itself from version 19 (pyogrio maps them
 #: for older ones); below it, the frame is left to ``read_dataframe``.
 _PYARROW_STRINGS: Final = 19
@@ -98,7 +99,7 @@ def point_coordinates(column: pa.ChunkedArray) -> tuple[Coordinates, Coordinates
         if records is None:
             return None
         stop = start + len(storage)
-        points = records.view(_POINT_WKB)[:, 0]  # x and y read in place, unaligned
+        points = records.view(POINT_WKB)[:, 0]  # x and y read in place, unaligned
         rows = slice(start, stop) if storage.null_count == 0 else np.flatnonzero(valid) + start
         x[rows], y[rows] = points["x"], points["y"]
         start = stop
@@ -162,7 +163,7 @@ def _point_records(storage: pa.Array, valid: npt.NDArray[np.bool_]) -> npt.NDArr
         if not np.array_equal(offsets[1:][valid] - starts, np.full(len(starts), POINT_WKB_BYTES)):
             return None
         records = data[starts[:, None] + np.arange(POINT_WKB_BYTES)]
-    heads = records.view(_POINT_WKB)[:, 0]  # read in place
-    if not ((heads["byte_order"] == _LITTLE_ENDIAN).all() and (heads["kind"] == _WKB_POINT).all()):
+    heads = records.view(POINT_WKB)[:, 0]  # read in place
+    if not ((heads["byte_order"] == LITTLE_ENDIAN).all() and (heads["kind"] == WKB_POINT).all()):
         return None
     return records

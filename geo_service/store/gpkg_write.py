@@ -23,9 +23,8 @@ import pyarrow as pa
 import pyogrio
 import shapely
 
-from geo_service.store.gpkg_read import POINT_WKB_BYTES
+from geo_service.store.gpkg_read import LITTLE_ENDIAN, POINT_WKB, POINT_WKB_BYTES, WKB_POINT
 
-_WKB_POINT_HEADER: Final = np.array([1, 1, 0, 0, 0], dtype=np.uint8)  # little endian, Point
 _POINT_TYPE_ID: Final = 0  # shapely.GeometryType.POINT
 _TEXT_KINDS: Final = frozenset({"string", "empty"})
 
@@ -90,12 +89,12 @@ def point_table(frame: gpd.GeoDataFrame | pd.DataFrame) -> pa.Table | None:
 def point_wkb(xy: npt.NDArray[np.float64]) -> pa.Array:
     """The WKB of 2D points (little endian, as ``shapely.to_wkb`` writes them on this
     machine) as one Arrow binary array."""
-    records = np.empty((len(xy), POINT_WKB_BYTES), dtype=np.uint8)
-    records[:, :5] = _WKB_POINT_HEADER
-    records[:, 5:] = np.ascontiguousarray(xy, dtype="<f8").view(np.uint8).reshape(len(xy), 16)
+    records = np.empty(len(xy), dtype=POINT_WKB)
+    records["byte_order"], records["kind"] = LITTLE_ENDIAN, WKB_POINT
+    records["x"], records["y"] = xy[:, 0], xy[:, 1]
     offsets = np.arange(0, (len(xy) + 1) * POINT_WKB_BYTES, POINT_WKB_BYTES, dtype=np.int32)
     return pa.Array.from_buffers(
-        pa.binary(), len(xy), [None, pa.py_buffer(offsets), pa.py_buffer(records)]
+        pa.binary(), len(xy), [None, pa.py_buffer(offsets), pa.py_buffer(records.view(np.uint8))]
     )
 
 
