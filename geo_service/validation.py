@@ -41,17 +41,6 @@ from geo_service.model import (
     in_france,
 )
 
-#: Geometry type names (as ``GeoSeries.geom_type`` gives them) and their shapely type ids.
-_GEOMETRY_TYPES: Final = {
-    "Point": shapely.GeometryType.POINT,
-    "LineString": shapely.GeometryType.LINESTRING,
-    "LinearRing": shapely.GeometryType.LINEARRING,
-    "Polygon": shapely.GeometryType.POLYGON,
-    "MultiPoint": shapely.GeometryType.MULTIPOINT,
-    "MultiLineString": shapely.GeometryType.MULTILINESTRING,
-    "MultiPolygon": shapely.GeometryType.MULTIPOLYGON,
-    "GeometryCollection": shapely.GeometryType.GEOMETRYCOLLECTION,
-}
 _TRUE: Final = frozenset({"true", "t", "1", "yes", "y", "oui", "o", "vrai", "v"})
 _FALSE: Final = frozenset({"false", "f", "0", "no", "n", "non", "faux"})
 #: Most locaux one building may hold (the largest real buildings hold a few thousand).
@@ -220,7 +209,8 @@ def flatten(frame: gpd.GeoDataFrame, report: LayerReport) -> gpd.GeoDataFrame:
 def _check_geometry_types(frame: gpd.GeoDataFrame, source: str, schema: LayerSchema) -> None:
     allowed = schema.geometry_types | schema.extra_geometry_types
     type_ids = shapely.get_type_id(frame.geometry.values)
-    if np.isin(type_ids, [int(_GEOMETRY_TYPES[t]) for t in allowed]).all():
+    # shapely's type of each name that GeoSeries.geom_type gives ('MultiPolygon': MULTIPOLYGON)
+    if np.isin(type_ids, [int(shapely.GeometryType[t.upper()]) for t in allowed]).all():
         return  # the names of the types are made only for the message
     types = frame.geom_type
     wrong = ~types.isin(list(allowed))
