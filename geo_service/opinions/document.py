@@ -105,15 +105,15 @@ def render(opinion: Opinion, fmt: OpinionFormat, layers: MapLayers | None = None
         return opinion.model_dump_json(indent=2).encode("utf-8")
     if fmt == OpinionFormat.MD:
         return render_markdown(opinion).encode("utf-8")
-    from geo_service.opinions.staticmap import PDF_PNG_COMPRESS_LEVEL, opinion_map
+    from geo_service.opinions import staticmap
 
-    if fmt == OpinionFormat.HTML:
-        picture = opinion_map(opinion, layers) if layers is not None else None
-        return render_html(opinion, picture).encode("utf-8")
     # the PDF's map is compressed again by WeasyPrint: written fast, not small
-    level = PDF_PNG_COMPRESS_LEVEL
-    picture = opinion_map(opinion, layers, compress_level=level) if layers is not None else None
-    return render_pdf(opinion, picture)
+    pdf = fmt == OpinionFormat.PDF
+    level = staticmap.PDF_PNG_COMPRESS_LEVEL if pdf else staticmap.PNG_COMPRESS_LEVEL
+    picture = (
+        None if layers is None else staticmap.opinion_map(opinion, layers, compress_level=level)
+    )
+    return render_pdf(opinion, picture) if pdf else render_html(opinion, picture).encode("utf-8")
 
 
 def map_layers(workspace: Workspace, result: AnalysisResult) -> MapLayers:
