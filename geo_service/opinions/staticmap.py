@@ -9,7 +9,7 @@ commune boundaries and names give the context.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -287,24 +287,24 @@ def _communes(
         _polygons(ax, own.geometry, facecolor="#ffffff", edgecolor=OUTLINE, linewidth=1.6)
     if not labels:
         return
-    metres_per_point = (extent[2] - extent[0]) / (ax.bbox.width / _DPI * 72)
     dots = _marker_points(markers) if markers is not None else shapely.MultiPoint()
-    _commune_labels(ax, shown, extent, shapely.buffer(dots, _MARKER_CLEARANCE * metres_per_point))
+    _commune_labels(ax, shown, extent, dots)
 
 
 def _commune_labels(
     ax: Axes,
     communes: gpd.GeoDataFrame,
     extent: tuple[float, float, float, float],
-    avoid: shapely.Geometry,
+    dots: shapely.Geometry,
 ) -> None:
     """Names of the communes, largest first, each at the first place (from its representative
-    point outwards) where it overlaps neither ``avoid`` nor another name: inside its own commune
-    on one line, or on two lines broken at a hyphen, where it fits (a name across a boundary
-    reads as either commune's), else the nearest free place; skipped where there is none, or
-    the commune is too small to be named."""
+    point outwards) where it overlaps neither a zone's dot (``dots``) nor another name: inside
+    its own commune on one line, or on two lines broken at a hyphen, where it fits (a name
+    across a boundary reads as either commune's), else the nearest free place; skipped where
+    there is none, or the commune is too small to be named."""
     box = shapely.box(*extent)
     metres_per_point = (extent[2] - extent[0]) / (ax.bbox.width / _DPI * 72)
+    avoid = shapely.buffer(dots, _MARKER_CLEARANCE * metres_per_point)
     placed: list[shapely.Polygon] = []
     visible = [
         (name, geom.intersection(box))
@@ -314,26 +314,24 @@ def _commune_labels(
         if not isinstance(name, str) or part.is_empty or part.area < box.area * 0.01:
             continue
         within = part.buffer(_LABEL_SIZE * 0.3 * metres_per_point)
-        choices: list[tuple[str, shapely.Polygon]] = []
-        for text in _label_texts(name):
-            lines = text.split("\n")
-            half_w = max(map(len, lines)) * _LABEL_SIZE * 0.3 * metres_per_point
-            half_h = len(lines) * _LABEL_SIZE * 0.6 * metres_per_point
-            for point in _label_places(part, _LABEL_SIZE * 0.6 * metres_per_point):
-                label = shapely.box(
-                    point.x - half_w, point.y - half_h, point.x + half_w, point.y + half_h
-                )
-                if (
-                    box.contains(label)
-                    and not label.intersects(avoid)
-                    and not any(label.intersects(other) for other in placed)
-                ):
-                    choices.append((text, label))
-        if not choices:
-            continue
-        text, label = next(
-            ((t, label) for t, label in choices if within.contains(label)), choices[0]
+        places = _label_places(part, _LABEL_SIZE * 0.6 * metres_per_point)
+        free = (
+            (text, label)
+            for text in _label_texts(name)
+            for label in _label_boxes(text, places, metres_per_point)
+            if box.contains(label)
+            and not label.intersects(avoid)
+            and not any(label.intersects(other) for other in placed)
         )
+        first: tuple[str, shapely.Polygon] | None = None
+        for choice in free:
+            first = first or choice
+            if within.contains(choice[1]):
+                first = choice
+                break
+        if first is None:
+            continue
+        text, label = first
         point = label.centroid
         placed.append(label)
         ax.text(
@@ -347,6 +345,17 @@ def _commune_labels(
             style="italic",
             linespacing=1.0,
         )
+
+
+def _label_boxes(
+    text: str, places: Sequence[shapely.Point], metres_per_point: float
+) -> Iterator[shapely.Polygon]:
+    """The box (metres) of ``text`` centred on each of ``places``, in turn."""
+    lines = text.split("\n")
+    half_w = max(map(len, lines)) * _LABEL_SIZE * 0.3 * metres_per_point
+    half_h = len(lines) * _LABEL_SIZE * 0.6 * metres_per_point
+    for point in places:
+        yield shapely.box(point.x - half_w, point.y - half_h, point.x + half_w, point.y + half_h)
 
 
 def _label_texts(name: str) -> list[str]:
