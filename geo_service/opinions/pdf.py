@@ -9,6 +9,7 @@ used by two threads at a time.
 
 from __future__ import annotations
 
+import atexit
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,14 @@ class _PerThread(threading.local):
 
 
 _LOADED = _PerThread()
+
+
+@atexit.register
+def _release() -> None:
+    """Free the main thread's renderer while Python and WeasyPrint's libraries still stand:
+    left to the interpreter's teardown, its font map was freed after them and the process
+    ended in a segmentation fault (exit status 139) once two PDFs had been rendered."""
+    _LOADED.renderer = None
 
 
 def _renderer() -> _Renderer:
