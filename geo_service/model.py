@@ -136,6 +136,12 @@ class LayerSchema:
         """Required then optional columns, in canonical order."""
         return self.required + self.optional
 
+    @property
+    def points_alone(self) -> bool:
+        """Whether the layer's geometries are points and nothing else (premises, stops...):
+        such a layer can be read and validated as coordinates."""
+        return self.geometry_types | self.extra_geometry_types == {"Point"}
+
 
 POLYGONAL: Final = frozenset({"Polygon", "MultiPolygon"})
 

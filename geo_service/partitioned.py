@@ -15,7 +15,6 @@ sums): both engines give the same results.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import shutil
@@ -31,7 +30,6 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pyproj
 import shapely
@@ -51,9 +49,10 @@ from geo_service.demo import (
 )
 from geo_service.errors import InputError, NotFoundError, ParameterError
 from geo_service.model import CANONICAL_CRS, SPEED_CLASSES, LayerMeta, class_rank
+from geo_service.point_arrays import PointTable, geoparquet_geometry, read_geoparquet_points
 from geo_service.settings import AnalysisParams, Settings
 from geo_service.store import Store
-from geo_service.store.base import PointTable, point_table
+from geo_service.store.base import point_frame, point_table
 from geo_service.validation import MAX_LOCAUX
 
 #: Provenance of the premises, beside their GeoParquet files.
@@ -264,7 +263,7 @@ def _partition_sums(part: Partition, zones: _Zones, label: str) -> pd.DataFrame:
     if isinstance(data, PointTable):
         if data.crs is not None and pyproj.CRS(data.crs).equals(CANONICAL_CRS):
             return _point_sums(zones, data, label)
-        data = _as_geometries(data)
+        data = point_frame(data)
     if len(data) == 0:
         return CoverageSums.zeros(len(zones.geometries)).to_frame()
     if data.crs is None:
@@ -293,46 +292,18 @@ def _point_sums(zones: _Zones, points: PointTable, label: str) -> pd.DataFrame:
     return frame
 
 
-def _as_geometries(points: PointTable) -> gpd.GeoDataFrame:
-    """Premises given as coordinates as a frame of point geometries (a partition in another
-    CRS than Lambert-93, reprojected as the geometries are; or without CRS, refused)."""
-    located = np.isfinite(points.x) & np.isfinite(points.y)
-    geometry = np.full(len(points.x), None, dtype=object)
-    geometry[located] = shapely.points(points.x[located], points.y[located])
-    return gpd.GeoDataFrame(points.frame, geometry=geometry, crs=points.crs)
-
-
 def _read_partition(path: Path) -> PointTable | gpd.GeoDataFrame:
-    """A premises GeoParquet file: as coordinates when its points are GeoArrow-encoded (x and
-    y read as columns), else as geometries (GeoPandas' reader)."""
-    schema = pq.read_schema(path)
-    geometry, encoding, crs = _geometry_column(schema)
-    columns = [c for c in _COLUMNS if c in schema.names]
-    if encoding != "point" or not pa.types.is_struct(schema.field(geometry).type):
-        frame = gpd.read_parquet(path, columns=[*columns, geometry])
-        points = point_table(frame)
-        return frame if points is None else points
+    """A premises GeoParquet file: as coordinates when its geometries are plain 2D points
+    (WKB or GeoArrow), else as geometries (GeoPandas' reader)."""
     # the classes as a dictionary: ranked from their few distinct values (twice cheaper)
-    table = pq.read_table(path, columns=[*columns, geometry], read_dictionary=["down_class"])
-    points = table.column(geometry).combine_chunks()
-    located = np.asarray(points.is_valid())
-
-    def coordinate(name: str) -> npt.NDArray[np.float64]:
-        values = np.asarray(points.field(name).to_numpy(zero_copy_only=False), dtype=np.float64)
-        return np.where(located, values, np.nan)
-
-    frame = table.drop_columns([geometry]).to_pandas()
-    return PointTable(frame, coordinate("x"), coordinate("y"), crs)
-
-
-def _geometry_column(schema: pa.Schema) -> tuple[str, str, str | None]:
-    """The primary geometry column of a GeoParquet schema, its encoding and its CRS (a
-    PROJJSON or other text pyproj reads; absent means OGC:CRS84, null none)."""
-    geo = json.loads(schema.metadata[b"geo"])
-    name = geo["primary_column"]
-    column = geo["columns"][name]
-    crs = column.get("crs", "OGC:CRS84")
-    return name, column.get("encoding", "WKB"), json.dumps(crs) if isinstance(crs, dict) else crs
+    points = read_geoparquet_points(path, columns=_COLUMNS, read_dictionary=["down_class"])
+    if points is not None:
+        return points
+    schema = pq.read_schema(path)
+    geometry = geoparquet_geometry(schema)[0]
+    frame = gpd.read_parquet(path, columns=[*(c for c in _COLUMNS if c in schema.names), geometry])
+    found = point_table(frame)
+    return frame if found is None else found
 
 
 def _check_attributes(part: pd.DataFrame, label: str) -> None:
@@ -361,7 +332,7 @@ def parquet_premises(directory: Path) -> tuple[list[Path], list[str]]:
     for path in files:
         schema = pq.read_schema(path)
         try:
-            _geometry_column(schema)
+            geoparquet_geometry(schema)
         except (TypeError, KeyError, ValueError):
             raise InputError(
                 f"{path}: not GeoParquet (no 'geo' metadata naming the geometry column); "

@@ -27,7 +27,7 @@ from geo_service.errors import InputError, NotFoundError, ParameterError, StoreE
 from geo_service.model import CANONICAL_CRS, SCHEMAS, CoverageRaster, LayerKind, LayerMeta
 from geo_service.settings import AnalysisParams, Settings
 from geo_service.store import Store
-from geo_service.store.base import PointTable
+from geo_service.store.base import PointTable, VectorLayer, as_frame
 from geo_service.vintages import (
     archived_name,
     check_vintaged,
@@ -279,7 +279,7 @@ def import_files(
     if isinstance(frame, CoverageRaster) or not append:
         store_vintage(store, layer, frame, meta)
         return fmt, report
-    added = frame
+    added = as_frame(frame)
 
     def extended(
         stored: gpd.GeoDataFrame | None, stored_meta: LayerMeta | None
@@ -340,7 +340,7 @@ def _import_vintage(
 
 
 def store_vintage(
-    store: Store, layer: str, data: gpd.GeoDataFrame | CoverageRaster, meta: LayerMeta
+    store: Store, layer: str, data: VectorLayer | CoverageRaster, meta: LayerMeta
 ) -> None:
     """Store ``data`` as vintage ``meta.vintage`` of layer ``layer``.
 
@@ -351,7 +351,6 @@ def store_vintage(
     a vintage (or without a stored one) the layer is replaced as before.
     """
     current = store.layer_meta(layer) if store.has_layer(layer) else None
-    raster = isinstance(data, CoverageRaster)
     if meta.vintage is None or current is None or current.vintage in (None, meta.vintage):
         _write(store, layer, data, meta)
         return
@@ -366,15 +365,13 @@ def store_vintage(
         _write(store, older, data, meta)
         return
     previous = archived_name(layer, current.vintage)
-    if raster:
+    if isinstance(data, CoverageRaster):
         store.write_rasters({layer: (data, meta), previous: (store.read_raster(layer), current)})
         return
     store.write_layers({layer: (data, meta), previous: (store.read_layer(layer), current)})
 
 
-def _write(
-    store: Store, name: str, data: gpd.GeoDataFrame | CoverageRaster, meta: LayerMeta
-) -> None:
+def _write(store: Store, name: str, data: VectorLayer | CoverageRaster, meta: LayerMeta) -> None:
     if isinstance(data, CoverageRaster):
         store.write_raster(name, data, meta)
     else:
@@ -779,12 +776,15 @@ def read_input_files(
     communes: Path | None = None,
     crs: str | None = None,
 ) -> tuple[Inputs, list[LayerReport]]:
-    """Read and validate input files directly, without storing them."""
-    from geo_service.sources import read_coverage_raster, read_layer_file
+    """Read and validate input files directly, without storing them. Premises given as a
+    GeoParquet file of points are read and validated as coordinates
+    (:attr:`Inputs.premises_points`; the same checks, the same results)."""
+    from geo_service.sources import read_coverage_raster, read_layer_file, read_point_layer_file
 
     frames: dict[str, gpd.GeoDataFrame] = {}
     reports: list[LayerReport] = []
     metas: dict[str, LayerMeta] = {}
+    points: PointTable | None = None
     for kind, path in (
         (LayerKind.ZONES, zones),
         (LayerKind.PREMISES, premises),
@@ -793,12 +793,16 @@ def read_input_files(
     ):
         if path is None:
             continue
-        frame, report = read_layer_file(kind, Path(path), crs=crs)
-        frames[kind.value], metas[kind.value] = (
-            frame,
-            layer_meta(kind.value, source=Path(path).name, data_date=_file_date(Path(path))),
-        )
-        metas[kind.value].feature_count = len(frame)
+        path = Path(path)
+        found = read_point_layer_file(kind, path, crs=crs) if kind is LayerKind.PREMISES else None
+        if found is not None:
+            points, report = found
+            frames[kind.value], rows = _no_premises(), len(points.x)
+        else:
+            frames[kind.value], report = read_layer_file(kind, path, crs=crs)
+            rows = len(frames[kind.value])
+        metas[kind.value] = layer_meta(kind.value, source=path.name, data_date=_file_date(path))
+        metas[kind.value].feature_count = rows
         reports.append(report)
     coverage = read_coverage_raster(Path(raster)) if raster is not None else None
     if raster is not None:
@@ -812,6 +816,7 @@ def read_input_files(
         communes=frames.get(COMMUNES),
         raster=coverage,
         metas=metas,
+        premises_points=points,
     )
     return inputs, reports
 

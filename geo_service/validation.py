@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any, Final
 
 import geopandas as gpd
@@ -40,6 +41,7 @@ from geo_service.model import (
     LayerSchema,
     in_france,
 )
+from geo_service.point_arrays import PointTable
 
 _TRUE: Final = frozenset({"true", "t", "1", "yes", "y", "oui", "o", "vrai", "v"})
 _FALSE: Final = frozenset({"false", "f", "0", "no", "n", "non", "faux"})
@@ -105,9 +107,9 @@ def validate_layer(
     kind = LayerKind(kind)
     schema = SCHEMAS[kind]
     report = LayerReport(source=source, kind=kind, rows_read=len(frame))
-    _check_crs(frame, source)
+    _check_crs(frame.crs, source)
     _check_not_empty(frame, source, kind)
-    _check_columns(frame, source, schema)
+    _check_columns([c for c in frame.columns if c != frame.geometry.name], source, schema)
     frame = frame.reset_index(drop=True)
     frame.index = pd.RangeIndex(1, len(frame) + 1)  # 1-based row numbers while validating
     frame = _drop_missing_geometries(frame, report)
@@ -132,6 +134,50 @@ def validate_layer(
     return out, report
 
 
+def validate_points(
+    kind: LayerKind | str, points: PointTable, source: str, columns: list[Any] | None = None
+) -> tuple[PointTable, LayerReport]:
+    """:func:`validate_layer` of a layer of points given as coordinates (NaN x and y: no
+    geometry), without a geometry object per point: the same checks, refusals, messages and
+    result, as coordinates in Lambert-93. ``columns`` are the attribute columns the source
+    holds, named when a required one is missing (default: those of ``points.frame``).
+
+    Only for layers whose geometries are points alone (premises, stops, stations...)."""
+    kind = LayerKind(kind)
+    schema = SCHEMAS[kind]
+    if not schema.points_alone:
+        raise ValueError(f"{kind} layers are not layers of points alone")
+    frame = points.frame
+    report = LayerReport(source=source, kind=kind, rows_read=len(frame))
+    crs = None if points.crs is None else CRS.from_user_input(points.crs)
+    _check_crs(crs, source)
+    assert crs is not None  # refused above
+    _check_not_empty(frame, source, kind)
+    _check_columns(list(frame.columns) if columns is None else columns, source, schema)
+    frame = frame.reset_index(drop=True)
+    frame.index = pd.RangeIndex(1, len(frame) + 1)  # 1-based row numbers while validating
+    x, y = points.x, points.y
+    missing = np.isnan(x) & np.isnan(y)  # NULL or empty points
+    if missing.all():
+        raise InputError(f"{source}: no feature has a geometry")
+    if missing.any():
+        report.skip("no geometry", [int(i) for i in frame.index[missing]])
+        frame, x, y = frame.loc[~missing], x[~missing], y[~missing]
+    bad = ~(np.isfinite(x) & np.isfinite(y))
+    if bad.any():
+        raise _not_finite(source, [int(i) for i in frame.index[bad]])
+    xy = np.column_stack([x, y])
+    _check_bounds_in_france(xy, xy, crs, frame.index, source)
+    if not crs.equals(CANONICAL_CRS):  # the relabelled CRS otherwise, as _in_canonical_crs
+        x, y = Transformer.from_crs(crs, CANONICAL_CRS, always_xy=True).transform(x, y)
+    out = pd.DataFrame(_canonical_columns(frame, source, schema), index=frame.index)
+    _check_ids(out, source, schema.id_column)
+    out = out.reset_index(drop=True)
+    report.rows_kept = len(out)
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    return PointTable(out, x, y, CANONICAL_CRS), report
+
+
 def _in_canonical_crs(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """``frame`` in Lambert-93. A CRS equal to it but not spelled the same (a GeoParquet's
     PROJJSON) is only relabelled: geopandas would run the no-op transformation over every
@@ -141,17 +187,17 @@ def _in_canonical_crs(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame.to_crs(CANONICAL_CRS)
 
 
-def _check_crs(frame: gpd.GeoDataFrame, source: str) -> None:
-    if frame.crs is None:
+def _check_crs(crs: Any, source: str) -> None:
+    if crs is None:
         raise InputError(
             f"{source}: no coordinate reference system is declared; expected a file that "
             "declares its CRS (e.g. EPSG:2154 Lambert-93 or EPSG:4326 WGS84), or give it "
             "with --crs"
         )
     try:
-        Transformer.from_crs(frame.crs, "OGC:CRS84", always_xy=True)
+        Transformer.from_crs(crs, "OGC:CRS84", always_xy=True)
     except Exception as exc:  # pyproj's ProjError, CRSError
-        raise unconvertible_crs(source, str(CRS.from_user_input(frame.crs).name)) from exc
+        raise unconvertible_crs(source, str(CRS.from_user_input(crs).name)) from exc
 
 
 def unconvertible_crs(source: str, name: str, *, crs_option: bool = True) -> InputError:
@@ -163,15 +209,16 @@ def unconvertible_crs(source: str, name: str, *, crs_option: bool = True) -> Inp
     )
 
 
-def _check_not_empty(frame: gpd.GeoDataFrame, source: str, kind: LayerKind) -> None:
+def _check_not_empty(frame: pd.DataFrame, source: str, kind: LayerKind) -> None:
     if len(frame) == 0:
         raise InputError(f"{source}: the layer is empty; expected at least one {kind} feature")
 
 
-def _check_columns(frame: gpd.GeoDataFrame, source: str, schema: LayerSchema) -> None:
-    missing = [c for c in schema.required if c not in frame.columns]
+def _check_columns(names: list[Any], source: str, schema: LayerSchema) -> None:
+    """Refuse a layer lacking a required column (``names``: its attribute columns)."""
+    missing = [c for c in schema.required if c not in names]
     if missing:
-        found = ", ".join(str(c) for c in frame.columns if c != frame.geometry.name) or "none"
+        found = ", ".join(str(c) for c in names) or "none"
         raise InputError(
             f"{source}: missing required column(s) {', '.join(repr(c) for c in missing)} "
             f"for a {schema.kind} layer; expected {', '.join(schema.required)}; "
@@ -239,8 +286,11 @@ def _check_finite(frame: gpd.GeoDataFrame, source: str) -> None:
     bad = ~np.isfinite(coords).all(axis=1)
     if not bad.any():
         return
-    rows = [int(frame.index[i]) for i in np.unique(owners[bad])]
-    raise InputError(
+    raise _not_finite(source, [int(frame.index[i]) for i in np.unique(owners[bad])])
+
+
+def _not_finite(source: str, rows: list[int]) -> InputError:
+    return InputError(
         f"{source}: coordinates that are not numbers (NaN or infinite) in {format_rows(rows)}; "
         "expected finite coordinates for every vertex"
     )
@@ -248,19 +298,36 @@ def _check_finite(frame: gpd.GeoDataFrame, source: str) -> None:
 
 def _check_in_france(frame: gpd.GeoDataFrame, source: str) -> None:
     bounds = shapely.bounds(frame.geometry.values)
-    low, high = bounds[:, [0, 1]], bounds[:, [2, 3]]
-    crs = CRS.from_user_input(frame.crs)
+    _check_bounds_in_france(bounds[:, [0, 1]], bounds[:, [2, 3]], frame.crs, frame.index, source)
+
+
+def _check_bounds_in_france(
+    low: npt.NDArray[np.float64],
+    high: npt.NDArray[np.float64],
+    declared: Any,
+    rows_of: pd.Index,
+    source: str,
+) -> None:
+    """Refuse features whose bounds (``low``, ``high`` corners, in CRS ``declared``) are not
+    in metropolitan France; ``rows_of`` names the rows."""
+    crs = CRS.from_user_input(declared)
     points = np.array_equal(low, high)  # points: both corners the same, transformed once
-    lon, lat = _to_lonlat(low if points else np.vstack([low, high]), crs)
-    n = len(frame)
-    inside = in_france(lon, lat)
-    outside = ~inside if points else ~(inside[:n] & inside[n:])
-    if not outside.any():
-        return
+    n = len(low)
+    if points:
+        outside = ~_points_in_france(low, crs)
+        if not outside.any():
+            return
+        lon, lat = _to_lonlat(low, crs)  # for the message
+    else:
+        lon, lat = _to_lonlat(np.vstack([low, high]), crs)
+        inside = in_france(lon, lat)
+        outside = ~(inside[:n] & inside[n:])
+        if not outside.any():
+            return
     corners = np.vstack([low, high])
     if points:
         lon, lat = np.concatenate([lon, lon]), np.concatenate([lat, lat])
-    rows = list(frame.index[outside])
+    rows = list(rows_of[outside])
     first = int(np.flatnonzero(outside)[0])
     hint = _crs_hint(crs, corners, outside, lon, lat)
     raise InputError(
@@ -268,8 +335,64 @@ def _check_in_france(frame: gpd.GeoDataFrame, source: str) -> None:
         f"(e.g. row {rows[0]} at lon {lon[first]:.4f}, lat {lat[first]:.4f}); expected "
         f"coordinates within lon {FRANCE_LONLAT_BOUNDS[0]}..{FRANCE_LONLAT_BOUNDS[2]}, "
         f"lat {FRANCE_LONLAT_BOUNDS[1]}..{FRANCE_LONLAT_BOUNDS[3]} once read in the declared "
-        f"CRS {frame.crs.to_string()}.{hint}"
+        f"CRS {crs.to_string()}.{hint}"
     )
+
+
+def _points_in_france(xy: npt.NDArray[np.float64], crs: CRS) -> npt.NDArray[np.bool_]:
+    """:func:`in_france` of points in ``crs``: those inside :func:`_inner_outline` without
+    transforming them (a point-in-polygon test, three times cheaper than the transformation),
+    the others transformed to longitudes and latitudes."""
+    inner = _inner_outline(crs)
+    inside = np.zeros(len(xy), dtype=bool)
+    if inner is not None:
+        inside = np.asarray(shapely.contains_xy(inner, xy[:, 0], xy[:, 1]), dtype=bool)
+    rest = ~inside
+    if rest.any():
+        lon, lat = _to_lonlat(xy[rest], crs)
+        inside[rest] = in_france(lon, lat)
+    return inside
+
+
+#: Points per side of :data:`FRANCE_LONLAT_BOUNDS` traced in a projected CRS.
+_OUTLINE_STEPS: Final = 2000
+
+
+@lru_cache(maxsize=16)
+def _inner_outline(crs: CRS) -> shapely.Polygon | None:
+    """A polygon of projected CRS ``crs`` whose points all lie in :data:`FRANCE_LONLAT_BOUNDS`
+    once transformed: the box's outline traced in ``crs`` by :data:`_OUTLINE_STEPS` points a
+    side, shrunk by twice its tracing error (the largest distance from the outline of the
+    images of its steps' midpoints; the curved sides bulge most there) and a millionth of its
+    size. None when the CRS is not projected or the outline is not a simple polygon there."""
+    if not crs.is_projected:
+        return None
+    xmin, ymin, xmax, ymax = FRANCE_LONLAT_BOUNDS
+    t = np.linspace(0.0, 1.0, 2 * _OUTLINE_STEPS + 1)  # even: the outline, odd: midpoints
+    west_east, south_north = xmin + (xmax - xmin) * t, ymin + (ymax - ymin) * t
+    lon = np.concatenate([west_east, np.full_like(t, xmax), west_east[::-1], np.full_like(t, xmin)])
+    lat = np.concatenate(
+        [np.full_like(t, ymin), south_north, np.full_like(t, ymax), south_north[::-1]]
+    )
+    try:
+        to_crs = Transformer.from_crs("OGC:CRS84", crs, always_xy=True)
+        x, y = to_crs.transform(lon, lat, errcheck=True)
+    except Exception:  # pyproj's ProjError: the box is not all in the CRS's domain
+        return None
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        return None
+    outline = shapely.Polygon(np.column_stack([x, y]).reshape(4, -1, 2)[:, ::2].reshape(-1, 2))
+    if not outline.is_valid:
+        return None
+    sides = np.column_stack([x, y]).reshape(4, -1, 2)[:, 1::2].reshape(-1, 2)
+    error = float(shapely.distance(outline.exterior, shapely.points(sides)).max())
+    size = max(np.ptp(x), np.ptp(y))
+    inner = outline.buffer(-(2 * error + 1e-6 * size))
+    if inner.is_empty or inner.geom_type != "Polygon":
+        return None
+    shapely.prepare(inner)
+    return inner
 
 
 def _to_lonlat(

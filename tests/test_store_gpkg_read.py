@@ -18,8 +18,9 @@ from geopandas.testing import assert_geodataframe_equal
 
 from geo_service import pipeline
 from geo_service.analysis.coverage import PREMISES_COLUMNS
+from geo_service.point_arrays import point_coordinates
 from geo_service.store import Store
-from geo_service.store.gpkg_read import geometries_from_wkb, point_coordinates, read_gpkg_frame
+from geo_service.store.gpkg_read import geometries_from_wkb, read_gpkg_frame
 
 
 def _written(tmp_path: Path, frame: gpd.GeoDataFrame | pd.DataFrame) -> Path:

@@ -14,7 +14,8 @@ import pytest
 import shapely
 from conftest import X0, Y0, box, point
 
-from geo_service.store.gpkg_write import point_table, point_wkb, write_gpkg_frame
+from geo_service.point_arrays import point_wkb
+from geo_service.store.gpkg_write import arrow_points, write_gpkg_frame
 
 _METADATA = {"GEO_SERVICE_META": "{}", "GEO_SERVICE_DTYPES": "{}"}
 
@@ -68,7 +69,7 @@ def _both(tmp_path: Path, frame: gpd.GeoDataFrame) -> tuple[Path, Path]:
 
 def test_points_are_written_as_write_dataframe_writes_them(tmp_path: Path) -> None:
     frame = _points()
-    assert point_table(frame) is not None  # the bulk path
+    assert arrow_points(frame) is not None  # the bulk path
     ours, theirs = _both(tmp_path, frame)
     assert _schema(ours) == _schema(theirs)
     assert _info(ours) == _info(theirs)
@@ -102,7 +103,7 @@ def test_other_geometries_are_left_to_write_dataframe(
 ) -> None:
     frame = _points(4)
     frame.loc[1, "geometry"] = geometry
-    assert point_table(frame) is None
+    assert arrow_points(frame) is None
     ours, theirs = _both(tmp_path, frame)
     assert _schema(ours) == _schema(theirs)
 
@@ -110,6 +111,6 @@ def test_other_geometries_are_left_to_write_dataframe(
 def test_object_columns_other_than_text_are_left_to_write_dataframe() -> None:
     frame = _points(4)
     frame["mixed"] = pd.Series([1, "a", None, 2.5], dtype=object)
-    assert point_table(frame) is None
+    assert arrow_points(frame) is None
     frame = _points(4).assign(when=pd.Timestamp("2026-01-01", tz="Europe/Paris"))
-    assert point_table(frame) is None
+    assert arrow_points(frame) is None

@@ -18,17 +18,19 @@ common column names (``code``/``nom``, ``nature``/``numero``...) declares a stri
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import geopandas as gpd
+import pandas as pd
 import pyogrio
 
 from geo_service.errors import InputError, ParameterError
 from geo_service.import_options import IMPORT_OPTIONS as IMPORT_OPTIONS
 from geo_service.import_options import ImportOption as ImportOption
-from geo_service.model import CoverageRaster, LayerKind
+from geo_service.model import SCHEMAS, CoverageRaster, LayerKind
+from geo_service.point_arrays import PointTable
 from geo_service.settings import DEFAULT_MAX_FEATURES, DEFAULT_MAX_RASTER_PIXELS
 from geo_service.sources.archive import zip_members
 from geo_service.sources.csvfile import read_csv_header
@@ -41,10 +43,13 @@ from geo_service.sources.vector import (
     ogr_source,
     parse_crs,
     read_vector,
+    read_vector_points,
 )
-from geo_service.validation import LayerReport, validate_layer
+from geo_service.validation import LayerReport, validate_layer, validate_points
 
 RASTER_SUFFIXES: Final = (".tif", ".tiff", ".geotiff")
+#: A layer as a frame of geometries, or its attributes alone (points given as coordinates).
+FrameT = TypeVar("FrameT", bound=pd.DataFrame)
 
 
 @dataclass(frozen=True)
@@ -101,7 +106,9 @@ def all_files(test: Callable[[Sniff], bool]) -> Callable[[Sequence[Sniff]], bool
     return lambda sniffs: bool(sniffs) and all(test(s) for s in sniffs)
 
 
-Reader = Callable[[Sequence[Path], ImportOptions], tuple[gpd.GeoDataFrame, LayerReport]]
+Reader = Callable[
+    [Sequence[Path], ImportOptions], tuple[gpd.GeoDataFrame | PointTable, LayerReport]
+]
 RasterReader = Callable[[Sequence[Path], ImportOptions], tuple[CoverageRaster, LayerReport]]
 
 
@@ -207,8 +214,6 @@ def wrong_layer_message(layer: str, claimed: Sequence[ImportFormat]) -> str:
 
 def _canonical(layer: str, sniffs: Sequence[Sniff]) -> bool:
     """Whether every file has the canonical id column of ``layer`` (a file written for it)."""
-    from geo_service.model import SCHEMAS
-
     kind = next((k for k in SCHEMAS if k.value == layer), None)
     return kind is not None and all(s.has(SCHEMAS[kind].id_column) for s in sniffs)
 
@@ -251,10 +256,19 @@ def read_csv_table_header(path: Path) -> tuple[str, ...]:
 
 
 def _generic_vector(layer: LayerKind) -> ImportFormat:
-    def read(paths: Sequence[Path], options: ImportOptions) -> tuple[gpd.GeoDataFrame, LayerReport]:
+    def read(
+        paths: Sequence[Path], options: ImportOptions
+    ) -> tuple[gpd.GeoDataFrame | PointTable, LayerReport]:
         (path,) = _one(paths, layer.value)
+        alone = SCHEMAS[layer].points_alone
+        points = read_vector_points(path, crs=options.crs) if alone else None
+        if points is not None:  # as coordinates: no geometry object per point
+            columns = list(points.frame.columns)
+            attributes = _rename_fields(points.frame, columns, layer, options, path)
+            return validate_points(layer, replace(points, frame=attributes), str(path), columns)
         frame = read_vector(path, layer=options.layer, crs=options.crs)
-        frame = _rename_fields(frame, layer, options, path)
+        names = [c for c in frame.columns if c != frame.geometry.name]
+        frame = _rename_fields(frame, names, layer, options, path)
         return validate_layer(layer, frame, str(path))
 
     def detect(sniffs: Sequence[Sniff]) -> bool:
@@ -272,10 +286,10 @@ def _generic_vector(layer: LayerKind) -> ImportFormat:
 
 
 def _rename_fields(
-    frame: gpd.GeoDataFrame, layer: LayerKind, options: ImportOptions, path: Path
-) -> gpd.GeoDataFrame:
-    from geo_service.model import SCHEMAS
-
+    frame: FrameT, names: list[Any], layer: LayerKind, options: ImportOptions, path: Path
+) -> FrameT:
+    """``frame`` with the columns named by --id-field and --name-field renamed to the
+    canonical ones (``names``: the file's attribute columns, named when one is not there)."""
     schema = SCHEMAS[layer]
     renames: dict[str, str] = {}
     for option, target, flag in (
@@ -284,15 +298,15 @@ def _rename_fields(
     ):
         if option is None:
             continue
-        if option not in frame.columns:
-            found = ", ".join(str(c) for c in frame.columns if c != frame.geometry.name)
+        if option not in names:
+            found = ", ".join(str(c) for c in names)
             raise InputError(f"{path}: {flag} '{option}' is not a column; found: {found}")
         renames[option] = target
     if not renames:
         return frame
-    return frame.drop(columns=[c for c in renames.values() if c in frame.columns]).rename(
-        columns=renames
-    )
+    kept = frame.drop(columns=[c for c in renames.values() if c in frame.columns])
+    renamed: FrameT = kept.rename(columns=renames)
+    return renamed
 
 
 def _read_geotiff(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Final
@@ -17,12 +18,13 @@ from pyproj.exceptions import CRSError
 
 from geo_service.errors import InputError, format_rows
 from geo_service.model import SCHEMAS, LayerKind
+from geo_service.point_arrays import PointTable, read_geoparquet_points
 from geo_service.sources.archive import check_zip
 from geo_service.sources.csvfile import read_csv_table
 from geo_service.sources.feature_bound import check_count
 from geo_service.sources.geopackage import check_geopackage, check_zipped_geopackages
 from geo_service.sources.paths import check_input_file
-from geo_service.validation import LayerReport, validate_layer
+from geo_service.validation import LayerReport, validate_layer, validate_points
 
 VECTOR_SUFFIXES: Final = (
     ".gpkg",
@@ -65,6 +67,39 @@ def read_layer_file(
     """
     frame = read_vector(path, layer=layer, crs=crs)
     return validate_layer(kind, frame, str(path))
+
+
+def read_point_layer_file(
+    kind: LayerKind | str, path: Path, *, crs: str | None = None
+) -> tuple[PointTable, LayerReport] | None:
+    """:func:`read_layer_file` of a file of plain 2D points as coordinates (see
+    :func:`read_vector_points`), validated by :func:`geo_service.validation.validate_points`:
+    the same checks and messages without a geometry object per point. None when the file
+    holds anything else: :func:`read_layer_file` reads it then."""
+    points = read_vector_points(path, crs=crs)
+    if points is None:
+        return None
+    return validate_points(kind, points, str(path))
+
+
+def read_vector_points(path: Path, *, crs: str | None = None) -> PointTable | None:
+    """:func:`read_vector` of a GeoParquet file whose geometries are all plain 2D points
+    (WKB or GeoArrow), as their coordinates and attributes; None for any other file (even an
+    unreadable one: :func:`read_vector` says what is wrong with it)."""
+    path = Path(path)
+    if path.suffix.lower() not in _PARQUET_SUFFIXES:
+        return None
+    check_input_file(path)
+    check_count(path, _parquet_rows(path), "Parquet metadata")
+    if crs:
+        parse_crs(crs)  # refused as read_vector refuses it
+    try:
+        points = read_geoparquet_points(path)
+    except Exception:  # pyarrow's errors: not Parquet, not GeoParquet
+        return None
+    if points is None or not crs:
+        return points
+    return dataclasses.replace(points, crs=crs)
 
 
 def read_vector(

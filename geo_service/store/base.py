@@ -5,18 +5,17 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import geopandas as gpd
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 import rasterio.io
 import shapely
 
 from geo_service.errors import ParameterError
 from geo_service.model import CoverageRaster, LayerMeta
+from geo_service.point_arrays import PointTable as PointTable
 from geo_service.store.archive import OpinionArchive
 
 _LAYER_NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -26,17 +25,6 @@ _LAYER_NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 LayerUpdate = Callable[
     [gpd.GeoDataFrame | None, LayerMeta | None], tuple[gpd.GeoDataFrame, LayerMeta]
 ]
-
-
-@dataclass(frozen=True)
-class PointTable:
-    """A layer of points as columns: the attributes, x and y (NaN where a feature has no
-    location: NULL or empty geometry) row by row, and the CRS."""
-
-    frame: pd.DataFrame
-    x: npt.NDArray[np.float64]
-    y: npt.NDArray[np.float64]
-    crs: str | None
 
 
 def point_table(frame: pd.DataFrame) -> PointTable | None:
@@ -52,6 +40,25 @@ def point_table(frame: pd.DataFrame) -> PointTable | None:
     attributes = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     crs = None if frame.crs is None else frame.crs.to_string()
     return PointTable(attributes, x, y, crs)
+
+
+#: A vector layer to write: a frame of geometries, or points given as coordinates (a
+#: validated premises layer, written without a geometry object per point where the store can).
+VectorLayer: TypeAlias = gpd.GeoDataFrame | PointTable
+
+
+def point_frame(points: PointTable) -> gpd.GeoDataFrame:
+    """``points`` as a frame of point geometries (None where x or y is not a number): the
+    inverse of :func:`point_table`."""
+    located = np.isfinite(points.x) & np.isfinite(points.y)
+    geometry = np.full(len(points.x), None, dtype=object)
+    geometry[located] = shapely.points(points.x[located], points.y[located])
+    return gpd.GeoDataFrame(points.frame, geometry=geometry, crs=points.crs)
+
+
+def as_frame(data: VectorLayer) -> gpd.GeoDataFrame:
+    """A vector layer to write as a frame of geometries (a :class:`PointTable`'s made)."""
+    return point_frame(data) if isinstance(data, PointTable) else data
 
 
 def column_dtypes(frame: pd.DataFrame) -> dict[str, str]:
@@ -141,7 +148,7 @@ class Store(ABC):
     """Layers by name, replaced atomically: readers see the old or the new data, never a mix."""
 
     @abstractmethod
-    def write_layer(self, name: str, frame: gpd.GeoDataFrame, meta: LayerMeta) -> None:
+    def write_layer(self, name: str, frame: VectorLayer, meta: LayerMeta) -> None:
         """Replace (or create) the vector layer ``name`` with ``frame``, atomically."""
 
     @abstractmethod
@@ -167,7 +174,7 @@ class Store(ABC):
         return point_table(self.read_layer(name, columns=columns))
 
     @abstractmethod
-    def write_layers(self, layers: Mapping[str, tuple[gpd.GeoDataFrame, LayerMeta]]) -> None:
+    def write_layers(self, layers: Mapping[str, tuple[VectorLayer, LayerMeta]]) -> None:
         """Replace (or create) several vector layers in one step (the zone, commune and EPCI
         results): a reader through :meth:`read_layers` sees all of them old or all new,
         and a failure leaves every one of them as it was."""

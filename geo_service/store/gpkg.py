@@ -37,6 +37,7 @@ from geo_service.store.base import (
     LayerUpdate,
     PointTable,
     Store,
+    VectorLayer,
     check_layer_name,
     column_dtypes,
     geotiff_profile,
@@ -79,11 +80,11 @@ class GeoPackageStore(Store):
         return f"GeoPackage store in {self.root}"
 
     # -- writing -------------------------------------------------------------------------
-    def write_layer(self, name: str, frame: gpd.GeoDataFrame, meta: LayerMeta) -> None:
+    def write_layer(self, name: str, frame: VectorLayer, meta: LayerMeta) -> None:
         check_layer_name(name)
         self._replace(name, _VECTOR, _vector_writer(name, frame, meta))
 
-    def write_layers(self, layers: Mapping[str, tuple[gpd.GeoDataFrame, LayerMeta]]) -> None:
+    def write_layers(self, layers: Mapping[str, tuple[VectorLayer, LayerMeta]]) -> None:
         for name in layers:
             check_layer_name(name)
         writes = [(name, _vector_writer(name, *layer)) for name, layer in layers.items()]
@@ -290,13 +291,16 @@ class GeoPackageStore(Store):
         raise NotFoundError(f"layer '{name}' is not in the {self.describe()}")
 
 
-def _vector_size(frame: gpd.GeoDataFrame) -> int:
-    """About the bytes of ``frame`` in a GeoPackage: its text and numbers, its coordinates
+def _vector_size(data: VectorLayer) -> int:
+    """About the bytes of ``data`` in a GeoPackage: its text and numbers, its coordinates
     (WKB), and per feature the geometry header and the R-tree entry."""
-    size = 0
+    if isinstance(data, PointTable):
+        frame, size = data.frame, (16 + 80) * len(data.x)
+    else:
+        frame, size = data, 0
     for column in frame.columns:
         values = frame[column]
-        if column == frame.geometry.name:
+        if isinstance(values.dtype, gpd.array.GeometryDtype):
             coordinates = shapely.get_num_coordinates(np.asarray(values.array, dtype=object))
             size += int(coordinates.sum()) * 16 + 80 * len(frame)
         elif pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
@@ -306,12 +310,13 @@ def _vector_size(frame: gpd.GeoDataFrame) -> int:
     return size
 
 
-def _vector_writer(name: str, frame: gpd.GeoDataFrame, meta: LayerMeta) -> _Writer:
+def _vector_writer(name: str, frame: VectorLayer, meta: LayerMeta) -> _Writer:
     """What writes ``frame`` with its provenance as the GeoPackage of layer ``name``."""
-    meta = meta.model_copy(update={"name": name, "feature_count": len(frame)})
+    attributes = frame.frame if isinstance(frame, PointTable) else frame
+    meta = meta.model_copy(update={"name": name, "feature_count": len(attributes)})
     metadata = {
         _META_KEY: meta.model_dump_json(),
-        _DTYPES_KEY: json.dumps(column_dtypes(frame)),
+        _DTYPES_KEY: json.dumps(column_dtypes(attributes)),
     }
 
     def write(tmp: Path) -> None:

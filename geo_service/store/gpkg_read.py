@@ -24,13 +24,8 @@ import pyarrow as pa
 import pyogrio
 import shapely
 
-#: A 2D little-endian point's WKB as a record (packed): byte order, geometry type, x, y.
-POINT_WKB: Final = np.dtype([("byte_order", "u1"), ("kind", "<u4"), ("x", "<f8"), ("y", "<f8")])
-#: Bytes of a 2D point in WKB (21).
-POINT_WKB_BYTES: Final = POINT_WKB.itemsize
-#: The byte order (little endian) and geometry type (Point) of :data:`POINT_WKB`.
-LITTLE_ENDIAN: Final = 1
-WKB_POINT: Final = 1
+from geo_service.point_arrays import point_coordinates, point_records, valid_mask
+
 #: pyarrow turns strings into pandas' string dtype itself from version 19 (pyogrio maps them
 #: for older ones); below it, the frame is left to ``read_dataframe``.
 _PYARROW_STRINGS: Final = 19
@@ -87,31 +82,6 @@ def read_gpkg_points(
     return frame, coordinates[0], coordinates[1], meta["crs"]
 
 
-def point_coordinates(column: pa.ChunkedArray) -> tuple[Coordinates, Coordinates] | None:
-    """x and y of a WKB column of plain 2D little-endian points (NaN where null or empty);
-    None when a value is anything else."""
-    x, y = np.full(len(column), np.nan), np.full(len(column), np.nan)
-    start = 0
-    for chunk in column.chunks:
-        storage = chunk.storage if isinstance(chunk, pa.ExtensionArray) else chunk
-        valid = _valid(storage)
-        records = _point_records(storage, valid)
-        if records is None:
-            return None
-        stop = start + len(storage)
-        points = records.view(POINT_WKB)[:, 0]  # x and y read in place, unaligned
-        rows = slice(start, stop) if storage.null_count == 0 else np.flatnonzero(valid) + start
-        x[rows], y[rows] = points["x"], points["y"]
-        start = stop
-    return x, y
-
-
-def _valid(storage: pa.Array) -> npt.NDArray[np.bool_]:
-    if storage.null_count == 0:
-        return np.ones(len(storage), dtype=bool)
-    return np.asarray(storage.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-
-
 def geometries_from_wkb(column: pa.ChunkedArray) -> Geometries:
     """Shapely geometries (None where null) of a WKB column, as ``shapely.from_wkb`` reads
     them; plain 2D little-endian points are made from their coordinates in bulk."""
@@ -124,8 +94,8 @@ def geometries_from_wkb(column: pa.ChunkedArray) -> Geometries:
 def _chunk_geometries(chunk: pa.Array) -> Geometries:
     storage = chunk.storage if isinstance(chunk, pa.ExtensionArray) else chunk
     out = np.full(len(storage), None, dtype=object)
-    valid = storage.is_valid().to_numpy(zero_copy_only=False)
-    records = _point_records(storage, valid)
+    valid = valid_mask(storage)
+    records = point_records(storage, valid)
     if records is None:
         out[valid] = shapely.from_wkb(storage.filter(valid).to_numpy(zero_copy_only=False))
         return out
@@ -136,34 +106,3 @@ def _chunk_geometries(chunk: pa.Array) -> Geometries:
     if not plain.all():  # NaN coordinates: WKB readers make empty points of them
         out[positions[~plain]] = shapely.from_wkb([bytes(r) for r in records[~plain]])
     return out
-
-
-def _point_records(storage: pa.Array, valid: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint8] | None:
-    """The WKB of the valid values as rows of :data:`POINT_WKB_BYTES` bytes when every one is a
-    2D little-endian point; None otherwise."""
-    if pa.types.is_large_binary(storage.type):
-        offset_type: type[np.signedinteger] = np.int64
-    elif pa.types.is_binary(storage.type):
-        offset_type = np.int32
-    else:
-        return None
-    offsets_buffer, data_buffer = storage.buffers()[1:3]
-    if offsets_buffer is None or data_buffer is None:
-        return None
-    offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[
-        storage.offset : storage.offset + len(storage) + 1
-    ]
-    data = np.frombuffer(data_buffer, dtype=np.uint8)
-    if valid.all():  # the values are contiguous: one view of the buffer
-        if not (np.diff(offsets) == POINT_WKB_BYTES).all():
-            return None
-        records = data[offsets[0] : offsets[-1]].reshape(-1, POINT_WKB_BYTES)
-    else:
-        starts = offsets[:-1][valid]
-        if not np.array_equal(offsets[1:][valid] - starts, np.full(len(starts), POINT_WKB_BYTES)):
-            return None
-        records = data[starts[:, None] + np.arange(POINT_WKB_BYTES)]
-    heads = records.view(POINT_WKB)[:, 0]  # read in place
-    if not ((heads["byte_order"] == LITTLE_ENDIAN).all() and (heads["kind"] == WKB_POINT).all()):
-        return None
-    return records

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import geopandas as gpd
 import numpy as np
@@ -21,25 +21,28 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyogrio
+import pyproj
 import shapely
 
-from geo_service.store.gpkg_read import LITTLE_ENDIAN, POINT_WKB, POINT_WKB_BYTES, WKB_POINT
+from geo_service.point_arrays import PointTable, point_wkb
+from geo_service.store.base import as_frame
 
 _POINT_TYPE_ID: Final = 0  # shapely.GeometryType.POINT
 _TEXT_KINDS: Final = frozenset({"string", "empty"})
 
 
 def write_gpkg_frame(
-    frame: gpd.GeoDataFrame | pd.DataFrame,
+    frame: gpd.GeoDataFrame | pd.DataFrame | PointTable,
     path: Path,
     layer: str,
     layer_metadata: Mapping[str, str],
 ) -> None:
-    """Write ``frame`` as layer ``layer`` of a new GeoPackage ``path`` (see the module)."""
-    table = point_table(frame)
+    """Write ``frame`` (or points given as coordinates) as layer ``layer`` of a new
+    GeoPackage ``path`` (see the module)."""
+    table = arrow_points(frame)
     if table is None:
         pyogrio.write_dataframe(
-            frame,
+            as_frame(frame) if isinstance(frame, PointTable) else frame,
             path,
             layer=layer,
             driver="GPKG",
@@ -52,20 +55,27 @@ def write_gpkg_frame(
         path,
         layer=layer,
         driver="GPKG",
-        geometry_name=frame.active_geometry_name,
+        geometry_name=table.schema.names[-1],
         geometry_type="Point",
-        crs=_crs_text(frame),
+        crs=_crs_text(frame.crs),
         layer_metadata=dict(layer_metadata),
     )
 
 
-def point_table(frame: gpd.GeoDataFrame | pd.DataFrame) -> pa.Table | None:
+def arrow_points(frame: gpd.GeoDataFrame | pd.DataFrame | PointTable) -> pa.Table | None:
     """``frame`` as the Arrow table ``write_dataframe`` would hand to GDAL, its geometry
-    column encoded from the coordinates, when every geometry is a plain 2D point and every
-    column converts to Arrow as it is; None otherwise (a table without geometry too)."""
+    column (last) encoded from the coordinates, when every geometry is a plain 2D point and
+    every column converts to Arrow as it is; None otherwise (a table without geometry too)."""
+    if isinstance(frame, PointTable):
+        located = np.isfinite(frame.x) & np.isfinite(frame.y)
+        if len(frame.x) == 0 or not located.all() or not _plain_columns(frame.frame):
+            return None
+        return _with_points(frame.frame, np.column_stack([frame.x, frame.y]), "geometry")
     if not isinstance(frame, gpd.GeoDataFrame) or frame.active_geometry_name is None:
         return None
-    if len(frame) == 0 or not _plain_columns(frame):
+    name = frame.geometry.name
+    attributes = pd.DataFrame(frame.drop(columns=[name]), copy=False)
+    if len(frame) == 0 or not _plain_columns(attributes):
         return None
     geometries = np.asarray(frame.geometry.array, dtype=object)
     if not (shapely.get_type_id(geometries) == _POINT_TYPE_ID).all():
@@ -75,8 +85,11 @@ def point_table(frame: gpd.GeoDataFrame | pd.DataFrame) -> pa.Table | None:
     xy = shapely.get_coordinates(geometries)
     if len(xy) != len(frame) or not np.isfinite(xy).all():  # empty or NaN points
         return None
-    name = frame.geometry.name
-    attributes = pd.DataFrame(frame.drop(columns=[name]), copy=False)
+    return _with_points(attributes, xy, name)
+
+
+def _with_points(attributes: pd.DataFrame, xy: npt.NDArray[np.float64], name: str) -> pa.Table:
+    """The attributes as Arrow, with the points' WKB as column ``name``, last."""
     table = pa.Table.from_pandas(attributes, preserve_index=False)
     for index, field in enumerate(table.schema):
         if pa.types.is_null(field.type):  # all-missing text: GDAL has no null type
@@ -86,26 +99,12 @@ def point_table(frame: gpd.GeoDataFrame | pd.DataFrame) -> pa.Table | None:
     return table.append_column(name, point_wkb(xy))
 
 
-def point_wkb(xy: npt.NDArray[np.float64]) -> pa.Array:
-    """The WKB of 2D points (little endian, as ``shapely.to_wkb`` writes them on this
-    machine) as one Arrow binary array."""
-    records = np.empty(len(xy), dtype=POINT_WKB)
-    records["byte_order"], records["kind"] = LITTLE_ENDIAN, WKB_POINT
-    records["x"], records["y"] = xy[:, 0], xy[:, 1]
-    offsets = np.arange(0, (len(xy) + 1) * POINT_WKB_BYTES, POINT_WKB_BYTES, dtype=np.int32)
-    return pa.Array.from_buffers(
-        pa.binary(), len(xy), [None, pa.py_buffer(offsets), pa.py_buffer(records.view(np.uint8))]
-    )
-
-
-def _plain_columns(frame: gpd.GeoDataFrame) -> bool:
+def _plain_columns(attributes: pd.DataFrame) -> bool:
     """Whether every attribute column converts to Arrow as ``write_dataframe`` converts it
     without its own steps (object columns of text only; no datetimes, which it writes with
     their time zones as text)."""
-    for column in frame.columns:
-        if column == frame.geometry.name:
-            continue
-        values = frame[column]
+    for column in attributes.columns:
+        values = attributes[column]
         dtype = values.dtype
         if isinstance(dtype, gpd.array.GeometryDtype | pd.DatetimeTZDtype | pd.CategoricalDtype):
             return False
@@ -119,10 +118,10 @@ def _plain_columns(frame: gpd.GeoDataFrame) -> bool:
     return True
 
 
-def _crs_text(frame: gpd.GeoDataFrame) -> str | None:
+def _crs_text(crs: Any) -> str | None:
     """The CRS as ``write_dataframe`` gives it to GDAL: its EPSG code, else WKT1."""
-    crs = frame.crs
     if not crs:
         return None
+    crs = pyproj.CRS.from_user_input(crs)
     epsg = crs.to_epsg()
     return f"EPSG:{epsg}" if epsg else str(crs.to_wkt("WKT1_GDAL"))

@@ -76,6 +76,8 @@ from geo_service.store.base import (
     LayerUpdate,
     PointTable,
     Store,
+    VectorLayer,
+    as_frame,
     check_layer_name,
     geotiff_profile,
     is_layer_name,
@@ -125,20 +127,23 @@ class PostGISStore(Store):
             _shared_pools.give_back(self._pool_key)
 
     # -- writing -------------------------------------------------------------------------
-    def write_layer(self, name: str, frame: gpd.GeoDataFrame, meta: LayerMeta) -> None:
+    def write_layer(self, name: str, frame: VectorLayer, meta: LayerMeta) -> None:
         self._check_name(name)
         with self._transaction(f"cannot write layer '{name}'", writes=True) as conn:
             self._lock_layer(conn, name)
-            self._write_locked(conn, name, frame, meta)
+            self._write_locked(conn, name, as_frame(frame), meta)
 
-    def write_layers(self, layers: Mapping[str, tuple[gpd.GeoDataFrame, LayerMeta]]) -> None:
+    def write_layers(self, layers: Mapping[str, tuple[VectorLayer, LayerMeta]]) -> None:
         names = sorted(layers)
         for name in names:
             self._check_name(name)
         with self._transaction(f"cannot write layers {', '.join(names)}", writes=True) as conn:
             for name in names:  # in name order, as every writer and reader of several layers
                 self._lock_layer(conn, name)
-            staged = [self._stage(conn, name, *layers[name]) for name in names]
+            staged = [
+                self._stage(conn, name, as_frame(layers[name][0]), layers[name][1])
+                for name in names
+            ]
             self._lock_tables(conn, names, "ACCESS EXCLUSIVE", missing_ok=True)
             for switch in staged:
                 switch()
