@@ -362,9 +362,9 @@ _OUTLINE_STEPS: Final = 2000
 def _inner_outline(crs: CRS) -> shapely.Polygon | None:
     """A polygon of projected CRS ``crs`` whose points all lie in :data:`FRANCE_LONLAT_BOUNDS`
     once transformed: the box's outline traced in ``crs`` by :data:`_OUTLINE_STEPS` points a
-    side, shrunk by twice its tracing error (the largest distance from the outline of the
-    images of its steps' midpoints; the curved sides bulge most there) and a millionth of its
-    size. None when the CRS is not projected or the outline is not a simple polygon there."""
+    side, shrunk by twice its tracing error (the largest distance of a step's midpoint, traced
+    too, from the step's chord: a curved side bulges most there) and a millionth of its size.
+    None when the CRS is not projected or the outline is not a simple polygon there."""
     if not crs.is_projected:
         return None
     xmin, ymin, xmax, ymax = FRANCE_LONLAT_BOUNDS
@@ -382,11 +382,16 @@ def _inner_outline(crs: CRS) -> shapely.Polygon | None:
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         return None
-    outline = shapely.Polygon(np.column_stack([x, y]).reshape(4, -1, 2)[:, ::2].reshape(-1, 2))
+    traced = np.column_stack([x, y]).reshape(4, -1, 2)  # the four sides
+    ends, middles = traced[:, ::2], traced[:, 1::2]
+    outline = shapely.Polygon(ends.reshape(-1, 2))
     if not outline.is_valid:
         return None
-    sides = np.column_stack([x, y]).reshape(4, -1, 2)[:, 1::2].reshape(-1, 2)
-    error = float(shapely.distance(outline.exterior, shapely.points(sides)).max())
+    # each step's tracing error: its midpoint's distance to its chord (the sagitta)
+    start, chord = ends[:, :-1], ends[:, 1:] - ends[:, :-1]
+    offset = middles - start
+    cross = np.abs(chord[..., 0] * offset[..., 1] - chord[..., 1] * offset[..., 0])
+    error = float((cross / np.maximum(np.hypot(chord[..., 0], chord[..., 1]), 1e-300)).max())
     size = max(np.ptp(x), np.ptp(y))
     inner = outline.buffer(-(2 * error + 1e-6 * size))
     if inner.is_empty or inner.geom_type != "Polygon":

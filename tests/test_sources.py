@@ -179,3 +179,29 @@ def test_a_text_file_is_not_a_raster(tmp_path: Path) -> None:
     (tmp_path / "c.tif").write_text("not a tiff")
     with pytest.raises(InputError, match="cannot be read as a raster"):
         read_coverage_raster(tmp_path / "c.tif")
+
+
+@pytest.mark.parametrize(
+    ("dtype", "nodata"), [("float32", np.nan), ("float32", -1.0), ("int16", -1), ("float32", None)]
+)
+def test_coverage_raster_pixels_are_the_masked_read(
+    tmp_path: Path, dtype: str, nodata: float | None
+) -> None:
+    """A float32 file whose only mask is its NaN nodata is read as its pixels (one pass);
+    every file reads as its masked pixels filled with NaN."""
+    data = np.arange(12, dtype=dtype).reshape(3, 4)
+    if nodata is not None and not np.isnan(nodata):
+        data[1, 2] = nodata
+    if dtype == "float32":
+        data[0, 0] = np.nan
+    path = tmp_path / "coverage.tif"
+    profile = {"driver": "GTiff", "width": 4, "height": 3, "count": 1, "dtype": dtype}
+    transform = Affine(50, 0, X0, 0, -50, Y0 + 150)
+    with rasterio.open(path, "w", **profile, crs="EPSG:2154", transform=transform) as dst:
+        if nodata is not None:
+            dst.nodata = nodata
+        dst.write(data, 1)
+    with rasterio.open(path) as src:
+        expected = src.read(1, masked=True).astype(np.float32).filled(np.nan)
+    assert np.isnan(expected).sum() == (dtype == "float32") + (nodata == -1)
+    np.testing.assert_array_equal(read_coverage_raster(path).data, expected)

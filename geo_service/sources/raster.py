@@ -17,6 +17,7 @@ from geo_service.errors import InputError
 from geo_service.model import CANONICAL_CRS, FRANCE_LONLAT_BOUNDS, CoverageRaster
 from geo_service.settings import DEFAULT_MAX_RASTER_PIXELS
 from geo_service.sources.paths import check_input_file
+from geo_service.store.base import nan_is_its_only_mask
 from geo_service.validation import unconvertible_crs
 
 #: Pixels read at once: the band is read in stripes of about this many pixels, so that memory
@@ -59,6 +60,9 @@ def read_coverage_raster(
 def _read_band(src: rasterio.io.DatasetReader) -> np.ndarray[Any, np.dtype[np.float32]]:
     """Band 1 as float32 with nodata as NaN, read stripe by stripe (memory: one stripe more)."""
     out = np.empty((src.height, src.width), dtype=np.float32)
+    if nan_is_its_only_mask(src):  # float32 with NaN nodata: the pixels are the band
+        src.read(1, out=out)
+        return out
     step = max(1, _STRIPE_PIXELS // max(1, src.width))
     for top in range(0, src.height, step):
         window = Window(0, top, src.width, min(step, src.height - top))

@@ -108,14 +108,14 @@ def geotiff_profile(raster: CoverageRaster) -> dict[str, Any]:
 
 def raster_of(src: rasterio.io.DatasetReader) -> CoverageRaster:
     """The first band of an open stored GeoTIFF as a coverage raster (nodata as NaN)."""
-    if _nan_is_its_only_mask(src):  # as stored (geotiff_profile): the pixels as they are
+    if nan_is_its_only_mask(src):  # as stored (geotiff_profile): the pixels as they are
         data = src.read(1)
     else:
         data = src.read(1, masked=True).astype(np.float32).filled(np.nan)
     return CoverageRaster(data=data, transform=src.transform, crs=src.crs.to_string())
 
 
-def _nan_is_its_only_mask(src: rasterio.io.DatasetReader) -> bool:
+def nan_is_its_only_mask(src: rasterio.io.DatasetReader) -> bool:
     """Whether the first band is float32 with NaN as nodata and no other mask: its masked
     pixels, filled with NaN, are its pixels (without the mask's second pass, 0.02 s for the
     département's 4.3 M pixels)."""
