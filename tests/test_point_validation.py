@@ -144,22 +144,48 @@ CHANGES: dict[str, Change] = {
 }
 
 
+#: How each file is written: GeoParquet (WKB, GeoArrow), GeoPackage, FlatGeobuf, Shapefile.
+WRITERS: dict[str, Callable[[gpd.GeoDataFrame, Path], Path]] = {
+    "parquet-wkb": lambda f, d: _written(d / "p.parquet", f.to_parquet),
+    "parquet-geoarrow": lambda f, d: _written(
+        d / "p.parquet", lambda p: f.to_parquet(p, geometry_encoding="geoarrow")
+    ),
+    "gpkg": lambda f, d: _written(d / "p.gpkg", f.to_file),
+    "fgb": lambda f, d: _written(d / "p.fgb", f.to_file),
+    "shp": lambda f, d: _written(d / "p.shp", f.to_file),
+}
+
+
+#: What GDAL or GeoPandas cannot write: no all-missing GeoArrow column, no NULL geometry in a
+#: FlatGeobuf with its index, no NaN in a Shapefile.
+UNWRITABLE = {
+    ("every geometry missing", "parquet-geoarrow"),
+    ("missing geometries", "fgb"),
+    ("every geometry missing", "fgb"),
+    ("nan x", "shp"),
+    ("infinite y", "shp"),
+}
+
+
+def _written(path: Path, write: Callable[[Path], object]) -> Path:
+    write(path)
+    return path
+
+
 @pytest.mark.parametrize(
-    ("change", "encoding"),
+    ("change", "written"),
     [
-        (change, encoding)
+        (change, written)
         for change in CHANGES
-        for encoding in ("WKB", "geoarrow")
-        # GeoPandas writes no all-missing geometry column as GeoArrow
-        if (change, encoding) != ("every geometry missing", "geoarrow")
+        for written in WRITERS
+        if (change, written) not in UNWRITABLE
     ],
 )
-def test_coordinates_give_what_geometries_give(tmp_path: Path, change: str, encoding: str) -> None:
+def test_coordinates_give_what_geometries_give(tmp_path: Path, change: str, written: str) -> None:
     frame = _premises()
     changed = CHANGES[change](frame)
     frame = frame if changed is None else changed
-    path = tmp_path / "premises.parquet"
-    frame.to_parquet(path, geometry_encoding=encoding)
+    path = WRITERS[written](frame, tmp_path)
     found = _assert_same(path)
     if change == "valid":
         assert not isinstance(found, str)
@@ -193,10 +219,18 @@ def test_other_geometries_are_read_as_geometries(
     assert read_point_layer_file("premises", path) is None
 
 
-def test_only_geoparquet_is_read_as_coordinates(tmp_path: Path) -> None:
-    path = tmp_path / "premises.gpkg"
+def test_other_formats_are_read_as_geometries(tmp_path: Path) -> None:
+    path = tmp_path / "premises.geojson"
     _premises(3).to_file(path)
     assert read_point_layer_file("premises", path) is None
+    two = tmp_path / "two.gpkg"
+    _premises(3).to_file(two, layer="a")
+    _premises(3).to_file(two, layer="b")
+    with pytest.raises(InputError, match="holds several layers"):
+        read_point_layer_file("premises", two)
+    found = read_point_layer_file("premises", two, layer="b")
+    assert found is not None
+    assert len(found[0].x) == 3
     nothing = PointTable(pd.DataFrame(), np.empty(0), np.empty(0), None)
     with pytest.raises(ValueError, match="not layers of points alone"):
         validate_points("zones", nothing, "z")
@@ -233,12 +267,12 @@ def test_import_stores_what_the_geometries_path_stored(tmp_path: Path) -> None:
 def test_files_analysis_reads_premises_as_coordinates(
     tmp_path: Path, zones: gpd.GeoDataFrame, premises: gpd.GeoDataFrame
 ) -> None:
-    zones_path, parquet, gpkg = (tmp_path / n for n in ("z.gpkg", "p.parquet", "p.gpkg"))
+    zones_path, parquet, geojson = (tmp_path / n for n in ("z.gpkg", "p.parquet", "p.geojson"))
     zones.to_file(zones_path)
     premises.to_parquet(parquet)
-    premises.to_file(gpkg)
+    premises.to_file(geojson)  # GeoJSON: read as geometries
     results = []
-    for path in (parquet, gpkg):
+    for path in (parquet, geojson):
         inputs, reports = pipeline.read_input_files(zones=zones_path, premises=path)
         assert (inputs.premises_points is not None) == (path == parquet)
         assert inputs.metas["premises"].feature_count == 6

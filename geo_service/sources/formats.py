@@ -261,7 +261,7 @@ def _generic_vector(layer: LayerKind) -> ImportFormat:
     ) -> tuple[gpd.GeoDataFrame | PointTable, LayerReport]:
         (path,) = _one(paths, layer.value)
         alone = SCHEMAS[layer].points_alone
-        points = read_vector_points(path, crs=options.crs) if alone else None
+        points = read_vector_points(path, layer=options.layer, crs=options.crs) if alone else None
         if points is not None:  # as coordinates: no geometry object per point
             columns = list(points.frame.columns)
             attributes = _rename_fields(points.frame, columns, layer, options, path)

@@ -24,6 +24,7 @@ from geo_service.sources.csvfile import read_csv_table
 from geo_service.sources.feature_bound import check_count
 from geo_service.sources.geopackage import check_geopackage, check_zipped_geopackages
 from geo_service.sources.paths import check_input_file
+from geo_service.store.gpkg_read import read_gpkg_points
 from geo_service.validation import LayerReport, validate_layer, validate_points
 
 VECTOR_SUFFIXES: Final = (
@@ -46,6 +47,8 @@ _CSV_SUFFIXES: Final = (".csv", ".txt", ".tsv")
 #: Formats whose feature count GDAL reads from a header (not by reading the features).
 _COUNTED_SUFFIXES: Final = (".gpkg", ".shp", ".fgb")
 _PARQUET_SUFFIXES: Final = (".parquet", ".geoparquet")
+#: Formats that GDAL reads through Arrow as fast as GeoParquet (points as coordinates).
+_ARROW_OGR_SUFFIXES: Final = (".gpkg", ".fgb", ".shp")
 _WKT_COLUMNS: Final = ("geometry", "geom", "wkt", "the_geom", "geometrie", "wkt_geom")
 _LONLAT_COLUMNS: Final = (
     ("lon", "lat"),
@@ -70,33 +73,48 @@ def read_layer_file(
 
 
 def read_point_layer_file(
-    kind: LayerKind | str, path: Path, *, crs: str | None = None
+    kind: LayerKind | str, path: Path, *, layer: str | None = None, crs: str | None = None
 ) -> tuple[PointTable, LayerReport] | None:
     """:func:`read_layer_file` of a file of plain 2D points as coordinates (see
     :func:`read_vector_points`), validated by :func:`geo_service.validation.validate_points`:
     the same checks and messages without a geometry object per point. None when the file
     holds anything else: :func:`read_layer_file` reads it then."""
-    points = read_vector_points(path, crs=crs)
+    points = read_vector_points(path, layer=layer, crs=crs)
     if points is None:
         return None
     return validate_points(kind, points, str(path))
 
 
-def read_vector_points(path: Path, *, crs: str | None = None) -> PointTable | None:
-    """:func:`read_vector` of a GeoParquet file whose geometries are all plain 2D points
-    (WKB or GeoArrow), as their coordinates and attributes; None for any other file (even an
-    unreadable one: :func:`read_vector` says what is wrong with it)."""
+def read_vector_points(
+    path: Path, *, layer: str | None = None, crs: str | None = None
+) -> PointTable | None:
+    """:func:`read_vector` of a GeoParquet, GeoPackage, FlatGeobuf or Shapefile whose
+    geometries are all plain 2D points, as their coordinates and attributes (the same values
+    and CRS), read through Arrow without a geometry object per point; None for any other
+    file (even an unreadable one: :func:`read_vector` says what is wrong with it)."""
     path = Path(path)
-    if path.suffix.lower() not in _PARQUET_SUFFIXES:
+    suffix = path.suffix.lower()
+    if suffix not in (*_PARQUET_SUFFIXES, *_ARROW_OGR_SUFFIXES):
         return None
     check_input_file(path)
-    check_count(path, _parquet_rows(path), "Parquet metadata")
     if crs:
         parse_crs(crs)  # refused as read_vector refuses it
-    try:
-        points = read_geoparquet_points(path)
-    except Exception:  # pyarrow's errors: not Parquet, not GeoParquet
-        return None
+    if suffix in _PARQUET_SUFFIXES:
+        check_count(path, _parquet_rows(path), "Parquet metadata")
+        try:
+            points = read_geoparquet_points(path)
+        except Exception:  # pyarrow's errors: not Parquet, not GeoParquet
+            return None
+    else:
+        source = _checked_ogr_source(path, layer)
+        try:
+            read = read_gpkg_points(source, layer=layer)
+        except Exception:  # GDAL's errors: read_vector gives them
+            return None
+        if read is None:
+            return None
+        frame, x, y, declared = read
+        points = PointTable(_restore_truncated_names(frame), x, y, declared)
     if points is None or not crs:
         return points
     return dataclasses.replace(points, crs=crs)
@@ -187,6 +205,18 @@ def _parquet_rows(path: Path) -> int | None:
 
 
 def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+    source = _checked_ogr_source(path, layer)
+    try:
+        with np.errstate(invalid="ignore"):  # NaN coordinates: refused by the validation
+            frame = pyogrio.read_dataframe(source, layer=layer, use_arrow=True)
+    except Exception as exc:  # pyogrio raises many GDAL error classes
+        raise _unreadable(path, exc) from exc
+    return _restore_truncated_names(frame)
+
+
+def _checked_ogr_source(path: Path, layer: str | None) -> str:
+    """GDAL's name of vector file ``path``, once checked that it holds one layer (or that
+    ``layer`` is named) and, where its header counts them, not too many features."""
     source = ogr_source(path)
     try:
         if layer is None and path.suffix.lower() not in SINGLE_LAYER_SUFFIXES:
@@ -197,16 +227,18 @@ def _read_ogr(path: Path, layer: str | None) -> gpd.GeoDataFrame:
         if path.suffix.lower() in _COUNTED_SUFFIXES:  # a count in the header: cheap
             count = int(pyogrio.read_info(source, layer=layer)["features"])
             check_count(path, count if count >= 0 else None, "metadata")
-        with np.errstate(invalid="ignore"):  # NaN coordinates: refused by the validation
-            frame = pyogrio.read_dataframe(source, layer=layer, use_arrow=True)
     except InputError:
         raise
     except Exception as exc:  # pyogrio raises many GDAL error classes
-        raise InputError(
-            f"{path}: cannot be read as a vector file ({_short(exc)}); expected a valid "
-            "GeoPackage, GeoJSON, Shapefile or FlatGeobuf"
-        ) from exc
-    return _restore_truncated_names(frame)
+        raise _unreadable(path, exc) from exc
+    return source
+
+
+def _unreadable(path: Path, exc: Exception) -> InputError:
+    return InputError(
+        f"{path}: cannot be read as a vector file ({_short(exc)}); expected a valid "
+        "GeoPackage, GeoJSON, Shapefile or FlatGeobuf"
+    )
 
 
 def _restore_truncated_names(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

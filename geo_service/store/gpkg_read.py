@@ -30,6 +30,9 @@ from geo_service.point_arrays import point_coordinates, point_records, valid_mas
 #: for older ones); below it, the frame is left to ``read_dataframe``.
 _PYARROW_STRINGS: Final = 19
 
+#: The column pyogrio's Arrow read gives an unnamed geometry.
+_UNNAMED_GEOMETRY: Final = "wkb_geometry"
+
 Geometries = npt.NDArray[np.object_]
 Coordinates = npt.NDArray[np.float64]
 
@@ -43,7 +46,7 @@ def read_gpkg_frame(
     """The layer of ``path`` as ``pyogrio.read_dataframe(path, bbox=, columns=,
     use_arrow=True)`` gives it (see the module's description)."""
     meta, table = pyogrio.read_arrow(path, bbox=bbox, columns=columns)
-    geometry_name = meta["geometry_name"]
+    geometry_name = _geometry_column(meta)
     if not _arrow_is_enough(meta, table):
         return pyogrio.read_dataframe(path, bbox=bbox, columns=columns, use_arrow=True)
     geometry = geometries_from_wkb(table.column(geometry_name))
@@ -52,12 +55,18 @@ def read_gpkg_frame(
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=meta["crs"])
 
 
+def _geometry_column(meta: dict[str, object]) -> str:
+    """The geometry column of an Arrow read: the layer's, or the name pyogrio gives a layer's
+    unnamed geometry (FlatGeobuf, Shapefile)."""
+    return str(meta["geometry_name"] or _UNNAMED_GEOMETRY)
+
+
 def _arrow_is_enough(meta: dict[str, object], table: pa.Table) -> bool:
     """Whether the Arrow table converts to pandas as ``read_dataframe`` would convert it
     without the extra steps it takes for datetime and JSON fields."""
     if int(pa.__version__.split(".")[0]) < _PYARROW_STRINGS:
         return False
-    geometry_name = meta["geometry_name"]
+    geometry_name = _geometry_column(meta)
     if not geometry_name or geometry_name not in table.column_names:
         return False
     dtypes = [str(d) for d in meta["dtypes"] if d is not None]  # type: ignore[attr-defined]
@@ -66,13 +75,14 @@ def _arrow_is_enough(meta: dict[str, object], table: pa.Table) -> bool:
 
 
 def read_gpkg_points(
-    path: Path, *, columns: list[str] | None = None
+    path: Path | str, *, layer: str | None = None, columns: list[str] | None = None
 ) -> tuple[pd.DataFrame, Coordinates, Coordinates, str | None] | None:
     """The attributes (as :func:`read_gpkg_frame` gives them) and the x and y coordinates
     (NaN for a NULL or empty point) of a layer of plain 2D points, and its CRS, without a
-    geometry object per point; None when the layer holds anything else."""
-    meta, table = pyogrio.read_arrow(path, columns=columns)
-    geometry_name = meta["geometry_name"]
+    geometry object per point; None when the layer holds anything else. Any vector file
+    GDAL reads through Arrow will do (FlatGeobuf, Shapefile...)."""
+    meta, table = pyogrio.read_arrow(path, layer=layer, columns=columns)
+    geometry_name = _geometry_column(meta)
     if not _arrow_is_enough(meta, table):
         return None
     coordinates = point_coordinates(table.column(geometry_name))
