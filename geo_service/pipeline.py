@@ -368,7 +368,15 @@ def store_vintage(
     if isinstance(data, CoverageRaster):
         store.write_rasters({layer: (data, meta), previous: (store.read_raster(layer), current)})
         return
-    store.write_layers({layer: (data, meta), previous: (store.read_layer(layer), current)})
+    store.write_layers({layer: (data, meta), previous: (_stored_layer(store, layer), current)})
+
+
+def _stored_layer(store: Store, layer: str) -> VectorLayer:
+    """Stored vector layer ``layer``, as coordinates when it is a layer of points alone (the
+    premises: kept as an older vintage without a geometry object per point)."""
+    kind = next((k for k in SCHEMAS if k.value == layer), None)
+    points = store.read_points(layer) if kind and SCHEMAS[kind].points_alone else None
+    return store.read_layer(layer) if points is None else points
 
 
 def _write(store: Store, name: str, data: VectorLayer | CoverageRaster, meta: LayerMeta) -> None:
