@@ -143,6 +143,8 @@ class SQLiteArchive(OpinionArchive):
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        #: Whether this archive made sure of its file's schema (once per archive object).
+        self._created = False
 
     @contextlib.contextmanager
     def _connection(self, *, create: bool) -> Iterator[sqlite3.Connection | None]:
@@ -158,10 +160,16 @@ class SQLiteArchive(OpinionArchive):
             ) from exc
         try:
             conn.execute("PRAGMA foreign_keys = ON")
-            if create:
+            if create and not (self._created and self.path.is_file()):
                 conn.execute("PRAGMA journal_mode = WAL")
+                # under the write lock (waited for): each statement on its own would start
+                # as a read and fail at once ('database is locked') if another writer
+                # committed meanwhile, as WAL mode does not wait for a stale read to write
+                conn.execute("BEGIN IMMEDIATE")
                 for statement in _SQLITE_SCHEMA:
                     conn.execute(statement)
+                conn.execute("COMMIT")
+                self._created = True
             yield conn
         except sqlite3.Error as exc:
             raise (
