@@ -71,8 +71,9 @@ def preload(*modules: str) -> None:
 
 
 def start() -> None:
-    """Start the fork server now (it loads the preloaded modules: seconds) rather than at the
-    first piece of work."""
+    """Start the fork server now rather than at the first piece of work: it returns at once,
+    and the server loads the modules preloaded so far (seconds) while the caller goes on (a
+    module preloaded later is loaded by each child instead)."""
     multiprocessing.forkserver.ensure_running()
 
 

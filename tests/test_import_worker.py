@@ -170,6 +170,34 @@ def test_ctrl_c_just_after_the_work_finished_reports_it_done(
     assert time.perf_counter() - start < 3
 
 
+def _write_later(path: Path) -> None:
+    time.sleep(1.0)
+    path.write_text("written", "utf-8")
+
+
+def test_ctrl_c_while_the_worker_is_being_started_stops_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C arriving after the fork server was asked for the worker, before the caller knows
+    its pid, is raised once the worker is the caller's: the worker is stopped, never writes."""
+    import multiprocessing.forkserver
+
+    read_signed = multiprocessing.forkserver.read_signed
+
+    def interrupted(fd: int) -> int:  # reads the worker's pid
+        os.kill(os.getpid(), signal.SIGINT)
+        return read_signed(fd)
+
+    written = tmp_path / "written"
+    monkeypatch.setattr(multiprocessing.forkserver, "read_signed", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_bounded(_write_later, written, bounds=Bounds(memory_mb=2000, timeout_s=60), what="x")
+    monkeypatch.undo()
+    assert run_bounded(_double, 2, bounds=Bounds(memory_mb=2000, timeout_s=60), what="x") == 4
+    time.sleep(1.5)  # past the moment the worker would have written
+    assert not written.exists()
+
+
 #: Premises whose import is stopped while it reads them: it takes several seconds here (300,000
 #: took 1.8 s since issue 18, so that a time limit of 1.5 s could stop it while it wrote its
 #: temporary file, which a stopped import leaves for the next write to remove).
@@ -526,7 +554,8 @@ def test_ctrl_c_during_a_cli_import_says_so_and_leaves_the_store_unchanged(
         preexec_fn=_default_sigint,
     )
     # Below the command: the resource tracker and the fork server, then the import's worker.
-    # While the fork server starts (loading the importers) the worker is being created;
+    # "starting": the command and the fork server are loading the importers, the worker is to
+    # be created (Ctrl-C while it is: test_ctrl_c_while_the_worker_is_being_started_stops_it);
     # "reading" waits until one of them has the file open.
     try:
         deadline = time.monotonic() + 60
