@@ -24,8 +24,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
+import geopandas as gpd
 import httpx
 import numpy as np
+import pyogrio
 import pytest
 import rasterio
 from affine import Affine
@@ -39,6 +41,7 @@ from geo_service.api import create_app
 from geo_service.bounded import Bounds, WorkerFailureError, run_bounded
 from geo_service.cli import app as cli
 from geo_service.errors import LimitExceededError, ParameterError
+from geo_service.import_worker import SQLITE_WRITE_OPTIONS, import_bounded, import_bounds
 from geo_service.settings import Settings
 from geo_service.store import GeoPackageStore
 from tests.conftest import descendants
@@ -196,6 +199,52 @@ def test_ctrl_c_while_the_worker_is_being_started_stops_it(
     assert run_bounded(_double, 2, bounds=Bounds(memory_mb=2000, timeout_s=60), what="x") == 4
     time.sleep(1.5)  # past the moment the worker would have written
     assert not written.exists()
+
+
+def _sqlite_options() -> dict[str, object]:
+    """GDAL's SQLite settings of this process (None: not set)."""
+    return {name: pyogrio.get_gdal_config_option(name) for name in SQLITE_WRITE_OPTIONS}
+
+
+def _import_then_sqlite_options(settings: Settings, path: Path) -> dict[str, object]:
+    """In a worker: an import, then GDAL's SQLite settings as it left them."""
+    from geo_service import import_worker
+
+    import_worker._import(settings, "zones", [path], {})
+    return _sqlite_options()
+
+
+def test_the_sqlite_write_settings_are_the_import_workers_only(
+    tmp_path: Path, zones: gpd.GeoDataFrame
+) -> None:
+    """GDAL's SQLite settings of the imports are process-global: the worker that imports has
+    them; its caller (the command, the server, here this test) never does, after imports by
+    the function and by the API."""
+    path = tmp_path / "zones.gpkg"
+    zones.to_file(path)
+    settings = Settings(database_url=None, data_dir=tmp_path / "data", api_key_hash=KEY_HASH)
+    _, report, _ = import_bounded(settings, "zones", [path])
+    assert report.rows_kept == len(zones)
+    with TestClient(create_app(settings)) as client:
+        answer = client.post(
+            "/layers/zones",
+            files=[("file", ("zones.gpkg", path.read_bytes(), "application/geopackage+sqlite3"))],
+            headers={"X-API-Key": KEY},
+        )
+    assert answer.status_code == 200, answer.text
+    assert _sqlite_options() == dict.fromkeys(SQLITE_WRITE_OPTIONS)
+    in_worker = run_bounded(
+        _import_then_sqlite_options,
+        settings,
+        path,
+        bounds=import_bounds(settings),
+        what=path.name,
+    )
+    assert None not in in_worker.values()
+    assert in_worker["OGR_SQLITE_CACHE"] == int(SQLITE_WRITE_OPTIONS["OGR_SQLITE_CACHE"])
+    assert GeoPackageStore(tmp_path / "data").read_layer("zones")["zone_id"].tolist() == list(
+        zones["zone_id"]
+    )
 
 
 #: Premises whose import is stopped while it reads them: it takes several seconds here (300,000
