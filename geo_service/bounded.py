@@ -24,6 +24,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from typing import Any, Final, TypeVar
 
@@ -71,9 +72,21 @@ def preload(*modules: str) -> None:
 
 
 def start() -> None:
-    """Start the fork server now (it loads the preloaded modules: seconds) rather than at the
-    first piece of work."""
-    multiprocessing.forkserver.ensure_running()
+    """Start the fork server now rather than at the first piece of work: it returns at once,
+    and the server loads the modules preloaded so far (seconds) while the caller goes on (a
+    module preloaded later is loaded by each child instead).
+
+    The server starts with Ctrl-C (SIGINT) blocked, as multiprocessing starts its resource
+    tracker: a Ctrl-C to the terminal's process group while it loads the modules would
+    otherwise kill it, printing a traceback, and leave its caller without a worker. It ignores
+    SIGINT once loaded; each child unblocks it (:func:`_child`), to be interrupted as its
+    caller is."""
+    resource_tracker.ensure_running()  # started first: it unblocks SIGINT once it is running
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 def run_bounded(work: Callable[..., T], *args: Any, bounds: Bounds, what: str) -> T:
@@ -85,6 +98,7 @@ def run_bounded(work: Callable[..., T], *args: Any, bounds: Bounds, what: str) -
     of memory or time raises :class:`LimitExceededError` naming ``what`` (e.g. the files) and
     the setting; any other failure :class:`WorkerFailureError`.
     """
+    start()  # (again, if it died) with SIGINT blocked, rather than as the process starts
     receiver, sender = _CONTEXT.Pipe(duplex=False)
     process = _CONTEXT.Process(
         target=_child, args=(sender, bounds.memory_mb, work, args), daemon=True
@@ -175,6 +189,7 @@ def _die_with_the_fork_server() -> None:
 
 
 def _child(sender: Connection, memory_mb: float, work: Callable[..., Any], args: Any) -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked in the fork server
     _die_with_the_fork_server()
     limit = int(memory_mb * _MB)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

@@ -280,14 +280,17 @@ def import_(
     """Import files as a layer of the store (atomic replacement); the format is detected.
     Stopped, the store unchanged, past GEO_SERVICE_IMPORT_TIMEOUT_S seconds or
     GEO_SERVICE_IMPORT_MEMORY_MB of memory."""
-    from geo_service.import_worker import import_bounded
+    from geo_service import import_worker
+
+    # First: the workers' fork server loads the importers while this process loads them too
+    import_worker.start()
     from geo_service.sources.formats import import_options
     from geo_service.store import open_store
 
     settings = _settings(data_dir)
     store = open_store(settings)
     append = bool(given["append"])
-    fmt, report, _ = import_bounded(
+    fmt, report, _ = import_worker.import_bounded(
         settings,
         layer,
         files,

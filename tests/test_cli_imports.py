@@ -207,3 +207,56 @@ def test_a_failed_import_worker_is_reported_as_it_raised() -> None:
 
     assert _failure(WorkerFailureError("ValueError", "boom")) == "ValueError: boom"
     assert _failure(KeyError("x")) == "KeyError: 'x'"
+
+
+#: What 'geo-service import' loads itself while the workers' fork server loads it too (not
+#: pydantic, which Typer loads to run a command).
+IMPORTERS = (
+    "pandas",
+    "geopandas",
+    "pyogrio",
+    "geo_service.pipeline",
+    "geo_service.store",
+    "geo_service.sources.formats",
+    "geo_service.validation",
+)
+
+
+def test_the_import_command_starts_the_fork_server_before_loading_the_importers(
+    tmp_path: Path, zones: gpd.GeoDataFrame
+) -> None:
+    """'geo-service import' starts the workers' fork server first, with every module it
+    preloads named, and loads the importers itself only then: both interpreters import at
+    once. The moment is that of the fork server's creation (multiprocessing.util's spawn)."""
+    from geo_service.format_modules import FORMAT_MODULES
+
+    path = tmp_path / "zones.gpkg"
+    zones.to_file(path)
+    code = (
+        "import json, os, sys\n"
+        "import multiprocessing.util as util\n"
+        "spawned = []\n"
+        "spawn = util.spawnv_passfds\n"
+        "def recorded(path, args, passfds):\n"
+        f"    loaded = [m for m in {list(IMPORTERS)!r} if m in sys.modules]\n"
+        "    spawned.append((' '.join(map(os.fsdecode, args)), loaded))\n"
+        "    return spawn(path, args, passfds)\n"
+        "util.spawnv_passfds = recorded\n"
+        "from geo_service.cli import app\n"
+        "try:\n"
+        f"    app(['import', 'zones', {str(path)!r}, '--data-dir', {str(tmp_path / 'd')!r}],\n"
+        "        prog_name='geo-service')\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+        "print(json.dumps([s for s in spawned if 'forkserver' in s[0]]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Layer 'zones' replaced" in done.stdout
+    ((command, loaded),) = json.loads(done.stdout.strip().splitlines()[-1])
+    assert loaded == []
+    preloaded = ["geo_service.pipeline", "geo_service.store", "geo_service.import_worker"]
+    missing = [m for m in (*preloaded, *FORMAT_MODULES) if repr(m) not in command]
+    assert missing == []

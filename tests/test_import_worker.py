@@ -24,8 +24,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
+import geopandas as gpd
 import httpx
 import numpy as np
+import pyogrio
 import pytest
 import rasterio
 from affine import Affine
@@ -39,6 +41,7 @@ from geo_service.api import create_app
 from geo_service.bounded import Bounds, WorkerFailureError, run_bounded
 from geo_service.cli import app as cli
 from geo_service.errors import LimitExceededError, ParameterError
+from geo_service.import_worker import SQLITE_WRITE_OPTIONS, import_bounded, import_bounds
 from geo_service.settings import Settings
 from geo_service.store import GeoPackageStore
 from tests.conftest import descendants
@@ -168,6 +171,80 @@ def test_ctrl_c_just_after_the_work_finished_reports_it_done(
     with pytest.raises(KeyboardInterrupt):
         run_bounded(_slow_double, 21, bounds=bounds, what="x")  # stopped, not waited for
     assert time.perf_counter() - start < 3
+
+
+def _write_later(path: Path) -> None:
+    time.sleep(1.0)
+    path.write_text("written", "utf-8")
+
+
+def test_ctrl_c_while_the_worker_is_being_started_stops_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C arriving after the fork server was asked for the worker, before the caller knows
+    its pid, is raised once the worker is the caller's: the worker is stopped, never writes."""
+    import multiprocessing.forkserver
+
+    read_signed = multiprocessing.forkserver.read_signed
+
+    def interrupted(fd: int) -> int:  # reads the worker's pid
+        os.kill(os.getpid(), signal.SIGINT)
+        return read_signed(fd)
+
+    written = tmp_path / "written"
+    monkeypatch.setattr(multiprocessing.forkserver, "read_signed", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_bounded(_write_later, written, bounds=Bounds(memory_mb=2000, timeout_s=60), what="x")
+    monkeypatch.undo()
+    assert run_bounded(_double, 2, bounds=Bounds(memory_mb=2000, timeout_s=60), what="x") == 4
+    time.sleep(1.5)  # past the moment the worker would have written
+    assert not written.exists()
+
+
+def _sqlite_options() -> dict[str, object]:
+    """GDAL's SQLite settings of this process (None: not set)."""
+    return {name: pyogrio.get_gdal_config_option(name) for name in SQLITE_WRITE_OPTIONS}
+
+
+def _import_then_sqlite_options(settings: Settings, path: Path) -> dict[str, object]:
+    """In a worker: an import, then GDAL's SQLite settings as it left them."""
+    from geo_service import import_worker
+
+    import_worker._import(settings, "zones", [path], {})
+    return _sqlite_options()
+
+
+def test_the_sqlite_write_settings_are_the_import_workers_only(
+    tmp_path: Path, zones: gpd.GeoDataFrame
+) -> None:
+    """GDAL's SQLite settings of the imports are process-global: the worker that imports has
+    them; its caller (the command, the server, here this test) never does, after imports by
+    the function and by the API."""
+    path = tmp_path / "zones.gpkg"
+    zones.to_file(path)
+    settings = Settings(database_url=None, data_dir=tmp_path / "data", api_key_hash=KEY_HASH)
+    _, report, _ = import_bounded(settings, "zones", [path])
+    assert report.rows_kept == len(zones)
+    with TestClient(create_app(settings)) as client:
+        answer = client.post(
+            "/layers/zones",
+            files=[("file", ("zones.gpkg", path.read_bytes(), "application/geopackage+sqlite3"))],
+            headers={"X-API-Key": KEY},
+        )
+    assert answer.status_code == 200, answer.text
+    assert _sqlite_options() == dict.fromkeys(SQLITE_WRITE_OPTIONS)
+    in_worker = run_bounded(
+        _import_then_sqlite_options,
+        settings,
+        path,
+        bounds=import_bounds(settings),
+        what=path.name,
+    )
+    assert None not in in_worker.values()
+    assert in_worker["OGR_SQLITE_CACHE"] == int(SQLITE_WRITE_OPTIONS["OGR_SQLITE_CACHE"])
+    assert GeoPackageStore(tmp_path / "data").read_layer("zones")["zone_id"].tolist() == list(
+        zones["zone_id"]
+    )
 
 
 #: Premises whose import is stopped while it reads them: it takes several seconds here (300,000
@@ -502,7 +579,12 @@ def test_an_input_that_is_not_a_regular_file_is_named_as_such(kind: str, tmp_pat
 
 @pytest.mark.parametrize(
     ("target", "when"),
-    [("process", "reading"), ("process group", "reading"), ("process", "starting")],
+    [
+        ("process", "reading"),
+        ("process group", "reading"),
+        ("process", "starting"),
+        ("process group", "starting"),
+    ],
 )
 def test_ctrl_c_during_a_cli_import_says_so_and_leaves_the_store_unchanged(
     target: str, when: str, tmp_path: Path
@@ -526,12 +608,14 @@ def test_ctrl_c_during_a_cli_import_says_so_and_leaves_the_store_unchanged(
         preexec_fn=_default_sigint,
     )
     # Below the command: the resource tracker and the fork server, then the import's worker.
-    # While the fork server starts (loading the importers) the worker is being created;
+    # "starting": the command and the fork server are loading the importers, the worker is to
+    # be created (Ctrl-C while it is: test_ctrl_c_while_the_worker_is_being_started_stops_it);
+    # the fork server, which the process group's Ctrl-C reaches too, goes on loading them;
     # "reading" waits until one of them has the file open.
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not (
-            _reading(process.pid, csv) if when == "reading" else len(descendants(process.pid)) >= 2
+            _reading(process.pid, csv) if when == "reading" else _loading(process.pid)
         ):
             time.sleep(0.02)
         assert process.poll() is None, process.communicate()
@@ -564,6 +648,19 @@ def _reading(pid: int, path: Path) -> bool:
     for child in descendants(pid):
         try:
             if any(fd.readlink() == path for fd in Path(f"/proc/{child}/fd").iterdir()):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _loading(pid: int) -> bool:
+    """Whether the fork server below ``pid`` is loading the importers (it has numpy already)."""
+    for child in descendants(pid):
+        try:
+            if b"forkserver" in Path(f"/proc/{child}/cmdline").read_bytes() and (
+                "/numpy/" in Path(f"/proc/{child}/maps").read_text()
+            ):
                 return True
         except OSError:
             continue

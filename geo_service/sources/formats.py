@@ -27,6 +27,7 @@ import pandas as pd
 import pyogrio
 
 from geo_service.errors import InputError, ParameterError
+from geo_service.format_modules import FORMAT_MODULES as FORMAT_MODULES
 from geo_service.import_options import IMPORT_OPTIONS as IMPORT_OPTIONS
 from geo_service.import_options import ImportOption as ImportOption
 from geo_service.model import SCHEMAS, CoverageRaster, LayerKind
@@ -346,22 +347,6 @@ register(
         raster=True,
         generic=True,
     )
-)
-
-#: Modules that register producer-specific formats when imported.
-FORMAT_MODULES: Final[tuple[str, ...]] = (
-    "geo_service.sources.arcep",
-    "geo_service.sources.mobile",
-    "geo_service.sources.cnig",
-    "geo_service.sources.ign",
-    "geo_service.sources.cartofriches",
-    "geo_service.sources.ademe",
-    "geo_service.sources.arcep_communes",
-    "geo_service.sources.gtfs",
-    "geo_service.sources.transport",
-    "geo_service.sources.roads",
-    "geo_service.sources.osm_extract",
-    "geo_service.sources.anyvector",
 )
 
 
