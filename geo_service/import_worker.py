@@ -36,17 +36,19 @@ preload(__name__, *FORMAT_MODULES)
 #: opens. A page cache of 512 MB, so that SQLite's pager does not spill its cache to the file
 #: while the 1.3 M premises' GeoPackage (164 MB) is written (the worker's peak: 0.91 GB of RSS
 #: and 2.4 GB of address space instead of 0.77 and 2.3, within the 4,000 MB of
-#: GEO_SERVICE_IMPORT_MEMORY_MB; benchmarks/README.md), and neither a rollback journal nor syncs
-#: while the file is written: the GeoPackage store writes each layer into a new temporary file,
+#: GEO_SERVICE_IMPORT_MEMORY_MB; benchmarks/README.md), and no syncs while the file is
+#: written: the GeoPackage store writes each layer into a new temporary file,
 #: fsyncs it, renames it over the old one and fsyncs the folder
 #: (``GeoPackageStore._replace_all_locked``), so an import stopped half-way leaves a temporary
 #: file that is never renamed (the next write removes it), and the file renamed is on disk
 #: whole. Input GeoPackages are only read. No other store is touched: the PostGIS store writes
-#: through psycopg, the opinion archive through Python's sqlite3.
+#: through psycopg, the opinion archive through Python's sqlite3. The rollback journal stays:
+#: without it (OGR_SQLITE_JOURNAL=OFF) and with this cache, a disk filling up during the write
+#: made GDAL abort the worker ("terminate called without an active exception"), reported as
+#: out of memory instead of the disk full (tests/test_store.py, a 3 MB filesystem).
 SQLITE_WRITE_OPTIONS: Final[Mapping[str, str]] = {
     "OGR_SQLITE_CACHE": "512",
     "OGR_SQLITE_SYNCHRONOUS": "OFF",
-    "OGR_SQLITE_JOURNAL": "OFF",
 }
 
 
