@@ -213,6 +213,13 @@ SCHEMAS: Final[dict[LayerKind, LayerSchema]] = {
 }
 
 
+def schema_of(layer: str) -> LayerSchema | None:
+    """The canonical schema of the layer named ``layer`` (None for other layers: coverage,
+    results, mobile data...)."""
+    kind = next((k for k in SCHEMAS if k.value == layer), None)
+    return None if kind is None else SCHEMAS[kind]
+
+
 class LayerMeta(BaseModel):
     """Provenance of a stored layer: where it comes from, its licence and the date of its data."""
 

@@ -24,7 +24,14 @@ from geo_service.analysis.overlay import in_lambert93
 from geo_service.analysis.point import DEFAULT_PREMISES_RADIUS_M, Here, what_is_here
 from geo_service.catalog import descriptor
 from geo_service.errors import InputError, NotFoundError, ParameterError, StoreError
-from geo_service.model import CANONICAL_CRS, SCHEMAS, CoverageRaster, LayerKind, LayerMeta
+from geo_service.model import (
+    CANONICAL_CRS,
+    SCHEMAS,
+    CoverageRaster,
+    LayerKind,
+    LayerMeta,
+    schema_of,
+)
 from geo_service.settings import AnalysisParams, Settings
 from geo_service.store import Store
 from geo_service.store.base import PointTable, VectorLayer, as_frame
@@ -374,8 +381,8 @@ def store_vintage(
 def _stored_layer(store: Store, layer: str) -> VectorLayer:
     """Stored vector layer ``layer``, as coordinates when it is a layer of points alone (the
     premises: kept as an older vintage without a geometry object per point)."""
-    kind = next((k for k in SCHEMAS if k.value == layer), None)
-    points = store.read_points(layer) if kind and SCHEMAS[kind].points_alone else None
+    schema = schema_of(layer)
+    points = store.read_points(layer) if schema and schema.points_alone else None
     return store.read_layer(layer) if points is None else points
 
 
@@ -442,8 +449,8 @@ def _appended(
     meta: LayerMeta,
 ) -> tuple[gpd.GeoDataFrame, LayerMeta]:
     """The stored layer with ``frame``'s features added, and the provenance of both parts."""
-    kinds = {kind.value: kind for kind in SCHEMAS}
-    id_column = SCHEMAS[kinds[layer]].id_column if layer in kinds else None
+    schema = schema_of(layer)
+    id_column = schema.id_column if schema else None
     if id_column is not None:
         clash = sorted(set(stored[id_column]) & set(frame[id_column]))
         if clash:
@@ -785,8 +792,8 @@ def read_input_files(
     crs: str | None = None,
 ) -> tuple[Inputs, list[LayerReport]]:
     """Read and validate input files directly, without storing them. Premises given as a
-    GeoParquet file of points are read and validated as coordinates
-    (:attr:`Inputs.premises_points`; the same checks, the same results)."""
+    file of points (GeoParquet, GeoPackage, FlatGeobuf, Shapefile) are read and validated as
+    coordinates (:attr:`Inputs.premises_points`; the same checks, the same results)."""
     from geo_service.sources import read_coverage_raster, read_layer_file, read_point_layer_file
 
     frames: dict[str, gpd.GeoDataFrame] = {}

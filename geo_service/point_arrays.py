@@ -14,7 +14,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -147,7 +147,15 @@ def geoparquet_geometry(schema: pa.Schema) -> tuple[str, str, str | None]:
     """The primary geometry column of a GeoParquet schema, its encoding and its CRS (a
     PROJJSON or other text pyproj reads; absent means OGC:CRS84, null none). Raises
     KeyError, TypeError or ValueError when the schema has no GeoParquet metadata."""
-    geo = json.loads((schema.metadata or {})[b"geo"])
+    return _primary_geometry(_geo_metadata(schema))
+
+
+def _geo_metadata(schema: pa.Schema) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads((schema.metadata or {})[b"geo"])
+    return found
+
+
+def _primary_geometry(geo: dict[str, Any]) -> tuple[str, str, str | None]:
     name = geo["primary_column"]
     column = geo["columns"][name]
     crs = column.get("crs", "OGC:CRS84")
@@ -168,8 +176,8 @@ def read_geoparquet_points(
     text columns read as categories (faster when few distinct values). Errors of pyarrow
     (not Parquet, no GeoParquet metadata) are raised as they are."""
     schema = pq.read_schema(path)
-    geometry, encoding, crs = geoparquet_geometry(schema)
-    geo = json.loads((schema.metadata or {})[b"geo"])
+    geo = _geo_metadata(schema)
+    geometry, encoding, crs = _primary_geometry(geo)
     if encoding not in (GEOPARQUET_WKB, GEOPARQUET_POINT) or len(geo["columns"]) != 1:
         return None
     names = [c for c in schema.names if c != geometry]

@@ -30,7 +30,7 @@ from geo_service.errors import InputError, ParameterError
 from geo_service.format_modules import FORMAT_MODULES as FORMAT_MODULES
 from geo_service.import_options import IMPORT_OPTIONS as IMPORT_OPTIONS
 from geo_service.import_options import ImportOption as ImportOption
-from geo_service.model import SCHEMAS, CoverageRaster, LayerKind
+from geo_service.model import SCHEMAS, CoverageRaster, LayerKind, schema_of
 from geo_service.point_arrays import PointTable
 from geo_service.settings import DEFAULT_MAX_FEATURES, DEFAULT_MAX_RASTER_PIXELS
 from geo_service.sources.archive import zip_members
@@ -215,8 +215,8 @@ def wrong_layer_message(layer: str, claimed: Sequence[ImportFormat]) -> str:
 
 def _canonical(layer: str, sniffs: Sequence[Sniff]) -> bool:
     """Whether every file has the canonical id column of ``layer`` (a file written for it)."""
-    kind = next((k for k in SCHEMAS if k.value == layer), None)
-    return kind is not None and all(s.has(SCHEMAS[kind].id_column) for s in sniffs)
+    schema = schema_of(layer)
+    return schema is not None and all(s.has(schema.id_column) for s in sniffs)
 
 
 def sniff(path: Path) -> Sniff:

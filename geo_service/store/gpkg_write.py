@@ -73,9 +73,7 @@ def arrow_points(frame: gpd.GeoDataFrame | pd.DataFrame | PointTable) -> pa.Tabl
         return _with_points(frame.frame, np.column_stack([frame.x, frame.y]), "geometry")
     if not isinstance(frame, gpd.GeoDataFrame) or frame.active_geometry_name is None:
         return None
-    name = frame.geometry.name
-    attributes = pd.DataFrame(frame.drop(columns=[name]), copy=False)
-    if len(frame) == 0 or not _plain_columns(attributes):
+    if len(frame) == 0:
         return None
     geometries = np.asarray(frame.geometry.array, dtype=object)
     if not (shapely.get_type_id(geometries) == _POINT_TYPE_ID).all():
@@ -84,6 +82,10 @@ def arrow_points(frame: gpd.GeoDataFrame | pd.DataFrame | PointTable) -> pa.Tabl
         return None
     xy = shapely.get_coordinates(geometries)
     if len(xy) != len(frame) or not np.isfinite(xy).all():  # empty or NaN points
+        return None
+    name = frame.geometry.name  # the attributes copied only for a layer of points
+    attributes = pd.DataFrame(frame.drop(columns=[name]), copy=False)
+    if not _plain_columns(attributes):
         return None
     return _with_points(attributes, xy, name)
 
